@@ -1,0 +1,138 @@
+// Package clock is the one time source that imload injects wherever time
+// matters (ticket expiry, MAU calendars, heartbeats), so that tests can run
+// simulated time without sleeping. It imports nothing of ours.
+package clock
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and makes timers.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+	// NewTimer makes a stoppable timer.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is the part of *time.Timer that imload uses.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+func (Real) Now() time.Time                         { return time.Now() }
+func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (Real) NewTimer(d time.Duration) Timer         { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time        { return r.t.C }
+func (r realTimer) Stop() bool                 { return r.t.Stop() }
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
+
+// Fake is a manual clock for tests: time moves only when Advance is called.
+type Fake struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []*fakeTimer
+}
+
+// NewFake returns a fake clock that starts at t.
+func NewFake(t time.Time) *Fake { return &Fake{now: t} }
+
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *Fake) After(d time.Duration) <-chan time.Time { return f.NewTimer(d).C() }
+
+func (f *Fake) NewTimer(d time.Duration) Timer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{f: f, c: make(chan time.Time, 1), at: f.now.Add(d), active: true}
+	if d <= 0 {
+		t.fire(f.now)
+		return t
+	}
+	f.waiters = append(f.waiters, t)
+	return t
+}
+
+// Advance moves the clock forward by d and fires every timer that is due, in
+// order of their deadlines.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	sort.SliceStable(f.waiters, func(i, j int) bool { return f.waiters[i].at.Before(f.waiters[j].at) })
+	keep := f.waiters[:0]
+	for _, w := range f.waiters {
+		if !w.active {
+			continue
+		}
+		if !w.at.After(f.now) {
+			w.fire(w.at)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	f.waiters = keep
+}
+
+// Set moves the clock to t (never backwards) and fires due timers.
+func (f *Fake) Set(t time.Time) {
+	if d := t.Sub(f.Now()); d > 0 {
+		f.Advance(d)
+	}
+}
+
+type fakeTimer struct {
+	f      *Fake
+	c      chan time.Time
+	at     time.Time
+	active bool
+}
+
+func (t *fakeTimer) fire(now time.Time) {
+	t.active = false
+	select {
+	case t.c <- now:
+	default:
+	}
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Stop() bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	was := t.active
+	t.active = false
+	return was
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	was := t.active
+	t.at = t.f.now.Add(d)
+	if d <= 0 {
+		t.fire(t.f.now)
+		return was
+	}
+	if !t.active {
+		t.active = true
+		t.f.waiters = append(t.f.waiters, t)
+	}
+	return was
+}

@@ -1,0 +1,98 @@
+// Package driver is the seam between simulated devices and a target login
+// service: connect, login, logout, resume, heartbeat, and a stream of server
+// pushes. A driver adds no policy logic and never imports agent or server
+// (the inproc driver, which calls the server core directly, lives in
+// driver/inproc).
+package driver
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/imload/imload/policy"
+)
+
+// Device identifies the simulated client behind one connection.
+type Device struct {
+	SDKAppID uint64
+	Platform policy.Platform
+	Instance string // stable ID of the device / app instance
+}
+
+// LoginRequest is one login call.
+type LoginRequest struct {
+	UserID  string
+	UserSig string
+}
+
+// LoginResult is the target's answer. Code != 0 is a refusal by the target
+// (e.g. 70001); transport failures and timeouts are returned as errors.
+type LoginResult struct {
+	Code        int
+	Message     string
+	Seq         uint64 // per-user login sequence (0 when the target gives none)
+	ResumeToken string
+	RepeatLogin bool
+	ServerTime  time.Time
+	SigExpireAt time.Time // zero when unknown
+}
+
+// ResumeResult answers a resume after reconnect.
+type ResumeResult struct {
+	Code    int
+	Message string
+	Seq     uint64
+}
+
+// PushKind says what the target pushed.
+type PushKind uint8
+
+const (
+	PushKicked     PushKind = iota + 1 // kicked_offline: another login displaced this one
+	PushSigExpired                     // user_sig_expired while online
+	PushClosed                         // the connection ended (by the server or the network)
+)
+
+// Push is something the target said without being asked.
+type Push struct {
+	Kind       PushKind
+	At         time.Time // when the driver received it
+	ByPlatform policy.Platform
+	ByInstance string
+	BySeq      uint64
+	Seq        uint64 // victim's login sequence when known
+	Code       int
+	Reason     string
+}
+
+// Conn is one device's connection to the target. Calls on one Conn are not
+// concurrent with each other (one device, one caller); Pushes is read by the
+// same device concurrently.
+type Conn interface {
+	Login(ctx context.Context, req LoginRequest) (LoginResult, error)
+	Logout(ctx context.Context) (code int, err error)
+	// Resume re-attaches a logged-in session after a transport drop, on a
+	// fresh Conn, without a new login.
+	Resume(ctx context.Context, token string) (ResumeResult, error)
+	Ping(ctx context.Context) error
+	// Pushes delivers server pushes; it is closed after PushClosed.
+	Pushes() <-chan Push
+	// Close drops the transport at once: no logout is sent (network loss or
+	// app kill).
+	Close() error
+}
+
+// Driver connects devices to one target.
+type Driver interface {
+	Name() string
+	Connect(ctx context.Context, dev Device) (Conn, error)
+	// Close releases what the driver holds (not its Conns).
+	Close() error
+}
+
+// ErrClosed is returned by calls on a Conn whose transport has ended.
+var ErrClosed = errors.New("driver: connection closed")
+
+// ErrTimeout wraps calls that got no answer before their context ended.
+var ErrTimeout = errors.New("driver: timed out")

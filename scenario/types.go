@@ -1,0 +1,151 @@
+package scenario
+
+import (
+	"time"
+)
+
+// Scenario is one YAML scenario file, after defaults are applied.
+type Scenario struct {
+	// File is the path it was loaded from (not in YAML).
+	File string `yaml:"-" json:"file,omitempty"`
+
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Seed makes the run reproducible; 0 means 1.
+	Seed int64 `yaml:"seed" json:"seed"`
+
+	Target     Target             `yaml:"target" json:"target"`
+	Population Population         `yaml:"population" json:"population"`
+	Platforms  map[string]float64 `yaml:"platforms" json:"platforms"` // platform name → weight (> 0)
+	Phases     []Phase            `yaml:"phases" json:"phases"`
+	Behaviour  Behaviour          `yaml:"behaviour" json:"behaviour"`
+	Checks     Checks             `yaml:"checks" json:"checks"`
+	Thresholds []string           `yaml:"thresholds" json:"thresholds"`
+	MAU        *MAU               `yaml:"mau,omitempty" json:"mau,omitempty"`
+}
+
+// Target names what the devices talk to.
+type Target struct {
+	// URL of a server speaking docs/PROTOCOL.md; empty: the embedded
+	// reference server on a loopback port.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Driver: "ws" (default) or "inproc" (embedded only, no sockets).
+	Driver   string `yaml:"driver,omitempty" json:"driver,omitempty"`
+	SDKAppID uint64 `yaml:"sdkappid" json:"sdkappid"`
+	// The app's secret key: from an environment variable or a file (never
+	// written into results). For the embedded server a key is generated when
+	// neither is given.
+	KeyEnv  string `yaml:"key_env,omitempty" json:"key_env,omitempty"`
+	KeyFile string `yaml:"key_file,omitempty" json:"key_file,omitempty"`
+	// Admin is the REST admin identity (default "administrator").
+	Admin string `yaml:"admin,omitempty" json:"admin,omitempty"`
+	// Timeout bounds each operation (default 5s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// Policy of the embedded server: a Tencent policy name, a preset name, or
+	// a path to a policy YAML file (relative to the scenario). The oracle
+	// checks the target against this policy in every case.
+	Policy       string `yaml:"policy,omitempty" json:"policy,omitempty"`
+	Instances    int    `yaml:"instances,omitempty" json:"instances,omitempty"`
+	WebInstances int    `yaml:"web_instances,omitempty" json:"web_instances,omitempty"`
+	// Faults of the embedded server (fault injection, for testing the oracle).
+	Faults []string `yaml:"faults,omitempty" json:"faults,omitempty"`
+}
+
+// Population is the set of users the devices log in as.
+type Population struct {
+	Users int `yaml:"users" json:"users"`
+	// IDPattern is a fmt pattern with one integer verb (default "user_%06d").
+	IDPattern string `yaml:"id_pattern,omitempty" json:"id_pattern,omitempty"`
+	// Start is the first index (default 0).
+	Start int `yaml:"start,omitempty" json:"start,omitempty"`
+}
+
+// Model of a phase.
+const (
+	Open   = "open"   // arrivals per second, whatever the target does
+	Closed = "closed" // a fixed number of concurrent devices
+)
+
+// Phase is one stage of load. Phases run in sequence.
+type Phase struct {
+	Name     string   `yaml:"name,omitempty" json:"name,omitempty"`
+	Duration Duration `yaml:"duration" json:"duration"`
+	Model    string   `yaml:"model" json:"model"` // open | closed
+	// Open model: device arrivals per second, ramping linearly from Rate to
+	// ToRate over the phase (ToRate 0: constant).
+	Rate   float64 `yaml:"rate,omitempty" json:"rate,omitempty"`
+	ToRate float64 `yaml:"to_rate,omitempty" json:"to_rate,omitempty"`
+	// Closed model: concurrent devices, ramping from Devices to ToDevices.
+	Devices   int `yaml:"devices,omitempty" json:"devices,omitempty"`
+	ToDevices int `yaml:"to_devices,omitempty" json:"to_devices,omitempty"`
+}
+
+// Behaviour scripts what a device does once it has arrived.
+type Behaviour struct {
+	// Hold is how long a device stays logged in before leaving.
+	Hold Dist `yaml:"hold" json:"hold"`
+	// Think is the pause of a closed-model device between sessions, and
+	// before a re-login after a kick.
+	Think Dist `yaml:"think" json:"think"`
+	// LogoutRatio is the probability that leaving is a clean logout; the
+	// rest are app kills (the transport closes, no logout is sent).
+	LogoutRatio float64 `yaml:"logout_ratio" json:"logout_ratio"`
+	// SwitchAccount is the probability that, while logged in, a device
+	// switches to another user (implicit logout, new login) once.
+	SwitchAccount float64 `yaml:"switch_account" json:"switch_account"`
+	// Flap is the probability that a device loses its network once while
+	// logged in; it reconnects after FlapDown and resumes (no new login).
+	Flap     float64 `yaml:"flap" json:"flap"`
+	FlapDown Dist    `yaml:"flap_down" json:"flap_down"`
+	// TicketLifetime is the UserSig lifetime the devices get (default 24h).
+	// Short lifetimes exercise expiry and refresh.
+	TicketLifetime Duration `yaml:"ticket_lifetime" json:"ticket_lifetime"`
+	// ReloginAfterKick: log in again after kicked_offline (default true, as
+	// the SDK allows).
+	ReloginAfterKick *bool `yaml:"relogin_after_kick,omitempty" json:"relogin_after_kick,omitempty"`
+	// Heartbeat interval while online (default 0: none; the SDK uses 2m).
+	Heartbeat Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	// Misbehave makes some devices break the client rules, to test servers.
+	Misbehave Misbehave `yaml:"misbehave,omitempty" json:"misbehave,omitempty"`
+}
+
+// Misbehave lists deliberately wrong client actions, each as the fraction of
+// devices that do it. Runs that use them are reported as such.
+type Misbehave struct {
+	LoginStorm      float64 `yaml:"login_storm,omitempty" json:"login_storm,omitempty"`                   // several logins at once from one device
+	LoginWhileLogin float64 `yaml:"login_while_logining,omitempty" json:"login_while_logining,omitempty"` // a second login while LOGINING
+	RetryAnyError   float64 `yaml:"retry_any_error,omitempty" json:"retry_any_error,omitempty"`           // re-login on every error
+}
+
+// Checks configures the oracles.
+type Checks struct {
+	Kickout KickoutCheck `yaml:"kickout" json:"kickout"`
+}
+
+// KickoutCheck configures the kickout oracle.
+type KickoutCheck struct {
+	Enabled   *bool    `yaml:"enabled,omitempty" json:"enabled,omitempty"`       // default true
+	Grace     Duration `yaml:"grace,omitempty" json:"grace,omitempty"`           // over-limit tolerance (default 1s)
+	LateAfter Duration `yaml:"late_after,omitempty" json:"late_after,omitempty"` // a kick notice later than this is late (default 1s)
+	Examples  int      `yaml:"examples,omitempty" json:"examples,omitempty"`     // examples kept per verdict (default 3)
+}
+
+// MAU configures month simulation (see the MAU issue).
+type MAU struct {
+	Day        Duration    `yaml:"day" json:"day"`
+	Days       int         `yaml:"days" json:"days"`
+	Strategies []string    `yaml:"strategies" json:"strategies"`
+	Pricing    []PriceTier `yaml:"pricing,omitempty" json:"pricing,omitempty"`
+}
+
+// PriceTier prices MAU above From (per 1,000 MAU).
+type PriceTier struct {
+	From        int     `yaml:"from" json:"from"`
+	PerThousand float64 `yaml:"per_thousand" json:"per_thousand"`
+}
+
+// Duration is a time.Duration written as "250ms", "2s", "1h".
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
