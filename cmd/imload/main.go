@@ -1,0 +1,63 @@
+// Command imload drives simulated IM clients against a login service and
+// reports login latency, kickout correctness and MAU. The command only wires
+// flags to the packages.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitFailed    = 1 // thresholds failed, or an invalid ticket for `sig verify`
+	exitBadInput  = 2 // bad scenario, flag or usage
+	exitInterrupt = 130
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "imload",
+		Short:         "Load and multi-client simulation harness for IM login systems",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newVersionCmd(), newSigCmd(), newServeCmd(), newValidateCmd(), newSchemaCmd(), newRunCmd())
+	return root
+}
+
+func main() {
+	err := newRoot().Execute()
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "imload:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "imload:", err)
+	os.Exit(exitBadInput)
+}
