@@ -1,0 +1,89 @@
+package pacer
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// block is a run of consecutive closed-model phases sharing device slots.
+// In each phase the wanted number of devices goes linearly from Devices to
+// ToDevices (ToDevices 0: constant); slot s is wanted while that level is at
+// least s+1. A wanted slot runs sessions back to back. When the level drops
+// below a slot, the slot finishes its current session and starts no other
+// (graceful ramp-down: sessions are never cut before the run ends).
+type block struct {
+	tl          *Timeline
+	first, last int
+	slots       int
+	base        int
+}
+
+// wanted returns the earliest offset from the run start, not before from,
+// at which slot s is wanted, and the phase it falls in; ok is false when the
+// slot is not wanted again before the block ends.
+func (b *block) wanted(s int, from time.Duration) (at time.Duration, phase int, ok bool) {
+	need := float64(s + 1)
+	for i := b.first; i <= b.last; i++ {
+		ph := b.tl.phases[i]
+		start, d := b.tl.starts[i], ph.Duration.D()
+		if from >= start+d {
+			continue
+		}
+		lo := max(from, start) - start // offset within the phase
+		x, y := float64(ph.Devices), float64(toDevices(ph))
+		switch {
+		case x == y:
+			if x >= need {
+				return start + lo, i, true
+			}
+		case y > x: // ramping up: wanted from the moment the level reaches need
+			t := lo
+			if x < need {
+				t = max(lo, time.Duration(math.Ceil((need-x)/(y-x)*float64(d))))
+			}
+			if t < d {
+				return start + t, i, true
+			}
+		default: // ramping down: wanted until the level falls below need
+			if x >= need && lo <= time.Duration((x-need)/(x-y)*float64(d)) {
+				return start + lo, i, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// runSlot runs the sessions of one device slot of a closed block.
+func (r *runner) runSlot(ctx context.Context, b *block, slot int) {
+	// The first session is due by the schedule, whenever this goroutine got
+	// to run; later ones when the previous ended.
+	from := b.tl.starts[b.first]
+	for session := 0; session < r.o.sessionCap; session++ {
+		if session > 0 {
+			from = r.o.clock.Now().Sub(r.start)
+		}
+		at, phase, ok := b.wanted(slot, from)
+		if !ok {
+			return
+		}
+		intended := r.start.Add(at)
+		if err := sleepUntil(ctx, r.o.clock, intended); err != nil {
+			return
+		}
+		if err := r.acquire(ctx); err != nil {
+			return
+		}
+		r.spawn(ctx, Arrival{
+			Index:    b.base + session*b.slots + slot,
+			Intended: intended,
+			Phase:    phase,
+			Slot:     slot,
+			Session:  session,
+		})
+		r.release()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
