@@ -21,7 +21,10 @@ type Scenario struct {
 	Behaviour  Behaviour          `yaml:"behaviour" json:"behaviour"`
 	Checks     Checks             `yaml:"checks" json:"checks"`
 	Thresholds []string           `yaml:"thresholds" json:"thresholds"`
-	MAU        *MAU               `yaml:"mau,omitempty" json:"mau,omitempty"`
+	// ParsedThresholds are Thresholds parsed, in the same order (set by Load
+	// and Prepare; not in YAML).
+	ParsedThresholds []Threshold `yaml:"-" json:"-"`
+	MAU              *MAU        `yaml:"mau,omitempty" json:"mau,omitempty"`
 }
 
 // Target names what the devices talk to.
@@ -49,6 +52,9 @@ type Target struct {
 	WebInstances int    `yaml:"web_instances,omitempty" json:"web_instances,omitempty"`
 	// Faults of the embedded server (fault injection, for testing the oracle).
 	Faults []string `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// PolicyFile is the path of the policy file when Policy names one,
+	// resolved against the scenario's directory (set by Load; not in YAML).
+	PolicyFile string `yaml:"-" json:"policy_file,omitempty"`
 }
 
 // Population is the set of users the devices log in as.

@@ -1,0 +1,292 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/imload/imload/policy"
+)
+
+// SchemaID is the $id of the scenario JSON Schema.
+const SchemaID = "https://github.com/imload/imload/scenario.schema.json"
+
+// fieldDoc documents one YAML field for the JSON Schema: description,
+// default (as the loaded scenario holds it) and extra keywords.
+type fieldDoc struct {
+	desc  string
+	def   any
+	extra map[string]any
+}
+
+var (
+	probability = map[string]any{"minimum": 0, "maximum": 1}
+	nonNegative = map[string]any{"minimum": 0}
+	positive    = map[string]any{"exclusiveMinimum": 0}
+)
+
+// fieldDocs holds the documentation of every YAML field, keyed by its path
+// without list indexes ("phases.rate"). A test checks that it covers exactly
+// the fields of the Go types, and that the defaults are what Load applies.
+func fieldDocs() map[string]fieldDoc {
+	platformNames := make([]string, len(policy.Platforms))
+	for i, p := range policy.Platforms {
+		platformNames[i] = string(p)
+	}
+	return map[string]fieldDoc{
+		"name":        {desc: "Name of the scenario, shown in reports. Default: the file name without its extension."},
+		"description": {desc: "Free text describing the scenario."},
+		"seed":        {desc: "Seed of every random choice: the same seed gives the same run. 0 means 1.", def: DefaultSeed},
+
+		"target":               {desc: "What the devices talk to: the embedded reference server (default) or a server at a URL."},
+		"target.url":           {desc: "ws:// or wss:// URL of a server speaking imload's protocol. Empty: the embedded reference server on a loopback port. Needs key_env or key_file.", extra: map[string]any{"pattern": "^wss?://.+"}},
+		"target.driver":        {desc: "How devices reach the target: ws (WebSocket) or inproc (calls the embedded server directly, no sockets; only without url).", def: DefaultDriver, extra: map[string]any{"enum": []string{DriverWS, DriverInproc}}},
+		"target.sdkappid":      {desc: "The app's SDKAppID.", def: DefaultSDKAppID, extra: map[string]any{"minimum": 1}},
+		"target.key_env":       {desc: "Name of an environment variable holding the app's secret key. Give key_env or key_file, not both; for the embedded server a key is generated when neither is given."},
+		"target.key_file":      {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},
+		"target.admin":         {desc: "UserID of the REST admin identity (1 to 32 bytes of printable ASCII).", def: DefaultAdmin},
+		"target.timeout":       {desc: "Bound on each operation (dial, login, logout).", def: Duration(DefaultTimeout).String()},
+		"target.policy":        {desc: "Multi-device login policy: " + strings.Join(policyNames, ", ") + ", or a path to a policy file relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policyNames}},
+		"target.instances":     {desc: "Instances allowed per native platform under a console policy: 1 to 3 (0 means 1).", extra: map[string]any{"minimum": 0, "maximum": 3}},
+		"target.web_instances": {desc: "Web instances allowed under a console policy: 1 to 10 (0 means 1).", extra: map[string]any{"minimum": 0, "maximum": 10}},
+		"target.faults":        {desc: "Faults the embedded server injects, to prove the oracle catches them (not with url). Each at most once.", extra: map[string]any{"uniqueItems": true}},
+
+		"population":            {desc: "The users the devices log in as."},
+		"population.users":      {desc: "Number of users (> 0). Required.", extra: map[string]any{"minimum": 1}},
+		"population.id_pattern": {desc: "fmt pattern of a UserID with exactly one integer verb (%d, %x, %X, %o, %b); every ID must be at most 32 bytes of printable ASCII.", def: DefaultIDPattern},
+		"population.start":      {desc: "Index of the first user.", def: 0, extra: nonNegative},
+
+		"platforms": {desc: "Platform mix: platform name (case-insensitive: " + strings.Join(platformNames, ", ") + ") to weight (> 0). Weights need not sum to 1; they are normalised. Default: Android 40, iPhone 30, Web 20, Windows 10."},
+
+		"phases":            {desc: "Stages of load, run in sequence. Required: at least one.", extra: map[string]any{"minItems": 1}},
+		"phases.name":       {desc: "Name of the phase, shown in reports; unique when given."},
+		"phases.duration":   {desc: "How long the phase lasts (> 0). Required."},
+		"phases.model":      {desc: "open: device arrivals per second whatever the target does; closed: a fixed number of concurrent devices. Required.", extra: map[string]any{"enum": []string{Open, Closed}}},
+		"phases.rate":       {desc: "Open model: arrivals per second at the start of the phase. rate or to_rate must be > 0.", extra: nonNegative},
+		"phases.to_rate":    {desc: "Open model: arrivals per second at the end, ramping linearly from rate (0: constant rate).", extra: nonNegative},
+		"phases.devices":    {desc: "Closed model: concurrent devices at the start of the phase. devices or to_devices must be > 0.", extra: nonNegative},
+		"phases.to_devices": {desc: "Closed model: concurrent devices at the end, ramping linearly from devices (0: constant).", extra: nonNegative},
+
+		"behaviour":                                {desc: "What a device does once it has arrived."},
+		"behaviour.hold":                           {desc: "How long a device stays logged in before leaving.", def: map[string]any{"dist": DistExponential, "mean": Duration(DefaultHoldMean).String()}},
+		"behaviour.think":                          {desc: "Pause of a closed-model device between sessions, and before a re-login after a kick.", def: map[string]any{"dist": DistConstant, "value": Duration(DefaultThink).String()}},
+		"behaviour.logout_ratio":                   {desc: "Probability that leaving is a clean logout; the rest are app kills (the transport closes, no logout).", def: DefaultLogoutRatio, extra: probability},
+		"behaviour.switch_account":                 {desc: "Probability that a logged-in device switches to another user once (implicit logout, new login).", def: 0, extra: probability},
+		"behaviour.flap":                           {desc: "Probability that a device loses its network once while logged in; it reconnects after flap_down and resumes (no new login).", def: 0, extra: probability},
+		"behaviour.flap_down":                      {desc: "How long a network loss lasts.", def: map[string]any{"dist": DistConstant, "value": Duration(DefaultFlapDown).String()}},
+		"behaviour.ticket_lifetime":                {desc: "Lifetime of the UserSig the devices get (> 0). Short lifetimes exercise expiry and refresh.", def: Duration(DefaultTicketLifetime).String()},
+		"behaviour.relogin_after_kick":             {desc: "Log in again after being kicked offline, as the SDK allows.", def: DefaultReloginAfterKick},
+		"behaviour.heartbeat":                      {desc: "Heartbeat interval while online; 0: none (the SDK uses 2m).", def: "0s"},
+		"behaviour.misbehave":                      {desc: "Deliberately wrong client actions, each as the fraction of devices that do it; runs that use them are reported as such."},
+		"behaviour.misbehave.login_storm":          {desc: "Fraction of devices that send several logins at once.", extra: probability},
+		"behaviour.misbehave.login_while_logining": {desc: "Fraction of devices that log in again while a login is in progress.", extra: probability},
+		"behaviour.misbehave.retry_any_error":      {desc: "Fraction of devices that re-login on every error (the infinite-login-loop hazard).", extra: probability},
+
+		"checks":                    {desc: "Configuration of the oracles."},
+		"checks.kickout":            {desc: "The kickout oracle."},
+		"checks.kickout.enabled":    {desc: "Run the kickout oracle.", def: DefaultKickoutEnabled},
+		"checks.kickout.grace":      {desc: "Over-limit tolerance: more instances online than allowed for longer than this is a violation (>= 0).", def: Duration(DefaultGrace).String()},
+		"checks.kickout.late_after": {desc: "A kick notice later than this after the displacing login is late (> 0).", def: Duration(DefaultLateAfter).String()},
+		"checks.kickout.examples":   {desc: "Examples kept per verdict.", def: DefaultExamples, extra: nonNegative},
+
+		"thresholds": {desc: "Pass/fail expressions that set the exit code: metric operator value, e.g. \"login.p99 < 250ms\", \"errors.rate < 0.1%\", \"kickout.violations == 0\", \"login.rate > 50\". The metric ends with " + ThresholdStats + "; operators < <= > >= == !=; the value is a duration for quantiles, max, min and mean, a percentage for errors.rate, a whole number for count and violations, a number per second for rate."},
+
+		"mau":                          {desc: "Month simulation: compressed days, login strategies compared on the same population and seed, pricing."},
+		"mau.day":                      {desc: "Length of a simulated day (> 0), e.g. 2s. Required."},
+		"mau.days":                     {desc: "Number of simulated days (> 0). Required.", extra: map[string]any{"minimum": 1}},
+		"mau.strategies":               {desc: "Login strategies to compare, each once. Required.", extra: map[string]any{"minItems": 1, "uniqueItems": true}},
+		"mau.pricing":                  {desc: "Price tiers, rising by from."},
+		"mau.pricing.from":             {desc: "MAU above which the tier applies.", extra: nonNegative},
+		"mau.pricing.per_thousand":     {desc: "Price per 1,000 MAU in the tier.", extra: nonNegative},
+		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faultNames}},
+		"thresholds.items":             {desc: "One threshold expression.", extra: map[string]any{"pattern": `^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(<=|>=|==|!=|<|>)\s*\S+\s*$`}},
+		"mau.strategies.items":         {desc: "A login strategy name.", extra: map[string]any{"minLength": 1}},
+		"platforms.additionalProperty": {desc: "Weight of the platform (> 0).", extra: positive},
+
+		"dist.dist":                           {desc: "Kind of distribution.", extra: map[string]any{"enum": distKinds}},
+		"dist.value":                          {desc: "constant: the value (>= 0)."},
+		"dist.min":                            {desc: "uniform: the smallest value (>= 0)."},
+		"dist.max":                            {desc: "uniform: the largest value (>= min)."},
+		"dist.mean":                           {desc: "exponential: the mean (> 0)."},
+		"dist.median":                         {desc: "lognormal: the median (> 0)."},
+		"dist.p99":                            {desc: "lognormal: the 99th percentile (> median)."},
+		"dist.percentiles":                    {desc: "empirical: values at percentiles p0 to p100 (keys like p50 or p99.9), not decreasing; p0 and p100 required.", extra: map[string]any{"propertyNames": map[string]any{"pattern": `^p(100|[0-9]{1,2}(\.[0-9]+)?)$`}, "required": []string{"p0", "p100"}}},
+		"dist.percentiles.additionalProperty": {desc: "The value at this percentile."},
+	}
+}
+
+// requiredFields lists the keys a mapping must have, by path.
+var requiredFields = map[string][]string{
+	"":           {"population", "phases"},
+	"population": {"users"},
+	"phases":     {"duration", "model"},
+	"mau":        {"day", "days", "strategies"},
+}
+
+// Schema returns the JSON Schema (draft 2020-12) of a scenario file, for
+// editors. It is generated from the Go types and fieldDocs.
+func Schema() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(schemaDoc()); err != nil {
+		return nil, fmt.Errorf("scenario schema: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+var (
+	durationType = reflect.TypeFor[Duration]()
+	distType     = reflect.TypeFor[Dist]()
+)
+
+func schemaDoc() map[string]any {
+	docs := fieldDocs()
+	g := &schemaGen{docs: docs}
+	root := g.object(reflect.TypeFor[Scenario](), "")
+	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$id"] = SchemaID
+	root["title"] = "imload scenario"
+	root["description"] = "A load and multi-client simulation scenario for imload. Unknown keys are errors; absent keys take the defaults shown."
+	root["$defs"] = map[string]any{
+		"duration": durationSchema(),
+		"dist":     g.distSchema(),
+	}
+	return root
+}
+
+func durationSchema() map[string]any {
+	return map[string]any{
+		"description": "A duration such as 250ms, 2s or 1h30m (units: ns, us, µs, ms, s, m, h); 0 needs no unit.",
+		"oneOf": []any{
+			map[string]any{"type": "string", "pattern": `^(0|[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`},
+			map[string]any{"const": 0},
+		},
+	}
+}
+
+type schemaGen struct {
+	docs map[string]fieldDoc
+}
+
+// object describes a struct type whose fields sit under path.
+func (g *schemaGen) object(t reflect.Type, path string) map[string]any {
+	props := map[string]any{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlName(f)
+		if name == "" {
+			continue
+		}
+		p := joinPath(path, name)
+		props[name] = g.field(f.Type, p)
+	}
+	o := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if req, ok := requiredFields[path]; ok {
+		o["required"] = req
+	}
+	return o
+}
+
+// field describes a field of type t at path, with its documentation.
+func (g *schemaGen) field(t reflect.Type, path string) map[string]any {
+	s := g.typ(t, path)
+	if d, ok := g.docs[path]; ok {
+		s["description"] = d.desc
+		if d.def != nil {
+			s["default"] = d.def
+		}
+		for k, v := range d.extra {
+			s[k] = v
+		}
+	}
+	return s
+}
+
+func (g *schemaGen) typ(t reflect.Type, path string) map[string]any {
+	switch t {
+	case durationType:
+		return map[string]any{"$ref": "#/$defs/duration"}
+	case distType:
+		return map[string]any{"$ref": "#/$defs/dist"}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.typ(t.Elem(), path)
+	case reflect.Struct:
+		return g.object(t, path)
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": g.field(t.Elem(), path+".items")}
+	case reflect.Map:
+		m := map[string]any{"type": "object", "additionalProperties": g.field(t.Elem(), path+".additionalProperty")}
+		if path == "platforms" {
+			m["propertyNames"] = map[string]any{"pattern": platformPattern()}
+		}
+		return m
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return map[string]any{"type": "integer"}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer", "minimum": 0}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	}
+	return map[string]any{}
+}
+
+// platformPattern matches the platform names in any letter case.
+func platformPattern() string {
+	alts := make([]string, len(policy.Platforms))
+	for i, p := range policy.Platforms {
+		var b strings.Builder
+		for _, r := range string(p) {
+			lo, up := strings.ToLower(string(r)), strings.ToUpper(string(r))
+			if lo == up {
+				b.WriteString(lo)
+			} else {
+				b.WriteString("[" + lo + up + "]")
+			}
+		}
+		alts[i] = b.String()
+	}
+	return "^(" + strings.Join(alts, "|") + ")$"
+}
+
+// distSchema describes Dist: a plain duration or one of the mapping forms,
+// each kind requiring its parameters and allowing no others.
+func (g *schemaGen) distSchema() map[string]any {
+	props := map[string]any{}
+	t := distType
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := yamlName(f)
+		if name == "" {
+			continue
+		}
+		props[name] = g.field(f.Type, "dist."+name)
+	}
+	var forms []any
+	for _, k := range distKinds {
+		params := distParams(k)
+		allowed := map[string]any{"dist": map[string]any{"const": k}}
+		for _, p := range params {
+			allowed[p] = props[p]
+		}
+		forms = append(forms, map[string]any{
+			"type":                 "object",
+			"properties":           allowed,
+			"required":             append([]string{"dist"}, params...),
+			"additionalProperties": false,
+		})
+	}
+	return map[string]any{
+		"description": "A distribution of durations: a plain duration (constant) or {dist: constant, value}, {dist: uniform, min, max}, {dist: exponential, mean}, {dist: lognormal, median, p99}, {dist: empirical, percentiles: {p0, ..., p100}} (linear between percentiles; p0 and p100 required).",
+		"oneOf":       append([]any{map[string]any{"$ref": "#/$defs/duration"}}, forms...),
+	}
+}
