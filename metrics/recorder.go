@@ -1,0 +1,337 @@
+package metrics
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
+)
+
+const (
+	numOps    = int(event.Heartbeat-event.Connect) + 1  // operations
+	numOthers = int(event.Misbehaving-event.Kicked) + 1 // things a device suffers or does
+	numKnown  = 7                                       // the platforms of policy.Platforms
+)
+
+// UnknownPlatform names events that carry no platform.
+const UnknownPlatform policy.Platform = "unknown"
+
+func opIndex(k event.Kind) int    { return int(k - event.Connect) }
+func otherIndex(k event.Kind) int { return int(k - event.Kicked) }
+func isOther(k event.Kind) bool   { return k >= event.Kicked && k <= event.Misbehaving }
+
+// platIndex maps the seven platforms to 0..6 in policy.Platforms order.
+func platIndex(p policy.Platform) int {
+	switch p {
+	case policy.Android:
+		return 0
+	case policy.IPhone:
+		return 1
+	case policy.IPad:
+		return 2
+	case policy.Windows:
+		return 3
+	case policy.Mac:
+		return 4
+	case policy.Linux:
+		return 5
+	case policy.Web:
+		return 6
+	}
+	return -1
+}
+
+// The online count and a change counter share one atomic word, so that the
+// shard which saw the last change of a second can be found at Snapshot: the
+// low onlineBits bits are the count, the rest a version that every change
+// increments.
+const (
+	onlineBits = 28
+	onlineMask = 1<<onlineBits - 1
+	onlineUp   = 1<<onlineBits + 1
+	onlineDown = 1<<onlineBits - 1
+)
+
+// Recorder records events into sharded histograms and counters. It is safe
+// for concurrent use; see the package comment for what it keeps.
+type Recorder struct {
+	cfg      config
+	start    time.Time
+	secStart time.Time // start truncated to a whole second: second 0 of the series
+	highest  int64     // histogram range in units
+	seed     maphash.Seed
+	mask     uint64
+	shards   []*shard
+	online   atomic.Uint64 // see onlineBits
+}
+
+// NewRecorder makes a recorder.
+func NewRecorder(opts ...Option) *Recorder {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.start.IsZero() {
+		cfg.start = cfg.clock.Now()
+	}
+	n := 1
+	if cfg.shards > 1 {
+		n = 1 << bits.Len(uint(cfg.shards-1))
+	}
+	r := &Recorder{
+		cfg:      cfg,
+		start:    cfg.start,
+		secStart: cfg.start.Truncate(time.Second),
+		highest:  int64(cfg.highest / cfg.lowest),
+		seed:     maphash.MakeSeed(),
+		mask:     uint64(n - 1),
+		shards:   make([]*shard, n),
+	}
+	for i := range r.shards {
+		r.shards[i] = &shard{}
+	}
+	return r
+}
+
+// Start returns the start of the run.
+func (r *Recorder) Start() time.Time { return r.start }
+
+// shard is one lock's worth of the recorder.
+type shard struct {
+	mu      sync.Mutex
+	plats   [numKnown]*platCells
+	extra   map[policy.Platform]*platCells
+	online  map[deviceKey]struct{}
+	secs    []second
+	clamped int64 // latencies outside the histogram range
+	unknown int64 // events of no known kind
+	dropped int64 // events left out of the series
+	_       [64]byte
+}
+
+type deviceKey struct{ user, device string }
+
+type platCells struct {
+	ops    [numOps]opCell
+	others [numOthers]int64
+	kick   *hdr.Histogram // kick notice delay
+}
+
+type opCell struct {
+	ok, failed, timedOut int64
+	codes                map[int]int64
+	hist                 *hdr.Histogram
+}
+
+// second is what a shard keeps of one second of the run.
+type second struct {
+	ops        [numOps]secOp
+	others     [numOthers]int64
+	onlineMax  int64
+	onlineLast uint64 // packed word after the last change seen; 0: none
+	hist       [numOps]*hdr.PackedHistogram
+}
+
+type secOp struct{ ok, failed, timedOut, maxNs, sumNs int64 }
+
+// Observe records one event. It implements event.Sink.
+func (r *Recorder) Observe(e *event.Event) {
+	key := e.Device
+	if key == "" {
+		key = e.UserID
+	}
+	s := r.shards[0]
+	if r.mask != 0 {
+		s = r.shards[maphash.String(r.seed, key)&r.mask]
+	}
+	sec := r.secondOf(e.At)
+	p := e.Platform
+	if p == "" {
+		p = UnknownPlatform
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sc *second
+	if sec >= 0 {
+		sc = s.second(sec)
+	} else {
+		s.dropped++
+	}
+	switch {
+	case e.Kind.IsOp():
+		r.observeOp(s, s.cells(p), sc, e)
+	case isOther(e.Kind):
+		pc := s.cells(p)
+		pc.others[otherIndex(e.Kind)]++
+		if sc != nil {
+			sc.others[otherIndex(e.Kind)]++
+		}
+		if e.Kind == event.Kicked && e.Latency > 0 {
+			if pc.kick == nil {
+				pc.kick = hdr.New(1, r.highest, r.cfg.digits)
+			}
+			_ = pc.kick.RecordValue(r.units(s, e.Latency))
+		}
+	default:
+		s.unknown++
+		return
+	}
+	r.track(s, sc, e)
+}
+
+func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event) {
+	i := opIndex(e.Kind)
+	c := &pc.ops[i]
+	var so *secOp
+	if sc != nil {
+		so = &sc.ops[i]
+	}
+	// Anything that is neither ok nor timed out counts as failed, so that
+	// attempts always equal ok + failed + timed out.
+	switch e.Outcome {
+	case event.OK:
+		c.ok++
+		if so != nil {
+			so.ok++
+		}
+	case event.TimedOut:
+		c.timedOut++
+		if so != nil {
+			so.timedOut++
+		}
+	default:
+		c.failed++
+		if so != nil {
+			so.failed++
+		}
+	}
+	if e.Code != 0 || (e.Outcome != event.OK && e.Outcome != event.TimedOut) {
+		if c.codes == nil {
+			c.codes = make(map[int]int64)
+		}
+		c.codes[e.Code]++
+	}
+	v := r.units(s, e.Latency)
+	if c.hist == nil {
+		c.hist = hdr.New(1, r.highest, r.cfg.digits)
+	}
+	_ = c.hist.RecordValue(v)
+	if so == nil {
+		return
+	}
+	ns := max(int64(e.Latency), 0)
+	so.maxNs = max(so.maxNs, ns)
+	so.sumNs += ns
+	if r.cfg.seriesHist[i] {
+		h := sc.hist[i]
+		if h == nil {
+			h = hdr.NewPacked(1, r.highest, r.cfg.seriesDigits)
+			sc.hist[i] = h
+		}
+		_ = h.RecordValue(v)
+	}
+}
+
+// track keeps the set of instances online and the online gauge.
+func (r *Recorder) track(s *shard, sc *second, e *event.Event) {
+	var up bool
+	switch e.Kind {
+	case event.Login, event.Resume:
+		if e.Outcome != event.OK {
+			return
+		}
+		up = true
+	case event.Logout, event.Kicked, event.SigExpired, event.Disconnect, event.AppKill, event.SwitchUser:
+	default:
+		return
+	}
+	k := deviceKey{e.UserID, e.Device}
+	_, on := s.online[k]
+	if on == up {
+		return
+	}
+	var w uint64
+	if up {
+		if s.online == nil {
+			s.online = make(map[deviceKey]struct{})
+		}
+		s.online[k] = struct{}{}
+		w = r.online.Add(onlineUp)
+	} else {
+		delete(s.online, k)
+		w = r.online.Add(onlineDown)
+	}
+	if sc != nil {
+		sc.onlineMax = max(sc.onlineMax, int64(w&onlineMask))
+		sc.onlineLast = max(sc.onlineLast, w)
+	}
+}
+
+// units converts a latency to histogram units, clamped to the range.
+func (r *Recorder) units(s *shard, d time.Duration) int64 {
+	v := int64(d / r.cfg.lowest)
+	switch {
+	case v < 0:
+		s.clamped++
+		return 0
+	case v > r.highest:
+		s.clamped++
+		return r.highest
+	}
+	return v
+}
+
+// secondOf gives the series slot of t, or -1 when t is unset or beyond the
+// cap. Times before the start count in second 0.
+func (r *Recorder) secondOf(t time.Time) int {
+	if t.IsZero() {
+		return -1
+	}
+	d := t.Sub(r.secStart)
+	if d < 0 {
+		return 0
+	}
+	sec := d / time.Second
+	if sec >= time.Duration(r.cfg.maxSeconds) {
+		return -1
+	}
+	return int(sec)
+}
+
+func (s *shard) cells(p policy.Platform) *platCells {
+	if i := platIndex(p); i >= 0 {
+		if s.plats[i] == nil {
+			s.plats[i] = &platCells{}
+		}
+		return s.plats[i]
+	}
+	pc := s.extra[p]
+	if pc == nil {
+		if s.extra == nil {
+			s.extra = make(map[policy.Platform]*platCells)
+		}
+		pc = &platCells{}
+		s.extra[p] = pc
+	}
+	return pc
+}
+
+func (s *shard) second(i int) *second {
+	if i >= len(s.secs) {
+		if i < cap(s.secs) {
+			s.secs = s.secs[:i+1]
+		} else {
+			n := make([]second, i+1, max(2*cap(s.secs), i+1, 64))
+			copy(n, s.secs)
+			s.secs = n
+		}
+	}
+	return &s.secs[i]
+}
