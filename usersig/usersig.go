@@ -1,6 +1,3 @@
-// Package usersig generates and verifies TLSSigAPIv2 tickets (UserSig),
-// byte-compatible with the official implementations. It imports nothing of
-// ours.
 package usersig
 
 import (
@@ -9,12 +6,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/adler32"
 	"io"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error codes of ticket verification (SPEC.md section 5).
@@ -35,6 +34,8 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("usersig: %d: %s", e.Code, e.Reason) }
 
+func undecodable(reason string) error { return &Error{Code: CodeUndecodable, Reason: reason} }
+
 // Ticket is the decoded content of a UserSig.
 type Ticket struct {
 	Version    string
@@ -49,142 +50,432 @@ type Ticket struct {
 // ExpiresAt is the last instant the ticket is valid.
 func (t *Ticket) ExpiresAt() time.Time { return time.Unix(t.Time+t.Expire, 0) }
 
-// Gen makes a ticket for identifier, issued at now, valid for expire.
-// userbuf may be nil.
+// Gen makes a ticket for identifier, issued at now, valid for expire (whole
+// seconds). userbuf may be nil. The output is byte for byte what Tencent's Go
+// implementation makes: members in its order, TLS.expire left out when 0, a
+// trailing newline, and zlib with stored (uncompressed) deflate blocks.
 func Gen(sdkappid uint64, key []byte, identifier string, expire time.Duration, now time.Time, userbuf []byte) (string, error) {
+	if !utf8.ValidString(identifier) {
+		return "", fmt.Errorf("usersig: identifier %q is not UTF-8: no JSON document can carry it", identifier)
+	}
 	exp := int64(expire / time.Second)
 	ts := now.Unix()
-	sig := sign(key, identifier, sdkappid, ts, exp, userbuf)
-	doc := map[string]any{
-		"TLS.ver":        "2.0",
-		"TLS.identifier": identifier,
-		"TLS.sdkappid":   sdkappid,
-		"TLS.expire":     exp,
-		"TLS.time":       ts,
-		"TLS.sig":        base64.StdEncoding.EncodeToString(sig),
+	id, err := json.Marshal(identifier)
+	if err != nil {
+		return "", fmt.Errorf("usersig: identifier: %w", err)
 	}
+	var ub string
 	if userbuf != nil {
-		doc["TLS.userbuf"] = base64.StdEncoding.EncodeToString(userbuf)
+		ub = base64.StdEncoding.EncodeToString(userbuf)
 	}
-	js, err := json.Marshal(doc)
-	if err != nil {
-		return "", err
+	var mac [sha256.Size]byte
+	sign(mac[:0], key, identifier, sdkappid, ts, exp, userbuf != nil, ub)
+
+	js := make([]byte, 0, 160+len(id)+len(ub))
+	js = append(js, `{"TLS.ver":"2.0","TLS.identifier":`...)
+	js = append(js, id...)
+	js = append(js, `,"TLS.sdkappid":`...)
+	js = strconv.AppendUint(js, sdkappid, 10)
+	if exp != 0 {
+		js = append(js, `,"TLS.expire":`...)
+		js = strconv.AppendInt(js, exp, 10)
 	}
-	var z bytes.Buffer
-	w, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	if err != nil {
-		return "", err
+	js = append(js, `,"TLS.time":`...)
+	js = strconv.AppendInt(js, ts, 10)
+	if userbuf != nil {
+		js = append(js, `,"TLS.userbuf":"`...)
+		js = append(js, ub...)
+		js = append(js, '"')
 	}
-	if _, err := w.Write(js); err != nil {
-		return "", err
+	js = append(js, `,"TLS.sig":"`...)
+	js = base64.StdEncoding.AppendEncode(js, mac[:])
+	js = append(js, "\"}\n"...)
+
+	z := storeZlib(make([]byte, 0, len(js)+16), js)
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(z)))
+	base64.StdEncoding.Encode(out, z)
+	for i, c := range out {
+		switch c {
+		case '+':
+			out[i] = '*'
+		case '/':
+			out[i] = '-'
+		case '=':
+			out[i] = '_'
+		}
 	}
-	if err := w.Close(); err != nil {
-		return "", err
-	}
-	return escape(base64.StdEncoding.EncodeToString(z.Bytes())), nil
+	return string(out), nil
 }
 
-func sign(key []byte, identifier string, sdkappid uint64, ts, exp int64, userbuf []byte) []byte {
-	var b strings.Builder
-	b.Grow(96 + len(identifier))
-	b.WriteString("TLS.identifier:")
-	b.WriteString(identifier)
-	b.WriteString("\nTLS.sdkappid:")
-	b.WriteString(strconv.FormatUint(sdkappid, 10))
-	b.WriteString("\nTLS.time:")
-	b.WriteString(strconv.FormatInt(ts, 10))
-	b.WriteString("\nTLS.expire:")
-	b.WriteString(strconv.FormatInt(exp, 10))
-	b.WriteString("\n")
-	if userbuf != nil {
-		b.WriteString("TLS.userbuf:")
-		b.WriteString(base64.StdEncoding.EncodeToString(userbuf))
-		b.WriteString("\n")
+// maxStoredBlock is the largest stored deflate block (RFC 1951 3.2.4).
+const maxStoredBlock = 65535
+
+// storeZlib appends to dst a zlib stream (RFC 1950, fastest-level header) of
+// data in stored deflate blocks, ending with an empty final block, as
+// compress/zlib does at level NoCompression.
+func storeZlib(dst, data []byte) []byte {
+	dst = append(dst, 0x78, 0x01)
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), maxStoredBlock)
+		dst = append(dst, 0x00, byte(n), byte(n>>8), ^byte(n), ^byte(n>>8))
+		dst = append(dst, rest[:n]...)
+		rest = rest[n:]
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(b.String()))
-	return m.Sum(nil)
+	dst = append(dst, 0x01, 0x00, 0x00, 0xff, 0xff)
+	return binary.BigEndian.AppendUint32(dst, adler32.Checksum(data))
 }
 
-var escaper = strings.NewReplacer("+", "*", "/", "-", "=", "_")
-var unescaper = strings.NewReplacer("*", "+", "-", "/", "_", "=")
+// sign appends to dst the HMAC-SHA256 of the signed string of usersig.md.
+// ub is the base64 of the user buffer, used when hasBuf.
+func sign(dst, key []byte, identifier string, sdkappid uint64, ts, exp int64, hasBuf bool, ub string) []byte {
+	var buf [192]byte
+	b := append(buf[:0], "TLS.identifier:"...)
+	b = append(b, identifier...)
+	b = append(b, "\nTLS.sdkappid:"...)
+	b = strconv.AppendUint(b, sdkappid, 10)
+	b = append(b, "\nTLS.time:"...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, "\nTLS.expire:"...)
+	b = strconv.AppendInt(b, exp, 10)
+	b = append(b, '\n')
+	if hasBuf {
+		b = append(b, "TLS.userbuf:"...)
+		b = append(b, ub...)
+		b = append(b, '\n')
+	}
+	mac := hmacSHA256(key, b)
+	return append(dst, mac[:]...)
+}
 
-func escape(s string) string   { return escaper.Replace(s) }
-func unescape(s string) string { return unescaper.Replace(s) }
+// hmacSHA256 is HMAC-SHA256 (RFC 2104) over buffers on the stack, so that a
+// verification allocates nothing for it; crypto/hmac, whose hash sits behind
+// an interface, costs several allocations a call.
+func hmacSHA256(key, msg []byte) [sha256.Size]byte {
+	const block = 64
+	var k [block]byte
+	if len(key) > block {
+		h := sha256.Sum256(key)
+		copy(k[:], h[:])
+	} else {
+		copy(k[:], key)
+	}
+	var stack [block + 448]byte
+	in := stack[:0]
+	if block+len(msg) > len(stack) {
+		in = make([]byte, 0, block+len(msg))
+	}
+	for _, c := range k {
+		in = append(in, c^0x36)
+	}
+	inner := sha256.Sum256(append(in, msg...))
+	var out [block + sha256.Size]byte
+	for i, c := range k {
+		out[i] = c ^ 0x5c
+	}
+	copy(out[block:], inner[:])
+	return sha256.Sum256(out[:])
+}
 
 // maxTicketBytes bounds the decompressed document, so a crafted ticket cannot
 // make the verifier inflate without limit.
 const maxTicketBytes = 4 << 10
 
-// Decode parses a ticket without checking it.
+// Decode parses a ticket without checking it. Errors are *Error with
+// CodeEmpty or CodeUndecodable.
 func Decode(ticket string) (*Ticket, error) {
 	if ticket == "" {
 		return nil, &Error{Code: CodeEmpty, Reason: "ticket is empty"}
 	}
 	if len(ticket) > 2*maxTicketBytes {
-		return nil, &Error{Code: CodeUndecodable, Reason: "ticket is too long"}
+		return nil, undecodable("ticket is too long")
 	}
-	raw, err := base64.StdEncoding.DecodeString(unescape(ticket))
-	if err != nil {
-		return nil, &Error{Code: CodeUndecodable, Reason: "not base64: " + err.Error()}
+	// One buffer holds the unescaped text and, after it, the zlib bytes.
+	n := len(ticket)
+	buf := make([]byte, n+base64.StdEncoding.DecodedLen(n))
+	text, raw := buf[:n], buf[n:]
+	for i := 0; i < n; i++ {
+		c := ticket[i]
+		switch c {
+		case '*':
+			c = '+'
+		case '-':
+			c = '/'
+		case '_':
+			c = '='
+		}
+		text[i] = c
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	m, err := base64.StdEncoding.Decode(raw, text)
 	if err != nil {
-		return nil, &Error{Code: CodeUndecodable, Reason: "not zlib: " + err.Error()}
+		return nil, undecodable("not base64: " + err.Error())
+	}
+	js, err := inflate(raw[:m])
+	if err != nil {
+		return nil, err
+	}
+	return parseDoc(js)
+}
+
+// inflate returns the document inside a zlib stream. Streams of stored
+// blocks, which the Go implementation writes, are read in place; any other
+// valid stream goes through compress/zlib.
+func inflate(z []byte) ([]byte, error) {
+	if js, ok := inflateStored(z); ok {
+		if len(js) > maxTicketBytes {
+			return nil, undecodable("ticket document too large")
+		}
+		return js, nil
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, undecodable("not zlib: " + err.Error())
 	}
 	js, err := io.ReadAll(io.LimitReader(zr, maxTicketBytes+1))
 	if err != nil {
-		return nil, &Error{Code: CodeUndecodable, Reason: "bad zlib stream: " + err.Error()}
+		return nil, undecodable("bad zlib stream: " + err.Error())
 	}
 	if len(js) > maxTicketBytes {
-		return nil, &Error{Code: CodeUndecodable, Reason: "ticket document too large"}
+		return nil, undecodable("ticket document too large")
 	}
-	var doc struct {
-		Ver        string      `json:"TLS.ver"`
-		Identifier string      `json:"TLS.identifier"`
-		SDKAppID   json.Number `json:"TLS.sdkappid"`
-		Expire     json.Number `json:"TLS.expire"`
-		Time       json.Number `json:"TLS.time"`
-		Sig        string      `json:"TLS.sig"`
-		UserBuf    *string     `json:"TLS.userbuf"`
+	return js, nil
+}
+
+// inflateStored reads a zlib stream made only of stored deflate blocks,
+// compacting their payloads in place. ok is false for any other stream, and
+// for any flaw, which compress/zlib then reports in its own words.
+func inflateStored(z []byte) (js []byte, ok bool) {
+	if len(z) < 2+5+4 || z[0]&0x0f != 8 || z[0]>>4 > 7 || z[1]&0x20 != 0 || binary.BigEndian.Uint16(z)%31 != 0 {
+		return nil, false
 	}
-	if err := json.Unmarshal(js, &doc); err != nil {
-		return nil, &Error{Code: CodeUndecodable, Reason: "not JSON: " + err.Error()}
-	}
-	t := &Ticket{Version: doc.Ver, Identifier: doc.Identifier}
-	num := func(n json.Number, field string) (int64, error) {
-		if n == "" {
-			return 0, nil
+	out, i := 0, 2
+	for {
+		if i+5 > len(z) || z[i]&0x06 != 0 { // BTYPE 00: stored
+			return nil, false
 		}
-		v, err := strconv.ParseInt(string(n), 10, 64)
-		if err != nil {
-			return 0, &Error{Code: CodeUndecodable, Reason: field + " is not an integer"}
+		final := z[i]&1 == 1
+		n := int(binary.LittleEndian.Uint16(z[i+1:]))
+		if binary.LittleEndian.Uint16(z[i+3:]) != ^uint16(n) || i+5+n > len(z) || out+n > maxTicketBytes+1 {
+			return nil, false
 		}
-		return v, nil
+		out += copy(z[out:], z[i+5:i+5+n])
+		i += 5 + n
+		if final {
+			break
+		}
 	}
-	app, err := num(doc.SDKAppID, "TLS.sdkappid")
+	if i+4 != len(z) || binary.BigEndian.Uint32(z[i:]) != adler32.Checksum(z[:out]) {
+		return nil, false
+	}
+	return z[:out], true
+}
+
+// The members of a ticket document, in the order parseDoc interprets them.
+const (
+	fVer = iota
+	fIdentifier
+	fSDKAppID
+	fExpire
+	fTime
+	fSig
+	fUserBuf
+	nFields
+)
+
+var fieldNames = [nFields]string{"TLS.ver", "TLS.identifier", "TLS.sdkappid", "TLS.expire", "TLS.time", "TLS.sig", "TLS.userbuf"}
+
+func fieldOf(name []byte) int {
+	switch string(name) {
+	case "TLS.ver":
+		return fVer
+	case "TLS.identifier":
+		return fIdentifier
+	case "TLS.sdkappid":
+		return fSDKAppID
+	case "TLS.expire":
+		return fExpire
+	case "TLS.time":
+		return fTime
+	case "TLS.sig":
+		return fSig
+	case "TLS.userbuf":
+		return fUserBuf
+	}
+	return -1
+}
+
+// parseDoc reads the JSON document of a ticket. Members are matched by exact
+// name after unescaping; of duplicate members the last counts; unknown
+// members are skipped; null counts as absent; a missing number is 0; numbers
+// must be integers and strings strings.
+func parseDoc(js []byte) (*Ticket, error) {
+	if !json.Valid(js) {
+		return nil, undecodable("not JSON: " + jsonError(js))
+	}
+	i := skipSpace(js, 0)
+	if js[i] != '{' {
+		return nil, undecodable("not a JSON object")
+	}
+	// First find each member's last value; json.Valid vouches for the syntax.
+	var vals [nFields][]byte
+	for i = skipSpace(js, i+1); js[i] != '}'; {
+		end := stringEnd(js, i)
+		name := js[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			u, err := rawString(js[i:end], "member name")
+			if err != nil {
+				return nil, err
+			}
+			name = u
+		}
+		i = skipSpace(js, skipSpace(js, end)+1) // past ':'
+		vend := valueEnd(js, i)
+		if f := fieldOf(name); f >= 0 {
+			vals[f] = js[i:vend]
+			if vals[f][0] == 'n' { // null
+				vals[f] = nil
+			}
+		}
+		if i = skipSpace(js, vend); js[i] == ',' {
+			i = skipSpace(js, i+1)
+		}
+	}
+	t := &Ticket{}
+	var err error
+	if t.Version, err = str(vals[fVer], fieldNames[fVer]); err != nil {
+		return nil, err
+	}
+	if t.Identifier, err = str(vals[fIdentifier], fieldNames[fIdentifier]); err != nil {
+		return nil, err
+	}
+	if v := vals[fSDKAppID]; v != nil && v[0] == '-' {
+		if app, err := integer(v, fieldNames[fSDKAppID]); err != nil || app != 0 {
+			return nil, undecodable("TLS.sdkappid is negative")
+		}
+	} else if v != nil {
+		if t.SDKAppID, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+			return nil, undecodable("TLS.sdkappid is not an unsigned integer")
+		}
+	}
+	if t.Expire, err = integer(vals[fExpire], fieldNames[fExpire]); err != nil {
+		return nil, err
+	}
+	if t.Time, err = integer(vals[fTime], fieldNames[fTime]); err != nil {
+		return nil, err
+	}
+	sig, err := rawString(vals[fSig], fieldNames[fSig])
 	if err != nil {
 		return nil, err
 	}
-	if app < 0 {
-		return nil, &Error{Code: CodeUndecodable, Reason: "TLS.sdkappid is negative"}
+	if t.Sig, err = base64.StdEncoding.AppendDecode(nil, sig); err != nil {
+		return nil, undecodable("TLS.sig is not base64")
 	}
-	t.SDKAppID = uint64(app)
-	if t.Expire, err = num(doc.Expire, "TLS.expire"); err != nil {
-		return nil, err
-	}
-	if t.Time, err = num(doc.Time, "TLS.time"); err != nil {
-		return nil, err
-	}
-	if t.Sig, err = base64.StdEncoding.DecodeString(doc.Sig); err != nil {
-		return nil, &Error{Code: CodeUndecodable, Reason: "TLS.sig is not base64"}
-	}
-	if doc.UserBuf != nil {
-		if t.UserBuf, err = base64.StdEncoding.DecodeString(*doc.UserBuf); err != nil {
-			return nil, &Error{Code: CodeUndecodable, Reason: "TLS.userbuf is not base64"}
+	if vals[fUserBuf] != nil {
+		ub, err := rawString(vals[fUserBuf], fieldNames[fUserBuf])
+		if err != nil {
+			return nil, err
+		}
+		if t.UserBuf, err = base64.StdEncoding.AppendDecode(make([]byte, 0, len(ub)), ub); err != nil {
+			return nil, undecodable("TLS.userbuf is not base64")
 		}
 	}
 	return t, nil
+}
+
+// jsonError says why js is not valid JSON.
+func jsonError(js []byte) string {
+	var v any
+	if err := json.Unmarshal(js, &v); err != nil {
+		return err.Error()
+	}
+	return "invalid"
+}
+
+func skipSpace(js []byte, i int) int {
+	for i < len(js) && (js[i] == ' ' || js[i] == '\t' || js[i] == '\n' || js[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at js[i].
+// js is valid JSON.
+func stringEnd(js []byte, i int) int {
+	for i++; ; i++ {
+		switch js[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+}
+
+// valueEnd returns the index just past the value that starts at js[i]. js is
+// valid JSON.
+func valueEnd(js []byte, i int) int {
+	switch js[i] {
+	case '"':
+		return stringEnd(js, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch js[i] {
+			case '"':
+				i = stringEnd(js, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	default: // number, true, false, null
+		for ; i < len(js); i++ {
+			switch js[i] {
+			case ' ', '\t', '\r', '\n', ',', '}', ']':
+				return i
+			}
+		}
+		return i
+	}
+}
+
+// rawString returns the content of a JSON string value, unescaped; an
+// absent value (nil) is empty.
+func rawString(val []byte, field string) ([]byte, error) {
+	if val == nil {
+		return nil, nil
+	}
+	if val[0] != '"' {
+		return nil, undecodable(field + " is not a string")
+	}
+	s := val[1 : len(val)-1]
+	if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+		return s, nil
+	}
+	var u string
+	if err := json.Unmarshal(val, &u); err != nil {
+		return nil, undecodable(field + ": " + err.Error())
+	}
+	return []byte(u), nil
+}
+
+func str(val []byte, field string) (string, error) {
+	s, err := rawString(val, field)
+	return string(s), err
+}
+
+// integer parses a JSON integer; an absent value (nil) is 0.
+func integer(val []byte, field string) (int64, error) {
+	if val == nil {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(string(val), 10, 64)
+	if err != nil {
+		return 0, undecodable(field + " is not an integer")
+	}
+	return v, nil
 }
 
 // Verify checks ticket for a login of identifier to sdkappid at now, in the
@@ -207,8 +498,13 @@ func Verify(ticket string, sdkappid uint64, key []byte, identifier string, userb
 	if userbuf != nil && !bytes.Equal(userbuf, t.UserBuf) {
 		return t, &Error{Code: CodeBadSignature, Reason: "user buffer differs"}
 	}
-	want := sign(key, t.Identifier, t.SDKAppID, t.Time, t.Expire, t.UserBuf)
-	if !hmac.Equal(want, t.Sig) {
+	var ub string
+	if t.UserBuf != nil {
+		ub = base64.StdEncoding.EncodeToString(t.UserBuf)
+	}
+	var want [sha256.Size]byte
+	sign(want[:0], key, t.Identifier, t.SDKAppID, t.Time, t.Expire, t.UserBuf != nil, ub)
+	if !hmac.Equal(want[:], t.Sig) {
 		return t, &Error{Code: CodeBadSignature, Reason: "signature does not match the key"}
 	}
 	return t, nil
