@@ -247,17 +247,28 @@ const allowedMetrics = "allowed: <op>.{count,ok,failed,timed_out,rate,errors.cou
 	"for op in connect, login, logout, resume, heartbeat; kick_notice.{count,min,max,mean,pN}; " +
 	"<event>.{count,rate} for event in kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving; " +
 	"errors.{count,rate}; online.{max,end}; pN is a percentile such as p50, p99, p99.9; " +
+	"a platform may follow the op, kick_notice or event (login.Android.p99); " +
 	"latencies are in seconds, rates per second, error rates a fraction"
 
 // Value returns a metric by its threshold path, e.g. "login.p99" (seconds),
 // "login.count", "login.rate" (per second), "login.errors.rate" (a fraction),
 // "errors.rate" (all operations), "connect.max", "kick_notice.p99",
-// "kicked.count", "online.max". A latency statistic without samples returns
+// "kicked.count", "online.max"; "login.Android.p99" and the like select one
+// platform. A latency statistic without samples returns
 // an error wrapping ErrNoSamples; an unknown metric, one listing the allowed.
 func (s *Snapshot) Value(metric string) (float64, error) {
 	name, field, _ := strings.Cut(metric, ".")
 	bad := func() (float64, error) {
 		return 0, fmt.Errorf("unknown metric %q (%s)", metric, allowedMetrics)
+	}
+	// An optional platform after the name: login.Android.p99.
+	var plat policy.Platform
+	if seg, rest, ok := strings.Cut(field, "."); ok && name != "errors" {
+		if p, err := policy.ParsePlatform(seg); err == nil {
+			plat, field = p, rest
+		} else if policy.Platform(seg) == UnknownPlatform {
+			plat, field = UnknownPlatform, rest
+		}
 	}
 	switch name {
 	case "errors":
@@ -270,6 +281,9 @@ func (s *Snapshot) Value(metric string) (float64, error) {
 		}
 		return bad()
 	case "online":
+		if plat != "" {
+			return bad()
+		}
 		switch field {
 		case "max":
 			var m int64
@@ -285,7 +299,7 @@ func (s *Snapshot) Value(metric string) (float64, error) {
 		}
 		return bad()
 	case "kick_notice":
-		d := s.KickDelay("")
+		d := s.KickDelay(plat)
 		if field == "count" {
 			return float64(d.Samples()), nil
 		}
@@ -298,13 +312,13 @@ func (s *Snapshot) Value(metric string) (float64, error) {
 		if !k.IsOp() {
 			switch field {
 			case "count":
-				return float64(s.EventCount(name, "")), nil
+				return float64(s.EventCount(name, plat)), nil
 			case "rate":
-				return perSecond(s.EventCount(name, ""), s.Duration()), nil
+				return perSecond(s.EventCount(name, plat), s.Duration()), nil
 			}
 			return bad()
 		}
-		o := s.Op(name)
+		o := s.OpPlatform(name, plat)
 		switch field {
 		case "count":
 			return float64(o.Count), nil

@@ -79,6 +79,12 @@ func TestValue(t *testing.T) {
 		{"online.end", 2, 0},
 		{"sig_expired.count", 0, 0},
 		{"heartbeat.count", 0, 0},
+		{"login.Android.count", 50, 0},
+		{"login.web.max", 0.100, 0.0001},
+		{"login.Android.max", 0.099, 0.0001},
+		{"login.Web.errors.rate", 5.0 / 50, 1e-12},
+		{"kicked.unknown.count", 88, 0}, // kicks without a platform
+		{"kicked.Android.count", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.metric, func(t *testing.T) {
@@ -95,7 +101,7 @@ func TestValue(t *testing.T) {
 
 func TestValueErrors(t *testing.T) {
 	s := valueSnapshot(t)
-	for _, m := range []string{"login", "login.p101", "login.pxx", "login.p1e1", "logins.count", "kicked.p99", "errors.p99", "online.min", ""} {
+	for _, m := range []string{"login", "login.p101", "login.pxx", "login.p1e1", "logins.count", "kicked.p99", "errors.p99", "online.min", "online.Web.max", "login.Martian.p99", ""} {
 		_, err := s.Value(m)
 		if err == nil || !strings.Contains(err.Error(), "allowed:") {
 			t.Errorf("Value(%q): %v, want an error listing the allowed metrics", m, err)
