@@ -1,0 +1,117 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Fault names one deliberately wrong behaviour of the server. Each exists to
+// prove that the kickout oracle detects it.
+type Fault string
+
+const (
+	// FaultWrongVictim kicks the newest conflicting instance of the victim's
+	// platform instead of the earliest.
+	FaultWrongVictim Fault = "wrong-victim"
+	// FaultKickNotDelivered removes the victim but sends no push and leaves
+	// its connection open.
+	FaultKickNotDelivered Fault = "kick-not-delivered"
+	// FaultLimitNotEnforced never kicks anyone.
+	FaultLimitNotEnforced Fault = "limit-not-enforced"
+	// FaultLateKick delivers the kicked_offline push after Faults.LateKickDelay.
+	FaultLateKick Fault = "late-kick"
+	// FaultStaleOnlineStatus keeps ended sessions in OnlineStatus for
+	// Faults.StaleFor.
+	FaultStaleOnlineStatus Fault = "stale-online-status"
+	// FaultAcceptExpired accepts expired tickets (never answers 70001).
+	FaultAcceptExpired Fault = "accept-expired"
+)
+
+// FaultNames lists every fault name, in a fixed order.
+func FaultNames() []string {
+	return []string{string(FaultWrongVictim), string(FaultKickNotDelivered), string(FaultLimitNotEnforced),
+		string(FaultLateKick), string(FaultStaleOnlineStatus), string(FaultAcceptExpired)}
+}
+
+// ParseFault accepts a fault name (any letter case, '_' for '-').
+func ParseFault(name string) (Fault, error) {
+	n := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "_", "-")
+	for _, f := range FaultNames() {
+		if n == f {
+			return Fault(f), nil
+		}
+	}
+	return "", fmt.Errorf("unknown fault %q (allowed: %s)", name, strings.Join(FaultNames(), ", "))
+}
+
+// Faults is the set of injected faults; the zero value injects none.
+type Faults struct {
+	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired bool
+	// LateKickDelay is the delay of late-kick (default 2s).
+	LateKickDelay time.Duration
+	// StaleFor is how long stale-online-status keeps reporting an ended
+	// session (default 10s).
+	StaleFor time.Duration
+}
+
+// Enable turns one fault on.
+func (f *Faults) Enable(x Fault) {
+	switch x {
+	case FaultWrongVictim:
+		f.WrongVictim = true
+	case FaultKickNotDelivered:
+		f.KickNotDelivered = true
+	case FaultLimitNotEnforced:
+		f.LimitNotEnforced = true
+	case FaultLateKick:
+		f.LateKick = true
+	case FaultStaleOnlineStatus:
+		f.StaleOnlineStatus = true
+	case FaultAcceptExpired:
+		f.AcceptExpired = true
+	}
+}
+
+// Has reports whether a fault is on.
+func (f *Faults) Has(x Fault) bool {
+	switch x {
+	case FaultWrongVictim:
+		return f.WrongVictim
+	case FaultKickNotDelivered:
+		return f.KickNotDelivered
+	case FaultLimitNotEnforced:
+		return f.LimitNotEnforced
+	case FaultLateKick:
+		return f.LateKick
+	case FaultStaleOnlineStatus:
+		return f.StaleOnlineStatus
+	case FaultAcceptExpired:
+		return f.AcceptExpired
+	}
+	return false
+}
+
+// Names lists the faults that are on.
+func (f *Faults) Names() []string {
+	var out []string
+	for _, n := range FaultNames() {
+		if f.Has(Fault(n)) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ParseFaults turns a list of names into a Faults set.
+func ParseFaults(names []string) (Faults, error) {
+	var f Faults
+	for _, n := range names {
+		x, err := ParseFault(n)
+		if err != nil {
+			return Faults{}, err
+		}
+		f.Enable(x)
+	}
+	return f, nil
+}

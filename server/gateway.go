@@ -1,0 +1,275 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/imload/imload/protocol"
+)
+
+// wsPeer is one WebSocket connection: the Peer of a core Conn. One reader
+// goroutine (the HTTP handler's) reads frames; replies are written by the
+// goroutine that made them under wmu; pushes from other goroutines go
+// through a bounded queue drained by a flusher goroutine that exists only
+// while the queue is non-empty. Login, logout and resume run on a worker
+// goroutine so that a frame arriving meanwhile can be answered with 6015.
+type wsPeer struct {
+	s    *Server
+	ws   *websocket.Conn
+	core *Conn
+
+	wmu sync.Mutex // serialises data frames
+
+	qmu      sync.Mutex // guards the fields below
+	queue    []*protocol.Frame
+	flushing bool
+	hung     bool
+	reason   string
+	dead     bool
+	// final is set when a frame after which nothing may follow is queued
+	// (kicked_offline, error 1007): replies are dropped from then on.
+	final bool
+
+	busy atomic.Bool // a login, logout or resume worker runs
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	if !s.enter() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	p := &wsPeer{s: s, ws: ws}
+	c, err := s.Attach(p, remoteIP(r))
+	if err != nil {
+		p.send(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
+		p.closeWith(websocket.CloseGoingAway, "server shutting down")
+		return
+	}
+	p.core = c
+	p.read()
+	c.Detach(ReasonLinkClose)
+	p.closeWith(websocket.CloseNormalClosure, "")
+}
+
+// read is the reader loop; it returns when the transport ends or must close.
+func (p *wsPeer) read() {
+	c, max := p.core, p.s.cfg.MaxFrameBytes
+	buf := make([]byte, 0, 512)
+	for {
+		_, r, err := p.ws.NextReader()
+		if err != nil {
+			return
+		}
+		buf, err = readLimited(r, buf[:0], max+1)
+		if err != nil {
+			return
+		}
+		c.Touch()
+		if len(buf) > max {
+			p.reply(c.BadFrame(protocol.CodeFrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
+			p.closeWith(websocket.CloseMessageTooBig, "frame too big")
+			return
+		}
+		f, err := protocol.Decode(buf)
+		if err != nil {
+			code, msg := protocol.CodeBadFrame, err.Error()
+			var de *protocol.DecodeError
+			if errors.As(err, &de) {
+				code, msg = de.Code, de.Msg
+			}
+			p.reply(c.BadFrame(code, msg))
+			if code == protocol.CodeFrameTooBig {
+				p.closeWith(websocket.CloseMessageTooBig, "frame too big")
+				return
+			}
+			continue
+		}
+		if c.Ready() && (f.Op == protocol.OpLogin || f.Op == protocol.OpLogout || f.Op == protocol.OpResume) {
+			if !p.busy.CompareAndSwap(false, true) {
+				p.reply(c.InProgress(&f))
+				continue
+			}
+			p.s.wg.Add(1) // the reader's own count is held, so Add is safe against Wait
+			go p.work(f)
+			continue
+		}
+		reply, hangup := c.Handle(&f)
+		p.reply(reply)
+		if hangup {
+			p.closeWith(websocket.ClosePolicyViolation, reply.Message)
+			return
+		}
+	}
+}
+
+func (p *wsPeer) work(f protocol.Frame) {
+	defer p.s.wg.Done()
+	reply, _ := p.core.Handle(&f)
+	// Free the connection before answering: a client that sends its next
+	// operation on seeing the answer must not be refused with 6015.
+	p.busy.Store(false)
+	p.reply(reply)
+}
+
+// readLimited appends from r to buf until EOF or until buf holds limit
+// bytes.
+func readLimited(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// reply writes the answer to a request, unless a final push (kicked_offline,
+// error 1007) has been queued: nothing may follow it.
+func (p *wsPeer) reply(f protocol.Frame) {
+	b, err := json.Marshal(&f)
+	if err != nil {
+		return // a Frame always marshals
+	}
+	p.wmu.Lock()
+	p.qmu.Lock()
+	stop := p.final || p.dead
+	p.qmu.Unlock()
+	if !stop {
+		err = p.write(b)
+	}
+	p.wmu.Unlock()
+	if err != nil {
+		p.forceClose()
+	}
+}
+
+func (p *wsPeer) write(b []byte) error {
+	_ = p.ws.SetWriteDeadline(time.Now().Add(p.s.cfg.WriteTimeout))
+	return p.ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// send writes one frame now. A failed write closes the connection, which
+// ends the reader.
+func (p *wsPeer) send(f protocol.Frame) {
+	b, err := json.Marshal(&f)
+	if err != nil {
+		return // a Frame always marshals
+	}
+	p.wmu.Lock()
+	err = p.write(b)
+	p.wmu.Unlock()
+	if err != nil {
+		p.forceClose()
+	}
+}
+
+// Push implements Peer.
+func (p *wsPeer) Push(f *protocol.Frame) bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if p.dead || p.hung {
+		return false
+	}
+	if len(p.queue) >= p.s.cfg.SendQueue {
+		p.dead = true
+		_ = p.ws.Close() // too slow: drop it; the reader ends and detaches
+		return false
+	}
+	p.queue = append(p.queue, f)
+	if f.Op == protocol.OpKickedOffline || f.Op == protocol.OpError {
+		p.final = true
+	}
+	p.startFlush()
+	return true
+}
+
+// Hangup implements Peer.
+func (p *wsPeer) Hangup(reason string) {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if p.dead || p.hung {
+		return
+	}
+	p.hung, p.reason = true, reason
+	p.startFlush()
+}
+
+// startFlush starts the flusher unless it runs. qmu is held.
+func (p *wsPeer) startFlush() {
+	if p.flushing {
+		return
+	}
+	p.flushing = true
+	p.s.wg.Add(1) // the reader's count is held while the peer is not dead
+	go p.flush()
+}
+
+func (p *wsPeer) flush() {
+	defer p.s.wg.Done()
+	for {
+		p.qmu.Lock()
+		q := p.queue
+		p.queue = nil
+		if len(q) == 0 {
+			p.flushing = false
+			hung, reason := p.hung, p.reason
+			p.qmu.Unlock()
+			if hung {
+				p.closeWith(websocket.CloseNormalClosure, reason)
+			}
+			return
+		}
+		p.qmu.Unlock()
+		for _, f := range q {
+			p.send(*f)
+		}
+	}
+}
+
+// closeWith sends a close frame and closes the socket.
+func (p *wsPeer) closeWith(code int, reason string) {
+	p.qmu.Lock()
+	p.dead = true
+	p.qmu.Unlock()
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = p.ws.Close()
+}
+
+func (p *wsPeer) forceClose() {
+	p.qmu.Lock()
+	p.dead = true
+	p.qmu.Unlock()
+	_ = p.ws.Close()
+}
