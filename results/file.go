@@ -1,0 +1,231 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/imload/imload/metrics"
+)
+
+// Schema is the version of the file format this package writes and reads.
+const Schema = "imload/results/v1"
+
+// File is the content of results.json.
+type File struct {
+	Schema       string `json:"schema"`
+	Scenario     string `json:"scenario"`
+	ScenarioFile string `json:"scenario_file,omitempty"`
+	Seed         int64  `json:"seed"`
+	// Shard is "i/N" when the run was one shard of N; empty otherwise and
+	// after a merge.
+	Shard       string      `json:"shard,omitempty"`
+	Started     time.Time   `json:"started"`
+	Ended       time.Time   `json:"ended"`
+	Duration    Duration    `json:"duration"`
+	Interrupted bool        `json:"interrupted"`
+	Environment Environment `json:"environment"`
+	// MergedFrom is how many shard files a merged file holds (0: not merged).
+	MergedFrom int               `json:"merged_from,omitempty"`
+	Metrics    *metrics.Snapshot `json:"metrics"`
+	Thresholds []Threshold       `json:"thresholds,omitempty"`
+	// Kickout holds the kickout oracle's verdicts and MAU the MAU/DAU
+	// accounting, each in the shape its own package defines.
+	Kickout json.RawMessage `json:"kickout,omitempty"`
+	MAU     json.RawMessage `json:"mau,omitempty"`
+}
+
+// Environment says where and with what the run happened.
+type Environment struct {
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	Version   string `json:"imload_version"`
+	Target    Target `json:"target"`
+}
+
+// Target is what the devices talked to.
+type Target struct {
+	Kind string `json:"kind"`          // "embedded", "ws", ...
+	URL  string `json:"url,omitempty"` // without credentials (see RedactURL)
+}
+
+// Threshold is one threshold's verdict.
+type Threshold struct {
+	Expr   string  `json:"expr"`   // as written: "login.p99 < 250ms"
+	Metric string  `json:"metric"` // "login.p99"
+	Actual float64 `json:"actual"` // in the metric's unit: seconds, a fraction, a count, per second
+	Pass   bool    `json:"pass"`
+	// Error says why the metric had no value (e.g. no samples); Pass is then
+	// false.
+	Error string `json:"error,omitempty"`
+}
+
+// Duration is a time.Duration written as text ("1m30s").
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string such as "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"1m30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// CurrentEnvironment describes this process: Go version, OS, architecture,
+// CPUs, the given imload version, and the target with its URL redacted.
+func CurrentEnvironment(version string, target Target) Environment {
+	target.URL = RedactURL(target.URL)
+	return Environment{
+		GoVersion: runtime.Version(),
+		OS:        runtime.GOOS,
+		Arch:      runtime.GOARCH,
+		CPUs:      runtime.NumCPU(),
+		Version:   version,
+		Target:    target,
+	}
+}
+
+// RedactURL removes what may carry credentials from a URL: user info, the
+// query (the REST API carries the admin UserSig there) and the fragment. Text
+// that does not parse as a URL is dropped entirely.
+func RedactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL removed)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
+// WriteFile writes f to path atomically: into a temporary file in the same
+// directory, synced, then renamed over path. The schema is always Schema and
+// the target URL is redacted.
+func WriteFile(path string, f *File) error {
+	if f == nil || f.Metrics == nil {
+		return fmt.Errorf("results: writing %s: no metrics to write", path)
+	}
+	c := *f
+	c.Schema = Schema
+	c.Environment.Target.URL = RedactURL(c.Environment.Target.URL)
+	data, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: encoding %s: %w", path, err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("results: syncing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	done = true
+	// Make the rename durable; not every file system can sync a directory.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ReadFile reads and checks a results file.
+func ReadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	f, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Decode parses a results document and checks its schema and metrics.
+func Decode(data []byte) (*File, error) {
+	var probe struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("not a results file: %w", jsonError(data, err))
+	}
+	switch {
+	case probe.Schema == nil:
+		return nil, errors.New(`not a results file: no "schema" field (want "` + Schema + `")`)
+	case *probe.Schema != Schema:
+		if strings.HasPrefix(*probe.Schema, "imload/results/") {
+			return nil, fmt.Errorf("results schema %q is not supported: this imload reads %q; use the imload that wrote the file", *probe.Schema, Schema)
+		}
+		return nil, fmt.Errorf("schema %q is not an imload results schema (want %q)", *probe.Schema, Schema)
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if f.Metrics == nil {
+		return nil, errors.New(`no "metrics" in the results file`)
+	}
+	return &f, nil
+}
+
+// jsonError adds line:col to JSON errors that carry an offset.
+func jsonError(data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	// The offset counts the bytes read, the offending one included.
+	if off < 1 || off > int64(len(data)) {
+		return err
+	}
+	before := data[:off-1]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Errorf("line %d col %d: %w", line, col, err)
+}

@@ -1,0 +1,94 @@
+package results
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMergeShards splits the synthetic run by user into two shard files and
+// checks that merging them gives what one process recorded.
+func TestMergeShards(t *testing.T) {
+	whole := syntheticFile(t)
+	a, b := recorder(), recorder()
+	for _, e := range syntheticEvents() {
+		if e.UserID[len(e.UserID)-1]%2 == 0 {
+			a.Observe(&e)
+		} else {
+			b.Observe(&e)
+		}
+	}
+	fa, fb := *whole, *whole
+	fa.Shard, fa.Metrics, fa.Environment.CPUs, fa.Interrupted = "1/2", a.Snapshot(), 2, false
+	fb.Shard, fb.Metrics, fb.Environment.CPUs, fb.Interrupted = "2/2", b.Snapshot(), 4, true
+	fb.Started, fb.Ended = start.Add(-time.Second), start.Add(time.Minute+time.Second)
+	m, err := Merge(&fa, &fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MergedFrom != 2 || m.Shard != "" || m.Environment.CPUs != 6 || !m.Interrupted || m.Thresholds != nil {
+		t.Errorf("merged header: %+v", m)
+	}
+	if !m.Started.Equal(fb.Started) || !m.Ended.Equal(fb.Ended) || time.Duration(m.Duration) != time.Minute+2*time.Second {
+		t.Errorf("merged span %v..%v (%v)", m.Started, m.Ended, time.Duration(m.Duration))
+	}
+	for _, metric := range []string{"login.count", "login.p50", "login.p99", "login.p99.9", "login.max", "login.Web.p90",
+		"errors.rate", "connect.mean", "heartbeat.timed_out", "kick_notice.p99", "kicked.count", "disconnect.count", "online.end"} {
+		got, err1 := m.Metrics.Value(metric)
+		want, err2 := whole.Metrics.Value(metric)
+		if err1 != nil || err2 != nil || got != want {
+			t.Errorf("%s: merged %v (%v), whole %v (%v)", metric, got, err1, want, err2)
+		}
+	}
+	// The terminal summary of the merged file reads like the whole run's,
+	// apart from the header and the online maximum (an upper bound).
+	var sm, sw bytes.Buffer
+	m.Thresholds = whole.Thresholds
+	if err := WriteSummary(&sm, m); err != nil {
+		t.Fatal(err)
+	}
+	WriteSummary(&sw, whole)
+	body := func(s string) string {
+		s = s[strings.Index(s, "OPERATION"):]
+		i := strings.Index(s, "instances online")
+		j := i + strings.Index(s[i:], "\n")
+		return s[:i] + s[j:]
+	}
+	if body(sm.String()) != body(sw.String()) {
+		t.Errorf("summaries differ:\n%s\nvs\n%s", body(sm.String()), body(sw.String()))
+	}
+	// The inputs are unchanged.
+	if fa.Metrics.Op("login").Count+fb.Metrics.Op("login").Count != whole.Metrics.Op("login").Count {
+		t.Error("merge changed its inputs")
+	}
+}
+
+func TestMergeRefuses(t *testing.T) {
+	base := syntheticFile(t)
+	other := func(fn func(f *File)) *File {
+		c := *base
+		fn(&c)
+		return &c
+	}
+	cases := []struct {
+		name  string
+		files []*File
+		want  string
+	}{
+		{"nothing", nil, "nothing to merge"},
+		{"other scenario", []*File{base, other(func(f *File) { f.Scenario = "churn" })}, `file 2 is scenario "churn" with seed 42 but file 1 is scenario "quickstart"`},
+		{"other seed", []*File{base, other(func(f *File) { f.Seed = 7 })}, "seed 7"},
+		{"same shard twice", []*File{other(func(f *File) { f.Shard = "1/3" }), base, other(func(f *File) { f.Shard = "1/3" })}, "files 1 and 3 are both shard 1/3"},
+		{"no metrics", []*File{base, other(func(f *File) { f.Metrics = nil })}, "file 2 has no metrics"},
+		{"other schema", []*File{base, other(func(f *File) { f.Schema = "imload/results/v0" })}, `schema "imload/results/v0"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Merge(tc.files...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
