@@ -35,8 +35,10 @@ func Parse(data []byte, file string) (*Scenario, error) {
 	root := d.parse(data)
 	if root != nil {
 		d.decode(root, reflect.ValueOf(s).Elem(), "")
-		v := &validator{s: s, pos: d}
-		v.validate()
+		if !d.aborted {
+			v := &validator{s: s, pos: d}
+			v.validate()
+		}
 	}
 	if err := d.errs.finish(); err != nil {
 		return nil, err
@@ -60,7 +62,16 @@ type decoder struct {
 	nodes map[string]*yaml.Node // value node of each field path seen
 	keys  map[string]*yaml.Node // key node of each mapping entry seen
 	bad   map[string]bool       // paths whose value did not decode
+	// merges bounds the entries merge keys may bring in, so that nested
+	// "<<" aliases cannot blow up.
+	merges int
+	// aborted stops decoding and validation after a problem that makes the
+	// rest of the document meaningless (merge keys over the bound).
+	aborted bool
 }
+
+// maxMerged is how many entries merge keys may bring into one document.
+const maxMerged = 10000
 
 func newDecoder(file string) *decoder {
 	return &decoder{
@@ -257,9 +268,13 @@ type entry struct {
 }
 
 // entries lists the pairs of mapping n, expanding "<<: *anchor" merges
-// (explicit keys override merged ones).
-func (d *decoder) entries(n *yaml.Node, path string, depth int) []entry {
+// (explicit keys override merged ones). visiting holds the mappings being
+// expanded, to refuse a mapping that merges itself.
+func (d *decoder) entries(n *yaml.Node, path string, depth int, visiting map[*yaml.Node]bool) []entry {
 	var merged, own []entry
+	if d.aborted {
+		return nil
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		if v == nil {
@@ -284,9 +299,25 @@ func (d *decoder) entries(n *yaml.Node, path string, depth int) []entry {
 					d.badAt(k, path, "a merge key (<<) needs a mapping or a list of mappings")
 					continue
 				}
-				for _, e := range d.entries(s, path, depth+1) {
+				if visiting[s] {
+					d.badAt(k, path, "a merge key (<<) refers to a mapping that contains it")
+					continue
+				}
+				visiting[s] = true
+				for _, e := range d.entries(s, path, depth+1, visiting) {
+					if d.merges++; d.merges > maxMerged {
+						d.aborted = true
+						break
+					}
 					e.merged = true
 					merged = append(merged, e)
+				}
+				delete(visiting, s)
+				if d.aborted {
+					if depth == 0 {
+						d.badAt(k, path, "merge keys (<<) bring in more than %d entries; the rest of the file is not checked", maxMerged)
+					}
+					return nil
 				}
 			}
 			continue
@@ -315,7 +346,7 @@ func (d *decoder) entries(n *yaml.Node, path string, depth int) []entry {
 // mapEntries checks the keys of mapping n (scalars, no duplicates) and
 // returns its pairs.
 func (d *decoder) mapEntries(n *yaml.Node, path string) []entry {
-	es := d.entries(n, path, 0)
+	es := d.entries(n, path, 0, map[*yaml.Node]bool{n: true})
 	seen := map[string]*yaml.Node{}
 	out := es[:0]
 	for _, e := range es {
@@ -367,7 +398,7 @@ var nodeDecoderType = reflect.TypeFor[nodeDecoder]()
 // decode stores node n into v, reporting problems under path.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolve(n)
-	if n == nil {
+	if n == nil || d.aborted {
 		return
 	}
 	d.nodes[path] = n

@@ -318,7 +318,7 @@ func (d *Dist) percentileProblems(given bool) []distProblem {
 	if len(ps) > 0 {
 		return ps
 	}
-	slices.SortFunc(list, func(a, b kq) int { return cmpFloat(a.q, b.q) })
+	slices.SortStableFunc(list, func(a, b kq) int { return cmpFloat(a.q, b.q) })
 	for i := 1; i < len(list); i++ {
 		if list[i].q == list[i-1].q {
 			ps = append(ps, distProblem{key: "percentiles." + list[i].key, atKey: true,
@@ -429,7 +429,7 @@ func (d *Dist) UnmarshalYAML(n *yaml.Node) error {
 
 // article puts "a" or "an" before a kind name.
 func article(kind string) string {
-	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+	if kind != "" && strings.IndexByte("aeio", kind[0]) >= 0 {
 		return "an " + kind
 	}
 	return "a " + kind

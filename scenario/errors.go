@@ -68,8 +68,18 @@ func (es *Errors) Unwrap() []error {
 	return out
 }
 
+// maxCollected bounds the problems kept before sorting; later ones are only
+// counted (a small file with many aliases can repeat one problem widely).
+const maxCollected = 1000
+
 // add appends a problem.
-func (es *Errors) add(e *Error) { es.List = append(es.List, e) }
+func (es *Errors) add(e *Error) {
+	if len(es.List) >= maxCollected {
+		es.Dropped++
+		return
+	}
+	es.List = append(es.List, e)
+}
 
 // finish sorts the problems by position (stable, so problems at one node keep
 // their order), drops exact duplicates and caps the list at MaxErrors. It

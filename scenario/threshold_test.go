@@ -1,0 +1,150 @@
+package scenario
+
+import (
+	"testing"
+)
+
+func TestParseThreshold(t *testing.T) {
+	cases := []struct {
+		expr     string
+		metric   string
+		subject  string
+		stat     string
+		quantile float64
+		op       Op
+		value    float64
+		kind     Kind
+		str      string
+	}{
+		{"login.p99 < 250ms", "login.p99", "login", "p99", 99, OpLT, 0.25, KindDuration, "login.p99 < 250ms"},
+		{"login.p50 <= 20ms", "login.p50", "login", "p50", 50, OpLE, 0.02, KindDuration, "login.p50 <= 20ms"},
+		{"connect.max < 1s", "connect.max", "connect", "max", 100, OpLT, 1, KindDuration, "connect.max < 1s"},
+		{"connect.min>=1us", "connect.min", "connect", "min", 0, OpGE, 1e-6, KindDuration, "connect.min >= 1us"},
+		{"logout.mean != 1m30s", "logout.mean", "logout", "mean", 0, OpNE, 90, KindDuration, "logout.mean != 1m30s"},
+		{"errors.rate < 0.1%", "errors.rate", "", "errors.rate", 0, OpLT, 0.001, KindPercent, "errors.rate < 0.1%"},
+		{"errors.rate < 0.05", "errors.rate", "", "errors.rate", 0, OpLT, 0.05, KindPercent, "errors.rate < 0.05"},
+		{"login.errors.rate < 1%", "login.errors.rate", "login", "errors.rate", 0, OpLT, 0.01, KindPercent, "login.errors.rate < 1%"},
+		{"kickout.violations == 0", "kickout.violations", "kickout", "violations", 0, OpEQ, 0, KindCount, "kickout.violations == 0"},
+		{"kickout.late.p99 < 500ms", "kickout.late.p99", "kickout.late", "p99", 99, OpLT, 0.5, KindDuration, "kickout.late.p99 < 500ms"},
+		{"kickout.late.p99.9 < 2s", "kickout.late.p99.9", "kickout.late", "p99.9", 99.9, OpLT, 2, KindDuration, "kickout.late.p99.9 < 2s"},
+		{"login.count >= 100", "login.count", "login", "count", 0, OpGE, 100, KindCount, "login.count >= 100"},
+		{"login.rate > 50", "login.rate", "login", "rate", 0, OpGT, 50, KindRate, "login.rate > 50"},
+		{"  login.rate   >   12.5  ", "login.rate", "login", "rate", 0, OpGT, 12.5, KindRate, "login.rate > 12.5"},
+		{"login.Android.p90 < 1s", "login.Android.p90", "login.Android", "p90", 90, OpLT, 1, KindDuration, "login.Android.p90 < 1s"},
+		{"p99 < 1s", "p99", "", "p99", 99, OpLT, 1, KindDuration, "p99 < 1s"},
+	}
+	for _, c := range cases {
+		t.Run(c.expr, func(t *testing.T) {
+			th, err := ParseThreshold(c.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Threshold{Metric: c.metric, Subject: c.subject, Stat: c.stat, Quantile: c.quantile,
+				Op: c.op, Value: c.value, Kind: c.kind, Text: th.Text}
+			if th != want {
+				t.Errorf("got %+v\nwant %+v", th, want)
+			}
+			if th.String() != c.str {
+				t.Errorf("String() = %q, want %q", th.String(), c.str)
+			}
+			// String round-trips.
+			again, err := ParseThreshold(th.String())
+			if err != nil || again != th {
+				t.Errorf("round trip: %+v, %v", again, err)
+			}
+		})
+	}
+}
+
+func TestParseThresholdErrors(t *testing.T) {
+	cases := []struct{ expr, want string }{
+		{"", "col 1: empty threshold; write metric, operator and value, e.g. login.p99 < 250ms"},
+		{"login.p99 < 0.5", `col 13: expected a duration like 250ms for p99, got "0.5"`},
+		{"login.p99 < -1s", `col 13: expected a duration like 250ms for p99, got "-1s"`},
+		{"login.p99 < 5%", `col 13: expected a duration like 250ms for p99, got "5%"`},
+		{"login.p99 ~ 1s", "col 11: expected an operator (allowed: <, <=, >, >=, ==, !=)"},
+		{"login.p99 => 1s", "col 11: expected an operator (allowed: <, <=, >, >=, ==, !=)"},
+		{"login.p99 = 1s", "col 11: expected an operator (allowed: <, <=, >, >=, ==, !=)"},
+		{"login.p99 <", "col 12: expected a value after <"},
+		{"login.p99 < 1s and more", `col 16: unexpected "and more" after the value`},
+		{"login.latency < 1s", `col 7: unknown statistic "latency" (allowed: pNN or pNN.N (quantile), max, min, mean, count, rate, errors.rate, violations)`},
+		{"login.p0 < 1s", "col 7: quantile p0 out of range (allowed: p0.1 to p100)"},
+		{"login.p101 < 1s", "col 7: quantile p101 out of range (allowed: p0.1 to p100)"},
+		{"login. < 1s", "col 7: expected a metric name such as login.p99 (letters, digits, _ and dots)"},
+		{"9login.p99 < 1s", "col 1: expected a metric name such as login.p99 (letters, digits, _ and dots)"},
+		{"< 1s", "col 1: expected a metric name such as login.p99 (letters, digits, _ and dots)"},
+		{"errors.rate < 1.5", `col 15: expected a percentage like 0.1% (or a fraction from 0 to 1) for errors.rate, got "1.5"`},
+		{"errors.rate < 101%", `col 15: expected a percentage from 0% to 100% like 0.1% for errors.rate, got "101%"`},
+		{"errors.rate < 1e-3", `col 15: expected a percentage like 0.1% (or a fraction from 0 to 1) for errors.rate, got "1e-3"`},
+		{"kickout.violations == 0.5", `col 23: expected a whole number like 100 for violations, got "0.5"`},
+		{"login.count >= -1", `col 16: expected a whole number like 100 for count, got "-1"`},
+		{"login.rate > fast", `col 14: expected a number per second like 50 for rate, got "fast"`},
+		{"login.rate > NaN", `col 14: expected a number per second like 50 for rate, got "NaN"`},
+	}
+	for _, c := range cases {
+		t.Run(c.expr, func(t *testing.T) {
+			_, err := ParseThreshold(c.expr)
+			if err == nil || err.Error() != c.want {
+				t.Errorf("got  %v\nwant %s", err, c.want)
+			}
+			if te, ok := err.(*ThresholdError); !ok || te.Col < 1 || te.Col > len(c.expr)+1 {
+				t.Errorf("want a *ThresholdError with a column inside the expression, got %#v", err)
+			}
+		})
+	}
+}
+
+func TestThresholdEval(t *testing.T) {
+	cases := []struct {
+		expr   string
+		actual float64
+		want   bool
+	}{
+		{"login.p99 < 250ms", 0.249, true},
+		{"login.p99 < 250ms", 0.25, false},
+		{"login.p99 <= 250ms", 0.25, true},
+		{"login.count > 10", 10, false},
+		{"login.count >= 10", 10, true},
+		{"kickout.violations == 0", 0, true},
+		{"kickout.violations == 0", 1, false},
+		{"kickout.violations != 0", 1, true},
+		{"errors.rate < 0.1%", 0.0009, true},
+		{"errors.rate < 0.1%", 0.002, false},
+	}
+	for _, c := range cases {
+		th, err := ParseThreshold(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := th.Eval(c.actual); got != c.want {
+			t.Errorf("%s with %v = %v, want %v", c.expr, c.actual, got, c.want)
+		}
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{KindDuration: "duration", KindPercent: "percent", KindCount: "count", KindRate: "rate", 0: "unknown"} {
+		if k.String() != want {
+			t.Errorf("%d: %q", k, k.String())
+		}
+	}
+}
+
+func FuzzParseThreshold(f *testing.F) {
+	for _, s := range []string{"login.p99 < 250ms", "errors.rate < 0.1%", "kickout.late.p99.9 < 2s", "login.rate > 50", "x.p9.", "a <"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		th, err := ParseThreshold(s)
+		if err != nil {
+			if te, ok := err.(*ThresholdError); !ok || te.Col < 1 || te.Col > len(s)+1 {
+				t.Fatalf("%q: bad error %#v", s, err)
+			}
+			return
+		}
+		again, err := ParseThreshold(th.String())
+		if err != nil || again != th {
+			t.Fatalf("%q: String %q does not round-trip: %+v, %v", s, th.String(), again, err)
+		}
+	})
+}
