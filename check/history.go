@@ -1,0 +1,343 @@
+package check
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
+)
+
+// numShards spreads users over independently locked maps; a power of two.
+const numShards = 256
+
+// maxNames caps the device IDs (and platforms) interned per user; further
+// names share the last slot.
+const (
+	maxDevices   = 1<<16 - 1
+	maxPlatforms = 1<<8 - 1
+)
+
+// History keeps, per user, the ordered events that devices saw, and the
+// target's own view (end-of-run online status, status-change callbacks).
+// It is an event.Sink, safe for heavy concurrent use: users are sharded by a
+// hash of their ID, each shard has its own lock, held only to append. The
+// zero value is ready to use.
+type History struct {
+	shards   [numShards]shard
+	webhooks atomic.Int64
+	statuses atomic.Int64
+}
+
+type shard struct {
+	mu     sync.Mutex
+	users  map[string]*userLog
+	events int64
+	maxAt  int64 // latest event time (unix ns)
+	_      [32]byte
+}
+
+// userLog is one user's append-only history. Strings are interned per user:
+// a record names its device and platform by index.
+type userLog struct {
+	devs  []string
+	plats []policy.Platform
+	recs  []record
+	hooks []webhook
+	// online is the target's end-of-run status; hasStatus tells an empty
+	// status from none.
+	online    []serverInst
+	hasStatus bool
+}
+
+// record is one event in 48 bytes.
+type record struct {
+	// start: when an operation started; for Kicked, the displacement time
+	// derived from the device-reported latency (0 when unknown).
+	start  int64
+	at     int64
+	seq    uint64
+	bySeq  uint64
+	code   int32
+	dev    uint16
+	byDev  uint16 // 0: none, else index+1
+	kind   event.Kind
+	out    event.Outcome
+	plat   uint8 // index+1 into plats, 0: none
+	byPlat uint8 // index+1, 0: none
+	flags  uint8
+}
+
+const flagRepeat = 1
+
+type webhook struct {
+	at     int64
+	action string // interned: one of the constants below or a clone
+	kicked []uint8
+}
+
+type serverInst struct {
+	seq  uint64
+	dev  uint16
+	plat uint8
+}
+
+// NewHistory returns an empty history.
+func NewHistory() *History { return &History{} }
+
+func (h *History) shardOf(userID string) *shard {
+	// FNV-1a, inline so that the hot path does not allocate.
+	var x uint32 = 2166136261
+	for i := 0; i < len(userID); i++ {
+		x ^= uint32(userID[i])
+		x *= 16777619
+	}
+	return &h.shards[x&(numShards-1)]
+}
+
+// user returns the log of userID, creating it; s.mu must be held.
+func (s *shard) user(userID string) *userLog {
+	if s.users == nil {
+		s.users = make(map[string]*userLog)
+	}
+	u := s.users[userID]
+	if u == nil {
+		u = &userLog{}
+		s.users[strings.Clone(userID)] = u
+	}
+	return u
+}
+
+func (u *userLog) dev(id string) uint16 {
+	for i, d := range u.devs {
+		if d == id {
+			return uint16(i)
+		}
+	}
+	if len(u.devs) >= maxDevices {
+		return maxDevices - 1
+	}
+	u.devs = append(u.devs, strings.Clone(id))
+	return uint16(len(u.devs) - 1)
+}
+
+// plat returns index+1 of p, 0 for the empty platform.
+func (u *userLog) plat(p policy.Platform) uint8 {
+	if p == "" {
+		return 0
+	}
+	for i, q := range u.plats {
+		if q == p {
+			return uint8(i + 1)
+		}
+	}
+	if len(u.plats) >= maxPlatforms {
+		return maxPlatforms
+	}
+	u.plats = append(u.plats, policy.Platform(strings.Clone(string(p))))
+	return uint8(len(u.plats))
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// kept reports whether the oracle needs events of kind k.
+func kept(k event.Kind) bool {
+	switch k {
+	case event.Login, event.Logout, event.Resume, event.Kicked, event.SigExpired,
+		event.Disconnect, event.AppKill, event.SwitchUser, event.Misbehaving:
+		return true
+	}
+	return false
+}
+
+// Observe records e. Connect and heartbeat events and events without a user
+// are not kept.
+func (h *History) Observe(e *event.Event) {
+	if e == nil || e.UserID == "" || !kept(e.Kind) {
+		return
+	}
+	r := record{
+		start: unixNano(e.Start),
+		at:    unixNano(e.At),
+		seq:   e.Seq,
+		bySeq: e.BySeq,
+		kind:  e.Kind,
+		out:   e.Outcome,
+	}
+	if r.at == 0 {
+		r.at = r.start
+	}
+	if e.Kind == event.Kicked {
+		r.start = 0
+		if e.Latency > 0 && r.at != 0 {
+			r.start = r.at - int64(e.Latency)
+		}
+	}
+	switch {
+	case e.Code > 1<<31-1:
+		r.code = 1<<31 - 1
+	case e.Code < -1<<31:
+		r.code = -1 << 31
+	default:
+		r.code = int32(e.Code)
+	}
+	if e.Repeat {
+		r.flags |= flagRepeat
+	}
+	s := h.shardOf(e.UserID)
+	s.mu.Lock()
+	u := s.user(e.UserID)
+	r.dev = u.dev(e.Device)
+	r.plat = u.plat(e.Platform)
+	if e.ByInstance != "" {
+		r.byDev = u.dev(e.ByInstance) + 1
+	}
+	r.byPlat = u.plat(e.ByPlatform)
+	u.recs = append(u.recs, r)
+	s.events++
+	if r.at > s.maxAt {
+		s.maxAt = r.at
+	}
+	s.mu.Unlock()
+}
+
+// SetServerOnline records the target's end-of-run online status of a user:
+// the instances it holds registered (empty: none). The oracle compares it
+// with what the devices hold (ghost and lost sessions). Calling it again for
+// the same user replaces the status.
+func (h *History) SetServerOnline(userID string, instances []policy.Instance) {
+	s := h.shardOf(userID)
+	s.mu.Lock()
+	u := s.user(userID)
+	if !u.hasStatus {
+		h.statuses.Add(1)
+	}
+	u.hasStatus = true
+	u.online = u.online[:0]
+	for _, in := range instances {
+		u.online = append(u.online, serverInst{seq: in.Seq, dev: u.dev(in.ID), plat: u.plat(in.Platform)})
+	}
+	s.mu.Unlock()
+}
+
+// Webhook actions of the State.StateChange callback.
+const (
+	ActionLogin      = "Login"
+	ActionLogout     = "Logout"
+	ActionDisconnect = "Disconnect"
+)
+
+func internAction(a string) string {
+	switch a {
+	case ActionLogin:
+		return ActionLogin
+	case ActionLogout:
+		return ActionLogout
+	case ActionDisconnect:
+		return ActionDisconnect
+	}
+	return strings.Clone(a)
+}
+
+// AddWebhook records one State.StateChange callback the target sent about
+// userID: its Action (Login, Logout, Disconnect), the platforms in
+// KickedDevice, and its EventTime. Once any callback is added, every user's
+// Login callbacks are checked against the kicks devices saw.
+func (h *History) AddWebhook(userID, action string, kicked []policy.Platform, at time.Time) {
+	s := h.shardOf(userID)
+	s.mu.Lock()
+	u := s.user(userID)
+	w := webhook{at: unixNano(at), action: internAction(action)}
+	if len(kicked) > 0 {
+		w.kicked = make([]uint8, len(kicked))
+		for i, p := range kicked {
+			w.kicked[i] = u.plat(p)
+		}
+	}
+	u.hooks = append(u.hooks, w)
+	s.mu.Unlock()
+	h.webhooks.Add(1)
+}
+
+// Users returns how many users the history holds.
+func (h *History) Users() int {
+	n := 0
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		n += len(s.users)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Events returns how many device events the history kept.
+func (h *History) Events() int64 {
+	var n int64
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		n += s.events
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// end returns the latest event time seen (unix ns).
+func (h *History) end() int64 {
+	var t int64
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		if s.maxAt > t {
+			t = s.maxAt
+		}
+		s.mu.Unlock()
+	}
+	return t
+}
+
+// userSnap is a consistent view of one user's log: slices cut at their
+// length when taken, so appends that follow are not seen.
+type userSnap struct {
+	id        string
+	devs      []string
+	plats     []policy.Platform
+	recs      []record
+	hooks     []webhook
+	online    []serverInst
+	hasStatus bool
+}
+
+// snapshot appends the users of shard i to dst.
+func (h *History) snapshot(i int, dst []userSnap) []userSnap {
+	s := &h.shards[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, u := range s.users {
+		dst = append(dst, userSnap{
+			id:        id,
+			devs:      u.devs[:len(u.devs):len(u.devs)],
+			plats:     u.plats[:len(u.plats):len(u.plats)],
+			recs:      u.recs[:len(u.recs):len(u.recs)],
+			hooks:     u.hooks[:len(u.hooks):len(u.hooks)],
+			online:    append([]serverInst(nil), u.online...),
+			hasStatus: u.hasStatus,
+		})
+	}
+	return dst
+}
+
+func (u *userSnap) platform(i uint8) policy.Platform {
+	if i == 0 || int(i) > len(u.plats) {
+		return ""
+	}
+	return u.plats[i-1]
+}

@@ -1,0 +1,340 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imload/imload/policy"
+)
+
+// maxAmbiguous bounds the sessions whose removal may or may not precede a
+// login and whose combinations replay tries; beyond it only "all still
+// registered" and "registered if and only if kicked" are tried.
+const maxAmbiguous = 10
+
+// replay runs the user's logins in model order through the policy and
+// compares each login's displacements with the kicks devices saw. Sessions
+// whose own removal (logout, failed resume, ...) may have been processed
+// before or after a login are ambiguous at that login: replay takes the
+// first assignment, most sessions still registered first, under which the
+// policy explains the kicks devices saw; when none does, it judges with
+// "registered if and only if that login kicked it".
+func (a *analyzer) replay() {
+	online, next := a.online[:0], a.online2[:0]
+	insts, members, amb := a.insts[:0], a.members[:0], a.amb[:0]
+	for _, L := range a.logins {
+		l := &a.sess[L]
+		lk := a.kicksOf(L)
+		due := a.due(l)
+		sure := next[:0]
+		amb = amb[:0]
+		for _, m := range online {
+			s := &a.sess[m]
+			if s.rmLo != never {
+				if s.rmHi < l.start {
+					continue // certainly gone before the login was sent
+				}
+				if s.rmLo <= l.hi {
+					amb = append(amb, m)
+					continue
+				}
+			}
+			sure = append(sure, m)
+		}
+		login := a.instance(L, a.modelSeq(L))
+		var victims []policy.Instance
+		try := func(mask uint64) bool {
+			members = append(members[:0], sure...)
+			for i, m := range amb {
+				if i >= 64 || mask&(1<<i) != 0 {
+					members = append(members, m)
+				}
+			}
+			insts = insts[:0]
+			for _, m := range members {
+				insts = append(insts, a.instance(m, a.modelSeq(m)))
+			}
+			victims = a.pol.Displace(insts, login)
+			return a.explains(victims, insts, members, lk, due)
+		}
+		var kickedMask uint64
+		for i, m := range amb {
+			if i < 64 && a.kickedDev(lk, a.sess[m].dev) {
+				kickedMask |= 1 << i
+			}
+		}
+		full := uint64(1)<<min(len(amb), 63) - 1
+		found := try(full)
+		if !found && len(amb) > 0 {
+			if len(amb) <= maxAmbiguous {
+				for mask := full; mask > 0 && !found; {
+					mask--
+					found = try(mask)
+				}
+			} else {
+				found = try(kickedMask)
+			}
+			if !found {
+				try(kickedMask)
+			}
+		}
+		a.judge(L, victims, insts, members, lk)
+		next = next[:0]
+		for i, m := range members {
+			if a.sess[m].dev == l.dev || isVictim(victims, insts[i]) {
+				continue
+			}
+			next = append(next, m)
+		}
+		next = append(next, L)
+		online, next = next, online
+	}
+	a.online, a.online2 = online[:0], next[:0]
+	a.insts, a.members, a.amb = insts[:0], members[:0], amb[:0]
+}
+
+// explains reports whether the policy's victims agree with the kicks lk:
+// every victim was told or could not be, and every kick hit a victim.
+func (a *analyzer) explains(victims, insts []policy.Instance, members, lk []int32, due int64) bool {
+	victimDev := func(dev uint16) bool {
+		for i, in := range insts {
+			if a.sess[members[i]].dev == dev && isVictim(victims, in) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, in := range insts {
+		if !isVictim(victims, in) {
+			continue
+		}
+		s := &a.sess[members[i]]
+		if !a.kickedDev(lk, s.dev) && s.deaf > due {
+			return false
+		}
+	}
+	for _, k := range lk {
+		if !victimDev(a.kicks[k].dev) {
+			return false
+		}
+	}
+	return true
+}
+
+func isVictim(victims []policy.Instance, in policy.Instance) bool {
+	for _, v := range victims {
+		if v.ID == in.ID && v.Seq == in.Seq {
+			return true
+		}
+	}
+	return false
+}
+
+// modelSeq is the sequence a session has in the model: the target's, or
+// its position in the order of logins.
+func (a *analyzer) modelSeq(s int32) uint64 { return a.mseq[s] }
+
+// kickedDev reports whether one of the kicks lk went to device dev.
+func (a *analyzer) kickedDev(lk []int32, dev uint16) bool {
+	for _, k := range lk {
+		if a.kicks[k].dev == dev {
+			return true
+		}
+	}
+	return false
+}
+
+// takeKick marks and returns the first unused kick of lk to device dev.
+func (a *analyzer) takeKick(lk []int32, dev uint16) int32 {
+	for _, k := range lk {
+		if kk := &a.kicks[k]; !kk.used && kk.dev == dev {
+			kk.used = true
+			return k
+		}
+	}
+	return -1
+}
+
+// judge compares the model's victims of login L with the kicks lk that
+// devices attributed to it.
+func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk []int32) {
+	l := &a.sess[L]
+	due := a.due(l)
+	var miss, extra []int32
+	for _, v := range victims {
+		m := int32(-1)
+		for i, in := range insts {
+			if in.ID == v.ID && in.Seq == v.Seq {
+				m = members[i]
+				break
+			}
+		}
+		if m < 0 {
+			continue // Displace returns only instances it was given
+		}
+		a.rep.Checks.Displacements++
+		if a.takeKick(lk, a.sess[m].dev) >= 0 {
+			continue
+		}
+		a.exc = append(a.exc, excuse{login: L, plat: a.sess[m].plat})
+		if a.sess[m].deaf <= due {
+			continue
+		}
+		miss = append(miss, m)
+	}
+	for _, k := range lk {
+		kk := &a.kicks[k]
+		if kk.used {
+			continue
+		}
+		kk.used = true
+		if a.duplicate(lk, k) {
+			continue
+		}
+		extra = append(extra, k)
+	}
+	n := min(len(miss), len(extra))
+	for i := 0; i < n; i++ {
+		m, k := miss[i], extra[i]
+		a.flag(WrongVictim, a.sess[L].ok, func() string {
+			return fmt.Sprintf("%s displaces %s under %s, but %s got the kick instead",
+				a.loginName(L), a.sessName(m), a.policyName(), a.devName(a.kicks[k].dev))
+		}, a.sess[L].rec, a.sess[m].rec, a.kicks[k].rec)
+	}
+	for _, m := range miss[n:] {
+		a.flag(MissingKick, a.sess[L].ok, func() string {
+			return fmt.Sprintf("%s displaces %s under %s; no kick naming that login reached it, and it was still listening %s after the login's ok",
+				a.loginName(L), a.sessName(m), a.policyName(), a.opt.LateAfter)
+		}, a.sess[L].rec, a.sess[m].rec)
+	}
+	for _, k := range extra[n:] {
+		a.flag(SpuriousKick, a.kicks[k].at, func() string {
+			return fmt.Sprintf("%s was kicked by %s, which displaces none of its sessions under %s (registered before that login: %s)",
+				a.devName(a.kicks[k].dev), a.loginName(L), a.policyName(), a.listNames(members))
+		}, a.sess[L].rec, a.kicks[k].rec)
+	}
+}
+
+// duplicate reports whether kick k repeats an earlier, used kick of the same
+// login to the same device.
+func (a *analyzer) duplicate(lk []int32, k int32) bool {
+	for _, o := range lk {
+		if o == k {
+			return false
+		}
+		if a.kicks[o].dev == a.kicks[k].dev {
+			return true
+		}
+	}
+	return false
+}
+
+// unattributed flags kicks that name a displacer no device saw log in.
+func (a *analyzer) unattributed() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.admin || k.by >= 0 {
+			continue
+		}
+		a.flag(SpuriousKick, k.at, func() string {
+			return fmt.Sprintf("%s was kicked by %s, which no device of the user saw log in before the kick",
+				a.devName(k.dev), a.displacerName(k))
+		}, k.rec)
+	}
+}
+
+// late records the displacement → notice latency of every attributed kick
+// whose device was connected when the displacing login succeeded.
+func (a *analyzer) late() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.admin || k.by < 0 || k.victim < 0 {
+			continue
+		}
+		l := &a.sess[k.by]
+		ref := l.ok
+		if ref == 0 {
+			ref = k.disp
+		}
+		if ref == 0 || !a.hearing(k.victim, ref) {
+			continue
+		}
+		lat := time.Duration(max(k.at-ref, 0))
+		a.rep.KickLatency.Record(lat)
+		if lat > a.opt.LateAfter {
+			a.flag(LateKick, k.at, func() string {
+				return fmt.Sprintf("%s was told %s after %s succeeded (late after %s)",
+					a.devName(k.dev), lat.Round(time.Microsecond), a.loginName(k.by), a.opt.LateAfter)
+			}, l.rec, k.rec)
+		}
+	}
+}
+
+func (a *analyzer) policyName() string {
+	if a.pol.Name != "" {
+		return "policy " + a.pol.Name
+	}
+	return "the policy"
+}
+
+func (a *analyzer) devName(d uint16) string {
+	if int(d) < len(a.u.devs) {
+		return a.u.devs[d]
+	}
+	return fmt.Sprintf("device#%d", d)
+}
+
+func (a *analyzer) rel(t int64) string {
+	return fmt.Sprintf("+%.3fms", float64(t-a.base)/1e6)
+}
+
+// loginName describes login s.
+func (a *analyzer) loginName(s int32) string {
+	ss := &a.sess[s]
+	who := fmt.Sprintf("%s (%s)", a.devName(ss.dev), a.u.platform(ss.plat))
+	switch {
+	case ss.inferred && ss.seq > 0:
+		return fmt.Sprintf("login seq %d of %s, timed out on the device", ss.seq, who)
+	case ss.inferred:
+		return fmt.Sprintf("the login of %s sent at %s, timed out on the device", who, a.rel(ss.start))
+	case a.seqMode && ss.seq > 0:
+		return fmt.Sprintf("login seq %d of %s, ok at %s", ss.seq, who, a.rel(ss.ok))
+	}
+	return fmt.Sprintf("the login of %s ok at %s", who, a.rel(ss.ok))
+}
+
+// sessName describes the session of login s as a victim.
+func (a *analyzer) sessName(s int32) string {
+	ss := &a.sess[s]
+	if a.seqMode && ss.seq > 0 {
+		return fmt.Sprintf("%s (%s, login seq %d)", a.devName(ss.dev), a.u.platform(ss.plat), ss.seq)
+	}
+	return fmt.Sprintf("%s (%s, logged in at %s)", a.devName(ss.dev), a.u.platform(ss.plat), a.rel(ss.ok))
+}
+
+func (a *analyzer) listNames(ss []int32) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = a.sessName(s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (a *analyzer) displacerName(k *kick) string {
+	r := &a.u.recs[k.rec]
+	var parts []string
+	if r.bySeq > 0 {
+		parts = append(parts, fmt.Sprintf("login seq %d", r.bySeq))
+	}
+	if r.byDev > 0 {
+		parts = append(parts, "instance "+a.devName(r.byDev-1))
+	}
+	if r.byPlat > 0 {
+		parts = append(parts, "platform "+string(a.u.platform(r.byPlat)))
+	}
+	return strings.Join(parts, ", ")
+}
