@@ -114,7 +114,7 @@ type analyzer struct {
 	kickBy  []int32 // kick indices grouped by displacing login
 	kickOff []int32 // kickBy offsets per session, len(sess)+1
 	exc     []excuse
-	logins  []int32 // logins in model order
+	logins  []int32  // logins in model order
 	mseq    []uint64 // per session: its sequence in the model
 	online  []int32
 	online2 []int32
@@ -649,4 +649,3 @@ func (a *analyzer) instance(s int32, seq uint64) policy.Instance {
 	ss := &a.sess[s]
 	return policy.Instance{ID: a.u.devs[ss.dev], Platform: a.u.platform(ss.plat), Seq: seq}
 }
-

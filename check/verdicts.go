@@ -355,4 +355,3 @@ func (a *analyzer) platList(ps []uint8) string {
 	slices.Sort(names)
 	return "[" + strings.Join(names, " ") + "]"
 }
-
