@@ -32,8 +32,8 @@ type Conn struct {
 	mu      sync.Mutex
 	pending map[uint64]chan protocol.Frame
 	ended   bool
-	// connErr is the last error frame without a request id, reported as the
-	// Code of PushClosed.
+	// connErr is the last error frame without a request id whose code
+	// closes the connection, reported as the Code of PushClosed.
 	connErr *ServerError
 
 	pushes    chan driver.Push
@@ -277,9 +277,12 @@ func (c *Conn) dispatch(b []byte, at time.Time) {
 			c.route(f)
 			return
 		}
-		// A connection-level error: every waiting call gets it.
+		// A connection-level error: every waiting call gets it, and one
+		// that precedes the server's close is reported with PushClosed.
 		c.mu.Lock()
-		c.connErr = &ServerError{Code: f.Code, Message: f.Message}
+		if closesConn(f.Code) {
+			c.connErr = &ServerError{Code: f.Code, Message: f.Message}
+		}
 		for _, ch := range c.pending {
 			select {
 			case ch <- f:
@@ -362,4 +365,14 @@ func msTime(ms int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// closesConn reports the error codes after which the server closes the
+// connection (docs/PROTOCOL.md, section 5).
+func closesConn(code int) bool {
+	switch code {
+	case protocol.CodeFrameTooBig, protocol.CodeNoHello, protocol.CodeBadVersion, protocol.CodeServerClosed:
+		return true
+	}
+	return false
 }

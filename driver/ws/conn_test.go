@@ -347,6 +347,26 @@ func TestErrorFrames(t *testing.T) {
 	})
 }
 
+func TestConnectionErrorWithoutClose(t *testing.T) {
+	srv := newFakeServer(t, func(s *fakeServer) { s.silent = true })
+	c := dial(t, newTestDriver(t, srv.URL()), policy.Web, "w")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Logout(ctxT(t))
+		errc <- err
+	}()
+	waitPending(t, c, 1)
+	srv.SendAll(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeBadFrame, Message: "could not parse"})
+	var se *ServerError
+	if err := <-errc; !errors.As(err, &se) || se.Code != protocol.CodeBadFrame || se.Op != protocol.OpLogout {
+		t.Fatalf("pending Logout = %v, want *ServerError 1001", err)
+	}
+	srv.Shutdown() // now a closing error follows; only that one is reported
+	if p := expectClosedPush(t, c); p.Code != protocol.CodeServerClosed {
+		t.Fatalf("PushClosed = %+v, want Code 1007, not the earlier 1001", p)
+	}
+}
+
 // waitPending waits until n calls wait for an answer on c.
 func waitPending(t testing.TB, c *Conn, n int) {
 	t.Helper()

@@ -170,6 +170,7 @@ func (d *Driver) netDial(ctx context.Context, network, addr string) (net.Conn, e
 		src := d.pickSource(target.Addr().Is4())
 		if src.IsValid() {
 			nd.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+			nd.Control = bindNoPort
 			addr = target.String()
 		}
 	}

@@ -381,3 +381,16 @@ func (s *fakeServer) Remotes() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.remotes...)
 }
+
+// SendAll sends f to every connection.
+func (s *fakeServer) SendAll(f protocol.Frame) {
+	s.mu.Lock()
+	var all []*fakeConn
+	for c := range s.conns {
+		all = append(all, c)
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		s.send(c, f)
+	}
+}
