@@ -193,7 +193,11 @@ func (g *schemaGen) object(t reflect.Type, path string) map[string]any {
 
 // field describes a field of type t at path, with its documentation.
 func (g *schemaGen) field(t reflect.Type, path string) map[string]any {
-	s := g.typ(t, path)
+	return g.document(g.typ(t, path), path)
+}
+
+// document adds the description, default and extra keywords of path to s.
+func (g *schemaGen) document(s map[string]any, path string) map[string]any {
 	if d, ok := g.docs[path]; ok {
 		s["description"] = d.desc
 		if d.def != nil {
@@ -219,7 +223,9 @@ func (g *schemaGen) typ(t reflect.Type, path string) map[string]any {
 	case reflect.Struct:
 		return g.object(t, path)
 	case reflect.Slice:
-		return map[string]any{"type": "array", "items": g.field(t.Elem(), path+".items")}
+		// The fields of an element sit under the list's own path
+		// ("phases.rate"); the element itself is documented as path.items.
+		return map[string]any{"type": "array", "items": g.document(g.typ(t.Elem(), path), path+".items")}
 	case reflect.Map:
 		m := map[string]any{"type": "object", "additionalProperties": g.field(t.Elem(), path+".additionalProperty")}
 		if path == "platforms" {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// execScenarioCmd runs the imload root command with args and captures its
+// output.
+func execScenarioCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := newRoot()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err = root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return exitBadInput // as main does
+	}
+	return exitOK
+}
+
+const testdataDir = "../../scenario/testdata/"
+
+func TestValidateCmd(t *testing.T) {
+	minimal := testdataDir + "good/minimal.yaml"
+	full := testdataDir + "good/full.yaml"
+	bad := testdataDir + "bad/negative_rate.yaml"
+	badErr, err := os.ReadFile(testdataDir + "bad/probability_out.err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		args       []string
+		wantOut    string
+		wantErr    string
+		wantCode   int
+		errMessage string
+	}{
+		{
+			name:    "one valid file",
+			args:    []string{"validate", minimal},
+			wantOut: minimal + ": ok (1 phases, 10 users, policy dual-platform)\n",
+		},
+		{
+			name:    "two valid files",
+			args:    []string{"validate", minimal, full},
+			wantOut: minimal + ": ok (1 phases, 10 users, policy dual-platform)\n" + full + ": ok (2 phases, 1000 users, policy triple-platform)\n",
+		},
+		{
+			name:       "valid and invalid",
+			args:       []string{"validate", bad, minimal},
+			wantOut:    minimal + ": ok (1 phases, 10 users, policy dual-platform)\n",
+			wantErr:    bad + ":12:9: phases[1].rate: must be >= 0, got -5\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 2 scenario files invalid",
+		},
+		{
+			name:       "every error of a file",
+			args:       []string{"validate", testdataDir + "bad/probability_out.yaml"},
+			wantErr:    strings.ReplaceAll(string(badErr), "testdata/", testdataDir),
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 scenario files invalid",
+		},
+		{
+			name:       "missing file",
+			args:       []string{"validate", "no-such-scenario.yaml"},
+			wantErr:    "no-such-scenario.yaml: scenario: open no-such-scenario.yaml: no such file or directory\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 scenario files invalid",
+		},
+		{
+			name:     "no file",
+			args:     []string{"validate"},
+			wantCode: exitBadInput,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, err := execScenarioCmd(t, c.args...)
+			if out != c.wantOut {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
+			}
+			if c.wantErr != "" && errOut != c.wantErr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
+			}
+			if got := exitCode(err); got != c.wantCode {
+				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
+			}
+			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
+				t.Errorf("error %v, want %q", err, c.errMessage)
+			}
+		})
+	}
+}
+
+func TestValidateRepoScenarios(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*.yaml")
+	if len(files) == 0 {
+		t.Skip("no scenarios/*.yaml yet")
+	}
+	out, errOut, err := execScenarioCmd(t, append([]string{"validate"}, files...)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if n := strings.Count(out, ": ok ("); n != len(files) {
+		t.Errorf("%d ok lines for %d files:\n%s", n, len(files), out)
+	}
+}
+
+func TestSchemaCmd(t *testing.T) {
+	out, _, err := execScenarioCmd(t, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("schema output is not JSON: %v", err)
+	}
+	if doc["$schema"] != "https://json-schema.org/draft/2020-12/schema" || doc["type"] != "object" {
+		t.Errorf("unexpected schema head: $schema=%v type=%v", doc["$schema"], doc["type"])
+	}
+	props, _ := doc["properties"].(map[string]any)
+	for _, k := range []string{"target", "population", "platforms", "phases", "behaviour", "checks", "thresholds", "mau"} {
+		if _, ok := props[k]; !ok {
+			t.Errorf("schema lacks %s", k)
+		}
+	}
+	if _, _, err := execScenarioCmd(t, "schema", "extra"); exitCode(err) != exitBadInput {
+		t.Errorf("schema with an argument: %v", err)
+	}
+}
