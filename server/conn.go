@@ -285,6 +285,11 @@ func (cs *connSet) remove(c *Conn) {
 // close refuses new Conns and returns the attached ones.
 func (cs *connSet) close() []*Conn {
 	cs.closing.Store(true)
+	return cs.list()
+}
+
+// list returns the attached Conns.
+func (cs *connSet) list() []*Conn {
 	var out []*Conn
 	for i := range cs.shards {
 		sh := &cs.shards[i]

@@ -27,17 +27,21 @@ type wsPeer struct {
 	ws   *websocket.Conn
 	core *Conn
 
-	wmu sync.Mutex // serialises data frames
+	wmu       sync.Mutex // serialises data frames
+	finalSent bool       // guarded by wmu: a final frame was written, nothing may follow
 
 	qmu      sync.Mutex // guards the fields below
+	drained  sync.Cond  // on qmu: inflight fell to zero, or the peer died
 	queue    []*protocol.Frame
 	flushing bool
 	hung     bool
 	reason   string
 	dead     bool
 	// final is set when a frame after which nothing may follow is queued
-	// (kicked_offline, error 1007): replies are dropped from then on.
-	final bool
+	// (kicked_offline, error 1007). Frames read after it are ignored; the
+	// answers to requests read before it are written before it.
+	final    bool
+	inflight int // requests read and not yet answered
 
 	busy atomic.Bool // a login, logout or resume worker runs
 }
@@ -61,6 +65,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered with an HTTP error
 	}
 	p := &wsPeer{s: s, ws: ws}
+	p.drained.L = &p.qmu
 	c, err := s.Attach(p, remoteIP(r))
 	if err != nil {
 		p.send(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
@@ -87,8 +92,12 @@ func (p *wsPeer) read() {
 			return
 		}
 		c.Touch()
+		if !p.begin() {
+			continue // a final frame is queued: the connection is ending
+		}
 		if len(buf) > max {
 			p.reply(c.BadFrame(protocol.CodeFrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
+			p.end()
 			p.closeWith(websocket.CloseMessageTooBig, "frame too big")
 			return
 		}
@@ -100,6 +109,7 @@ func (p *wsPeer) read() {
 				code, msg = de.Code, de.Msg
 			}
 			p.reply(c.BadFrame(code, msg))
+			p.end()
 			if code == protocol.CodeFrameTooBig {
 				p.closeWith(websocket.CloseMessageTooBig, "frame too big")
 				return
@@ -109,6 +119,7 @@ func (p *wsPeer) read() {
 		if c.Ready() && (f.Op == protocol.OpLogin || f.Op == protocol.OpLogout || f.Op == protocol.OpResume) {
 			if !p.busy.CompareAndSwap(false, true) {
 				p.reply(c.InProgress(&f))
+				p.end()
 				continue
 			}
 			p.s.wg.Add(1) // the reader's own count is held, so Add is safe against Wait
@@ -117,6 +128,7 @@ func (p *wsPeer) read() {
 		}
 		reply, hangup := c.Handle(&f)
 		p.reply(reply)
+		p.end()
 		if hangup {
 			p.closeWith(websocket.ClosePolicyViolation, reply.Message)
 			return
@@ -131,6 +143,29 @@ func (p *wsPeer) work(f protocol.Frame) {
 	// operation on seeing the answer must not be refused with 6015.
 	p.busy.Store(false)
 	p.reply(reply)
+	p.end()
+}
+
+// begin counts a request read; false when a final frame is queued and the
+// request must be ignored.
+func (p *wsPeer) begin() bool {
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if p.final || p.dead {
+		return false
+	}
+	p.inflight++
+	return true
+}
+
+// end counts a request answered.
+func (p *wsPeer) end() {
+	p.qmu.Lock()
+	p.inflight--
+	if p.inflight == 0 {
+		p.drained.Broadcast()
+	}
+	p.qmu.Unlock()
 }
 
 // readLimited appends from r to buf until EOF or until buf holds limit
@@ -152,18 +187,15 @@ func readLimited(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	return buf, nil
 }
 
-// reply writes the answer to a request, unless a final push (kicked_offline,
-// error 1007) has been queued: nothing may follow it.
+// reply writes the answer to a request, unless a final frame has been
+// written.
 func (p *wsPeer) reply(f protocol.Frame) {
 	b, err := json.Marshal(&f)
 	if err != nil {
 		return // a Frame always marshals
 	}
 	p.wmu.Lock()
-	p.qmu.Lock()
-	stop := p.final || p.dead
-	p.qmu.Unlock()
-	if !stop {
+	if !p.finalSent {
 		err = p.write(b)
 	}
 	p.wmu.Unlock()
@@ -177,19 +209,26 @@ func (p *wsPeer) write(b []byte) error {
 	return p.ws.WriteMessage(websocket.TextMessage, b)
 }
 
-// send writes one frame now. A failed write closes the connection, which
-// ends the reader.
+// send writes one frame now (replies before hello, pushes).
 func (p *wsPeer) send(f protocol.Frame) {
 	b, err := json.Marshal(&f)
 	if err != nil {
 		return // a Frame always marshals
 	}
+	final := isFinal(&f)
 	p.wmu.Lock()
-	err = p.write(b)
+	if !p.finalSent {
+		err = p.write(b)
+		p.finalSent = final
+	}
 	p.wmu.Unlock()
 	if err != nil {
 		p.forceClose()
 	}
+}
+
+func isFinal(f *protocol.Frame) bool {
+	return f.Op == protocol.OpKickedOffline || (f.Op == protocol.OpError && f.Code == protocol.CodeServerClosed)
 }
 
 // Push implements Peer.
@@ -201,11 +240,12 @@ func (p *wsPeer) Push(f *protocol.Frame) bool {
 	}
 	if len(p.queue) >= p.s.cfg.SendQueue {
 		p.dead = true
+		p.drained.Broadcast()
 		_ = p.ws.Close() // too slow: drop it; the reader ends and detaches
 		return false
 	}
 	p.queue = append(p.queue, f)
-	if f.Op == protocol.OpKickedOffline || f.Op == protocol.OpError {
+	if isFinal(f) {
 		p.final = true
 	}
 	p.startFlush()
@@ -250,6 +290,14 @@ func (p *wsPeer) flush() {
 		}
 		p.qmu.Unlock()
 		for _, f := range q {
+			if isFinal(f) {
+				// Answers to requests read before the final frame go first.
+				p.qmu.Lock()
+				for p.inflight > 0 && !p.dead {
+					p.drained.Wait()
+				}
+				p.qmu.Unlock()
+			}
 			p.send(*f)
 		}
 	}
@@ -257,9 +305,7 @@ func (p *wsPeer) flush() {
 
 // closeWith sends a close frame and closes the socket.
 func (p *wsPeer) closeWith(code int, reason string) {
-	p.qmu.Lock()
-	p.dead = true
-	p.qmu.Unlock()
+	p.markDead()
 	if len(reason) > 120 {
 		reason = reason[:120]
 	}
@@ -268,8 +314,13 @@ func (p *wsPeer) closeWith(code int, reason string) {
 }
 
 func (p *wsPeer) forceClose() {
+	p.markDead()
+	_ = p.ws.Close()
+}
+
+func (p *wsPeer) markDead() {
 	p.qmu.Lock()
 	p.dead = true
+	p.drained.Broadcast()
 	p.qmu.Unlock()
-	_ = p.ws.Close()
 }
