@@ -1,11 +1,9 @@
-// Package policy models platforms, their classes and multi-device login
-// policies, and decides with one pure function which online instances a new
-// login displaces. It imports nothing of ours.
 package policy
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -84,14 +82,7 @@ type Group struct {
 	MaxInstances int
 }
 
-func (g *Group) has(p Platform) bool {
-	for _, q := range g.Platforms {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func (g *Group) has(p Platform) bool { return slices.Contains(g.Platforms, p) }
 
 // Policy is a multi-device login policy: groups of platforms with limits, and
 // a limit of instances per platform. A new login always succeeds (the newest
@@ -120,12 +111,23 @@ func (pol *Policy) Limit(p Platform) int {
 
 // Displace returns the online instances that a new login displaces, earliest
 // first. online are the user's instances now online (any order); login is the
-// new one (its Seq is larger than every online Seq). Same-instance logins
-// displace nothing unless ReplaceSameInstance is set. The result never
-// contains the login itself.
+// new one (its Seq is larger than every online Seq). The newest login always
+// wins; the limits are applied in this order, each displacing the earliest
+// conflicting instances until the login fits:
+//   - the per-platform limit of the login's platform (earliest of that
+//     platform first);
+//   - for each group that holds the login's platform, MaxPlatforms (whole
+//     platforms go, the one whose earliest instance is earliest first; the
+//     login's own platform always stays) and then MaxInstances (earliest
+//     instance of the group first).
+//
+// An online instance with the login's ID is displaced when
+// ReplaceSameInstance is set; otherwise the login is a repeat login of that
+// instance, which neither counts against a limit nor is displaced. The result
+// never contains the login itself.
 func (pol *Policy) Displace(online []Instance, login Instance) []Instance {
-	rest := make([]Instance, 0, len(online))
 	var out []Instance
+	rest := make([]Instance, 0, len(online))
 	for _, in := range online {
 		if in.ID == login.ID && in.ID != "" {
 			if pol.ReplaceSameInstance {
@@ -135,89 +137,64 @@ func (pol *Policy) Displace(online []Instance, login Instance) []Instance {
 		}
 		rest = append(rest, in)
 	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].Seq < rest[j].Seq })
+	slices.SortFunc(rest, func(a, b Instance) int { return cmp.Compare(a.Seq, b.Seq) })
 	kicked := make([]bool, len(rest))
-	kick := func(i int) {
-		if !kicked[i] {
-			kicked[i] = true
-			out = append(out, rest[i])
-		}
-	}
-	// Per-platform instance limit: the earliest of the same platform go.
-	if lim := pol.Limit(login.Platform); lim > 0 {
+	// kickEarliest displaces the earliest instances that match, until at most
+	// max remain besides the login.
+	kickEarliest := func(match func(Platform) bool, max int) {
 		n := 0
-		for _, in := range rest {
-			if in.Platform == login.Platform {
+		for i, in := range rest {
+			if !kicked[i] && match(in.Platform) {
 				n++
 			}
 		}
-		for i := 0; i < len(rest) && n+1 > lim; i++ {
-			if rest[i].Platform == login.Platform {
-				kick(i)
+		for i := 0; i < len(rest) && n+1 > max; i++ {
+			if !kicked[i] && match(rest[i].Platform) {
+				kicked[i] = true
 				n--
 			}
 		}
+	}
+	if lim := pol.Limit(login.Platform); lim > 0 {
+		kickEarliest(func(p Platform) bool { return p == login.Platform }, lim)
 	}
 	for gi := range pol.Groups {
 		g := &pol.Groups[gi]
 		if !g.has(login.Platform) {
 			continue
 		}
-		// Distinct platforms: displace other platforms, earliest first, until
-		// the login's platform fits.
 		if g.MaxPlatforms > 0 {
-			for {
-				plats := map[Platform]bool{login.Platform: true}
-				for i, in := range rest {
-					if !kicked[i] && g.has(in.Platform) {
-						plats[in.Platform] = true
-					}
+			// The group's other platforms online, by their earliest instance:
+			// rest is sorted, so first appearance is earliest.
+			var others []Platform
+			for i, in := range rest {
+				if !kicked[i] && in.Platform != login.Platform && g.has(in.Platform) && !slices.Contains(others, in.Platform) {
+					others = append(others, in.Platform)
 				}
-				if len(plats) <= g.MaxPlatforms {
-					break
-				}
-				// Drop every instance of the platform whose earliest instance is
-				// earliest among the other platforms.
-				var victim Platform
-				for _, in := range rest {
-					if in.Platform != login.Platform && g.has(in.Platform) && !kickedID(rest, kicked, in) {
-						victim = in.Platform
-						break
-					}
-				}
+			}
+			for excess := len(others) + 1 - g.MaxPlatforms; excess > 0; excess-- {
+				victim := others[0]
+				others = others[1:]
 				for i, in := range rest {
 					if in.Platform == victim {
-						kick(i)
+						kicked[i] = true
 					}
 				}
 			}
 		}
 		if g.MaxInstances > 0 {
-			n := 0
-			for i, in := range rest {
-				if !kicked[i] && g.has(in.Platform) {
-					n++
-				}
-			}
-			for i := 0; i < len(rest) && n+1 > g.MaxInstances; i++ {
-				if !kicked[i] && g.has(rest[i].Platform) {
-					kick(i)
-					n--
-				}
-			}
+			kickEarliest(g.has, g.MaxInstances)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	for i, in := range rest {
+		if kicked[i] {
+			out = append(out, in)
+		}
+	}
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b Instance) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
 	return out
-}
-
-func kickedID(rest []Instance, kicked []bool, in Instance) bool {
-	for i := range rest {
-		if rest[i].ID == in.ID && rest[i].Seq == in.Seq {
-			return kicked[i]
-		}
-	}
-	return false
 }
 
 // Allowed reports whether a set of instances may be online together under the
@@ -249,56 +226,4 @@ func (pol *Policy) Allowed(online []Instance) bool {
 		}
 	}
 	return true
-}
-
-// Tencent policy names, as the console offers them.
-const (
-	SinglePlatform = "single-platform"
-	DualPlatform   = "dual-platform"
-	TriplePlatform = "triple-platform"
-	MultiPlatform  = "multi-platform"
-)
-
-// Tencent returns one of the four console policies with per-platform instance
-// limits: instances for each native platform (1 to 3) and webInstances for Web
-// (1 to 10). Zero means the default of 1.
-func Tencent(name string, instances, webInstances int) (*Policy, error) {
-	if instances == 0 {
-		instances = 1
-	}
-	if webInstances == 0 {
-		webInstances = 1
-	}
-	if instances < 1 || instances > 3 {
-		return nil, fmt.Errorf("instances per native platform must be 1 to 3, got %d", instances)
-	}
-	if webInstances < 1 || webInstances > 10 {
-		return nil, fmt.Errorf("web instances must be 1 to 10, got %d", webInstances)
-	}
-	native := []Platform{Android, IPhone, IPad, Windows, Mac, Linux}
-	pol := &Policy{
-		Name:               name,
-		DefaultPerPlatform: instances,
-		PerPlatform:        map[Platform]int{Web: webInstances},
-	}
-	switch name {
-	case SinglePlatform:
-		pol.Description = "one platform of all seven online at a time"
-		pol.Groups = []Group{{Name: "all", Platforms: Platforms, MaxPlatforms: 1}}
-	case DualPlatform:
-		pol.Description = "one native platform plus Web"
-		pol.Groups = []Group{{Name: "native", Platforms: native, MaxPlatforms: 1}}
-	case TriplePlatform:
-		pol.Description = "one mobile, one desktop, plus Web"
-		pol.Groups = []Group{
-			{Name: "mobile", Platforms: []Platform{Android, IPhone, IPad}, MaxPlatforms: 1},
-			{Name: "desktop", Platforms: []Platform{Windows, Mac, Linux}, MaxPlatforms: 1},
-		}
-	case MultiPlatform:
-		pol.Description = "every platform at once"
-	default:
-		return nil, fmt.Errorf("unknown Tencent policy %q (allowed: %s, %s, %s, %s)", name,
-			SinglePlatform, DualPlatform, TriplePlatform, MultiPlatform)
-	}
-	return pol, nil
 }

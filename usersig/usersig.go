@@ -281,7 +281,9 @@ const (
 	nFields
 )
 
-var fieldNames = [nFields]string{"TLS.ver", "TLS.identifier", "TLS.sdkappid", "TLS.expire", "TLS.time", "TLS.sig", "TLS.userbuf"}
+func fieldName(f int) string {
+	return [nFields]string{"TLS.ver", "TLS.identifier", "TLS.sdkappid", "TLS.expire", "TLS.time", "TLS.sig", "TLS.userbuf"}[f]
+}
 
 func fieldOf(name []byte) int {
 	switch string(name) {
@@ -341,14 +343,14 @@ func parseDoc(js []byte) (*Ticket, error) {
 	}
 	t := &Ticket{}
 	var err error
-	if t.Version, err = str(vals[fVer], fieldNames[fVer]); err != nil {
+	if t.Version, err = str(vals[fVer], fieldName(fVer)); err != nil {
 		return nil, err
 	}
-	if t.Identifier, err = str(vals[fIdentifier], fieldNames[fIdentifier]); err != nil {
+	if t.Identifier, err = str(vals[fIdentifier], fieldName(fIdentifier)); err != nil {
 		return nil, err
 	}
 	if v := vals[fSDKAppID]; v != nil && v[0] == '-' {
-		if app, err := integer(v, fieldNames[fSDKAppID]); err != nil || app != 0 {
+		if app, err := integer(v, fieldName(fSDKAppID)); err != nil || app != 0 {
 			return nil, undecodable("TLS.sdkappid is negative")
 		}
 	} else if v != nil {
@@ -356,13 +358,13 @@ func parseDoc(js []byte) (*Ticket, error) {
 			return nil, undecodable("TLS.sdkappid is not an unsigned integer")
 		}
 	}
-	if t.Expire, err = integer(vals[fExpire], fieldNames[fExpire]); err != nil {
+	if t.Expire, err = integer(vals[fExpire], fieldName(fExpire)); err != nil {
 		return nil, err
 	}
-	if t.Time, err = integer(vals[fTime], fieldNames[fTime]); err != nil {
+	if t.Time, err = integer(vals[fTime], fieldName(fTime)); err != nil {
 		return nil, err
 	}
-	sig, err := rawString(vals[fSig], fieldNames[fSig])
+	sig, err := rawString(vals[fSig], fieldName(fSig))
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +372,7 @@ func parseDoc(js []byte) (*Ticket, error) {
 		return nil, undecodable("TLS.sig is not base64")
 	}
 	if vals[fUserBuf] != nil {
-		ub, err := rawString(vals[fUserBuf], fieldNames[fUserBuf])
+		ub, err := rawString(vals[fUserBuf], fieldName(fUserBuf))
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,163 @@
+package policy
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLoadFileGood(t *testing.T) {
+	t.Run("dual-multi behaves as Tencent's dual-platform with 3/10", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/dual-multi.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pol.Name != "my-dual" || pol.Description == "" || pol.DefaultPerPlatform != 3 || pol.Limit(Web) != 10 || pol.ReplaceSameInstance {
+			t.Fatalf("parsed %+v", pol)
+		}
+		ref, err := Tencent(DualPlatform, 3, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		online := cat(series("w", Web, 10, 1), series("a", Android, 3, 11))
+		for _, login := range []Instance{in("m", Mac, 20), in("a4", Android, 20), in("w11", Web, 20), in("i", IPhone, 20)} {
+			got, want := ids(pol.Displace(online, login)), ids(ref.Displace(online, login))
+			if !slices.Equal(got, want) {
+				t.Fatalf("login %s: displaced %v, Tencent dual-platform displaces %v", login.ID, got, want)
+			}
+		}
+	})
+	t.Run("block style, aliases, any letter case", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/block-style.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pol.Groups) != 2 || pol.Groups[1].MaxPlatforms != 2 || pol.Limit(Web) != 2 || pol.Limit(Mac) != 1 || !pol.ReplaceSameInstance {
+			t.Fatalf("parsed %+v", pol)
+		}
+		// A Web login displaces the desktop instance of its group.
+		got := pol.Displace([]Instance{in("m", Mac, 1), in("a", Android, 2)}, in("w", Web, 3))
+		if !slices.Equal(ids(got), []string{"m"}) {
+			t.Fatalf("displaced %v, want [m]", ids(got))
+		}
+	})
+	t.Run("minimal: one per platform", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/minimal.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(Android) != 1 || pol.Limit(Web) != 1 {
+			t.Fatalf("parsed %+v", pol)
+		}
+	})
+}
+
+func TestLoadFileBad(t *testing.T) {
+	cases := map[string]struct {
+		line, col int
+		field     string
+		msg       string // a part of the message
+	}{
+		"unknown-key":           {2, 1, "per_platfrom", "unknown key (allowed: name, description, per_platform, groups, replace_same_instance)"},
+		"unknown-platform":      {4, 26, "groups[0].platforms[1]", `unknown platform "Andriod" (allowed: Android, iPhone, iPad, Windows, Mac, Linux, Web)`},
+		"negative-limit":        {3, 12, "per_platform.default", `want a whole number 0 or more (0: no limit), got "-1"`},
+		"fraction-limit":        {3, 59, "groups[0].max_instances", `got "1.5"`},
+		"no-name":               {1, 1, "name", "missing"},
+		"empty-name":            {1, 7, "name", "want a non-empty name"},
+		"group-without-limit":   {3, 5, "groups[0]", "sets no limit: set max_platforms or max_instances"},
+		"group-twice":           {4, 12, "groups[1].name", `group "g" is already defined at line 3`},
+		"platform-twice":        {3, 41, "groups[0].platforms[2]", "platform Android is listed twice"},
+		"max-platforms-too-big": {3, 57, "groups[0].max_platforms", "3 is more than the group's 2 platforms (allowed: 0 to 2)"},
+		"syntax":                {3, 0, "", "YAML syntax"},
+		"list":                  {1, 1, "", "want a mapping with keys name, description"},
+		"empty":                 {0, 0, "", "empty policy file"},
+		"yes-no":                {2, 24, "replace_same_instance", `want true or false, got "yes"`},
+		"unknown-group-key":     {5, 5, "groups[0].max_instance", "unknown key (allowed: name, platforms, max_platforms, max_instances)"},
+		"unknown-per-platform":  {2, 28, "per_platform.Webb", "unknown key (allowed: default, Android, iPhone"},
+		"per-platform-twice":    {4, 3, "per_platform.web", "platform Web given twice (first at line 3)"},
+		"key-twice":             {3, 1, "name", "given twice (first at line 1)"},
+		"groups-not-list":       {2, 9, "groups", "want a list of groups, got a mapping"},
+		"group-no-platforms":    {3, 5, "groups[0]", "missing platforms (allowed: Android"},
+		"empty-platforms":       {3, 26, "groups[0].platforms", "got an empty list"},
+	}
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(cases) {
+		t.Fatalf("%d files in testdata/bad, %d cases: every bad file needs a case", len(files), len(cases))
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			c, ok := cases[name]
+			if !ok {
+				t.Fatalf("no case for %s", file)
+			}
+			pol, err := LoadFile(file)
+			if err == nil {
+				t.Fatalf("accepted: %+v", pol)
+			}
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+			}
+			if pe.File != file || pe.Line != c.line || pe.Column != c.col || pe.Field != c.field || !strings.Contains(pe.Msg, c.msg) {
+				t.Fatalf("error %q\nwant %s:%d:%d field %q with %q", err, file, c.line, c.col, c.field, c.msg)
+			}
+			if !strings.HasPrefix(err.Error(), file+":") {
+				t.Fatalf("error %q does not start with the file name", err)
+			}
+		})
+	}
+}
+
+func TestLoadFileMissing(t *testing.T) {
+	_, err := LoadFile(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("error %v, want one wrapping fs.ErrNotExist", err)
+	}
+}
+
+// FuzzParse: arbitrary YAML never panics, fails only with a *ParseError, and
+// what parses is a usable policy.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*/*.yaml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pol, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+			}
+			return
+		}
+		if pol.Name == "" {
+			t.Fatal("parsed a policy without a name")
+		}
+		for _, g := range pol.Groups {
+			if len(g.Platforms) == 0 || (g.MaxPlatforms == 0 && g.MaxInstances == 0) {
+				t.Fatalf("parsed an empty group %+v", g)
+			}
+		}
+		var online []Instance
+		for seq, p := range Platforms {
+			login := in(string(p), p, uint64(seq+1))
+			online = remaining(online, pol.Displace(online, login), login, pol.ReplaceSameInstance)
+			if !pol.Allowed(online) {
+				t.Fatalf("%v online is not allowed", ids(online))
+			}
+		}
+	})
+}
