@@ -226,7 +226,7 @@ func (c *Conn) write(ctx context.Context, f protocol.Frame) error {
 
 func ctxError(op string, id uint64, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("ws: %s id %d: no answer before the deadline: %w (%w)", op, id, driver.ErrTimeout, err)
+		return fmt.Errorf("ws: %s id %d: no answer before the deadline: %w", op, id, ctxReason(err))
 	}
 	return fmt.Errorf("ws: %s id %d: %w", op, id, err)
 }

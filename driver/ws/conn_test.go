@@ -422,6 +422,16 @@ func TestTimeouts(t *testing.T) {
 			t.Fatalf("Connect = %v after %v, want ErrTimeout within about 150ms", err, time.Since(start))
 		}
 	})
+	t.Run("connect cancelled", func(t *testing.T) {
+		srv := newFakeServer(t, func(s *fakeServer) { s.noHelloOK = true })
+		d := newTestDriver(t, srv.URL())
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		_, err := d.Connect(ctx, driver.Device{Platform: policy.Web, Instance: "w"})
+		if !errors.Is(err, context.Canceled) || errors.Is(err, driver.ErrTimeout) {
+			t.Fatalf("Connect = %v, want context.Canceled", err)
+		}
+	})
 	t.Run("no hello_ok, handshake timeout", func(t *testing.T) {
 		srv := newFakeServer(t, func(s *fakeServer) { s.noHelloOK = true })
 		d := newTestDriver(t, srv.URL(), func(c *Config) { c.HandshakeTimeout = 100 * time.Millisecond })

@@ -87,7 +87,7 @@ func (d *Driver) Dial(ctx context.Context, dev driver.Device) (*Conn, error) {
 	}
 	if err != nil {
 		if hctx.Err() != nil {
-			return nil, fmt.Errorf("ws: connect to %s: %w (%w)", d.url, driver.ErrTimeout, hctx.Err())
+			return nil, fmt.Errorf("ws: connect to %s: %w", d.url, ctxReason(hctx.Err()))
 		}
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 			return nil, fmt.Errorf("ws: connect to %s: upgrade refused with HTTP %d: %w", d.url, resp.StatusCode, err)
@@ -114,7 +114,7 @@ func (d *Driver) Dial(ctx context.Context, dev driver.Device) (*Conn, error) {
 func (d *Driver) hello(ctx context.Context, wsc *websocket.Conn, dev driver.Device) (protocol.Frame, error) {
 	fail := func(what string, err error) (protocol.Frame, error) {
 		if ctx.Err() != nil {
-			return protocol.Frame{}, fmt.Errorf("ws: %s at %s: %w (%w)", what, d.url, driver.ErrTimeout, ctx.Err())
+			return protocol.Frame{}, fmt.Errorf("ws: %s at %s: %w", what, d.url, ctxReason(ctx.Err()))
 		}
 		if isTimeout(err) { // the socket deadline is ctx's deadline
 			return protocol.Frame{}, fmt.Errorf("ws: %s at %s: %w (%w)", what, d.url, driver.ErrTimeout, err)
@@ -246,4 +246,14 @@ func (e *ServerError) Error() string {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// ctxReason turns a context error into the driver's: an expired deadline
+// wraps driver.ErrTimeout (and the context error), a cancellation stays
+// itself.
+func ctxReason(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", driver.ErrTimeout, err)
+	}
+	return err
 }
