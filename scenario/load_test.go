@@ -334,3 +334,27 @@ func TestUnmarshalYAMLOutsideLoad(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestLoadPolicy(t *testing.T) {
+	cases := []struct{ file, name string }{
+		{"testdata/good/minimal.yaml", "dual-platform"},
+		{"testdata/good/full.yaml", "triple-platform"},
+		{"testdata/good/preset.yaml", "easemob"},
+		{"testdata/good/policy_file.yaml", "custom"},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			s, err := Load(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pol, err := s.Target.LoadPolicy()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pol.Name != c.name {
+				t.Errorf("policy %q, want %q", pol.Name, c.name)
+			}
+		})
+	}
+}

@@ -48,9 +48,9 @@ func fieldDocs() map[string]fieldDoc {
 		"target.key_file":      {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},
 		"target.admin":         {desc: "UserID of the REST admin identity (1 to 32 bytes of printable ASCII).", def: DefaultAdmin},
 		"target.timeout":       {desc: "Bound on each operation (dial, login, logout).", def: Duration(DefaultTimeout).String()},
-		"target.policy":        {desc: "Multi-device login policy: " + strings.Join(policyNames, ", ") + ", or a path to a policy file relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policyNames}},
-		"target.instances":     {desc: "Instances allowed per native platform under a console policy: 1 to 3 (0 means 1).", extra: map[string]any{"minimum": 0, "maximum": 3}},
-		"target.web_instances": {desc: "Web instances allowed under a console policy: 1 to 10 (0 means 1).", extra: map[string]any{"minimum": 0, "maximum": 10}},
+		"target.policy":        {desc: "Multi-device login policy: " + strings.Join(policy.Names(), ", ") + "; or a path to a policy file, relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policy.Names()}},
+		"target.instances":     {desc: "Instances per native platform, for named policies with a tunable limit (Tencent's: 1 to 3); 0: the policy's default. Not with a policy file.", extra: nonNegative},
+		"target.web_instances": {desc: "Web instances, for named policies with a tunable limit (Tencent's: 1 to 10); 0: the policy's default. Not with a policy file.", extra: nonNegative},
 		"target.faults":        {desc: "Faults the embedded server injects, to prove the oracle catches them (not with url). Each at most once.", extra: map[string]any{"uniqueItems": true}},
 
 		"population":            {desc: "The users the devices log in as."},

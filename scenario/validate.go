@@ -210,37 +210,37 @@ func (v *validator) target() {
 		v.errf("target.sdkappid", "must be > 0 (default %d)", DefaultSDKAppID)
 	}
 
-	tencent := true
-	if v.given("target.policy", t.Policy != "") {
-		switch {
-		case knownPolicy(t.Policy):
-		case looksLikePath(t.Policy) || t.Policy != "" && !knownPolicy(t.Policy) && fileExists(v.s.File, t.Policy):
-			tencent = false
-			full, err := resolvePolicyFile(v.s.File, t.Policy)
-			if err != nil {
-				v.errf("target.policy", "%v", err)
-			} else {
-				t.PolicyFile = full
-			}
-		default:
-			v.errf("target.policy", "unknown policy %q (allowed: %s, or a path to a policy file)",
-				t.Policy, strings.Join(policyNames, ", "))
-		}
+	name := t.Policy
+	if !v.given("target.policy", t.Policy != "") {
+		name = DefaultPolicy
 	}
-	if tencent {
-		if t.Instances < 0 || t.Instances > 3 {
-			v.errf("target.instances", "instances per native platform must be 0 (default 1) to 3, got %d", t.Instances)
+	switch {
+	case knownPolicy(name):
+		if _, err := policy.Lookup(name, t.Instances, t.WebInstances); err != nil {
+			at := "target.policy"
+			if t.Instances != 0 {
+				at = "target.instances"
+			} else if t.WebInstances != 0 {
+				at = "target.web_instances"
+			}
+			v.errf(at, "%v", err)
 		}
-		if t.WebInstances < 0 || t.WebInstances > 10 {
-			v.errf("target.web_instances", "Web instances must be 0 (default 1) to 10, got %d", t.WebInstances)
+	case looksLikePath(name) || isRegular(policyPath(v.s.File, name)):
+		full, err := resolvePolicyFile(v.s.File, name)
+		if err != nil {
+			v.errf("target.policy", "%v", err)
+		} else {
+			t.PolicyFile = full
 		}
-	} else {
-		if t.Instances < 0 {
-			v.errf("target.instances", "must be >= 0, got %d", t.Instances)
+		if t.Instances != 0 {
+			v.keyErrf("target.instances", "a policy file sets its own limits; instances apply to named policies only")
 		}
-		if t.WebInstances < 0 {
-			v.errf("target.web_instances", "must be >= 0, got %d", t.WebInstances)
+		if t.WebInstances != 0 {
+			v.keyErrf("target.web_instances", "a policy file sets its own limits; web_instances apply to named policies only")
 		}
+	default:
+		v.errf("target.policy", "unknown policy %q (allowed: %s, or a path to a policy file)",
+			name, strings.Join(policy.Names(), ", "))
 	}
 	seen := map[string]int{}
 	for i, f := range t.Faults {
@@ -252,13 +252,6 @@ func (v *validator) target() {
 		}
 		seen[f] = i
 	}
-}
-
-func fileExists(scenarioFile, p string) bool {
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(filepath.Dir(scenarioFile), p)
-	}
-	return isRegular(p)
 }
 
 func (v *validator) population() {
