@@ -4,19 +4,26 @@ import (
 	"time"
 )
 
-// Scenario is one YAML scenario file, after defaults are applied.
+// Scenario is one YAML scenario file, after defaults are applied. Load and
+// Parse apply a default only to a key the file leaves out (an explicit 0 or
+// false stays); Prepare, for scenarios built in Go, fills zero fields.
 type Scenario struct {
 	// File is the path it was loaded from (not in YAML).
 	File string `yaml:"-" json:"file,omitempty"`
 
+	// Name shows in reports (default: the file name without extension).
 	Name        string `yaml:"name" json:"name"`
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Seed makes the run reproducible; 0 means 1.
 	Seed int64 `yaml:"seed" json:"seed"`
 
-	Target     Target             `yaml:"target" json:"target"`
-	Population Population         `yaml:"population" json:"population"`
-	Platforms  map[string]float64 `yaml:"platforms" json:"platforms"` // platform name → weight (> 0)
+	Target     Target     `yaml:"target" json:"target"`
+	Population Population `yaml:"population" json:"population"`
+	// Platforms maps a platform name (any letter case) to its weight (> 0).
+	// Weights need not sum to 1: after Load the names are canonical
+	// (policy.Platforms) and the weights are normalised to sum to 1.
+	// Default: Android 40, iPhone 30, Web 20, Windows 10.
+	Platforms  map[string]float64 `yaml:"platforms" json:"platforms"`
 	Phases     []Phase            `yaml:"phases" json:"phases"`
 	Behaviour  Behaviour          `yaml:"behaviour" json:"behaviour"`
 	Checks     Checks             `yaml:"checks" json:"checks"`
@@ -33,7 +40,8 @@ type Target struct {
 	// reference server on a loopback port.
 	URL string `yaml:"url,omitempty" json:"url,omitempty"`
 	// Driver: "ws" (default) or "inproc" (embedded only, no sockets).
-	Driver   string `yaml:"driver,omitempty" json:"driver,omitempty"`
+	Driver string `yaml:"driver,omitempty" json:"driver,omitempty"`
+	// SDKAppID of the app (default 1400000000).
 	SDKAppID uint64 `yaml:"sdkappid" json:"sdkappid"`
 	// The app's secret key: from an environment variable or a file (never
 	// written into results). For the embedded server a key is generated when
@@ -46,7 +54,8 @@ type Target struct {
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Policy of the embedded server: a Tencent policy name, a preset name, or
 	// a path to a policy YAML file (relative to the scenario). The oracle
-	// checks the target against this policy in every case.
+	// checks the target against this policy in every case. Default
+	// dual-platform. Names are those of policy.Names.
 	Policy       string `yaml:"policy,omitempty" json:"policy,omitempty"`
 	Instances    int    `yaml:"instances,omitempty" json:"instances,omitempty"`
 	WebInstances int    `yaml:"web_instances,omitempty" json:"web_instances,omitempty"`
@@ -88,19 +97,22 @@ type Phase struct {
 
 // Behaviour scripts what a device does once it has arrived.
 type Behaviour struct {
-	// Hold is how long a device stays logged in before leaving.
+	// Hold is how long a device stays logged in before leaving (default
+	// exponential, mean 10s).
 	Hold Dist `yaml:"hold" json:"hold"`
 	// Think is the pause of a closed-model device between sessions, and
-	// before a re-login after a kick.
+	// before a re-login after a kick (default constant 1s).
 	Think Dist `yaml:"think" json:"think"`
 	// LogoutRatio is the probability that leaving is a clean logout; the
 	// rest are app kills (the transport closes, no logout is sent).
+	// Default 0.9.
 	LogoutRatio float64 `yaml:"logout_ratio" json:"logout_ratio"`
 	// SwitchAccount is the probability that, while logged in, a device
 	// switches to another user (implicit logout, new login) once.
 	SwitchAccount float64 `yaml:"switch_account" json:"switch_account"`
 	// Flap is the probability that a device loses its network once while
-	// logged in; it reconnects after FlapDown and resumes (no new login).
+	// logged in; it reconnects after FlapDown (default constant 500ms) and
+	// resumes (no new login).
 	Flap     float64 `yaml:"flap" json:"flap"`
 	FlapDown Dist    `yaml:"flap_down" json:"flap_down"`
 	// TicketLifetime is the UserSig lifetime the devices get (default 24h).
