@@ -28,8 +28,12 @@
 // Observe is called from thousands of goroutines. The recorder holds N shards,
 // each with its own mutex, chosen by a hash of the device ID, so one device's
 // events always meet in one shard and no global lock is taken; the online
-// count is a single atomic word. Observe allocates nothing in steady state
-// (histograms and per-second slots are created on first use). Snapshot merges
+// count is a single atomic word. Histograms are HdrHistogram's sparse
+// PackedHistogram, which holds only populated buckets: a shard's histograms
+// stay within a few kilobytes each and in cache (a dense one is 184 KB at
+// 1 µs..1 h with three digits, which across shards, operations and platforms
+// made recording memory-bound). Observe allocates nothing in steady state:
+// histograms, buckets and per-second slots are created on first use. Snapshot merges
 // the shards into a Snapshot: a value the recorder never touches again,
 // serialisable to JSON (histograms in the standard V2 compressed encoding,
 // base64), that merges exactly with other snapshots, and answers queries such

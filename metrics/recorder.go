@@ -120,13 +120,13 @@ type deviceKey struct{ user, device string }
 type platCells struct {
 	ops    [numOps]opCell
 	others [numOthers]int64
-	kick   *hdr.Histogram // kick notice delay
+	kick   *hdr.PackedHistogram // kick notice delay
 }
 
 type opCell struct {
 	ok, failed, timedOut int64
 	codes                map[int]int64
-	hist                 *hdr.Histogram
+	hist                 *hdr.PackedHistogram
 }
 
 // second is what a shard keeps of one second of the run.
@@ -175,7 +175,7 @@ func (r *Recorder) Observe(e *event.Event) {
 		}
 		if e.Kind == event.Kicked && e.Latency > 0 {
 			if pc.kick == nil {
-				pc.kick = hdr.New(1, r.highest, r.cfg.digits)
+				pc.kick = hdr.NewPacked(1, r.highest, r.cfg.digits)
 			}
 			_ = pc.kick.RecordValue(r.units(s, e.Latency))
 		}
@@ -220,7 +220,7 @@ func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event
 	}
 	v := r.units(s, e.Latency)
 	if c.hist == nil {
-		c.hist = hdr.New(1, r.highest, r.cfg.digits)
+		c.hist = hdr.NewPacked(1, r.highest, r.cfg.digits)
 	}
 	_ = c.hist.RecordValue(v)
 	if so == nil {

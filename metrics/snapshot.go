@@ -222,7 +222,7 @@ func (r *Recorder) addCells(s *Snapshot, p policy.Platform, pc *platCells) {
 			oc.Codes[code] += n
 		}
 		if c.hist != nil {
-			oc.Latency.p.MergeFrom(c.hist)
+			oc.Latency.p.Merge(c.hist)
 		}
 	}
 	for i, n := range pc.others {
@@ -241,7 +241,7 @@ func (r *Recorder) addCells(s *Snapshot, p policy.Platform, pc *platCells) {
 			h = newHist(r.highest, r.cfg.digits)
 			s.KickNotice[p] = h
 		}
-		h.p.MergeFrom(pc.kick)
+		h.p.Merge(pc.kick)
 	}
 }
 

@@ -229,3 +229,32 @@ func FuzzSnapshotJSON(f *testing.F) {
 		}
 	})
 }
+
+func FuzzHist(f *testing.F) {
+	h := newHist(3_600_000_000, 3)
+	for _, v := range []int64{1, 20, 300, 4000, 50000, 3_600_000_000} {
+		_ = h.p.RecordValue(v)
+	}
+	b, _ := h.MarshalJSON()
+	var s string
+	_ = json.Unmarshal(b, &s)
+	f.Add(s)
+	f.Add("HISTFAAAABx4nJNpmSzMwMDAxQABzFCaEUzOmTVr1mwIGwBTkwQI")
+	f.Fuzz(func(t *testing.T, s string) {
+		var h Hist
+		if err := json.Unmarshal(mustJSON(t, s), &h); err != nil {
+			return
+		}
+		out, err := h.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again Hist
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("re-decoding %s: %v", out, err)
+		}
+		if again.Count() != h.Count() {
+			t.Fatalf("count %d after a round trip, %d before", again.Count(), h.Count())
+		}
+	})
+}
