@@ -21,7 +21,7 @@ behaviour:
 	fmt.Println(err)
 	// Output:
 	// quick.yaml:7:11: phases[0].rate: must be >= 0, got -5
-	// quick.yaml:9:35: behaviour.hold.max: must be >= min (5s), got 1s
+	// quick.yaml:9:39: behaviour.hold.max: must be >= min (5s), got 1s
 }
 
 func ExampleParseThreshold() {
