@@ -102,10 +102,16 @@ func writeOps(w io.Writer, s *metrics.Snapshot) {
 
 func writeEvents(w io.Writer, s *metrics.Snapshot) {
 	names := s.EventNames()
-	if len(names) == 0 {
+	online, _ := s.Value("online.max")
+	if len(names) == 0 && online == 0 {
 		return
 	}
 	fmt.Fprintln(w)
+	if len(names) == 0 {
+		end, _ := s.Value("online.end")
+		fmt.Fprintf(w, "instances online: max %d, at the end %d\n", int64(online), int64(end))
+		return
+	}
 	t := newTable(w)
 	fmt.Fprintln(t, "EVENT\tPLATFORM\tCOUNT\tRATE/S\tNOTICE N\tNOTICE P50\tNOTICE P99\tNOTICE MAX")
 	row := func(name string, p policy.Platform, label string) {
@@ -126,11 +132,8 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 		}
 	}
 	t.Flush()
-	if d := s.Series.OnlineMax; len(d) > 0 {
-		online, _ := s.Value("online.max")
-		end, _ := s.Value("online.end")
-		fmt.Fprintf(w, "instances online: max %d, at the end %d\n", int64(online), int64(end))
-	}
+	end, _ := s.Value("online.end")
+	fmt.Fprintf(w, "instances online: max %d, at the end %d\n", int64(online), int64(end))
 }
 
 func platLabel(p policy.Platform) string {
