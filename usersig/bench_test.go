@@ -33,6 +33,27 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "verifications/s")
 }
 
+// BenchmarkVerifyParallel verifies on every core at once, as concurrent
+// logins do.
+func BenchmarkVerifyParallel(b *testing.B) {
+	vs := loadVectors(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			v := &vs[i%len(vs)]
+			i++
+			if _, err := Verify(v.UserSig, v.SDKAppID, []byte(v.Key), v.Identifier, nil, time.Unix(v.Time, 0)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "verifications/s")
+}
+
 // BenchmarkGen makes tickets as an app server does, and reports tickets per
 // second.
 func BenchmarkGen(b *testing.B) {
