@@ -346,9 +346,7 @@ func (s *Server) countLogin(rec *userRecord, now time.Time, repeat bool) {
 		row.users.Add(1)
 	}
 	if !rec.counted || rec.lastMonth != row.monthIndex {
-		if m := s.ledger.month(row.monthIndex); m != nil {
-			m.mau.Add(1)
-		}
+		row.month.mau.Add(1)
 	}
 	rec.counted, rec.lastDay, rec.lastMonth = true, row.day, row.monthIndex
 }

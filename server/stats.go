@@ -144,6 +144,7 @@ type dayRow struct {
 	users      atomic.Uint64
 	maxOnline  atomic.Int64
 	monthIndex int
+	month      *monthRow // the row of the day's month, so the login path takes no lock
 }
 
 type monthRow struct {
@@ -165,7 +166,7 @@ func newLedger(cal calendar) *ledger {
 	return &ledger{cal: cal, days: map[int]*dayRow{}, months: map[int]*monthRow{}}
 }
 
-// today returns the row of the day at t, creating it with the current
+// row returns the row of the day at t, creating it with the current
 // online count as its first maximum.
 func (l *ledger) row(t time.Time, online int64) *dayRow {
 	d := l.cal.dayOf(t)
@@ -182,17 +183,12 @@ func (l *ledger) row(t time.Time, online int64) *dayRow {
 		if l.months[r.monthIndex] == nil {
 			l.months[r.monthIndex] = &monthRow{month: r.monthIndex}
 		}
+		r.month = l.months[r.monthIndex]
 	}
 	if c := l.cur.Load(); c == nil || c.day < d {
 		l.cur.Store(r)
 	}
 	return r
-}
-
-func (l *ledger) month(m int) *monthRow {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.months[m]
 }
 
 func (r *dayRow) noteOnline(n int64) {
