@@ -330,9 +330,7 @@ func (c Config) Validate() error {
 		}
 		names[s.Name] = true
 	}
-	if err := c.Pricing.Validate(); err != nil {
-		bad("mau.pricing: %v", err)
-	}
+	errs = append(errs, c.Pricing.validate("mau.pricing"))
 	if c.Users > 0 {
 		if _, err := resolveSegments(c.Segments, c.Users); err != nil {
 			bad("mau.segments: %v", err)

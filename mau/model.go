@@ -256,7 +256,10 @@ func (m *Model) AppendActivity(dst []AppSession, u, d int) []AppSession {
 		chatLen := clampDur(time.Duration(r.exp(s.chatMean)), minChat, maxSession)
 		ss.Start = max(ss.Start, free)
 		if ss.Start > startLatest {
-			continue
+			if kept > first {
+				continue // no room left today
+			}
+			ss.Start = startLatest // a day the app is opened has a session
 		}
 		ss.Duration = min(length, lastMoment-ss.Start)
 		if ss.OpensChat {

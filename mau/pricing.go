@@ -35,24 +35,27 @@ type Tier struct {
 }
 
 // Validate says what is wrong with the pricing.
-func (p Pricing) Validate() error {
+func (p Pricing) Validate() error { return p.validate("pricing") }
+
+// validate names problems under path ("mau.pricing").
+func (p Pricing) validate(path string) error {
 	var errs []error
 	if p.Included < 0 {
-		errs = append(errs, fmt.Errorf("included: must be >= 0, got %d", p.Included))
+		errs = append(errs, fmt.Errorf(path+".included: must be >= 0, got %d", p.Included))
 	}
 	prev := 0
 	for i, t := range p.Tiers {
 		last := i == len(p.Tiers)-1
 		switch {
 		case t.UpTo == 0 && !last:
-			errs = append(errs, fmt.Errorf("tiers[%d].up_to: 0 (no limit) is allowed only in the last tier", i))
+			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: 0 (no limit) is allowed only in the last tier", i))
 		case t.UpTo != 0 && last:
-			errs = append(errs, fmt.Errorf("tiers[%d].up_to: the last tier must have up_to: 0 (no limit), got %d", i, t.UpTo))
+			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: the last tier must have up_to: 0 (no limit), got %d", i, t.UpTo))
 		case t.UpTo < 0 || (t.UpTo != 0 && t.UpTo <= prev):
-			errs = append(errs, fmt.Errorf("tiers[%d].up_to: must be above the previous tier's %d, got %d", i, prev, t.UpTo))
+			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: must be above the previous tier's %d, got %d", i, prev, t.UpTo))
 		}
 		if !(t.PerThousand >= 0) || math.IsInf(t.PerThousand, 0) {
-			errs = append(errs, fmt.Errorf("tiers[%d].per_thousand: must be a price >= 0, got %v", i, t.PerThousand))
+			errs = append(errs, fmt.Errorf(path+".tiers[%d].per_thousand: must be a price >= 0, got %v", i, t.PerThousand))
 		}
 		if t.UpTo > prev {
 			prev = t.UpTo

@@ -1,0 +1,171 @@
+package mau
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func readConfig(t *testing.T, name string) Config {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestParseConfig(t *testing.T) {
+	cfg := readConfig(t, "config.yaml")
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	switch {
+	case cfg.Day != 2*time.Second || cfg.Days != 31 || cfg.Tick != 10*time.Minute || cfg.Seed != 42:
+		t.Errorf("calendar fields %+v", cfg)
+	case len(cfg.Segments) != 3 || cfg.Segments[0].SessionLength != 6*time.Minute || *cfg.Segments[0].WeekendOpenProb != 0.7:
+		t.Errorf("segments %+v", cfg.Segments)
+	case cfg.Segments[2].Users != 2000 || !cfg.Segments[2].Dormant:
+		t.Errorf("dormant segment %+v", cfg.Segments[2])
+	case len(cfg.Strategies) != 5 || cfg.Strategies[4].LogoutOn != "app_close":
+		t.Errorf("strategies %+v", cfg.Strategies)
+	case cfg.Pricing.Included != 1000 || len(cfg.Pricing.Tiers) != 2 || cfg.Pricing.Tiers[1].PerThousand != 1.2:
+		t.Errorf("pricing %+v", cfg.Pricing)
+	}
+	m, err := NewModel(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.SegmentSizes(); got[0] != 3000 || got[1] != 5000 || got[2] != 2000 {
+		t.Errorf("segment sizes %v, want 3000 5000 2000", got)
+	}
+	cal, err := cfg.Calendar(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 11, 1, 0, 0, 0, 0, Beijing()); !cal.Epoch.Equal(want) {
+		t.Errorf("epoch %v, want %v", cal.Epoch, want)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	var cfg Config
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.withDefaults()
+	if d.Days != 30 || d.Day != RealDay || d.Start != DefaultStart || len(d.Strategies) != 4 || len(d.Segments) != 4 {
+		t.Errorf("defaults %+v", d)
+	}
+	cfg.Start = "2026-12-20"
+	if d := cfg.withDefaults(); d.Days != 12 {
+		t.Errorf("from 2026-12-20 the default covers %d days, want 12 (to the end of the month)", d.Days)
+	}
+	if _, err := NewModel(Config{}, 0); err == nil || !strings.Contains(err.Error(), "mau.users") {
+		t.Errorf("a model without a population size: %v", err)
+	}
+}
+
+func TestValidateNamesEveryProblem(t *testing.T) {
+	err := readConfig(t, "bad.yaml").Validate()
+	if err == nil {
+		t.Fatal("bad.yaml validated")
+	}
+	for _, want := range []string{
+		"mau.day: must be at least 1ms",
+		"mau.days: must be between 1 and 366, got 400",
+		`mau.start: expected a date like 2026-11-01, got "2026-02-30"`,
+		`mau.zone: expected a zone like +08:00, UTC or Asia/Shanghai, got "Mars/Olympus"`,
+		"mau.tick: must divide 24h",
+		"mau.workers: must be between 1 and 100000, got -1",
+		`mau.platforms.Nokia: unknown platform "Nokia"`,
+		"mau.segments[0]: give users (a count) or share (a fraction), not both",
+		"mau.segments[0].share: must be a probability in [0, 1], got 1.5",
+		"mau.segments[0].open_prob: must be a probability in [0, 1], got 2",
+		"mau.segments[0].sessions_per_day: mean must be in [1, 50]",
+		"mau.segments[1].name: must be set",
+		`mau.strategies[1]: strategy "eager" is listed twice`,
+		"mau.strategies[2]: logout_on: expected never, chat_close or app_close",
+		"mau.pricing.included: must be >= 0",
+		"mau.pricing.tiers[0].up_to: the last tier must have up_to: 0",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestParseConfigUnknownKeys(t *testing.T) {
+	data, err := os.ReadFile("testdata/unknown.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseConfig(data)
+	if err == nil {
+		t.Fatal("unknown keys accepted")
+	}
+	for _, want := range []string{
+		"line 5 col 5: mau.segments[0].opne_prob: unknown key (allowed: name, users, share,",
+		"line 6 col 1: mau.pricng: unknown key",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestParseZone(t *testing.T) {
+	tests := []struct {
+		in     string
+		offset int
+	}{
+		{"+08:00", 8 * 3600}, {"-05:30", -(5*3600 + 30*60)}, {"UTC", 0}, {"Z", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			loc, err := parseZone(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, off := time.Date(2026, 1, 1, 0, 0, 0, 0, loc).Zone(); off != tc.offset {
+				t.Errorf("offset %d, want %d", off, tc.offset)
+			}
+		})
+	}
+	for _, bad := range []string{"+25:00", "08:00", "+8", "Nowhere/Town"} {
+		if _, err := parseZone(bad); err == nil {
+			t.Errorf("parseZone(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	for _, name := range []string{"config.yaml", "bad.yaml", "unknown.yaml"} {
+		data, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("strategies: [{name: a, login_on: chat_open}, 3, [x]]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if cfg.Validate() == nil && cfg.Users > 0 && cfg.Users <= 1000 && cfg.Days <= 40 {
+			m, err := NewModel(cfg, 0)
+			if err != nil {
+				t.Fatalf("valid config, NewModel: %v", err)
+			}
+			for u := range m.Users() {
+				m.Activity(u, 0)
+			}
+		}
+	})
+}
