@@ -68,6 +68,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	p.drained.L = &p.qmu
 	c, err := s.Attach(p, remoteIP(r))
 	if err != nil {
+		s.ctr.frameErr.add(protocol.CodeServerClosed)
 		p.send(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
 		p.closeWith(websocket.CloseGoingAway, "server shutting down")
 		return

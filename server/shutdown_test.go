@@ -40,7 +40,10 @@ func TestShutdownTellsClientsAndLeaksNothing(t *testing.T) {
 		dropped := h.dial(policy.Mac, "dropped")
 		dropped.mustLogin(policy.Mac, "u0x", h.ticket("u0x", time.Hour))
 		dropped.ws.Close()
-		eventually(t, "all attached", func() bool { return s.Stats().Conns == len(live)+1 })
+		eventually(t, "all attached, the dropped one detached", func() bool {
+			st := s.Stats()
+			return st.Conns == len(live)+1 && st.Connected == 10
+		})
 
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
