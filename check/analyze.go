@@ -66,6 +66,10 @@ type kick struct {
 	disp   int64 // displacement time from the device-reported latency, 0: unknown
 	victim int32 // session that was kicked, -1: unknown
 	by     int32 // displacing login (session), -1: none found
+	// alt: in search mode, an earlier login of the same displacing device
+	// that may have sent this kick instead of by (the device logged in
+	// again before the notice arrived); -1: none. The search decides.
+	alt int32
 	admin  bool
 	used   bool
 }
@@ -81,13 +85,6 @@ type pending struct {
 }
 
 type devRange struct{ s0, s1, p0, p1 int32 }
-
-// excuse: the model displaces a session of platform plat at login, and no
-// kick of that login reached its device.
-type excuse struct {
-	login int32
-	plat  uint8
-}
 
 // analyzer judges one user at a time; one per worker, its buffers reused.
 type analyzer struct {
@@ -113,7 +110,6 @@ type analyzer struct {
 	seqIdx  []int32 // pass-1 sessions sorted by seq
 	kickBy  []int32 // kick indices grouped by displacing login
 	kickOff []int32 // kickBy offsets per session, len(sess)+1
-	exc     []excuse
 	logins  []int32  // logins in model order
 	mseq    []uint64 // per session: its sequence in the model
 	online  []int32
@@ -136,7 +132,6 @@ func (a *analyzer) reset(u *userSnap) {
 	a.gaps = a.gaps[:0]
 	a.kicks = a.kicks[:0]
 	a.pend = a.pend[:0]
-	a.exc = a.exc[:0]
 	a.base = never
 	for i := range u.recs {
 		r := &u.recs[i]
@@ -303,7 +298,7 @@ func (a *analyzer) build() {
 				cur = -1
 			}
 		case event.Kicked:
-			k := kick{rec: ri, dev: r.dev, plat: r.plat, at: r.at, disp: r.start, victim: -1, by: -1}
+			k := kick{rec: ri, dev: r.dev, plat: r.plat, at: r.at, disp: r.start, victim: -1, by: -1, alt: -1}
 			k.admin = r.bySeq == 0 && r.byDev == 0 && r.byPlat == 0
 			a.kicks = append(a.kicks, k)
 		}
@@ -414,11 +409,14 @@ func (a *analyzer) attachKicks() {
 		k.victim = a.findVictim(r)
 		if !k.admin {
 			k.by = a.findDisplacer(r)
+			if !a.seqMode && k.by >= 0 && r.byDev > 0 {
+				k.alt = a.earlier(k.by, k.at)
+			}
 		}
 	}
 	for i := range a.kicks {
 		k := &a.kicks[i]
-		if k.by >= 0 {
+		if k.by >= 0 && k.alt < 0 {
 			s := &a.sess[k.by]
 			s.hi = max(min(s.hi, k.at), s.start)
 		}
@@ -463,7 +461,7 @@ func (a *analyzer) sessionBySeq(seq uint64, dev int) int32 {
 }
 
 // latest returns the session or (when pend) timed-out login of dev started
-// last at or before t; a timed-out login becomes an inferred session with
+// last before t; a timed-out login becomes an inferred session with
 // sequence seq.
 func (a *analyzer) latest(dev uint16, t int64, pend bool, seq uint64) int32 {
 	if int(dev) >= len(a.devs) {
@@ -472,12 +470,12 @@ func (a *analyzer) latest(dev uint16, t int64, pend bool, seq uint64) int32 {
 	dr := a.devs[dev]
 	best, bestStart := int32(-1), int64(math.MinInt64)
 	for s := dr.s0; s < dr.s1; s++ {
-		if st := a.sess[s].start; st <= t && st >= bestStart {
+		if st := a.sess[s].start; st < t && st >= bestStart {
 			best, bestStart = s, st
 		}
 	}
 	for s := a.nbuilt; s < len(a.sess); s++ {
-		if ss := &a.sess[s]; ss.dev == dev && ss.start <= t && ss.start >= bestStart {
+		if ss := &a.sess[s]; ss.dev == dev && ss.start < t && ss.start >= bestStart {
 			best, bestStart = int32(s), ss.start
 		}
 	}
@@ -486,7 +484,7 @@ func (a *analyzer) latest(dev uint16, t int64, pend bool, seq uint64) int32 {
 	}
 	bp := int32(-1)
 	for p := dr.p0; p < dr.p1; p++ {
-		if pp := &a.pend[p]; pp.sess < 0 && pp.start <= t && pp.start > bestStart {
+		if pp := &a.pend[p]; pp.sess < 0 && pp.start < t && pp.start > bestStart {
 			bp, bestStart = p, pp.start
 		}
 	}
@@ -541,7 +539,7 @@ func (a *analyzer) findDisplacer(r *record) int32 {
 		best, bestStart := int32(-1), int64(math.MinInt64)
 		for s := range a.sess {
 			ss := &a.sess[s]
-			if ss.plat != r.byPlat || ss.start > r.at || ss.start < bestStart {
+			if ss.plat != r.byPlat || ss.start >= r.at || ss.start < bestStart {
 				continue
 			}
 			if ss.dev == r.dev && !a.pol.ReplaceSameInstance {
@@ -549,6 +547,23 @@ func (a *analyzer) findDisplacer(r *record) int32 {
 			}
 			best, bestStart = int32(s), ss.start
 		}
+		return best
+	}
+	return -1
+}
+
+// earlier returns the login of the same device before login s that may
+// have sent a kick arriving at t without being late, or -1.
+func (a *analyzer) earlier(s int32, t int64) int32 {
+	ss := &a.sess[s]
+	dr := a.devs[ss.dev]
+	best := int32(-1)
+	for o := dr.s0; o < dr.s1; o++ {
+		if o != s && a.sess[o].start < ss.start && (best < 0 || a.sess[o].start > a.sess[best].start) {
+			best = o
+		}
+	}
+	if best >= 0 && a.sess[best].ok >= t-int64(a.opt.LateAfter) {
 		return best
 	}
 	return -1

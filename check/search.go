@@ -12,10 +12,13 @@ import (
 
 // searchModel is the sequential specification the order search checks a
 // user's history against. The state is the list of registered sessions in
-// login order ([]int32 of session indices); an operation is a login (input
-// >= 0: its session index) or a removal by the device's own action (input
-// < 0: -1-session). A login steps only if the policy's victims are exactly
-// the devices seen kicked by it, plus victims that could not be told.
+// login order plus the set of ambiguous kicks already explained. Operations:
+// a login, a removal by the device's own action (logout, failed resume, ...),
+// and for each ambiguous kick (one that either of two logins of the same
+// device may have sent) a check, at the kick's arrival, that some login
+// before it explained it. A login steps only if the policy's victims are the
+// devices seen kicked by it, ambiguous kicks it may have sent, and victims
+// that could not be told.
 //
 // The model is built from copies: porcupine may still run a step after its
 // time budget has ended, while the analyzer moves on.
@@ -27,41 +30,72 @@ type searchModel struct {
 	deaf  []int64
 	due   []int64
 	obs   [][]uint16 // per login: devices seen kicked by it
+	amb   []int32    // per ambiguous kick: the kicked session
+	ambOf [][]int    // per login: the ambiguous kicks it may have sent
+}
+
+type searchOpKind uint8
+
+const (
+	opLogin searchOpKind = iota
+	opRemove
+	opTold
+)
+
+type searchOp struct {
+	kind searchOpKind
+	i    int32 // session (login, remove) or ambiguous kick (told)
+}
+
+type searchState struct {
+	online []int32
+	told   uint64
 }
 
 func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
-	st := state.([]int32)
-	in := input.(int32)
-	if in < 0 {
-		s := -1 - in
-		for i, x := range st {
-			if x == s {
-				next := make([]int32, 0, len(st)-1)
-				next = append(next, st[:i]...)
-				return true, append(next, st[i+1:]...)
+	st := state.(searchState)
+	op := input.(searchOp)
+	switch op.kind {
+	case opTold:
+		return st.told&(1<<op.i) != 0, st
+	case opRemove:
+		for i, x := range st.online {
+			if x == op.i {
+				next := make([]int32, 0, len(st.online)-1)
+				next = append(next, st.online[:i]...)
+				return true, searchState{append(next, st.online[i+1:]...), st.told}
 			}
 		}
 		return true, st
 	}
-	L := in
-	insts := make([]policy.Instance, len(st))
-	for i, s := range st {
+	L := op.i
+	online := st.online
+	insts := make([]policy.Instance, len(online))
+	for i, s := range online {
 		insts[i] = policy.Instance{ID: m.ids[s], Platform: m.plats[s], Seq: uint64(i + 1)}
 	}
-	victims := m.pol.Displace(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(st) + 1)})
+	victims := m.pol.Displace(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(online) + 1)})
 	obs := m.obs[L]
 	var hit uint64
-	gone := make([]bool, len(st))
+	told := st.told
+	gone := make([]bool, len(online))
+victims:
 	for _, v := range victims {
 		i := int(v.Seq) - 1
-		if i < 0 || i >= len(st) {
+		if i < 0 || i >= len(online) {
 			return false, nil
 		}
 		gone[i] = true
-		s := st[i]
+		s := online[i]
 		if j := indexDev(obs, m.devs[s]); j >= 0 {
 			hit |= 1 << j
 			continue
+		}
+		for _, j := range m.ambOf[L] {
+			if m.amb[j] == s && told&(1<<j) == 0 {
+				told |= 1 << j
+				continue victims
+			}
 		}
 		if m.deaf[s] <= m.due[L] {
 			continue
@@ -71,13 +105,13 @@ func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
 	if hit != 1<<len(obs)-1 {
 		return false, nil
 	}
-	next := make([]int32, 0, len(st)+1)
-	for i, s := range st {
+	next := make([]int32, 0, len(online)+1)
+	for i, s := range online {
 		if !gone[i] && m.devs[s] != m.devs[L] {
 			next = append(next, s)
 		}
 	}
-	return true, append(next, L)
+	return true, searchState{append(next, L), told}
 }
 
 func indexDev(ds []uint16, d uint16) int {
@@ -90,8 +124,9 @@ func indexDev(ds []uint16, d uint16) int {
 }
 
 func stateEqual(a, b interface{}) bool {
-	x, y := a.([]int32), b.([]int32)
-	if len(x) != len(y) {
+	sa, sb := a.(searchState), b.(searchState)
+	x, y := sa.online, sb.online
+	if sa.told != sb.told || len(x) != len(y) {
 		return false
 	}
 	for i := range x {
@@ -103,16 +138,19 @@ func stateEqual(a, b interface{}) bool {
 }
 
 func stateHash(a interface{}) uint64 {
-	h := uint64(14695981039346656037)
-	for _, v := range a.([]int32) {
+	st := a.(searchState)
+	h := uint64(14695981039346656037) ^ st.told
+	for _, v := range st.online {
 		h ^= uint64(uint32(v))
 		h *= 1099511628211
 	}
 	return h
 }
 
-// maxObserved bounds the devices one login may be seen kicking in the
-// search (a bit mask); beyond it the user is undecided.
+// maxObserved bounds the devices one login may be seen kicking, and the
+// ambiguous kicks of a user, in the search (bit masks); beyond the first the
+// user is undecided, beyond the second kicks are taken as sent by the
+// device's latest login.
 const maxObserved = 63
 
 // search looks for an order of the user's logins consistent with real time
@@ -131,8 +169,25 @@ func (a *analyzer) search() {
 		deaf:  make([]int64, n),
 		due:   make([]int64, n),
 		obs:   make([][]uint16, n),
+		ambOf: make([][]int, n),
 	}
 	ops := make([]porcupine.Operation, 0, 2*n)
+	for ki := range a.kicks {
+		k := &a.kicks[ki]
+		switch {
+		case k.by < 0:
+		case k.alt >= 0 && k.victim >= 0 && len(m.amb) < maxObserved:
+			j := len(m.amb)
+			m.amb = append(m.amb, k.victim)
+			m.ambOf[k.by] = append(m.ambOf[k.by], j)
+			m.ambOf[k.alt] = append(m.ambOf[k.alt], j)
+			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
+		default:
+			if indexDev(m.obs[k.by], k.dev) < 0 {
+				m.obs[k.by] = append(m.obs[k.by], k.dev)
+			}
+		}
+	}
 	for i := range a.sess {
 		s := &a.sess[i]
 		m.ids[i] = a.devName(s.dev)
@@ -140,11 +195,6 @@ func (a *analyzer) search() {
 		m.devs[i] = s.dev
 		m.deaf[i] = s.deaf
 		m.due[i] = a.due(s)
-		for _, k := range a.kicksOf(int32(i)) {
-			if d := a.kicks[k].dev; indexDev(m.obs[i], d) < 0 {
-				m.obs[i] = append(m.obs[i], d)
-			}
-		}
 		if len(m.obs[i]) > maxObserved {
 			a.flag(Undecided, s.hi, func() string {
 				return fmt.Sprintf("%s was seen kicking more than %d devices; the order search does not take it", a.loginName(int32(i)), maxObserved)
@@ -156,15 +206,15 @@ func (a *analyzer) search() {
 			ret = math.MaxInt64
 		}
 		ret = max(ret, call)
-		ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: int32(i), Call: call, Output: nil, Return: ret})
+		ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opLogin, int32(i)}, Call: call, Return: ret})
 		if s.rmLo != never {
 			rc := max(s.rmLo, sat(ret, 1))
 			rr := max(s.rmHi, rc)
-			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: -1 - int32(i), Call: rc, Output: nil, Return: rr})
+			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opRemove, int32(i)}, Call: rc, Return: rr})
 		}
 	}
 	model := porcupine.Model{
-		Init:  func() interface{} { return []int32(nil) },
+		Init:  func() interface{} { return searchState{} },
 		Step:  m.step,
 		Equal: stateEqual,
 		Hash:  stateHash,
@@ -214,17 +264,19 @@ func (a *analyzer) noOrderText(model porcupine.Model, ops []porcupine.Operation)
 	}
 	if len(longest) > 0 {
 		b.WriteString("; longest explained prefix:")
+		sep := " "
 		for _, oi := range longest {
-			in := ops[oi].Input.(int32)
-			if in >= 0 {
-				fmt.Fprintf(&b, " login %s,", a.devName(a.sess[in].dev))
-			} else {
-				fmt.Fprintf(&b, " %s gone,", a.devName(a.sess[-1-in].dev))
+			op := ops[oi].Input.(searchOp)
+			switch op.kind {
+			case opLogin:
+				fmt.Fprintf(&b, "%slogin %s", sep, a.devName(a.sess[op.i].dev))
+			case opRemove:
+				fmt.Fprintf(&b, "%s%s gone", sep, a.devName(a.sess[op.i].dev))
+			default:
+				continue
 			}
+			sep = ", "
 		}
-		s := strings.TrimSuffix(b.String(), ",")
-		b.Reset()
-		b.WriteString(s)
 	}
 	return b.String()
 }

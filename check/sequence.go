@@ -177,7 +177,6 @@ func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk 
 		if a.takeKick(lk, a.sess[m].dev) >= 0 {
 			continue
 		}
-		a.exc = append(a.exc, excuse{login: L, plat: a.sess[m].plat})
 		if a.sess[m].deaf <= due {
 			continue
 		}

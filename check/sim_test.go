@@ -46,6 +46,7 @@ type simConfig struct {
 	webhooks  bool
 	status    bool
 	churn     bool // logout, app kill, flap and account switch besides logins
+	fixedMix  bool // device d runs platforms[d%len(platforms)]
 }
 
 var simBase = time.Unix(1_700_000_000, 0)
@@ -76,6 +77,7 @@ type simEv struct {
 	bySeq uint64
 	byDev int
 	ok    bool
+	gen   uint64 // connection generation of the device
 }
 
 type simQueue []simEv
@@ -115,12 +117,14 @@ type simDev struct {
 	seq      uint64
 	sentAt   int64
 	lastRecv int64
-	cleanOff bool // offline after logout, kick or switch
+	cleanOff bool   // offline after logout, kick or switch
+	conn     uint64 // connection generation: a new one per login and resume
 }
 
 type srvEntry struct {
 	dev       int
 	seq       uint64
+	gen       uint64 // the connection the session is bound to
 	connected bool
 }
 
@@ -155,6 +159,9 @@ func simulateUser(cfg *simConfig, h *History, u int, st *simStats) {
 		id: fmt.Sprintf("u%04d", u), acts: cfg.acts, stats: st}
 	for d := 0; d < cfg.devices; d++ {
 		p := cfg.platforms[su.rng.IntN(len(cfg.platforms))]
+		if cfg.fixedMix {
+			p = cfg.platforms[d%len(cfg.platforms)]
+		}
 		su.devs = append(su.devs, simDev{id: fmt.Sprintf("d%d-%s", d, p), plat: p})
 	}
 	for d := range su.devs {
@@ -218,12 +225,14 @@ func (su *simUser) handle(ev simEv) {
 	case evAct:
 		su.act(ev.dev, t)
 	case evSrvLogin:
-		su.srvLogin(ev.dev, t)
+		su.srvLogin(ev.dev, ev.gen, t)
 	case evSrvLogout:
 		su.removeEntry(ev.dev)
 		su.deliver(simEv{t: t + su.net(), kind: evDevLogoutOK, dev: ev.dev})
 	case evSrvDrop:
-		if i := su.entry(ev.dev); i >= 0 && su.online[i].seq == ev.seq {
+		// A close of a connection the session is no longer bound to (it
+		// resumed on a new one) changes nothing.
+		if i := su.entry(ev.dev); i >= 0 && su.online[i].seq == ev.seq && su.online[i].gen == ev.gen {
 			su.online[i].connected = false
 		}
 	case evSrvSwitch:
@@ -233,7 +242,7 @@ func (su *simUser) handle(ev simEv) {
 	case evSrvResume:
 		ok := false
 		if i := su.entry(ev.dev); i >= 0 && su.online[i].seq == ev.seq {
-			su.online[i].connected, ok = true, true
+			su.online[i].connected, su.online[i].gen, ok = true, ev.gen, true
 		}
 		su.deliver(simEv{t: t + su.net(), kind: evDevResume, dev: ev.dev, ok: ok})
 	case evDevLoginOK:
@@ -283,7 +292,8 @@ func (su *simUser) act(di int, t int64) {
 	switch d.state {
 	case dsOffline, dsKilled:
 		d.state, d.sentAt, d.cleanOff = dsLogging, t, false
-		su.push(simEv{t: t + su.net(), kind: evSrvLogin, dev: di})
+		d.conn++
+		su.push(simEv{t: t + su.net(), kind: evSrvLogin, dev: di, gen: d.conn})
 	case dsOnline:
 		r := su.rng.IntN(100)
 		if !su.cfg.churn {
@@ -298,12 +308,12 @@ func (su *simUser) act(di int, t int64) {
 		case r < 80:
 			su.emit(su.ev(event.AppKill, di, t))
 			d.state = dsKilled
-			su.push(simEv{t: t + su.net(), kind: evSrvDrop, dev: di, seq: d.seq})
+			su.push(simEv{t: t + su.net(), kind: evSrvDrop, dev: di, seq: d.seq, gen: d.conn})
 			su.think(di, t, 100, 3000)
 		case r < 92:
 			su.emit(su.ev(event.Disconnect, di, t))
 			d.state = dsDisconnected
-			su.push(simEv{t: t + su.net(), kind: evSrvDrop, dev: di, seq: d.seq})
+			su.push(simEv{t: t + su.net(), kind: evSrvDrop, dev: di, seq: d.seq, gen: d.conn})
 			su.think(di, t, 100, 1500)
 		default:
 			e := su.ev(event.SwitchUser, di, t)
@@ -315,7 +325,8 @@ func (su *simUser) act(di int, t int64) {
 		}
 	case dsDisconnected:
 		d.state, d.sentAt = dsResuming, t
-		su.push(simEv{t: t + su.net(), kind: evSrvResume, dev: di, seq: d.seq})
+		d.conn++
+		su.push(simEv{t: t + su.net(), kind: evSrvResume, dev: di, seq: d.seq, gen: d.conn})
 	default:
 		// busy: the reply will schedule the next decision
 	}
@@ -340,7 +351,7 @@ func (su *simUser) inst(e srvEntry) policy.Instance {
 	return policy.Instance{ID: su.devs[e.dev].id, Platform: su.devs[e.dev].plat, Seq: e.seq}
 }
 
-func (su *simUser) srvLogin(di int, t int64) {
+func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 	su.seq++
 	seq := su.seq
 	insts := make([]policy.Instance, len(su.online))
@@ -396,7 +407,7 @@ func (su *simUser) srvLogin(di int, t int64) {
 		}
 		su.deliver(simEv{t: t + lat, kind: evDevKick, dev: e.dev, seq: e.seq, bySeq: seq, byDev: di})
 	}
-	su.online = append(keep, srvEntry{dev: di, seq: seq, connected: true})
+	su.online = append(keep, srvEntry{dev: di, seq: seq, gen: gen, connected: true})
 	if su.cfg.webhooks {
 		if su.cfg.fault == faultWebhook {
 			kickedPlats = append(kickedPlats, su.devs[di].plat)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -191,57 +192,84 @@ func (a *analyzer) offlineWhy(s int32) string {
 }
 
 // checkWebhooks matches Login callbacks to logins and compares their kicked
-// platforms with the kicks devices saw.
+// platforms with the kicks devices saw. Logins whose windows (sent .. ok)
+// overlap form a cluster with the callbacks inside it (a callback outside
+// every window joins the nearest cluster); within a cluster the matching of
+// least cost is taken: an exact fit costs nothing, a looser fit a little, a
+// callback outside its login's window more, a misfit much, and a callback or
+// login left over most.
 func (a *analyzer) checkWebhooks() {
 	u := a.u
 	a.rep.Checks.Webhooks += int64(len(u.hooks))
-	hooks := make([]int, 0, len(u.hooks))
+	if len(a.sess) == 0 && len(u.hooks) == 0 {
+		return
+	}
+	hooks := make([]int32, 0, len(u.hooks))
 	for i := range u.hooks {
 		if u.hooks[i].action == ActionLogin {
-			hooks = append(hooks, i)
+			hooks = append(hooks, int32(i))
 		}
 	}
-	slices.SortStableFunc(hooks, func(x, y int) int { return cmp.Compare(u.hooks[x].at, u.hooks[y].at) })
-	used := make([]bool, len(a.sess))
-	pendUsed := make([]bool, len(a.pend))
-	for _, hi := range hooks {
-		h := &u.hooks[hi]
-		// Best login: the callback's time inside its window first, then an
-		// exact match of kicked platforms, then a consistent one, then the
-		// nearest in time.
-		best, bestOut, bestTier, bestDist := int32(-1), true, 3, never
-		for _, L := range a.logins {
-			if used[L] {
-				continue
-			}
-			s := &a.sess[L]
-			ref := s.ok
-			if ref == 0 {
-				ref = s.hi
-			}
-			var dist int64
-			switch {
-			case h.at < s.start:
-				dist = s.start - h.at
-			case h.at > ref:
-				dist = h.at - ref
-			}
-			out, tier := dist > 0, a.hookTier(h, L)
-			if best < 0 || (!out && bestOut) || (out == bestOut && (tier < bestTier || tier == bestTier && dist < bestDist)) {
-				best, bestOut, bestTier, bestDist = L, out, tier, dist
-			}
+	slices.SortStableFunc(hooks, func(x, y int32) int { return cmp.Compare(u.hooks[x].at, u.hooks[y].at) })
+	logins := append([]int32(nil), a.logins...)
+	slices.SortFunc(logins, func(x, y int32) int {
+		if c := cmp.Compare(a.sess[x].start, a.sess[y].start); c != 0 {
+			return c
 		}
-		if best >= 0 {
-			used[best] = true
-			if bestTier > 1 {
-				L := best
-				a.flag(WebhookMismatch, h.at, func() string {
-					return fmt.Sprintf("the Login callback at %s lists kicked %s, but for %s devices saw kicks on %s",
-						a.rel(h.at), a.platList(h.kicked), a.loginName(L), a.platList(a.observedPlats(L)))
-				}, a.sess[L].rec)
-			}
+		return cmp.Compare(x, y)
+	})
+	// Clusters of overlapping login windows: [c0, c1) into logins.
+	type cluster struct {
+		l0, l1 int
+		lo, hi int64
+		hooks  []int32
+	}
+	var cls []cluster
+	for i, L := range logins {
+		s := &a.sess[L]
+		lo, hi := s.start, a.ref(s)
+		if n := len(cls); n > 0 && lo <= cls[n-1].hi {
+			cls[n-1].l1 = i + 1
+			cls[n-1].hi = max(cls[n-1].hi, hi)
 			continue
 		}
+		cls = append(cls, cluster{l0: i, l1: i + 1, lo: lo, hi: hi})
+	}
+	var orphans []int32
+	for _, hi := range hooks {
+		at := u.hooks[hi].at
+		c := sort.Search(len(cls), func(i int) bool { return cls[i].hi >= at })
+		switch {
+		case c < len(cls) && cls[c].lo <= at:
+		case len(cls) == 0:
+			orphans = append(orphans, hi)
+			continue
+		case c == len(cls) || c > 0 && at-cls[c-1].hi < cls[c].lo-at:
+			c--
+		}
+		cls[c].hooks = append(cls[c].hooks, hi)
+	}
+	pendUsed := make([]bool, len(a.pend))
+	for _, c := range cls {
+		pairs, lh, ll := a.matchHooks(c.hooks, logins[c.l0:c.l1])
+		for _, p := range pairs {
+			if p.tier > 2 {
+				h, L := &u.hooks[p.hook], p.login
+				a.flag(WebhookMismatch, h.at, func() string {
+					return fmt.Sprintf("the Login callback at %s lists kicked %s, but for %s devices saw kicks on %s",
+						a.rel(h.at), a.platList(h.kicked), a.loginName(L), a.platList(a.observed(L)))
+				}, a.sess[L].rec)
+			}
+		}
+		for _, L := range ll {
+			a.flag(WebhookMismatch, a.sess[L].hi, func() string {
+				return fmt.Sprintf("%s has no Login callback", a.loginName(L))
+			}, a.sess[L].rec)
+		}
+		orphans = append(orphans, lh...)
+	}
+	for _, hi := range orphans {
+		h := &u.hooks[hi]
 		// A login that timed out on its device may have succeeded.
 		absorbed := false
 		for p := range a.pend {
@@ -256,77 +284,200 @@ func (a *analyzer) checkWebhooks() {
 			})
 		}
 	}
-	for _, L := range a.logins {
-		if !used[L] {
-			a.flag(WebhookMismatch, a.sess[L].hi, func() string {
-				return fmt.Sprintf("%s has no Login callback", a.loginName(L))
-			}, a.sess[L].rec)
-		}
-	}
 }
 
-// observedPlats returns the platforms of the devices kicked by login L.
-func (a *analyzer) observedPlats(L int32) []uint8 {
-	var out []uint8
-	lk := a.kicksOf(L)
-	for i, k := range lk {
-		if a.duplicateAmong(lk[:i], a.kicks[k].dev) {
+func (a *analyzer) ref(s *session) int64 {
+	if s.ok > 0 {
+		return s.ok
+	}
+	return s.hi
+}
+
+type hookPair struct {
+	hook  int32
+	login int32
+	tier  int
+}
+
+// Matching costs.
+const (
+	costLeftOver = 100
+	costMisfit   = 50
+	costOutside  = 10
+	// maxExactLogins bounds the logins of a cluster matched exactly (over
+	// subsets); larger clusters are matched greedily.
+	maxExactLogins = 12
+)
+
+// matchHooks matches the callbacks hooks (in time order) to logins at least
+// cost; it returns the pairs, the callbacks and the logins left over.
+func (a *analyzer) matchHooks(hooks, logins []int32) (pairs []hookPair, leftHooks, leftLogins []int32) {
+	nh, nl := len(hooks), len(logins)
+	tier := make([]int, nh*nl)
+	cost := make([]int, nh*nl)
+	for i, hi := range hooks {
+		h := &a.u.hooks[hi]
+		for j, L := range logins {
+			s := &a.sess[L]
+			t := a.hookTier(h, L)
+			c := t
+			if t > 2 {
+				c = costMisfit
+			}
+			var dist int64
+			switch ref := a.ref(s); {
+			case h.at < s.start:
+				dist = s.start - h.at
+			case h.at > ref:
+				dist = h.at - ref
+			}
+			if dist > 0 {
+				c += costOutside + int(min(dist/int64(time.Millisecond), 1000))
+			}
+			tier[i*nl+j], cost[i*nl+j] = t, c
+		}
+	}
+	match := make([]int, nh) // login index per hook, -1 none
+	if nl <= maxExactLogins {
+		// best[i][mask]: least cost for hooks i.. with logins mask used.
+		full := 1 << nl
+		best := make([]int, (nh+1)*full)
+		choice := make([]int8, nh*full)
+		for mask := 0; mask < full; mask++ {
+			best[nh*full+mask] = costLeftOver * (nl - bitCount(mask))
+		}
+		for i := nh - 1; i >= 0; i-- {
+			for mask := 0; mask < full; mask++ {
+				b, ch := costLeftOver+best[(i+1)*full+mask], int8(-1)
+				for j := 0; j < nl; j++ {
+					if mask&(1<<j) == 0 {
+						if c := cost[i*nl+j] + best[(i+1)*full+mask|1<<j]; c < b {
+							b, ch = c, int8(j)
+						}
+					}
+				}
+				best[i*full+mask], choice[i*full+mask] = b, ch
+			}
+		}
+		mask := 0
+		for i := 0; i < nh; i++ {
+			match[i] = int(choice[i*full+mask])
+			if match[i] >= 0 {
+				mask |= 1 << match[i]
+			}
+		}
+	} else {
+		used := make([]bool, nl)
+		for i := 0; i < nh; i++ {
+			match[i] = -1
+			for j := 0; j < nl; j++ {
+				if !used[j] && (match[i] < 0 || cost[i*nl+j] < cost[i*nl+match[i]]) {
+					match[i] = j
+				}
+			}
+			if match[i] >= 0 {
+				used[match[i]] = true
+			}
+		}
+	}
+	used := make([]bool, nl)
+	for i, j := range match {
+		if j < 0 {
+			leftHooks = append(leftHooks, hooks[i])
 			continue
 		}
-		out = append(out, a.kicks[k].plat)
+		used[j] = true
+		pairs = append(pairs, hookPair{hook: hooks[i], login: logins[j], tier: tier[i*nl+j]})
 	}
-	return out
+	for j, L := range logins {
+		if !used[j] {
+			leftLogins = append(leftLogins, L)
+		}
+	}
+	return pairs, leftHooks, leftLogins
+}
+
+func bitCount(x int) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
+}
+
+// observedPlats returns the platforms of the devices seen kicked by login
+// L (duplicates to one device once) and of the ambiguous kicks L may have
+// sent.
+func (a *analyzer) observedPlats(L int32) (sure, maybe []uint8) {
+	lk := a.kicksOf(L)
+	for i, k := range lk {
+		if kk := &a.kicks[k]; kk.alt < 0 && !a.duplicateAmong(lk[:i], kk.dev) {
+			sure = append(sure, kk.plat)
+		}
+	}
+	for i := range a.kicks {
+		if k := &a.kicks[i]; k.alt >= 0 && (k.by == L || k.alt == L) {
+			maybe = append(maybe, k.plat)
+		}
+	}
+	return sure, maybe
 }
 
 func (a *analyzer) duplicateAmong(lk []int32, dev uint16) bool {
 	for _, k := range lk {
-		if a.kicks[k].dev == dev {
+		if kk := &a.kicks[k]; kk.alt < 0 && kk.dev == dev {
 			return true
 		}
 	}
 	return false
 }
 
+func (a *analyzer) observed(L int32) []uint8 {
+	sure, maybe := a.observedPlats(L)
+	return append(sure, maybe...)
+}
+
 // hookTier says how callback h fits login L: 0 its kicked platforms are
-// exactly those devices saw kicked by L; 1 they hold those and nothing
-// beyond the sessions L may have displaced without a kick arriving (in
-// sequence mode: the policy's victims of L that no kick reached); 2 they do
-// not fit.
+// exactly those of the kicks devices saw from L (including kicks that L or
+// an earlier login of its device sent); 1 they hold those L surely sent and
+// some of the others; 2 they also hold sessions that may have been
+// registered when L was processed and got no kick from it; 3 they do not
+// fit.
 func (a *analyzer) hookTier(h *webhook, L int32) int {
 	n := len(a.u.plats) + 1
-	cnt := make([]int32, 3*n) // observed, in the callback, untold
-	for _, p := range a.observedPlats(L) {
+	cnt := make([]int32, 4*n) // observed, in the callback, untold, maybe observed
+	sure, maybe := a.observedPlats(L)
+	for _, p := range sure {
 		cnt[p]++
+	}
+	for _, p := range maybe {
+		cnt[3*n+int(p)]++
 	}
 	for _, p := range h.kicked {
 		if int(p) < n {
 			cnt[n+int(p)]++
 		}
 	}
-	if a.seqMode {
-		for _, e := range a.exc {
-			if e.login == L {
-				cnt[2*n+int(e.plat)]++
-			}
-		}
-	} else {
-		a.untold(L, cnt[2*n:])
-	}
+	a.untold(L, cnt[2*n:])
 	tier := 0
 	for p := 0; p < n; p++ {
-		o, w, e := cnt[p], cnt[n+p], cnt[2*n+p]
+		o, w, e, m := cnt[p], cnt[n+p], cnt[2*n+p], cnt[3*n+p]
 		switch {
-		case w < o || w > o+e:
-			return 2
-		case w > o:
-			tier = 1
+		case w < o || w > o+m+e:
+			return 3
+		case w > o+m:
+			tier = max(tier, 2)
+		case w < o+m:
+			tier = max(tier, 1)
 		}
 	}
 	return tier
 }
 
-// untold counts, in search mode, the platforms of sessions that may have
-// been registered when login L was processed and got no kick from it.
+// untold counts the platforms of sessions that may have been registered
+// when login L was processed and got no kick from it. It does not trust the
+// model's choice among explanations (which of two racing removals came
+// first), so a callback is judged by what devices saw alone.
 func (a *analyzer) untold(L int32, cnt []int32) {
 	l := &a.sess[L]
 	lk := a.kicksOf(L)
