@@ -69,9 +69,9 @@ type kick struct {
 	// alt: in search mode, an earlier login of the same displacing device
 	// that may have sent this kick instead of by (the device logged in
 	// again before the notice arrived); -1: none. The search decides.
-	alt int32
-	admin  bool
-	used   bool
+	alt   int32
+	admin bool
+	used  bool
 }
 
 // pending is a login that timed out on its device: the target may have
@@ -106,10 +106,10 @@ type analyzer struct {
 	kicks   []kick
 	pend    []pending
 	devs    []devRange
-	nbuilt  int     // sessions from pass 1; inferred ones follow
-	seqIdx  []int32 // pass-1 sessions sorted by seq
-	kickBy  []int32 // kick indices grouped by displacing login
-	kickOff []int32 // kickBy offsets per session, len(sess)+1
+	nbuilt  int      // sessions from pass 1; inferred ones follow
+	seqIdx  []int32  // pass-1 sessions sorted by seq
+	kickBy  []int32  // kick indices grouped by displacing login
+	kickOff []int32  // kickBy offsets per session, len(sess)+1
 	logins  []int32  // logins in model order
 	mseq    []uint64 // per session: its sequence in the model
 	online  []int32

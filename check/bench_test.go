@@ -9,7 +9,9 @@ import (
 
 // benchHistory: users with about ten logins each over four devices on four
 // platforms, under the dual-platform policy, with churn.
-func benchHistory(b *testing.B, users int, noSeq bool) (*History, *policy.Policy, simStats) { return benchHistoryT(b, users, noSeq) }
+func benchHistory(b *testing.B, users int, noSeq bool) (*History, *policy.Policy, simStats) {
+	return benchHistoryT(b, users, noSeq)
+}
 
 func benchHistoryT(b testing.TB, users int, noSeq bool) (*History, *policy.Policy, simStats) {
 	b.Helper()
