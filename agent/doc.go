@@ -1,0 +1,13 @@
+// Package agent simulates the client side of an IM login system: a Device is
+// one SDK instance with the SDK's login status machine (LOGOUT → LOGINING →
+// LOGINED), its listener events, and the client rules of SPEC.md section 4:
+// log in again only on a ticket expiry (6206, 70001, user_sig_expired) or
+// after a kick; never retry on any other error; an account switch is an
+// implicit logout followed by the new login; after a network drop reconnect
+// and resume without a new login. A Plan, drawn up front from (seed, device
+// index), scripts what one device does; a Pool starts devices as the pacer
+// says. Everything a device does or sees is an event.Event.
+//
+// agent reaches a target only through driver; it must not import server,
+// check or report.
+package agent

@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/imload/imload/pacer"
+	"github.com/imload/imload/scenario"
+)
+
+// ScenarioConfig returns the device settings a scenario gives (SDKAppID,
+// operation timeout, re-login after kick, heartbeat); the caller adds the
+// driver, tickets, sink, clock and book.
+func ScenarioConfig(sc *scenario.Scenario) Config {
+	c := Config{
+		SDKAppID:         sc.Target.SDKAppID,
+		Timeout:          sc.Target.Timeout.D(),
+		ReloginAfterKick: sc.Behaviour.ReloginAfterKick == nil || *sc.Behaviour.ReloginAfterKick,
+		Heartbeat:        sc.Behaviour.Heartbeat.D(),
+	}
+	c.fill()
+	return c
+}
+
+// Pool starts one device per arrival of the pacer.
+type Pool struct {
+	cfg     Config
+	planner *Planner
+}
+
+// NewPool returns a pool whose devices share cfg and draw their plans from
+// planner.
+func NewPool(cfg Config, planner *Planner) *Pool {
+	cfg.fill()
+	return &Pool{cfg: cfg, planner: planner}
+}
+
+// Spawn plays the device of arrival a and returns when its session ends or
+// ctx is done; it has the shape of pacer.Spawn. A restarted closed-model
+// session (a.Session > 0) begins with the plan's think time.
+func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) {
+	plan := p.planner.Plan(a.Index)
+	d := NewDevice(p.cfg, plan)
+	intended := a.Intended
+	if a.Session > 0 && plan.Think > 0 {
+		intended = intended.Add(plan.Think)
+		if !d.sleepUntil(ctx, intended) {
+			return
+		}
+	}
+	d.Run(ctx, intended)
+}
+
+// LoginBook remembers the server time of recent successful logins per user,
+// so that a device kicked by another device of the same run can tell how
+// long the notice took. It keeps the last few logins of each user and is
+// safe for concurrent use.
+type LoginBook struct {
+	seed   maphash.Seed
+	shards [64]bookShard
+}
+
+const bookKeep = 4 // logins remembered per user
+
+type bookShard struct {
+	mu sync.Mutex
+	m  map[string]*[bookKeep]bookEntry
+}
+
+type bookEntry struct {
+	seq uint64
+	ns  int64 // server time, Unix nanoseconds
+}
+
+// NewLoginBook returns an empty book.
+func NewLoginBook() *LoginBook {
+	b := &LoginBook{seed: maphash.MakeSeed()}
+	for i := range b.shards {
+		b.shards[i].m = make(map[string]*[bookKeep]bookEntry)
+	}
+	return b
+}
+
+func (b *LoginBook) shard(user string) *bookShard {
+	return &b.shards[maphash.String(b.seed, user)%uint64(len(b.shards))]
+}
+
+// Record notes that user's login seq was accepted at serverTime.
+func (b *LoginBook) Record(user string, seq uint64, serverTime time.Time) {
+	s := b.shard(user)
+	s.mu.Lock()
+	r := s.m[user]
+	if r == nil {
+		r = new([bookKeep]bookEntry)
+		s.m[user] = r
+	}
+	r[seq%bookKeep] = bookEntry{seq: seq, ns: serverTime.UnixNano()}
+	s.mu.Unlock()
+}
+
+// ServerTime returns when user's login seq was accepted, if still known.
+func (b *LoginBook) ServerTime(user string, seq uint64) (time.Time, bool) {
+	s := b.shard(user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.m[user]; r != nil {
+		if e := r[seq%bookKeep]; e.seq == seq {
+			return time.Unix(0, e.ns), true
+		}
+	}
+	return time.Time{}, false
+}

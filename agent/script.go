@@ -1,0 +1,314 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/imload/imload/driver"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/protocol"
+)
+
+// step is what the session loop waits for next.
+type step uint8
+
+const (
+	stepEnd step = iota
+	stepFlap
+	stepSwitch
+	stepBeat
+)
+
+// Run plays the device's plan once: connect and log in at intended (the
+// arrival the pacer scheduled), stay online for the hold time while
+// flapping, switching account and obeying pushes as planned, then log out or
+// die. It returns nil when the script ends, including when the device gives
+// up its session after an error the client rules do not retry. When ctx is
+// done it closes the connection at once (logging out first only with
+// Config.LogoutOnCancel) and returns ctx.Err(). Run reads the connection's
+// pushes in its own goroutine and leaves no goroutine behind.
+func (d *Device) Run(ctx context.Context, intended time.Time) error {
+	defer d.Close()
+	if !d.begin(ctx, intended) {
+		return d.stop(ctx)
+	}
+	online := d.now()
+	end := online.Add(d.plan.Hold)
+	flapAt, flapPending := online.Add(d.plan.FlapAt), d.plan.Flap
+	switchAt, switchPending := online.Add(d.plan.SwitchAt), d.plan.Switch
+	hb := d.cfg.Heartbeat
+	beat := online.Add(hb)
+	left := d.cfg.MaxRelogins // logins after kicks and reconnects after drops
+
+	for {
+		next, what := end, stepEnd
+		if flapPending && flapAt.Before(next) {
+			next, what = flapAt, stepFlap
+		}
+		if switchPending && switchAt.Before(next) {
+			next, what = switchAt, stepSwitch
+		}
+		if hb > 0 && beat.Before(next) {
+			next, what = beat, stepBeat
+		}
+		var pushes <-chan driver.Push
+		if d.conn != nil {
+			pushes = d.conn.Pushes()
+		}
+		tm := d.cfg.Clock.NewTimer(next.Sub(d.now()))
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return d.stop(ctx)
+		case p, ok := <-pushes:
+			tm.Stop()
+			if !ok {
+				p = driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "pushes closed"}
+			}
+			if !d.onPush(ctx, p, end, &left) {
+				return d.stop(ctx)
+			}
+		case <-tm.C():
+			switch what {
+			case stepEnd:
+				d.leave(ctx, end)
+				return nil
+			case stepFlap:
+				flapPending = false
+				if !d.flap(ctx, flapAt, end, &left) {
+					return d.stop(ctx)
+				}
+			case stepSwitch:
+				switchPending = false
+				d.account = d.plan.SwitchTo
+				if !d.loginByRules(ctx, d.account, switchAt) {
+					return d.stop(ctx)
+				}
+			case stepBeat:
+				d.ping(ctx, beat)
+				beat = beat.Add(hb)
+				if now := d.now(); beat.Before(now) {
+					beat = now.Add(hb)
+				}
+			}
+		}
+	}
+}
+
+// stop ends a session early: at once when ctx is done (with an AppKill, or a
+// logout under LogoutOnCancel, if still online), else quietly because the
+// device gave up (what it saw is already recorded).
+func (d *Device) stop(ctx context.Context) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	if st, user := d.Status(); st == StatusLogined && d.conn != nil {
+		if d.cfg.LogoutOnCancel {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.Timeout)
+			d.logout(lctx, user, d.now(), "the run ended")
+			cancel()
+		} else {
+			d.emit(&event.Event{Kind: event.AppKill, UserID: user, At: d.now(), Note: "the run ended"})
+		}
+	}
+	d.Close()
+	return ctx.Err()
+}
+
+// begin connects and logs in the planned user, misbehaving as planned.
+func (d *Device) begin(ctx context.Context, intended time.Time) bool {
+	d.account = d.plan.User
+	if d.plan.Storm > 1 {
+		return d.loginStorm(ctx, intended)
+	}
+	if err := d.Connect(ctx, intended); err != nil {
+		return false
+	}
+	intended = d.next(intended)
+	if d.plan.LoginWhileLogining {
+		return d.loginWhileLogining(ctx, intended)
+	}
+	return d.loginByRules(ctx, d.account, intended)
+}
+
+// loginByRules logs user in and applies the client rules to the answer: a
+// ticket expiry (70001, 6206) gets a new ticket and one more login; any other
+// failure ends the attempt, unless the plan misbehaves by retrying.
+func (d *Device) loginByRules(ctx context.Context, user string, intended time.Time) bool {
+	refreshes, retries := 0, 0
+	for {
+		res, err := d.Login(ctx, user, intended)
+		code := loginCode(res, err)
+		if err == nil && code == 0 {
+			return true
+		}
+		var se *StatusError
+		if errors.As(err, &se) || ctx.Err() != nil {
+			return false
+		}
+		intended = d.next(intended)
+		switch {
+		case (code == protocol.CodeSigExpired || code == protocol.CodeClientSigExpired) && refreshes < d.cfg.MaxRetries:
+			refreshes++
+			if _, err := d.ticketFor(user, true); err != nil {
+				return false
+			}
+		case d.plan.RetryAnyError && retries < d.cfg.MaxRetries:
+			retries++
+			d.emit(&event.Event{Kind: event.Misbehaving, UserID: user, At: d.now(), Code: code,
+				Note: fmt.Sprintf("retry on any error: login again after code %d", code)})
+			if errors.Is(err, driver.ErrClosed) {
+				if d.Connect(ctx, intended) != nil {
+					return false
+				}
+				intended = d.next(intended)
+			}
+		default:
+			return false // the SDK rule: no new login after any other error
+		}
+	}
+}
+
+// onPush obeys one push while online; false ends the session.
+func (d *Device) onPush(ctx context.Context, p driver.Push, end time.Time, left *int) bool {
+	_, user := d.Status()
+	at := p.At
+	if at.IsZero() {
+		at = d.now()
+	}
+	switch p.Kind {
+	case driver.PushKicked:
+		e := &event.Event{Kind: event.Kicked, UserID: user, At: at, Seq: p.Seq, Code: p.Code,
+			BySeq: p.BySeq, ByPlatform: p.ByPlatform, ByInstance: p.ByInstance, Note: p.Reason}
+		if e.Seq == 0 {
+			e.Seq = d.seq
+		}
+		if d.cfg.Book != nil && p.BySeq != 0 {
+			if t, ok := d.cfg.Book.ServerTime(user, p.BySeq); ok && at.After(t) {
+				e.Latency = at.Sub(t)
+			}
+		}
+		d.emit(e)
+		d.Close()
+		return d.afterKick(ctx, end, left)
+	case driver.PushSigExpired:
+		d.emit(&event.Event{Kind: event.SigExpired, UserID: user, At: at, Seq: d.seq, Code: p.Code, Note: p.Reason})
+		d.setStatus(StatusLogout, "")
+		if _, err := d.ticketFor(d.account, true); err != nil {
+			return false
+		}
+		if d.conn == nil && d.Connect(ctx, at) != nil {
+			return false
+		}
+		return d.loginByRules(ctx, d.account, at)
+	case driver.PushClosed:
+		d.emit(&event.Event{Kind: event.Disconnect, UserID: user, At: at, Code: p.Code, Note: p.Reason})
+		d.dropConn()
+		if *left <= 0 {
+			d.setStatus(StatusLogout, "")
+			return false
+		}
+		*left--
+		return d.reconnect(ctx, at, end, left) // the SDK reconnects by itself
+	}
+	return true // a push this device does not know
+}
+
+// afterKick logs in again after the think time when the scenario says so,
+// and while the session's hold lasts.
+func (d *Device) afterKick(ctx context.Context, end time.Time, left *int) bool {
+	if !d.cfg.ReloginAfterKick || *left <= 0 {
+		return false
+	}
+	*left--
+	wake := d.now().Add(d.plan.Think)
+	if !wake.Before(end) || !d.sleepUntil(ctx, wake) {
+		return false
+	}
+	if d.Connect(ctx, wake) != nil {
+		return false
+	}
+	return d.loginByRules(ctx, d.account, d.next(wake))
+}
+
+// flap drops the network at at, waits FlapDown, and reconnects.
+func (d *Device) flap(ctx context.Context, at, end time.Time, left *int) bool {
+	_, user := d.Status()
+	d.emit(&event.Event{Kind: event.Disconnect, UserID: user, At: d.now(), Note: "network flap"})
+	d.dropConn()
+	back := at.Add(d.plan.FlapDown)
+	if !d.sleepUntil(ctx, back) {
+		return false
+	}
+	return d.reconnect(ctx, back, end, left)
+}
+
+// reconnect opens a new connection and resumes the session with its token
+// (no new login). A session displaced meanwhile (6208) is treated as a kick;
+// a session the target no longer knows (1006), or a target that gave no
+// token, gets a fresh login.
+func (d *Device) reconnect(ctx context.Context, intended, end time.Time, left *int) bool {
+	if d.Connect(ctx, intended) != nil {
+		d.setStatus(StatusLogout, "")
+		return false
+	}
+	intended = d.next(intended)
+	if d.token == "" {
+		d.setStatus(StatusLogout, "")
+		return d.loginByRules(ctx, d.account, intended)
+	}
+	res, err := d.Resume(ctx, intended)
+	code := res.Code
+	if err != nil {
+		code = errorCode(err)
+	}
+	if err == nil && code == 0 {
+		return true
+	}
+	_, user := d.Status()
+	d.setStatus(StatusLogout, "")
+	switch code {
+	case protocol.CodeKickedWhileOff:
+		d.emit(&event.Event{Kind: event.Kicked, UserID: user, At: d.now(), Seq: d.seq, Code: code, Note: "kicked while offline (resume answered 6208)"})
+		d.dropConn()
+		return d.afterKick(ctx, end, left)
+	case protocol.CodeResumeFailed:
+		return d.loginByRules(ctx, d.account, d.next(intended))
+	}
+	return false
+}
+
+// leave ends the session as planned: a logout, or an app kill.
+func (d *Device) leave(ctx context.Context, at time.Time) {
+	st, user := d.Status()
+	if st != StatusLogined {
+		return
+	}
+	if d.plan.Leave == LeaveLogout {
+		d.Logout(ctx, at)
+		return
+	}
+	d.emit(&event.Event{Kind: event.AppKill, UserID: user, At: d.now()})
+	d.Close()
+}
+
+// sleepUntil waits on the device's clock; false when ctx ended first.
+func (d *Device) sleepUntil(ctx context.Context, t time.Time) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	wait := t.Sub(d.now())
+	if wait <= 0 {
+		return true
+	}
+	tm := d.cfg.Clock.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C():
+		return true
+	}
+}
