@@ -16,7 +16,7 @@ func benchHistory(b *testing.B, users int, noSeq bool) (*History, *policy.Policy
 func benchHistoryT(b testing.TB, users int, noSeq bool) (*History, *policy.Policy, simStats) {
 	b.Helper()
 	pol := mustTencent(b, policy.DualPlatform, 1, 1)
-	h, st := simulate(simConfig{pol: pol, users: users, devices: 4, acts: 16,
+	h, st := simulate(simConfig{pol: pol, users: users, devices: 4, acts: 10,
 		platforms: []policy.Platform{policy.Android, policy.IPhone, policy.Windows, policy.Web},
 		fixedMix:  true, seed: 1, noSeq: noSeq, churn: true, status: true})
 	return h, pol, st

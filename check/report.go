@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -117,6 +118,7 @@ func (vs *Verdicts) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return fmt.Errorf("check: verdicts: %w", err)
 		}
+		slices.SortStableFunc(v.Examples, func(x, y Example) int { return strings.Compare(x.User, y.User) })
 		vs[c] = v
 	}
 	return nil

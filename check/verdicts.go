@@ -68,19 +68,26 @@ func (a *analyzer) overLimit() {
 	cur := a.cur[:0]
 	var overSet []int32
 	overSince := int64(-1)
+	ok := true
 	for i := 0; i < len(pts); {
 		t := pts[i].t
+		added := false
 		for ; i < len(pts) && pts[i].t == t; i++ {
 			p := pts[i]
 			if p.add {
 				cur = append(cur, p.s)
+				added = true
 				continue
 			}
 			if j := slices.Index(cur, p.s); j >= 0 {
 				cur = slices.Delete(cur, j, j+1)
 			}
 		}
-		ok := len(cur) < 2 || a.allowed(cur)
+		// Fewer instances never break a limit: an allowed set stays
+		// allowed until one is added.
+		if added || !ok {
+			ok = len(cur) < 2 || a.allowed(cur)
+		}
 		switch {
 		case !ok && overSince < 0:
 			overSince = t
