@@ -200,6 +200,17 @@ func (d *Device) opEvent(ctx context.Context, kind event.Kind, user string, inte
 	return e
 }
 
+// addNote puts note before what the event already says.
+func addNote(e *event.Event, note string) {
+	switch {
+	case note == "":
+	case e.Note == "":
+		e.Note = note
+	default:
+		e.Note = note + ": " + e.Note
+	}
+}
+
 // record emits the event of an operation on the main connection.
 func (d *Device) record(e *event.Event) {
 	d.lastStart, d.lastAt = e.Start, e.At
@@ -223,9 +234,7 @@ func (d *Device) connect(ctx context.Context, intended time.Time, note string, r
 	c, err := d.cfg.Driver.Connect(octx, driver.Device{SDKAppID: d.cfg.SDKAppID, Platform: d.plan.Platform, Instance: d.plan.Instance})
 	cancel()
 	e := d.opEvent(ctx, event.Connect, d.account, intended, start, 0, err)
-	if note != "" && e.Note == "" {
-		e.Note = note
-	}
+	addNote(e, note)
 	rec(e)
 	if err != nil {
 		return nil, fmt.Errorf("agent: %s connect: %w", d.plan.Instance, err)
@@ -326,9 +335,7 @@ func (d *Device) rawLogin(ctx context.Context, c driver.Conn, user, ticket strin
 	if err == nil {
 		e.Seq, e.Repeat = res.Seq, res.RepeatLogin
 	}
-	if note != "" {
-		e.Note = note
-	}
+	addNote(e, note)
 	rec(e)
 	return res, err
 }
@@ -356,9 +363,7 @@ func (d *Device) logout(ctx context.Context, user string, intended time.Time, no
 	code, err := d.conn.Logout(octx)
 	cancel()
 	e := d.opEvent(ctx, event.Logout, user, intended, start, code, err)
-	if note != "" {
-		e.Note = note
-	}
+	addNote(e, note)
 	d.record(e)
 	if err != nil {
 		return fmt.Errorf("agent: %s logout of %q: %w", d.plan.Instance, user, err)

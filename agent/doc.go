@@ -6,7 +6,10 @@
 // implicit logout followed by the new login; after a network drop reconnect
 // and resume without a new login. A Plan, drawn up front from (seed, device
 // index), scripts what one device does; a Pool starts devices as the pacer
-// says. Everything a device does or sees is an event.Event.
+// says. Everything a device does or sees is an event.Event; the SDK's
+// listener callbacks map to them: onConnecting is a Connect event's Start,
+// onConnectSuccess and onConnectFailed its Outcome, onKickedOffline a Kicked
+// event, onUserSigExpired a SigExpired event.
 //
 // agent reaches a target only through driver; it must not import server,
 // check or report.

@@ -64,13 +64,20 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 			return d.stop(ctx)
 		case p, ok := <-pushes:
 			tm.Stop()
-			if !ok {
-				p = driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "pushes closed"}
-			}
-			if !d.onPush(ctx, p, end, &left) {
+			if !d.onPush(ctx, p, ok, end, &left) {
 				return d.stop(ctx)
 			}
 		case <-tm.C():
+			// A push that came meanwhile goes first: a kicked or dropped
+			// device does not ping or log out on its dead connection.
+			select {
+			case p, ok := <-pushes:
+				if !d.onPush(ctx, p, ok, end, &left) {
+					return d.stop(ctx)
+				}
+				continue
+			default:
+			}
 			switch what {
 			case stepEnd:
 				d.leave(ctx, end)
@@ -171,8 +178,12 @@ func (d *Device) loginByRules(ctx context.Context, user string, intended time.Ti
 	}
 }
 
-// onPush obeys one push while online; false ends the session.
-func (d *Device) onPush(ctx context.Context, p driver.Push, end time.Time, left *int) bool {
+// onPush obeys one push while online (ok false: the channel was closed);
+// false ends the session.
+func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Time, left *int) bool {
+	if !ok {
+		p = driver.Push{Kind: driver.PushClosed, Reason: "pushes closed"}
+	}
 	_, user := d.Status()
 	at := p.At
 	if at.IsZero() {
