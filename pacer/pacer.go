@@ -52,10 +52,16 @@ type options struct {
 	clock       clock.Clock
 	maxInFlight int
 	sessionCap  int
+	beforeStop  func()
 }
 
 // Option configures a run.
 type Option func(*options)
+
+// WithBeforeStop sets fn to be called once when the last phase has ended
+// normally, before the sessions are cancelled (e.g. to read the target's view
+// of who is online while the devices still hold their sessions).
+func WithBeforeStop(fn func()) Option { return func(o *options) { o.beforeStop = fn } }
 
 // WithClock sets the time source (default the wall clock).
 func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }
@@ -223,6 +229,9 @@ func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error 
 	}
 	if err := sleepUntil(runCtx, o.clock, r.start.Add(tl.total)); err != nil {
 		return ctx.Err()
+	}
+	if o.beforeStop != nil {
+		o.beforeStop()
 	}
 	return nil
 }

@@ -458,3 +458,30 @@ func BenchmarkOpenArrivals(b *testing.B) {
 		}
 	}
 }
+
+func TestBeforeStopRunsOnceBeforeSessionsAreCancelled(t *testing.T) {
+	phases := []scenario.Phase{{Model: scenario.Closed, Devices: 2, Duration: scenario.Duration(50 * time.Millisecond)}}
+	var calls, liveAtStop atomic.Int32
+	var live atomic.Int32
+	spawn := func(ctx context.Context, a Arrival) {
+		live.Add(1)
+		defer live.Add(-1)
+		<-ctx.Done()
+	}
+	err := Run(context.Background(), phases, spawn, WithBeforeStop(func() {
+		calls.Add(1)
+		liveAtStop.Store(live.Load())
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("before-stop hook ran %d times, want 1", calls.Load())
+	}
+	if liveAtStop.Load() != 2 {
+		t.Fatalf("sessions alive at the hook: %d, want 2 (they must not be cancelled yet)", liveAtStop.Load())
+	}
+	if live.Load() != 0 {
+		t.Fatalf("sessions still alive after Run: %d", live.Load())
+	}
+}

@@ -309,6 +309,10 @@ func TestErrorFrames(t *testing.T) {
 		if !errors.As(err, &se) || se.Code != protocol.CodeBadFrame || se.Op != protocol.OpLogin {
 			t.Fatalf("Login error = %v, want *ServerError 1001 for login", err)
 		}
+		var coded interface{ ErrorCode() int }
+		if !errors.As(err, &coded) || coded.ErrorCode() != protocol.CodeBadFrame {
+			t.Fatalf("Login error %v does not expose its code through ErrorCode()", err)
+		}
 		if err := c.Ping(ctxT(t)); err != nil {
 			t.Fatalf("connection must stay after an error frame: %v", err)
 		}

@@ -241,6 +241,10 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("server answered %s with error %d: %s", op, e.Code, e.Message)
 }
 
+// ErrorCode returns the server's code, so callers can record it without
+// knowing this type.
+func (e *ServerError) ErrorCode() int { return e.Code }
+
 // isTimeout reports a socket deadline error; gorilla hides the os error
 // behind a net.Error of its own.
 func isTimeout(err error) bool {
