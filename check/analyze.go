@@ -91,6 +91,7 @@ type analyzer struct {
 	pol      *policy.Policy
 	opt      Options
 	end      int64
+	statusAt int64 // when the target's online statuses were taken
 	webhooks bool
 	rep      *Report
 
@@ -122,7 +123,11 @@ type analyzer struct {
 }
 
 func newAnalyzer(pol *policy.Policy, opt Options, end int64, webhooks bool, rep *Report) *analyzer {
-	return &analyzer{pol: pol, opt: opt, end: end, webhooks: webhooks, rep: rep}
+	a := &analyzer{pol: pol, opt: opt, end: end, statusAt: unixNano(opt.StatusAt), webhooks: webhooks, rep: rep}
+	if a.statusAt == 0 {
+		a.statusAt = end
+	}
+	return a
 }
 
 func (a *analyzer) reset(u *userSnap) {
@@ -170,7 +175,7 @@ func (a *analyzer) check(u *userSnap) {
 	}
 	for i := range a.kicks {
 		if a.kicks[i].admin {
-			c.AdminKicks++
+			c.UnnamedKicks++
 		} else {
 			c.Kicks++
 		}

@@ -72,6 +72,10 @@ type Options struct {
 	Mode         Mode
 	// End of the run; zero: the latest event the history holds.
 	End time.Time
+	// StatusAt is when the target's online statuses (SetServerOnline) were
+	// taken; zero: End. Take them before devices are stopped (an app killed
+	// by the end of the run leaves its instance's status unknown).
+	StatusAt time.Time
 	// Workers checking users in parallel; zero: GOMAXPROCS.
 	Workers int
 }

@@ -28,8 +28,11 @@
 //     and its answer (never certainly, when the logout failed); an account
 //     switch between the switch and the switch plus Grace.
 //   - When such a removal may have happened before or after a login, the
-//     oracle takes the explanation that agrees with what devices saw: the
-//     session was still registered if and only if that login kicked it.
+//     oracle takes an explanation that agrees with what devices saw: in
+//     sequence mode the first assignment (most sessions still registered
+//     first) under which the policy's victims are the devices kicked plus
+//     devices that could not be told; in search mode the removal is an
+//     operation the order search places anywhere in its window.
 //   - Missing kick: the model displaces a session that never got a kick
 //     naming the displacing login. It is excused when the session's device
 //     had stopped listening for good (logout, app kill, account switch,
@@ -43,23 +46,38 @@
 //     device-reported latency when the login's ok is unknown), recorded in
 //     an HDR histogram for devices that were connected when the login
 //     succeeded; above LateAfter it is a violation.
-//   - A kick naming no displacer at all (no by_seq, instance or platform) is
-//     an administrative kick (REST kick): it ends the session, is counted,
-//     and is not judged.
+//   - A kick naming no displacer at all (no by_seq, instance or platform),
+//     such as an administrative (REST) kick or a resume answered 6208
+//     (kicked while offline), ends the session, is counted, and is not
+//     judged.
 //   - A login that timed out on the device may still have succeeded at the
 //     target. When a kick names it (by sequence, or by instance in search
 //     mode) or it is the victim of a kick, it is taken as a login the device
 //     never saw succeed.
-//   - account switch: the SwitchUser event must carry the user being left.
-//   - Ghost session: the target's end-of-run status lists an instance the
+//   - Search mode attributes a kick to the displacing device's latest login
+//     sent before the notice arrived (by ByInstance; by ByPlatform when the
+//     target names no instance). When that device had logged in again
+//     shortly before, its previous login (ok no longer than LateAfter before
+//     the notice) may have sent it instead, and the search decides which.
+//   - An account switch is the implicit logout of the user left (a Logout
+//     event in that user's history); a SwitchUser event closes the session
+//     its device holds in the user the event names, if any.
+//   - Ghost session: the target's online status (SetServerOnline, taken at
+//     Options.StatusAt, else at the end of the run) lists an instance the
 //     devices hold offline; lost session: devices hold an instance online
 //     that the target does not list. Instances whose state the devices cannot
-//     know (killed app, dropped transport at the end, failed logout, ticket
-//     expired, login timed out) are not judged.
+//     know then (login, logout or kick in flight, dropped transport, killed
+//     app, expired ticket, login timed out) are not judged, so statuses
+//     taken after the devices were stopped judge ghosts only.
 //   - Webhook mismatch: a Login callback's kicked platforms must contain the
 //     platforms of the kicks devices saw for that login and nothing beyond
-//     those plus the victims that could not be told; callbacks are matched
-//     to logins by time. Checked only when callbacks were added.
+//     those plus sessions that may have been registered then and got no kick
+//     from it (the callback is judged by what devices saw, not by the
+//     model's choice between racing removals). Callbacks are matched to
+//     logins within clusters of overlapping login windows at least cost; a
+//     login without a callback, or a callback without a login (other than
+//     one a timed-out login may have made), is a mismatch too. Checked, for
+//     every user, once any callback was added.
 //
 // Check must not import server, agent, driver or report: it judges any
 // target from the events devices emit (package event) and the policy model

@@ -111,7 +111,7 @@ func (a *analyzer) describe(r *record, sent bool) string {
 	if r.kind == event.Kicked {
 		switch {
 		case r.bySeq == 0 && r.byDev == 0 && r.byPlat == 0:
-			b.WriteString(" (admin)")
+			b.WriteString(" (no displacer named)")
 		default:
 			b.WriteString(" by")
 			if r.bySeq > 0 {

@@ -132,10 +132,12 @@ type Checks struct {
 	Logins         int64 `json:"logins"`
 	InferredLogins int64 `json:"inferred_logins"`
 	Kicks          int64 `json:"kicks"`
-	AdminKicks     int64 `json:"admin_kicks"`
-	Displacements  int64 `json:"displacements"`
-	StatusUsers    int64 `json:"status_users"`
-	Webhooks       int64 `json:"webhooks"`
+	// UnnamedKicks name no displacer: an administrative (REST) kick, or a
+	// resume answered 6208 (kicked while offline). Counted, not judged.
+	UnnamedKicks  int64 `json:"unnamed_kicks"`
+	Displacements int64 `json:"displacements"`
+	StatusUsers   int64 `json:"status_users"`
+	Webhooks      int64 `json:"webhooks"`
 }
 
 func (c *Checks) add(o *Checks) {
@@ -145,7 +147,7 @@ func (c *Checks) add(o *Checks) {
 	c.Logins += o.Logins
 	c.InferredLogins += o.InferredLogins
 	c.Kicks += o.Kicks
-	c.AdminKicks += o.AdminKicks
+	c.UnnamedKicks += o.UnnamedKicks
 	c.Displacements += o.Displacements
 	c.StatusUsers += o.StatusUsers
 	c.Webhooks += o.Webhooks
@@ -353,8 +355,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "kickout oracle: policy %s, mode %s, grace %gms, late after %gms\n",
 		orDash(r.Policy), mode, r.GraceMS, r.LateAfterMS)
-	fmt.Fprintf(&b, "checked %d users (%d by sequence, %d by search), %d logins (%d inferred), %d kicks (%d admin), %d displacements",
-		c.Users, c.SequenceUsers, c.SearchUsers, c.Logins, c.InferredLogins, c.Kicks, c.AdminKicks, c.Displacements)
+	fmt.Fprintf(&b, "checked %d users (%d by sequence, %d by search), %d logins (%d inferred), %d kicks (%d naming no displacer), %d displacements",
+		c.Users, c.SequenceUsers, c.SearchUsers, c.Logins, c.InferredLogins, c.Kicks, c.UnnamedKicks, c.Displacements)
 	if c.StatusUsers > 0 {
 		fmt.Fprintf(&b, ", %d online statuses", c.StatusUsers)
 	}

@@ -181,7 +181,7 @@ func TestRules(t *testing.T) {
 			},
 			seq: verdictCounts{}, srch: verdictCounts{},
 			check: func(t *testing.T, r *Report) {
-				if r.Checks.AdminKicks != 1 || r.Checks.Kicks != 0 {
+				if r.Checks.UnnamedKicks != 1 || r.Checks.Kicks != 0 {
 					t.Fatalf("checks %+v, want one admin kick", r.Checks)
 				}
 			},
@@ -295,6 +295,61 @@ func TestRules(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// The target's online status is compared with the devices' view at the
+// time it was taken.
+func TestStatusAt(t *testing.T) {
+	A, B, W := "A-android", "B-iphone", "W-web"
+	build := func() *hb {
+		b := newHB(false)
+		b.device(A, policy.Android)
+		b.device(B, policy.IPhone)
+		b.device(W, policy.Web)
+		b.login(A, 0, 10, 1)
+		b.login(W, 20, 30, 2)
+		b.login(B, 40, 50, 3)
+		b.op(event.Logout, event.OK, B, 200, 205)
+		b.at(event.AppKill, A, 1000) // the run ended
+		b.at(event.AppKill, W, 1000)
+		return b
+	}
+	pol := mustTencent(t, policy.MultiPlatform, 1, 1)
+	cases := []struct {
+		name     string
+		statusAt int
+		listed   []string
+		want     verdictCounts
+	}{
+		{"all as devices hold", 500, []string{A, W}, verdictCounts{}},
+		{"lost before the devices stopped", 500, []string{A}, verdictCounts{LostSession: 1}},
+		{"ghost of a logged out device", 500, []string{A, W, B}, verdictCounts{GhostSession: 1}},
+		{"logout in flight is not judged", 202, []string{A, W, B}, verdictCounts{}},
+		{"killed apps are not judged", 0, []string{}, verdictCounts{}},
+		{"ghosts are judged after the end", 0, []string{B}, verdictCounts{GhostSession: 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := build()
+			var insts []policy.Instance
+			for _, id := range tc.listed {
+				insts = append(insts, policy.Instance{ID: id, Platform: b.plats[id]})
+			}
+			b.h.SetServerOnline(b.user, insts)
+			opts := testOpts()
+			if tc.statusAt > 0 {
+				opts.StatusAt = tms(tc.statusAt)
+			}
+			r := Check(b.h, pol, opts)
+			if got := countsOf(r); got.String() != tc.want.String() {
+				dump(t, r)
+				t.Fatalf("verdicts %s, want %s", got, tc.want)
+			}
+			if r.Checks.StatusUsers != 1 {
+				t.Fatalf("status users %d", r.Checks.StatusUsers)
+			}
+		})
 	}
 }
 

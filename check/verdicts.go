@@ -127,8 +127,10 @@ func (a *analyzer) overEpisode(from, to int64, set []int32) {
 	}, marks...)
 }
 
-// status compares the target's end-of-run online status with the devices'.
+// status compares the target's online status, taken at statusAt, with the
+// devices' view at that time.
 func (a *analyzer) status() {
+	T := a.statusAt
 	n := len(a.u.devs)
 	last := make([]int32, n)
 	for i := range last {
@@ -136,6 +138,9 @@ func (a *analyzer) status() {
 	}
 	for i := range a.sess {
 		s := &a.sess[i]
+		if s.start > T {
+			continue
+		}
 		if l := last[s.dev]; l < 0 || a.sess[l].start <= s.start {
 			last[s.dev] = int32(i)
 		}
@@ -147,31 +152,52 @@ func (a *analyzer) status() {
 		}
 	}
 	for d := 0; d < n; d++ {
-		online, uncertain := false, false
-		l := last[d]
-		if l >= 0 {
-			s := &a.sess[l]
-			online = !s.inferred && s.endHow == endRunEnd && !s.discAtEnd
-			uncertain = s.inferred || s.discAtEnd || s.endHow == endAppKill || s.endHow == endSigExpired ||
-				(s.rmLo != never && s.rmHi >= a.end)
-		}
+		online, uncertain := a.onlineAt(last[d], T)
 		dr := a.devs[d]
 		for p := dr.p0; p < dr.p1; p++ {
-			if pp := &a.pend[p]; pp.sess < 0 && (l < 0 || pp.start > a.sess[l].start) {
-				uncertain = true
+			if pp := &a.pend[p]; pp.sess < 0 && pp.start <= T && (last[d] < 0 || pp.start > a.sess[last[d]].start) {
+				uncertain = true // a login that timed out may have succeeded
 			}
 		}
+		l := last[d]
 		switch {
-		case listed[d] && !online && !uncertain:
-			a.flag(GhostSession, a.end, func() string {
-				return fmt.Sprintf("the target lists %s online at the end, but its device %s", a.devName(uint16(d)), a.offlineWhy(l))
+		case uncertain:
+		case listed[d] && !online:
+			a.flag(GhostSession, T, func() string {
+				return fmt.Sprintf("the target lists %s online at %s, but its device %s", a.devName(uint16(d)), a.rel(T), a.offlineWhy(l))
 			}, a.recOf(l)...)
 		case online && !listed[d]:
-			a.flag(LostSession, a.end, func() string {
-				return fmt.Sprintf("%s holds %s online at the end, but the target does not list it", a.devName(uint16(d)), a.sessName(l))
+			a.flag(LostSession, T, func() string {
+				return fmt.Sprintf("%s holds %s online at %s, but the target does not list it", a.devName(uint16(d)), a.sessName(l), a.rel(T))
 			}, a.sess[l].rec)
 		}
 	}
+}
+
+// onlineAt says whether session s (a device's latest login sent by T) is
+// online at T as its device sees it, or whether the device cannot know
+// what the target holds: a login or logout in flight, a dropped transport,
+// a killed app, an expired ticket, a kick on its way.
+func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
+	if s < 0 {
+		return false, false
+	}
+	ss := &a.sess[s]
+	switch {
+	case ss.inferred || T < ss.ok:
+		return false, true
+	case T < ss.end || ss.endHow == endRunEnd:
+		for _, g := range a.gaps[ss.gap0:ss.gap1] {
+			if g.from <= T && T < g.to {
+				return false, true
+			}
+		}
+		if ss.endHow == endKicked && ss.end-T <= int64(a.opt.Grace) {
+			return false, true
+		}
+		return true, false
+	}
+	return false, ss.endHow == endAppKill || ss.endHow == endSigExpired || ss.rmLo != never && ss.rmHi >= T
 }
 
 func (a *analyzer) recOf(s int32) []int32 {
