@@ -24,6 +24,11 @@ import (
 // round trip per operation. Run them together to compare:
 //
 //	go test -run '^$' -bench . -benchtime 3s ./server
+//
+// Besides the rate they report cpu-µs/op: the CPU time of the whole process
+// (clients and server) per operation. On a machine shared with other work
+// the rate swings with the neighbours' load; the CPU cost per operation
+// does not, and its ratio is the rate ratio on an idle CPU-bound machine.
 const benchParallelism = 4
 
 // benchLoginFrames returns two encoded login frames of two users for one
@@ -90,7 +95,7 @@ func BenchmarkGatewayLogin(b *testing.B) {
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		n := conns.Add(1)
 		ws := benchDial(b, url)
@@ -109,7 +114,7 @@ func BenchmarkGatewayLogin(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "logins/s")
+	reportRate(b, start, cpu0, "logins/s")
 	if st := s.Stats(); st.LoginsOK != uint64(b.N) {
 		b.Fatalf("server counted %d logins, want %d", st.LoginsOK, b.N)
 	}
@@ -142,7 +147,7 @@ func BenchmarkBareEcho(b *testing.B) {
 	b.SetParallelism(benchParallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		n := conns.Add(1)
 		ws := benchDial(b, url)
@@ -156,5 +161,12 @@ func BenchmarkBareEcho(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+	reportRate(b, start, cpu0, "roundtrips/s")
+}
+
+func reportRate(b *testing.B, start time.Time, cpu0 time.Duration, unit string) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	}
 }
