@@ -1,8 +1,120 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
-// newRunCmd is a placeholder until the run command is built.
+	"github.com/spf13/cobra"
+
+	"github.com/imload/imload/results"
+	"github.com/imload/imload/run"
+	"github.com/imload/imload/scenario"
+)
+
 func newRunCmd() *cobra.Command {
-	return &cobra.Command{Use: "run", Hidden: true}
+	var (
+		out         string
+		faults      []string
+		seed        int64
+		quiet       bool
+		statusEvery time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run a scenario (against the embedded reference server unless it names a target URL)",
+		Long: `Run a scenario: devices arrive as its phases say, log in, churn, switch accounts,
+lose their network and let tickets expire. Progress is shown while it runs; at
+the end a summary is printed, the kickout oracle's verdicts, the thresholds, and
+the results file is written (atomically, also when interrupted with Ctrl-C).
+
+Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad scenario or
+usage, 130 interrupted (results still written).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := scenario.Load(args[0])
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
+			if cmd.Flags().Changed("seed") {
+				sc.Seed = seed
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			stdout := cmd.OutOrStdout()
+			stderr := cmd.ErrOrStderr()
+			opts := run.Options{
+				Scenario:    sc,
+				Faults:      faults,
+				Out:         out,
+				Progress:    stderr,
+				TTY:         isTerminal(stderr),
+				StatusEvery: statusEvery,
+				Version:     versionString(),
+				Log:         stderr,
+			}
+			if quiet {
+				opts.Progress = nil
+			}
+			fmt.Fprintf(stderr, "imload: running %s (seed %d)\n", sc.File, sc.Seed)
+			res, err := run.Execute(ctx, opts)
+			if err != nil {
+				if res == nil {
+					return withCode(exitBadInput, err)
+				}
+				return withCode(exitFailed, err)
+			}
+			if err := results.WriteSummary(stdout, res.File); err != nil {
+				return err
+			}
+			if res.Kickout != nil {
+				fmt.Fprintln(stdout)
+				if err := res.Kickout.WriteText(stdout); err != nil {
+					return err
+				}
+			}
+			if out != "" {
+				fmt.Fprintf(stdout, "\nresults: %s\n", out)
+			}
+			switch {
+			case res.File.Interrupted:
+				return withCode(exitInterrupt, errors.New("interrupted; partial results written"))
+			case !res.Passed:
+				return withCode(exitFailed, errors.New("thresholds failed"))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "out", "o", "results.json", "results file to write (empty: none)")
+	f.StringArrayVar(&faults, "fault", nil, "turn on a fault of the embedded server (repeatable): "+faultList())
+	f.Int64Var(&seed, "seed", 0, "override the scenario's seed")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no live progress")
+	f.DurationVar(&statusEvery, "status-every", 5*time.Second, "interval of status lines when output is not a terminal")
+	return cmd
 }
+
+func faultList() string {
+	s := ""
+	for i, n := range scenario.Faults() {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

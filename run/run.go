@@ -1,0 +1,312 @@
+package run
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imload/imload/agent"
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/clock"
+	"github.com/imload/imload/driver"
+	"github.com/imload/imload/driver/inproc"
+	"github.com/imload/imload/driver/ws"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/pacer"
+	"github.com/imload/imload/policy"
+	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
+)
+
+// Options of one run.
+type Options struct {
+	Scenario *scenario.Scenario
+	// Faults of the embedded server, added to the scenario's target.faults.
+	Faults []string
+	// Out is the results file to write ("" : none).
+	Out string
+	// Progress receives the live view; TTY selects bars over plain lines.
+	Progress io.Writer
+	TTY      bool
+	// StatusEvery is the interval of plain status lines (default 5s).
+	StatusEvery time.Duration
+	// Version is imload's version, recorded in the results.
+	Version string
+	// Log receives notes about the run (where the target listens, ...).
+	Log io.Writer
+}
+
+// Outcome is what a run produced.
+type Outcome struct {
+	File    *results.File
+	Kickout *check.Report // nil when the oracle was off
+	// Passed: every threshold passed (true when there are none).
+	Passed bool
+	// Lines to print after the summary (e.g. oracle verdicts).
+}
+
+// Execute runs o.Scenario to its end or until ctx is done (then the results
+// are marked interrupted), and writes the results file. An error means the run
+// could not start or its results could not be written.
+func Execute(ctx context.Context, o Options) (*Outcome, error) {
+	sc := o.Scenario
+	if sc == nil {
+		return nil, errors.New("run: no scenario")
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.StatusEvery <= 0 {
+		o.StatusEvery = 5 * time.Second
+	}
+	thresholds := make([]scenario.Threshold, 0, len(sc.Thresholds))
+	for i, expr := range sc.Thresholds {
+		th, err := scenario.ParseThreshold(expr)
+		if err != nil {
+			return nil, fmt.Errorf("thresholds[%d]: %w", i, err)
+		}
+		thresholds = append(thresholds, th)
+	}
+	pol, err := sc.Target.LoadPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("target.policy: %w", err)
+	}
+	faultNames := append(append([]string(nil), sc.Target.Faults...), o.Faults...)
+	if len(faultNames) > 0 && sc.Target.URL != "" {
+		return nil, errors.New("faults apply to the embedded server only, and the scenario names a target URL")
+	}
+	faults, err := server.ParseFaults(faultNames)
+	if err != nil {
+		return nil, err
+	}
+	key, err := targetKey(&sc.Target)
+	if err != nil {
+		return nil, err
+	}
+
+	clk := clock.Real{}
+	tgt, err := startTarget(sc, pol, key, faults, clk, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer tgt.close()
+
+	start := clk.Now()
+	rec := metrics.NewRecorder(metrics.WithStart(start), metrics.WithClock(clk))
+	kickCfg := sc.Checks.Kickout
+	oracleOn := kickCfg.Enabled == nil || *kickCfg.Enabled
+	var hist *check.History
+	sinks := event.Sinks{rec}
+	if oracleOn {
+		hist = check.NewHistory()
+		sinks = append(sinks, hist)
+	}
+	live := &Live{}
+	sinks = append(sinks, live)
+
+	cfg := agent.ScenarioConfig(sc)
+	cfg.Driver = tgt.drv
+	cfg.Tickets = &agent.SigTickets{SDKAppID: sc.Target.SDKAppID, Key: key, Lifetime: sc.Behaviour.TicketLifetime.D()}
+	cfg.Sink = sinks
+	cfg.Clock = clk
+	cfg.Book = agent.NewLoginBook()
+	pop := agent.NewPopulation(sc.Population)
+	planner, err := agent.NewPlanner(sc.Seed, sc, pop)
+	if err != nil {
+		return nil, err
+	}
+	pool := agent.NewPool(cfg, planner)
+	timeline, err := pacer.Schedule(sc.Phases)
+	if err != nil {
+		return nil, err
+	}
+
+	live.begin(start, sc.Phases)
+	viewCtx, stopView := context.WithCancel(context.Background())
+	var viewWG sync.WaitGroup
+	viewWG.Add(1)
+	go func() {
+		defer viewWG.Done()
+		live.show(viewCtx, o.Progress, o.TTY, sc.Phases, o.StatusEvery)
+	}()
+
+	// The target's view of who is online, read at the end of the last phase
+	// while the devices still hold their sessions.
+	var statusAt time.Time
+	readStatus := func() {
+		if hist == nil || tgt.srv == nil {
+			return
+		}
+		statusAt = clk.Now()
+		for i := 0; i < sc.Population.Users; i++ {
+			uid := pop.UserID(i)
+			sessions := tgt.srv.OnlineStatus(uid)
+			inst := make([]policy.Instance, 0, len(sessions))
+			for _, s := range sessions {
+				inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
+			}
+			hist.SetServerOnline(uid, inst)
+		}
+	}
+	spawn := func(ctx context.Context, a pacer.Arrival) {
+		live.DeviceStarted()
+		defer live.DeviceEnded()
+		pool.Spawn(ctx, a)
+	}
+	runErr := timeline.Run(ctx, spawn, pacer.WithClock(clk), pacer.WithBeforeStop(readStatus))
+	end := clk.Now()
+	stopView()
+	viewWG.Wait()
+	interrupted := runErr != nil || ctx.Err() != nil
+
+	f := &results.File{
+		Schema:       results.Schema,
+		Scenario:     sc.Name,
+		ScenarioFile: sc.File,
+		Seed:         sc.Seed,
+		Started:      start,
+		Ended:        end,
+		Duration:     results.Duration(end.Sub(start)),
+		Interrupted:  interrupted,
+		Environment:  results.CurrentEnvironment(o.Version, tgt.describe()),
+		Metrics:      rec.Snapshot(),
+	}
+	out := &Outcome{File: f, Passed: true}
+	if hist != nil {
+		opts := check.Options{
+			Grace:     kickCfg.Grace.D(),
+			LateAfter: kickCfg.LateAfter.D(),
+			Examples:  kickCfg.Examples,
+			End:       end,
+			StatusAt:  statusAt,
+		}
+		out.Kickout = check.Check(hist, pol, opts)
+		raw, err := json.Marshal(out.Kickout)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the kickout report: %w", err)
+		}
+		f.Kickout = raw
+	}
+	f.Thresholds = evalThresholds(thresholds, f.Metrics, out.Kickout)
+	for _, t := range f.Thresholds {
+		if !t.Pass {
+			out.Passed = false
+		}
+	}
+	if o.Out != "" {
+		if err := results.WriteFile(o.Out, f); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// targetKey returns the app's secret key: from the scenario's env variable or
+// file, or, for the embedded server with neither, a fresh random key.
+func targetKey(t *scenario.Target) ([]byte, error) {
+	switch {
+	case t.KeyEnv != "":
+		v := os.Getenv(t.KeyEnv)
+		if v == "" {
+			return nil, fmt.Errorf("target.key_env: environment variable %s is empty or unset", t.KeyEnv)
+		}
+		return []byte(v), nil
+	case t.KeyFile != "":
+		b, err := os.ReadFile(t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.key_file: %w", err)
+		}
+		k := strings.TrimRight(string(b), "\r\n")
+		if k == "" {
+			return nil, fmt.Errorf("target.key_file: %s is empty", t.KeyFile)
+		}
+		return []byte(k), nil
+	case t.URL != "":
+		return nil, errors.New("target.url needs key_env or key_file")
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return []byte(hex.EncodeToString(b[:])), nil
+}
+
+// target is what the devices talk to.
+type target struct {
+	kind string // embedded, inproc, ws
+	url  string
+	srv  *server.Server // nil for an external target
+	drv  driver.Driver
+}
+
+func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer) (*target, error) {
+	t := &target{}
+	if sc.Target.URL != "" {
+		d, err := ws.New(ws.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Clock: clk})
+		if err != nil {
+			return nil, fmt.Errorf("target.url: %w", err)
+		}
+		t.kind, t.url, t.drv = "ws", sc.Target.URL, d
+		return t, nil
+	}
+	srv, err := server.New(server.Config{
+		SDKAppID: sc.Target.SDKAppID,
+		Key:      key,
+		Admin:    sc.Target.Admin,
+		Policy:   pol,
+		Clock:    clk,
+		Faults:   faults,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
+	t.srv = srv
+	if sc.Target.Driver == "inproc" {
+		t.kind, t.drv = "inproc", inproc.New(srv)
+		fmt.Fprintf(log, "target: embedded reference server, in process (policy %s)\n", pol.Name)
+		return t, nil
+	}
+	addr, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
+	t.url = "ws://" + addr.String() + "/v1/ws"
+	spread, err := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return nil, err
+	}
+	d, err := ws.New(ws.Config{URL: t.url, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return nil, err
+	}
+	t.kind, t.drv = "embedded", d
+	fmt.Fprintf(log, "target: embedded reference server on %s (policy %s)\n", t.url, pol.Name)
+	return t, nil
+}
+
+func (t *target) describe() results.Target { return results.Target{Kind: t.kind, URL: t.url} }
+
+func (t *target) close() {
+	_ = t.drv.Close()
+	if t.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = t.srv.Shutdown(ctx)
+	}
+}

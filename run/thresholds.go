@@ -1,0 +1,68 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
+)
+
+// evalThresholds judges each threshold against the run's metrics and the
+// kickout report (nil when the oracle was off).
+func evalThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *check.Report) []results.Threshold {
+	out := make([]results.Threshold, 0, len(ths))
+	for _, th := range ths {
+		r := results.Threshold{Expr: th.String(), Metric: th.Metric}
+		var v float64
+		var err error
+		if th.Subject == "kickout" || strings.HasPrefix(th.Subject, "kickout.") {
+			v, err = kickoutValue(th, kick)
+		} else {
+			v, err = snap.Value(th.Metric)
+		}
+		if err != nil {
+			r.Error = err.Error()
+		} else {
+			r.Actual = v
+			r.Pass = th.Eval(v)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// kickoutValue answers the kickout metrics: kickout.violations,
+// kickout.late.pNN / max / mean (seconds), kickout.<class>.count.
+func kickoutValue(th scenario.Threshold, rep *check.Report) (float64, error) {
+	if rep == nil {
+		return 0, errors.New("the kickout oracle is off (checks.kickout.enabled: false)")
+	}
+	switch {
+	case th.Subject == "kickout" && th.Stat == "violations":
+		return float64(rep.Violations()), nil
+	case th.Subject == "kickout.late" || th.Subject == "kickout.latency":
+		l := &rep.KickLatency
+		if l.Count() == 0 {
+			return 0, errors.New("no kick notices were measured")
+		}
+		switch {
+		case th.Stat == "max":
+			return l.Max().Seconds(), nil
+		case th.Stat == "count":
+			return float64(l.Count()), nil
+		case th.Quantile > 0:
+			return l.Quantile(th.Quantile).Seconds(), nil // Quantile takes a percentile
+		}
+	case strings.HasPrefix(th.Subject, "kickout.") && th.Stat == "count":
+		c, err := check.ParseClass(strings.TrimPrefix(th.Subject, "kickout."))
+		if err != nil {
+			return 0, err
+		}
+		return float64(rep.Count(c)), nil
+	}
+	return 0, fmt.Errorf("unknown kickout metric %q (allowed: kickout.violations, kickout.late.p99 and other quantiles, kickout.late.max, kickout.CLASS.count)", th.Metric)
+}
