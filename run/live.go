@@ -19,12 +19,12 @@ import (
 // Live keeps the few running totals the live view shows. It is an
 // event.Sink; Observe is lock-free.
 type Live struct {
-	loginsOK   atomic.Int64
-	loginsBad  atomic.Int64
-	errors     atomic.Int64
-	online     atomic.Int64
-	kicks      atomic.Int64
-	devices    atomic.Int64
+	loginsOK  atomic.Int64
+	loginsBad atomic.Int64
+	errors    atomic.Int64
+	online    atomic.Int64
+	kicks     atomic.Int64
+	devices   atomic.Int64
 	// set by begin, before any reader
 	start  time.Time
 	phases []scenario.Phase
