@@ -100,7 +100,7 @@ func (r *Runner) NewReport() *Report {
 		Version: ReportVersion,
 		Calendar: CalendarInfo{
 			Start: r.cal.Date(0).String(), End: r.cal.Date(c.Days - 1).String(), Days: c.Days,
-			Zone: c.Zone, Epoch: r.cal.Epoch, Day: c.Day.String(), Tick: c.Tick.String(), Realtime: c.Realtime,
+			Zone: c.Zone, Epoch: r.cal.Epoch, Day: shortDuration(c.Day), Tick: shortDuration(c.Tick), Realtime: c.Realtime,
 		},
 		Seed:       c.Seed,
 		Population: r.model.users,
@@ -348,6 +348,18 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// shortDuration formats d without zero tails: "24h", "5m", "1h30m", "2s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // group formats n with thousands separators: 1234567 → "1,234,567".

@@ -333,7 +333,9 @@ func TestRunClockErrors(t *testing.T) {
 // slowDriver blocks every login until the context ends.
 type slowDriver struct{ nopDriver }
 
-func (slowDriver) Connect(context.Context, driver.Device) (driver.Conn, error) { return slowConn{}, nil }
+func (slowDriver) Connect(context.Context, driver.Device) (driver.Conn, error) {
+	return slowConn{}, nil
+}
 
 type slowConn struct{ nopConn }
 

@@ -1,0 +1,51 @@
+package mau
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestCrossCheck(t *testing.T) {
+	h := Counts{
+		Days: []DayCount{
+			{Day: 0, Date: "2026-11-30", Logins: 5, DAU: 3},
+			{Day: 1, Date: "2026-12-01", Logins: 2, DAU: 2},
+			{Day: 2, Date: "2026-12-02"},
+		},
+		Months: []MonthCount{{Month: "2026-11", MAU: 3}, {Month: "2026-12", MAU: 2}},
+	}
+	agree := ServerCounts{
+		Days:   []ServerDay{{Day: 1, Logins: 2, DAU: 2}, {Day: 0, Logins: 5, DAU: 3}},
+		Months: []ServerMonth{{Month: "2026-12", MAU: 2}, {Month: "2026-11", MAU: 3}},
+	}
+	tests := []struct {
+		name   string
+		server ServerCounts
+		want   []Mismatch
+	}{
+		{"agree, in any order, idle days left out", agree, nil},
+		{"a day's logins differ", ServerCounts{
+			Days:   []ServerDay{{Day: 0, Logins: 6, DAU: 3}, {Day: 1, Logins: 2, DAU: 2}},
+			Months: agree.Months,
+		}, []Mismatch{{Measure: "logins", Key: "2026-11-30", Harness: 5, Server: 6}}},
+		{"a day missing at the server", ServerCounts{
+			Days:   []ServerDay{{Day: 0, Logins: 5, DAU: 3}},
+			Months: agree.Months,
+		}, []Mismatch{{Measure: "logins", Key: "2026-12-01", Harness: 2, Server: 0}, {Measure: "dau", Key: "2026-12-01", Harness: 2, Server: 0}}},
+		{"a day only the server has", ServerCounts{
+			Days:   append(append([]ServerDay{}, agree.Days...), ServerDay{Day: 9, Logins: 1, DAU: 1}),
+			Months: agree.Months,
+		}, []Mismatch{{Measure: "logins", Key: "day 9", Harness: 0, Server: 1}, {Measure: "dau", Key: "day 9", Harness: 0, Server: 1}}},
+		{"MAU differs and a month is extra", ServerCounts{
+			Days:   agree.Days,
+			Months: []ServerMonth{{Month: "2026-11", MAU: 4}, {Month: "2026-12", MAU: 2}, {Month: "2027-01", MAU: 1}},
+		}, []Mismatch{{Measure: "mau", Key: "2026-11", Harness: 3, Server: 4}, {Measure: "mau", Key: "2027-01", Harness: 0, Server: 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CrossCheck(h, tc.server); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("\n got %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
