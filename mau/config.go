@@ -270,9 +270,12 @@ func parseZone(z string) (*time.Location, error) {
 }
 
 // Calendar returns the run's calendar. A zero epoch means midnight of the
-// start date in the zone (what a run on a fake clock uses); a realtime run
-// passes the instant it starts.
+// start date in the zone (what a run on a fake clock uses). A realtime run
+// passes the instant it starts; day 0 is then dated Start when it is set,
+// else the epoch's date in Beijing time, which is how the reference server
+// dates the days of a calendar it is given only an epoch for.
 func (c Config) Calendar(epoch time.Time) (Calendar, error) {
+	explicit := c.Start != ""
 	c = c.withDefaults()
 	first, err := ParseDate(c.Start)
 	if err != nil {
@@ -284,6 +287,8 @@ func (c Config) Calendar(epoch time.Time) (Calendar, error) {
 	}
 	if epoch.IsZero() {
 		epoch = time.Date(first.Year, first.Month, first.Day, 0, 0, 0, 0, loc)
+	} else if !explicit {
+		first = Date{}
 	}
 	return Calendar{Epoch: epoch, Day: c.Day, First: first}, nil
 }

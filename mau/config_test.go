@@ -53,6 +53,36 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+func TestConfigCalendarEpoch(t *testing.T) {
+	at := time.Date(2027, 3, 9, 23, 0, 0, 0, time.UTC) // 2027-03-10 07:00 in Beijing
+	tests := []struct {
+		name  string
+		cfg   Config
+		epoch time.Time
+		want  string // date of day 0
+		start time.Time
+	}{
+		{"fake clock: midnight of the start", Config{}, time.Time{}, "2026-11-01", time.Date(2026, 11, 1, 0, 0, 0, 0, Beijing())},
+		{"zone moves midnight", Config{Start: "2026-12-05", Zone: "UTC"}, time.Time{}, "2026-12-05", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)},
+		{"realtime, no start: the epoch's Beijing date", Config{}, at, "2027-03-10", at},
+		{"realtime with a start keeps it", Config{Start: "2026-11-01"}, at, "2026-11-01", at},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cal, err := tc.cfg.Calendar(tc.epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cal.Date(0).String(); got != tc.want {
+				t.Errorf("day 0 is %s, want %s", got, tc.want)
+			}
+			if !cal.Epoch.Equal(tc.start) {
+				t.Errorf("epoch %v, want %v", cal.Epoch, tc.start)
+			}
+		})
+	}
+}
+
 func TestConfigDefaults(t *testing.T) {
 	var cfg Config
 	if err := cfg.Validate(); err != nil {

@@ -117,9 +117,14 @@ func TestCounterOutside(t *testing.T) {
 	c.Add(1, cal.Start(5), Login)                     // after the last day
 	c.Add(10, cal.Start(1), Login)                    // no such user
 	c.Add(-1, cal.Start(1), Login)
+	c.AddDay(2, 1, Login)
+	c.Add(2, cal.Start(9), Disconnect) // after the run, still goes offline
+	if c.Online() != 0 {
+		t.Errorf("online %d after a disconnect past the run", c.Online())
+	}
 	got := c.Counts()
-	if got.Outside != 4 || got.Logins() != 0 || got.Months[0].MAU != 0 {
-		t.Fatalf("outside = %d, logins = %d, MAU = %d; want 4, 0, 0", got.Outside, got.Logins(), got.Months[0].MAU)
+	if got.Outside != 4 || got.Logins() != 1 || got.Months[0].MAU != 1 {
+		t.Fatalf("outside = %d, logins = %d, MAU = %d; want 4, 1, 1", got.Outside, got.Logins(), got.Months[0].MAU)
 	}
 }
 

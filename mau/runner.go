@@ -12,7 +12,17 @@ import (
 	"github.com/imload/imload/driver"
 )
 
-// Target is what one strategy runs against.
+// Target is what one strategy runs against. Give every strategy a fresh
+// target (see TargetFunc) sharing the run's Calendar: the reference server
+// takes it as Config.Day and Config.Epoch, and in simulated time its
+// Config.Clock is Target.Clock.
+//
+// The runner sends no heartbeats, and background-keep stands for mobile
+// PushOnline (a session that lives on while the app sleeps), so a target
+// that should reproduce the model needs an idle timeout longer than any
+// session and a resume window longer than the run; with shorter windows
+// resumes fail, the runner logs in instead (Ops.ResumeFallbacks) and those
+// logins count, as they would for a real app.
 type Target struct {
 	Driver   driver.Driver
 	SDKAppID uint64
