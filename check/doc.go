@@ -42,10 +42,11 @@
 //   - Wrong victim: a login kicked a device the model spares while a device
 //     the model displaces got nothing; each such pair is one verdict, the
 //     rest are missing or spurious kicks.
-//   - Late kick: notice time minus the displacing login's ok time (or the
-//     device-reported latency when the login's ok is unknown), recorded in
-//     an HDR histogram for devices that were connected when the login
-//     succeeded; above LateAfter it is a violation.
+//   - Late kick: displacement → notice, from the displacing login's server
+//     time when the device reported it (event Latency), else from the
+//     login's ok, recorded in an HDR histogram for devices that were
+//     connected at the displacement; a violation when every measure the
+//     kick has exceeds LateAfter.
 //   - A kick naming no displacer at all (no by_seq, instance or platform),
 //     such as an administrative (REST) kick or a resume answered 6208
 //     (kicked while offline), ends the session, is counted, and is not

@@ -273,8 +273,9 @@ type Report struct {
 	LateAfterMS float64  `json:"late_after_ms"`
 	Checks      Checks   `json:"checks"`
 	Verdicts    Verdicts `json:"verdicts"`
-	// KickLatency: displacing login ok → kick notice, for devices that were
-	// connected when the login succeeded.
+	// KickLatency: displacement → kick notice (from the displacing login's
+	// server time when devices reported it, else from its ok), for devices
+	// that were connected at the displacement.
 	KickLatency  Latency `json:"kick_latency"`
 	ExampleLimit int     `json:"example_limit"`
 }
@@ -378,7 +379,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	if n := r.KickLatency.Count(); n > 0 {
-		fmt.Fprintf(&b, "\nkick latency (login ok → notice): n=%d p50=%s p99=%s max=%s\n", n,
+		fmt.Fprintf(&b, "\nkick latency (displacement → notice): n=%d p50=%s p99=%s max=%s\n", n,
 			r.KickLatency.Quantile(50), r.KickLatency.Quantile(99), r.KickLatency.Max())
 	}
 	for cl := Class(0); cl < NumClasses; cl++ {

@@ -328,13 +328,18 @@ func TestStatusAt(t *testing.T) {
 		{"logout in flight is not judged", 202, []string{A, W, B}, verdictCounts{}},
 		{"killed apps are not judged", 0, []string{}, verdictCounts{}},
 		{"ghosts are judged after the end", 0, []string{B}, verdictCounts{GhostSession: 1}},
+		{"an older login of an online device", 500, []string{A, W, "A-android#0"}, verdictCounts{GhostSession: 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := build()
 			var insts []policy.Instance
 			for _, id := range tc.listed {
-				insts = append(insts, policy.Instance{ID: id, Platform: b.plats[id]})
+				seq := map[string]uint64{A: 1, W: 2, B: 3}[id]
+				if id == "A-android#0" {
+					id, seq = A, 7 // not the login the device holds
+				}
+				insts = append(insts, policy.Instance{ID: id, Platform: b.plats[id], Seq: seq})
 			}
 			b.h.SetServerOnline(b.user, insts)
 			opts := testOpts()

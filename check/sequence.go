@@ -244,7 +244,10 @@ func (a *analyzer) unattributed() {
 }
 
 // late records the displacement → notice latency of every attributed kick
-// whose device was connected when the displacing login succeeded.
+// whose device was connected at the displacement: from the displacing
+// login's server time when the device reported it (event Latency), else
+// from the login's ok. A kick is late when every measure it has exceeds
+// LateAfter, so a skewed server clock alone does not make one late.
 func (a *analyzer) late() {
 	for i := range a.kicks {
 		k := &a.kicks[i]
@@ -252,19 +255,23 @@ func (a *analyzer) late() {
 			continue
 		}
 		l := &a.sess[k.by]
-		ref := l.ok
+		ref := k.disp
 		if ref == 0 {
-			ref = k.disp
+			ref = l.ok
 		}
 		if ref == 0 || !a.hearing(k.victim, ref) {
 			continue
 		}
 		lat := time.Duration(max(k.at-ref, 0))
 		a.rep.KickLatency.Record(lat)
-		if lat > a.opt.LateAfter {
+		judged := lat
+		if k.disp != 0 && l.ok != 0 {
+			judged = min(lat, time.Duration(max(k.at-l.ok, 0)))
+		}
+		if judged > a.opt.LateAfter {
 			a.flag(LateKick, k.at, func() string {
-				return fmt.Sprintf("%s was told %s after %s succeeded (late after %s)",
-					a.devName(k.dev), lat.Round(time.Microsecond), a.loginName(k.by), a.opt.LateAfter)
+				return fmt.Sprintf("%s was told %s after %s (late after %s)",
+					a.devName(k.dev), judged.Round(time.Microsecond), a.loginName(k.by), a.opt.LateAfter)
 			}, l.rec, k.rec)
 		}
 	}

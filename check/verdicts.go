@@ -147,8 +147,20 @@ func (a *analyzer) status() {
 	}
 	listed := make([]bool, n)
 	for _, in := range a.u.online {
-		if int(in.dev) < n {
-			listed[in.dev] = true
+		if int(in.dev) >= n {
+			continue
+		}
+		listed[in.dev] = true
+		// With sequence numbers on both sides, a listing of another login
+		// of an online device is a ghost of that login.
+		if l := last[in.dev]; a.seqMode && in.seq > 0 && l >= 0 && a.sess[l].seq > 0 && in.seq != a.sess[l].seq {
+			if online, uncertain := a.onlineAt(l, T); online && !uncertain {
+				seq := in.seq
+				a.flag(GhostSession, T, func() string {
+					return fmt.Sprintf("the target lists login seq %d of %s online at %s, but the device holds login seq %d",
+						seq, a.devName(in.dev), a.rel(T), a.sess[l].seq)
+				}, a.sess[l].rec)
+			}
 		}
 	}
 	for d := 0; d < n; d++ {
