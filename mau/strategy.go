@@ -79,6 +79,10 @@ const (
 	BackgroundKeep = "background-keep" // log in at a fresh start, stay logged in in the background
 )
 
+// A run starts with no session kept in the background, so under
+// background-keep every user's first session of the run logs in: its
+// saving shows from the second calendar month of a run on.
+
 // PresetNames lists the preset strategies.
 func PresetNames() []string { return []string{Eager, Lazy, LazyLogout, BackgroundKeep} }
 
