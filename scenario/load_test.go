@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -165,8 +166,7 @@ func TestFullKeepsExplicitValues(t *testing.T) {
 		{"lognormal", s.Behaviour.Hold, Dist{Kind: DistLognormal, Median: Duration(2 * time.Second), P99: Duration(30 * time.Second)}},
 		{"thresholds parsed", len(s.ParsedThresholds), len(s.Thresholds)},
 		{"threshold metric", s.ParsedThresholds[6].Metric, "kickout.late.p99.9"},
-		{"mau days", s.MAU.Days, 30},
-		{"pricing", s.MAU.Pricing[1], PriceTier{From: 10000, PerThousand: 1.5}},
+		{"no mau section", s.MAU, (*MAU)(nil)},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -354,6 +354,38 @@ func TestLoadPolicy(t *testing.T) {
 			}
 			if pol.Name != c.name {
 				t.Errorf("policy %q, want %q", pol.Name, c.name)
+			}
+		})
+	}
+}
+
+// TestMAUSectionKept: the mau section is kept as YAML at its position for
+// the mau package, needs no phases, makes inproc the default driver and
+// marshals to JSON as written.
+func TestMAUSectionKept(t *testing.T) {
+	s, err := Load("testdata/good/mau.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(s.MAU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"position", [2]int{s.MAU.Node.Line, s.MAU.Node.Column}, [2]int{5, 3}},
+		{"keys", len(s.MAU.Node.Content) / 2, 4},
+		{"first key", s.MAU.Node.Content[0].Value, "day"},
+		{"no phases", len(s.Phases), 0},
+		{"driver", s.Target.Driver, DriverInproc},
+		{"json", string(b), `{"day":"2s","days":30,"pricing":{"currency":"USD","included":1000,"tiers":[{"per_thousand":2.8,"up_to":100000},{"per_thousand":1.2,"up_to":0}]},"strategies":["eager","lazy",{"login_on":"chat_open","logout_on":"app_close","name":"mine"}]}`},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %#v, want %#v", c.got, c.want)
 			}
 		})
 	}

@@ -42,7 +42,7 @@ func fieldDocs() map[string]fieldDoc {
 
 		"target":               {desc: "What the devices talk to: the embedded reference server (default) or a server at a URL."},
 		"target.url":           {desc: "ws:// or wss:// URL of a server speaking imload's protocol. Empty: the embedded reference server on a loopback port. Needs key_env or key_file.", extra: map[string]any{"pattern": "^wss?://.+"}},
-		"target.driver":        {desc: "How devices reach the target: ws (WebSocket) or inproc (calls the embedded server directly, no sockets; only without url).", def: DefaultDriver, extra: map[string]any{"enum": []string{DriverWS, DriverInproc}}},
+		"target.driver":        {desc: "How devices reach the target: ws (WebSocket) or inproc (calls the embedded server directly, no sockets; only without url). Default ws, and inproc in a scenario with a mau section.", def: DefaultDriver, extra: map[string]any{"enum": []string{DriverWS, DriverInproc}}},
 		"target.sdkappid":      {desc: "The app's SDKAppID.", def: DefaultSDKAppID, extra: map[string]any{"minimum": 1}},
 		"target.key_env":       {desc: "Name of an environment variable holding the app's secret key. Give key_env or key_file, not both; for the embedded server a key is generated when neither is given."},
 		"target.key_file":      {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},
@@ -60,7 +60,7 @@ func fieldDocs() map[string]fieldDoc {
 
 		"platforms": {desc: "Platform mix: platform name (case-insensitive: " + strings.Join(platformNames, ", ") + ") to weight (> 0). Weights need not sum to 1; they are normalised. Default: Android 40, iPhone 30, Web 20, Windows 10."},
 
-		"phases":            {desc: "Stages of load, run in sequence. Required: at least one.", extra: map[string]any{"minItems": 1}},
+		"phases":            {desc: "Stages of load, run in sequence. Required (at least one) unless the scenario has a mau section.", extra: map[string]any{"minItems": 1}},
 		"phases.name":       {desc: "Name of the phase, shown in reports; unique when given."},
 		"phases.duration":   {desc: "How long the phase lasts (> 0). Required."},
 		"phases.model":      {desc: "open: device arrivals per second whatever the target does; closed: a fixed number of concurrent devices. Required.", extra: map[string]any{"enum": []string{Open, Closed}}},
@@ -93,16 +93,9 @@ func fieldDocs() map[string]fieldDoc {
 
 		"thresholds": {desc: "Pass/fail expressions that set the exit code: metric operator value, e.g. \"login.p99 < 250ms\", \"errors.rate < 0.1%\", \"kickout.violations == 0\", \"login.rate > 50\". The metric ends with " + ThresholdStats + "; operators < <= > >= == !=; the value is a duration for quantiles, max, min and mean, a percentage for errors.rate, a whole number for count and violations, a number per second for rate."},
 
-		"mau":                          {desc: "Month simulation: compressed days, login strategies compared on the same population and seed, pricing."},
-		"mau.day":                      {desc: "Length of a simulated day (> 0), e.g. 2s. Required."},
-		"mau.days":                     {desc: "Number of simulated days (> 0). Required.", extra: map[string]any{"minimum": 1}},
-		"mau.strategies":               {desc: "Login strategies to compare, each once. Required.", extra: map[string]any{"minItems": 1, "uniqueItems": true}},
-		"mau.pricing":                  {desc: "Price tiers, rising by from."},
-		"mau.pricing.from":             {desc: "MAU above which the tier applies.", extra: nonNegative},
-		"mau.pricing.per_thousand":     {desc: "Price per 1,000 MAU in the tier.", extra: nonNegative},
+		"mau":                          {desc: "Month simulation instead of phases: compressed days (day, days, start, zone, realtime, tick), the usage model (users, platforms, segments), login strategies compared on the same population and seed (presets eager, lazy, lazy-logout, background-keep, or {name, login_on, logout_on, background}), and pricing ({currency, included, tiers: [{up_to, per_thousand}]}). Decoded and checked by the mau package (see README, MAU strategies); {} takes every default."},
 		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faultNames}},
 		"thresholds.items":             {desc: "One threshold expression.", extra: map[string]any{"pattern": `^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(<=|>=|==|!=|<|>)\s*\S+\s*$`}},
-		"mau.strategies.items":         {desc: "A login strategy name.", extra: map[string]any{"minLength": 1}},
 		"platforms.additionalProperty": {desc: "Weight of the platform (> 0).", extra: positive},
 
 		"dist.dist":                           {desc: "Kind of distribution.", extra: map[string]any{"enum": distKinds}},
@@ -119,10 +112,9 @@ func fieldDocs() map[string]fieldDoc {
 
 // requiredFields lists the keys a mapping must have, by path.
 var requiredFields = map[string][]string{
-	"":           {"population", "phases"},
+	"":           {"population"}, // and phases or mau: see schemaDoc
 	"population": {"users"},
 	"phases":     {"duration", "model"},
-	"mau":        {"day", "days", "strategies"},
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of a scenario file, for
@@ -141,6 +133,7 @@ func Schema() ([]byte, error) {
 var (
 	durationType = reflect.TypeFor[Duration]()
 	distType     = reflect.TypeFor[Dist]()
+	mauType      = reflect.TypeFor[MAU]()
 )
 
 func schemaDoc() map[string]any {
@@ -148,6 +141,8 @@ func schemaDoc() map[string]any {
 	g := &schemaGen{docs: docs}
 	root := g.object(reflect.TypeFor[Scenario](), "")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	// A scenario runs phases, or simulates a month instead (mau).
+	root["anyOf"] = []any{map[string]any{"required": []string{"phases"}}, map[string]any{"required": []string{"mau"}}}
 	root["$id"] = SchemaID
 	root["title"] = "imload scenario"
 	root["description"] = "A load and multi-client simulation scenario for imload. Unknown keys are errors; absent keys take the defaults shown."
@@ -216,6 +211,8 @@ func (g *schemaGen) typ(t reflect.Type, path string) map[string]any {
 		return map[string]any{"$ref": "#/$defs/duration"}
 	case distType:
 		return map[string]any{"$ref": "#/$defs/dist"}
+	case mauType:
+		return map[string]any{"type": "object"} // the mau package checks its keys
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

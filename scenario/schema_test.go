@@ -375,6 +375,16 @@ func validateSchema(root, s map[string]any, inst any, at string) error {
 					err = fmt.Errorf("%s: %v breaks %s %v", at, f, kw, lim)
 				}
 			}
+		case "anyOf":
+			matched := 0
+			for _, sub := range arg.([]any) {
+				if validateSchema(root, sub.(map[string]any), inst, at) == nil {
+					matched++
+				}
+			}
+			if matched == 0 {
+				err = fmt.Errorf("%s: matches none of the anyOf forms", at)
+			}
 		case "oneOf":
 			matched := 0
 			for _, sub := range arg.([]any) {

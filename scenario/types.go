@@ -1,7 +1,11 @@
 package scenario
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Scenario is one YAML scenario file, after defaults are applied. Load and
@@ -148,18 +152,35 @@ type KickoutCheck struct {
 	Examples  int      `yaml:"examples,omitempty" json:"examples,omitempty"`     // examples kept per verdict (default 3)
 }
 
-// MAU configures month simulation (see the MAU issue).
+// MAU is the mau section of a scenario (month simulation: compressed days,
+// login strategies compared on the same population and seed, pricing). It
+// is kept as YAML: the mau package decodes and validates it
+// (mau.DecodeConfig), and Node's Line and Column, with Scenario.File, say
+// where each problem is. A scenario with a mau section runs the month
+// simulation instead of its phases.
 type MAU struct {
-	Day        Duration    `yaml:"day" json:"day"`
-	Days       int         `yaml:"days" json:"days"`
-	Strategies []string    `yaml:"strategies" json:"strategies"`
-	Pricing    []PriceTier `yaml:"pricing,omitempty" json:"pricing,omitempty"`
+	Node *yaml.Node `yaml:"-" json:"-"`
 }
 
-// PriceTier prices MAU above From (per 1,000 MAU).
-type PriceTier struct {
-	From        int     `yaml:"from" json:"from"`
-	PerThousand float64 `yaml:"per_thousand" json:"per_thousand"`
+// decodeNode keeps the section's node; only its shape is checked here.
+func (m *MAU) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.badAt(n, path, "expected a mapping of month-simulation settings (day, days, segments, strategies, pricing, ...), got %s", describe(n))
+		return
+	}
+	m.Node = n
+}
+
+// MarshalJSON writes the section as the YAML says it.
+func (m MAU) MarshalJSON() ([]byte, error) {
+	if m.Node == nil {
+		return []byte("{}"), nil
+	}
+	var v any
+	if err := m.Node.Decode(&v); err != nil {
+		return nil, fmt.Errorf("scenario: mau: %w", err)
+	}
+	return json.Marshal(v)
 }
 
 // Duration is a time.Duration written as "250ms", "2s", "1h".

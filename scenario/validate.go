@@ -398,6 +398,9 @@ func normalise(m map[string]float64) map[string]float64 {
 func (v *validator) phases() {
 	s := v.s
 	if len(s.Phases) == 0 {
+		if s.MAU != nil && !v.given("phases", false) {
+			return // a month simulation needs no phases
+		}
 		if v.given("phases", false) {
 			v.errf("phases", "must list at least one phase")
 		} else {
@@ -471,47 +474,8 @@ func (v *validator) thresholds() {
 }
 
 func (v *validator) mau() {
-	m := v.s.MAU
-	if m == nil {
-		return
-	}
-	switch {
-	case m.Day > 0:
-	case v.given("mau.day", m.Day != 0):
-		v.errf("mau.day", "must be > 0, got %s", m.Day)
-	default:
-		v.errf("mau.day", "required: the length of a simulated day, e.g. 2s")
-	}
-	if m.Days <= 0 {
-		if v.given("mau.days", m.Days != 0) {
-			v.errf("mau.days", "must be > 0, got %d", m.Days)
-		} else {
-			v.errf("mau.days", "required: the number of simulated days, e.g. 30")
-		}
-	}
-	if len(m.Strategies) == 0 {
-		v.errf("mau.strategies", "required: at least one login strategy to compare")
-	}
-	seen := map[string]int{}
-	for i, st := range m.Strategies {
-		p := fmt.Sprintf("mau.strategies[%d]", i)
-		if st == "" {
-			v.errf(p, "must not be empty")
-		} else if j, ok := seen[st]; ok {
-			v.errf(p, "strategy %q given twice (first as mau.strategies[%d])", st, j)
-		}
-		seen[st] = i
-	}
-	for i, t := range m.Pricing {
-		p := fmt.Sprintf("mau.pricing[%d]", i)
-		if t.From < 0 {
-			v.errf(p+".from", "must be >= 0, got %d", t.From)
-		} else if i > 0 && t.From <= m.Pricing[i-1].From {
-			v.errf(p+".from", "tiers must rise: must be > %d (mau.pricing[%d].from), got %d", m.Pricing[i-1].From, i-1, t.From)
-		}
-		if t.PerThousand < 0 {
-			v.errf(p+".per_thousand", "must be >= 0, got %g", t.PerThousand)
-		}
+	if v.s.MAU != nil && v.s.Target.URL != "" {
+		v.errf("target.url", "a scenario with a mau section runs against the embedded server (every strategy on a fresh one); remove target.url or the mau section")
 	}
 }
 
@@ -530,6 +494,9 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 	}
 	if t.Driver == "" {
 		t.Driver = DefaultDriver
+		if s.MAU != nil {
+			t.Driver = DriverInproc // a month of a large population needs no sockets
+		}
 	}
 	if t.Admin == "" {
 		t.Admin = DefaultAdmin
