@@ -9,10 +9,8 @@
 // *Conn. The WebSocket gateway (Handler, path /v1/ws, docs/PROTOCOL.md) is one
 // such transport; driver/inproc is another, without sockets.
 //
-// All time comes from the injected clock.Clock (Config.Clock): ticket
-// expiry, resume windows, idle and handshake timeouts, statistics days.
-// Only socket deadlines (writes, the HTTP upgrade) are in wall time, which
-// is what the operating system measures them in.
+// All time comes from the injected clock.Clock (Config.Clock), except socket
+// write deadlines, which the operating system measures in wall time.
 //
 // server must not import agent, check, report, run or any driver.
 package server
