@@ -18,7 +18,7 @@ const (
 	KindDuration Kind = iota + 1
 	// KindPercent: a fraction ("0.1%" is 0.001). errors.rate.
 	KindPercent
-	// KindCount: a number of events. count and violations.
+	// KindCount: a number of events. count, violations and mismatches.
 	KindCount
 	// KindRate: events per second. rate.
 	KindRate
@@ -61,7 +61,7 @@ type Threshold struct {
 	// "kickout.late", or "" for "errors.rate" (all operations).
 	Subject string
 	// Stat is the statistic: "p99", "p99.9", "max", "min", "mean", "count",
-	// "rate", "errors.rate" or "violations".
+	// "rate", "errors.rate", "violations" or "mismatches".
 	Stat string
 	// Quantile is the percentile of a pNN statistic (99.9 for p99.9), 100
 	// for max, 0 otherwise.
@@ -109,7 +109,7 @@ type ThresholdError struct {
 func (e *ThresholdError) Error() string { return fmt.Sprintf("col %d: %s", e.Col, e.Msg) }
 
 // ThresholdStats lists the statistics a metric path may end with.
-const ThresholdStats = "pNN or pNN.N (quantile), max, min, mean, count, rate, errors.rate, violations"
+const ThresholdStats = "pNN or pNN.N (quantile), max, min, mean, count, rate, errors.rate, violations, mismatches"
 
 // ParseThreshold parses "metric op value", e.g. "login.p99 < 250ms",
 // "errors.rate < 0.1%", "kickout.violations == 0", "login.rate > 50".
@@ -117,7 +117,8 @@ const ThresholdStats = "pNN or pNN.N (quantile), max, min, mean, count, rate, er
 // The metric is identifiers joined by dots, ending with a statistic (see
 // ThresholdStats). The operator is one of < <= > >= == !=. The value is a
 // duration for quantiles, max, min and mean; a percentage (or a fraction
-// from 0 to 1) for errors.rate; a whole number for count and violations;
+// from 0 to 1) for errors.rate; a whole number for count, violations and
+// mismatches;
 // a number per second for rate.
 func ParseThreshold(s string) (Threshold, error) {
 	p := &thresholdParser{s: s}
@@ -193,7 +194,7 @@ func (p *thresholdParser) parse() (Threshold, error) {
 		t.Stat, t.Kind, t.Quantile = stat, KindDuration, 100
 	case stat == "min" || stat == "mean":
 		t.Stat, t.Kind = stat, KindDuration
-	case stat == "count" || stat == "violations":
+	case stat == "count" || stat == "violations" || stat == "mismatches":
 		t.Stat, t.Kind = stat, KindCount
 	case stat == "rate":
 		t.Stat, t.Kind = stat, KindRate
