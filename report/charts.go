@@ -212,7 +212,7 @@ func onlineChart(s *metrics.Snapshot, ops []opSeconds) chart {
 	id := chartID("online")
 	n := s.Series.Seconds
 	l := charts.NewLine()
-	l.SetGlobalOptions(append(commonOpts(id, "Instances online and logins per second", "online: instances with a session; logins: attempts and successes per second"),
+	l.SetGlobalOptions(append(commonOpts(id, "", "online: instances with a session; logins: attempts and successes per second"),
 		append(timeAxis(n), charts.WithYAxisOpts(opts.YAxis{Name: "online", Type: "value"}))...)...)
 	l.ExtendYAxis(opts.YAxis{Name: "logins/s", Type: "value", Position: "right", SplitLine: &opts.SplitLine{Show: opts.Bool(false)}})
 	l.SetXAxis(secondLabels(n))
