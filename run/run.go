@@ -45,6 +45,18 @@ type Options struct {
 	Version string
 	// Log receives notes about the run (where the target listens, ...).
 	Log io.Writer
+	// Shard is this process's part of a run split over several (zero: the
+	// whole run); see Shard.
+	Shard Shard
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on this
+	// address during the run; MetricsLinger keeps serving them that long
+	// after the run has been judged, so that a last scrape sees the final
+	// figures. Prom, when set, receives the metrics (served or not).
+	MetricsAddr   string
+	MetricsLinger time.Duration
+	Prom          *Prom
+	// Sink, when set, also receives every event of the devices.
+	Sink event.Sink
 }
 
 // Outcome is what a run produced.
@@ -63,6 +75,10 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	sc := o.Scenario
 	if sc == nil {
 		return nil, errors.New("run: no scenario")
+	}
+	sc, err := o.Shard.apply(sc)
+	if err != nil {
+		return nil, err
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -117,6 +133,17 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	live := &Live{}
 	sinks = append(sinks, live)
+	rm, err := startRunMetrics(&o, live, sc, tgt.srv)
+	if err != nil {
+		return nil, err
+	}
+	defer rm.close(ctx)
+	if rm != nil {
+		sinks = append(sinks, rm.p)
+	}
+	if o.Sink != nil {
+		sinks = append(sinks, o.Sink)
+	}
 
 	cfg := agent.ScenarioConfig(sc)
 	cfg.Driver = tgt.drv
@@ -125,7 +152,11 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	cfg.Clock = clk
 	cfg.Book = agent.NewLoginBook()
 	pop := agent.NewPopulation(sc.Population)
-	planner, err := agent.NewPlanner(sc.Seed, sc, pop)
+	users, err := o.Shard.picker(pop, sc.Population.Users)
+	if err != nil {
+		return nil, err
+	}
+	planner, err := agent.NewPlanner(sc.Seed, sc, users)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +183,8 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			return
 		}
 		statusAt = clk.Now()
-		for i := 0; i < sc.Population.Users; i++ {
-			uid := pop.UserID(i)
+		for k := range o.Shard.Users(sc.Population.Users) {
+			uid := pop.UserID(o.Shard.User(k))
 			sessions := tgt.srv.OnlineStatus(uid)
 			inst := make([]policy.Instance, 0, len(sessions))
 			for _, s := range sessions {
@@ -163,6 +194,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	spawn := func(ctx context.Context, a pacer.Arrival) {
+		a.Index = o.Shard.Device(a.Index)
 		live.DeviceStarted()
 		defer live.DeviceEnded()
 		pool.Spawn(ctx, a)
@@ -178,6 +210,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		Scenario:     sc.Name,
 		ScenarioFile: sc.File,
 		Seed:         sc.Seed,
+		Shard:        o.Shard.String(),
 		Started:      start,
 		Ended:        end,
 		Duration:     results.Duration(end.Sub(start)),
@@ -207,6 +240,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			out.Passed = false
 		}
 	}
+	rm.finish(out.Kickout)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -256,7 +290,10 @@ type target struct {
 func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer) (*target, error) {
 	t := &target{}
 	if sc.Target.URL != "" {
-		d, err := ws.New(ws.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Clock: clk})
+		// Source addresses spread over 127.0.0.0/8 (used only when the URL
+		// is loopback), as for the embedded server.
+		spread, _ := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
+		d, err := ws.New(ws.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
 		if err != nil {
 			return nil, fmt.Errorf("target.url: %w", err)
 		}

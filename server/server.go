@@ -81,6 +81,7 @@ func New(cfg Config) (*Server, error) {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	s.mux.HandleFunc(WSPath, s.serveWS)
+	s.mux.Handle(MetricsPath, s.metricsHandler())
 	s.sched.start()
 	return s, nil
 }

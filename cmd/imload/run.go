@@ -22,6 +22,7 @@ func newRunCmd() *cobra.Command {
 		seed        int64
 		quiet       bool
 		statusEvery time.Duration
+		dist        distFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -42,6 +43,10 @@ usage, 130 interrupted (results still written).`,
 			if cmd.Flags().Changed("seed") {
 				sc.Seed = seed
 			}
+			shard, err := dist.apply(sc)
+			if err != nil {
+				return withCode(exitBadInput, err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stdout := cmd.OutOrStdout()
@@ -55,11 +60,15 @@ usage, 130 interrupted (results still written).`,
 				StatusEvery: statusEvery,
 				Version:     versionString(),
 				Log:         stderr,
+				Shard:       shard,
+				MetricsAddr: dist.metricsAddr,
+				// how long /metrics outlives the run
+				MetricsLinger: dist.metricsLinger,
 			}
 			if quiet {
 				opts.Progress = nil
 			}
-			fmt.Fprintf(stderr, "imload: running %s (seed %d)\n", sc.File, sc.Seed)
+			fmt.Fprintf(stderr, "imload: running %s (seed %d%s)\n", sc.File, sc.Seed, shardNote(shard))
 			res, err := run.Execute(ctx, opts)
 			if err != nil {
 				if res == nil {
@@ -94,6 +103,7 @@ usage, 130 interrupted (results still written).`,
 	f.Int64Var(&seed, "seed", 0, "override the scenario's seed")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no live progress")
 	f.DurationVar(&statusEvery, "status-every", 5*time.Second, "interval of status lines when output is not a terminal")
+	dist.register(f)
 	return cmd
 }
 

@@ -1,0 +1,370 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
+	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
+)
+
+// LatencyBuckets are the upper bounds, in seconds, of the operation latency
+// histograms: 250 µs to 30 s, about three per decade, so that a healthy
+// loopback login (a millisecond or less) and a target falling over (seconds)
+// both land on a bucket edge near their percentiles.
+var LatencyBuckets = []float64{
+	0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+}
+
+const (
+	nPlats    = 8 // policy.Platforms, then "unknown"
+	nOps      = int(event.Heartbeat) + 1
+	nOutcomes = int(event.TimedOut) + 1
+	nKinds    = int(event.Misbehaving) + 1
+)
+
+// platIndex maps a platform to its slot in the pre-resolved arrays.
+func platIndex(p policy.Platform) int {
+	switch p {
+	case policy.Android:
+		return 0
+	case policy.IPhone:
+		return 1
+	case policy.IPad:
+		return 2
+	case policy.Windows:
+		return 3
+	case policy.Mac:
+		return 4
+	case policy.Linux:
+		return 5
+	case policy.Web:
+		return 6
+	}
+	return 7
+}
+
+func platName(i int) string {
+	if i < len(policy.Platforms) {
+		return string(policy.Platforms[i])
+	}
+	return "unknown"
+}
+
+// Prom exports a run as Prometheus metrics while it runs. It is an
+// event.Sink: every label combination is resolved when it is made, so
+// Observe only bumps atomic counters and histogram buckets, allocates
+// nothing and takes no lock (except the first failure of an operation with
+// a new error code, which adds that code's series).
+//
+// Metrics (all prefixed imload_):
+//
+//	logins_total{outcome,platform}                 counter
+//	operation_duration_seconds{op,platform}        histogram, LatencyBuckets
+//	operation_errors_total{op,code}                counter ("timeout" for timeouts, "0" for a transport error)
+//	events_total{kind,platform}                    counter: kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving
+//	kicks_total{platform}                          counter (victim's platform)
+//	devices_alive                                  gauge: device sessions running
+//	instances_online                               gauge: logins ok minus logouts, kicks and app kills
+//	kickout_violations                             gauge, set when the oracle has judged the run
+//	kickout_verdicts{class}                        gauge, likewise
+//	run_finished                                   gauge: 1 once the run has ended and been judged
+//	run_info{scenario,seed,shard}                  gauge, always 1
+//
+// plus the Go runtime and process collectors (memory, file descriptors).
+type Prom struct {
+	reg *prometheus.Registry
+
+	logins  [nOutcomes][nPlats]prometheus.Counter
+	latency [nOps][nPlats]prometheus.Observer
+	events  [nKinds][nPlats]prometheus.Counter
+	kicks   [nPlats]prometheus.Counter
+
+	errVec  *prometheus.CounterVec
+	errMu   sync.Mutex
+	errs    [nOps]atomic.Pointer[map[int]prometheus.Counter]
+	timeout [nOps]prometheus.Counter
+
+	live       atomic.Pointer[Live]
+	violations prometheus.Gauge
+	verdicts   *prometheus.GaugeVec
+	finished   prometheus.Gauge
+	info       *prometheus.GaugeVec
+}
+
+// NewProm makes the metrics of one run in a registry of their own.
+func NewProm() *Prom {
+	p := &Prom{reg: prometheus.NewRegistry()}
+	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "imload", Name: "logins_total",
+		Help: "Logins by outcome (ok, failed, timed_out) and platform.",
+	}, []string{"outcome", "platform"})
+	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "imload", Name: "operation_duration_seconds",
+		Help:    "Latency of device operations (connect, login, logout, resume, heartbeat) from their intended start, every outcome included.",
+		Buckets: LatencyBuckets,
+	}, []string{"op", "platform"})
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "imload", Name: "events_total",
+		Help: "What devices were told or did besides operations, by kind and platform.",
+	}, []string{"kind", "platform"})
+	kicks := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "imload", Name: "kicks_total",
+		Help: "Kicked-offline notices received, by the victim's platform.",
+	}, []string{"platform"})
+	p.errVec = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "imload", Name: "operation_errors_total",
+		Help: "Failed operations by the target's error code (0: transport error; timeout: no answer in time).",
+	}, []string{"op", "code"})
+	for o := event.OK; int(o) < nOutcomes; o++ {
+		for pl := 0; pl < nPlats; pl++ {
+			p.logins[o][pl] = logins.WithLabelValues(o.String(), platName(pl))
+		}
+	}
+	for k := event.Connect; k <= event.Heartbeat; k++ {
+		for pl := 0; pl < nPlats; pl++ {
+			p.latency[k][pl] = lat.WithLabelValues(k.String(), platName(pl))
+		}
+		p.timeout[k] = p.errVec.WithLabelValues(k.String(), "timeout")
+		empty := map[int]prometheus.Counter{}
+		p.errs[k].Store(&empty)
+	}
+	for k := event.Kicked; k <= event.Misbehaving; k++ {
+		for pl := 0; pl < nPlats; pl++ {
+			p.events[k][pl] = events.WithLabelValues(k.String(), platName(pl))
+		}
+	}
+	for pl := 0; pl < nPlats; pl++ {
+		p.kicks[pl] = kicks.WithLabelValues(platName(pl))
+	}
+	devices := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "devices_alive",
+		Help: "Device sessions running now.",
+	}, func() float64 {
+		if l := p.live.Load(); l != nil {
+			return float64(l.devices.Load())
+		}
+		return 0
+	})
+	online := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "instances_online",
+		Help: "Instances logged in now: logins ok (not repeat) minus logouts, kicks and app kills.",
+	}, func() float64 {
+		if l := p.live.Load(); l != nil {
+			return float64(max(l.online.Load(), 0))
+		}
+		return 0
+	})
+	p.violations = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "kickout_violations",
+		Help: "Violations the kickout oracle found; set once the run has been judged.",
+	})
+	p.verdicts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "kickout_verdicts",
+		Help: "Verdicts of the kickout oracle by class; set once the run has been judged.",
+	}, []string{"class"})
+	p.finished = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "run_finished",
+		Help: "1 once the run has ended and its results are final.",
+	})
+	p.info = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "imload", Name: "run_info",
+		Help: "The run: scenario, seed and shard (i/N, empty for a whole run). Always 1.",
+	}, []string{"scenario", "seed", "shard"})
+	p.reg.MustRegister(logins, lat, events, kicks, p.errVec, devices, online,
+		p.violations, p.verdicts, p.finished, p.info,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return p
+}
+
+// Registry is where the metrics are registered; add collectors of your own.
+func (p *Prom) Registry() *prometheus.Registry { return p.reg }
+
+// Handler serves the metrics in the Prometheus exposition formats.
+func (p *Prom) Handler() http.Handler {
+	return promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg})
+}
+
+// begin ties the gauges to the run's live view and labels the run.
+func (p *Prom) begin(live *Live, scenario string, seed int64, shard Shard) {
+	p.live.Store(live)
+	p.info.WithLabelValues(scenario, strconv.FormatInt(seed, 10), shard.String()).Set(1)
+}
+
+// Observe implements event.Sink.
+func (p *Prom) Observe(e *event.Event) {
+	pl := platIndex(e.Platform)
+	k := int(e.Kind)
+	switch {
+	case e.Kind.IsOp():
+		p.latency[k][pl].Observe(e.Latency.Seconds())
+		o := int(e.Outcome)
+		if o <= 0 || o >= nOutcomes {
+			return
+		}
+		if e.Kind == event.Login {
+			p.logins[o][pl].Inc()
+		}
+		switch e.Outcome {
+		case event.Failed:
+			p.codeCounter(k, e.Code).Inc()
+		case event.TimedOut:
+			p.timeout[k].Inc()
+		}
+	case k > 0 && k < nKinds:
+		p.events[k][pl].Inc()
+		if e.Kind == event.Kicked {
+			p.kicks[pl].Inc()
+		}
+	}
+}
+
+// codeCounter returns the error counter of (op, code), adding it on first
+// use: copy on write, so readers never lock.
+func (p *Prom) codeCounter(op, code int) prometheus.Counter {
+	if c, ok := (*p.errs[op].Load())[code]; ok {
+		return c
+	}
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	old := *p.errs[op].Load()
+	if c, ok := old[code]; ok {
+		return c
+	}
+	m := make(map[int]prometheus.Counter, len(old)+1)
+	for c, v := range old {
+		m[c] = v
+	}
+	c := p.errVec.WithLabelValues(event.Kind(op).String(), strconv.Itoa(code))
+	m[code] = c
+	p.errs[op].Store(&m)
+	return c
+}
+
+// finish publishes the oracle's verdicts (rep nil: the oracle was off) and
+// marks the run finished.
+func (p *Prom) finish(rep *check.Report) {
+	if rep != nil {
+		p.violations.Set(float64(rep.Violations()))
+		for c := check.Class(0); c < check.NumClasses; c++ {
+			p.verdicts.WithLabelValues(c.String()).Set(float64(rep.Count(c)))
+		}
+	}
+	p.finished.Set(1)
+}
+
+// metricsServer serves /metrics of a run on its own listener.
+type metricsServer struct {
+	srv  *http.Server
+	done chan struct{}
+	addr net.Addr
+}
+
+// serveMetrics listens on addr and serves p at /metrics until close.
+func serveMetrics(addr string, p *Prom) (*metricsServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", p.Handler())
+	m := &metricsServer{
+		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		done: make(chan struct{}),
+		addr: ln.Addr(),
+	}
+	go func() {
+		defer close(m.done)
+		// Serve returns http.ErrServerClosed after close; any other error
+		// ends the live metrics, not the run.
+		_ = m.srv.Serve(ln)
+	}()
+	return m, nil
+}
+
+// close stops the server, letting a scrape in progress finish, and waits for
+// its goroutine.
+func (m *metricsServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.srv.Shutdown(ctx)
+	<-m.done
+}
+
+// runMetrics is the Prometheus side of one Execute.
+type runMetrics struct {
+	p        *Prom
+	srv      *metricsServer
+	linger   time.Duration
+	finished bool
+}
+
+// startRunMetrics sets up the run's metrics when o asks for them (nil
+// otherwise) and starts serving them when o.MetricsAddr is set. The
+// embedded server's statistics (srv, nil for an external target) join them.
+func startRunMetrics(o *Options, live *Live, sc *scenario.Scenario, srv *server.Server) (*runMetrics, error) {
+	if o.Prom == nil && o.MetricsAddr == "" {
+		return nil, nil
+	}
+	p := o.Prom
+	if p == nil {
+		p = NewProm()
+	}
+	p.begin(live, sc.Name, sc.Seed, o.Shard)
+	if srv != nil {
+		if err := p.reg.Register(srv.Collector()); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	m := &runMetrics{p: p, linger: o.MetricsLinger}
+	if o.MetricsAddr != "" {
+		ms, err := serveMetrics(o.MetricsAddr, p)
+		if err != nil {
+			return nil, err
+		}
+		m.srv = ms
+		fmt.Fprintf(o.Log, "metrics: http://%s/metrics\n", ms.addr)
+	}
+	return m, nil
+}
+
+// finish publishes the verdicts; nil-safe.
+func (m *runMetrics) finish(rep *check.Report) {
+	if m == nil {
+		return
+	}
+	m.p.finish(rep)
+	m.finished = true
+}
+
+// close keeps serving for the linger time after a finished run (unless ctx
+// ends first), then stops the server; nil-safe.
+func (m *runMetrics) close(ctx context.Context) {
+	if m == nil || m.srv == nil {
+		return
+	}
+	if m.finished && m.linger > 0 && ctx.Err() == nil {
+		t := time.NewTimer(m.linger)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	m.srv.close()
+}
