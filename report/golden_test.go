@@ -121,6 +121,24 @@ func TestCSVEmpty(t *testing.T) {
 	}
 }
 
+func TestHgrmEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    *metrics.Snapshot
+	}{{"nil snapshot", nil}, {"no operations", &metrics.Snapshot{}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "hgrm")
+			paths, err := WriteHgrmDir(dir, tc.s)
+			if err != nil || len(paths) != 0 {
+				t.Fatalf("WriteHgrmDir = %v, %v; want no files and no error", paths, err)
+			}
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				t.Errorf("directory not made: %v", err)
+			}
+		})
+	}
+}
+
 func TestHgrmGolden(t *testing.T) {
 	f := loadSynth(t)
 	dir := t.TempDir()

@@ -106,6 +106,9 @@ func WriteHgrmDir(dir string, s *metrics.Snapshot) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: --hgrm directory: %w", err)
 	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
 	unit := s.Histogram.Unit()
 	paths := make([]string, 0, len(ds))
 	for _, d := range ds {
