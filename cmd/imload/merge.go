@@ -26,6 +26,7 @@ type distFlags struct {
 	shard         string
 	shards        int
 	target        string
+	keyEnv        string
 	metricsAddr   string
 	metricsLinger time.Duration
 }
@@ -37,6 +38,7 @@ func (d *distFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.shard, "shard", "", "run shard i of N (i/N, from 0): users ≡ i mod N, 1/N of the arrival rate and devices; merge the results with imload merge")
 	f.IntVar(&d.shards, "shards", 0, "run one of N shards, its index taken from $"+jobIndexEnv+" (Kubernetes Indexed Jobs)")
 	f.StringVar(&d.target, "target", "", "drive this URL (ws://host:port/v1/ws) instead of the scenario's target; the key comes from the scenario's target.key_env or key_file")
+	f.StringVar(&d.keyEnv, "key-env", "", "environment variable holding the app's secret key (overrides the scenario's target.key_env and key_file)")
 	f.StringVar(&d.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run (e.g. 127.0.0.1:9100)")
 	f.DurationVar(&d.metricsLinger, "metrics-linger", 0, "keep serving /metrics this long after the run, so a last scrape sees the final figures")
 }
@@ -52,6 +54,9 @@ func (d *distFlags) apply(sc *scenario.Scenario) (run.Shard, error) {
 			return run.Shard{}, errors.New("--target: the scenario's target.driver is inproc, which drives the embedded server only; drop target.driver or --target")
 		}
 		sc.Target.URL = d.target
+	}
+	if d.keyEnv != "" {
+		sc.Target.KeyEnv, sc.Target.KeyFile = d.keyEnv, ""
 	}
 	if d.metricsLinger < 0 {
 		return run.Shard{}, fmt.Errorf("--metrics-linger must be 0s or more, got %s", d.metricsLinger)
@@ -206,4 +211,38 @@ func joinInts(xs []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// fromScenario fills the serve flags not given on the command line from the
+// target of the scenario named by --scenario, so that a server started for
+// shards enforces what the scenario's oracle checks.
+func (f *serveFlags) fromScenario(cmd *cobra.Command) error {
+	if f.scenario == "" {
+		return nil
+	}
+	sc, err := scenario.Load(f.scenario)
+	if err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--scenario: %w", err))
+	}
+	t := &sc.Target
+	fl := cmd.Flags()
+	if !fl.Changed("sdkappid") {
+		f.sdkappid = t.SDKAppID
+	}
+	if !fl.Changed("admin") && t.Admin != "" {
+		f.admin = t.Admin
+	}
+	if !fl.Changed("policy") && !fl.Changed("instances") && !fl.Changed("web-instances") {
+		switch {
+		case t.PolicyFile != "":
+			f.policy = t.PolicyFile
+		case t.Policy != "":
+			f.policy, f.instances, f.webInstances = t.Policy, t.Instances, t.WebInstances
+		}
+	}
+	if !fl.Changed("key-env") && !fl.Changed("key-file") {
+		f.keyEnv, f.keyFile = t.KeyEnv, t.KeyFile
+	}
+	f.faults = append(append([]string(nil), t.Faults...), f.faults...)
+	return nil
 }

@@ -31,6 +31,7 @@ type serveFlags struct {
 	idleTimeout  time.Duration
 	heartbeat    time.Duration
 	day          time.Duration
+	scenario     string // take the target's settings from this scenario
 }
 
 // newServeCmd runs the reference login server alone.
@@ -66,10 +67,14 @@ func newServeCmd() *cobra.Command {
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection silent for this long")
 	fl.DurationVar(&f.heartbeat, "heartbeat", server.DefaultHeartbeat, "ping interval asked of clients (hello_ok)")
 	fl.DurationVar(&f.day, "day", 24*time.Hour, "length of a statistics day (compress it for MAU runs)")
+	fl.StringVar(&f.scenario, "scenario", "", "take sdkappid, admin, policy, instances and faults from this scenario's target (flags given win)")
 	return cmd
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
+	if err := f.fromScenario(cmd); err != nil {
+		return err
+	}
 	cfg, err := f.config(cmd)
 	if err != nil {
 		return err
@@ -95,6 +100,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		fmt.Fprintf(errOut, "imload serve: faults injected: %s\n", strings.Join(cfg.Faults.Names(), ", "))
 	}
 	fmt.Fprintf(out, "imload serve: listening on ws://%s%s (policy %s, sdkappid %d)\n", addr, server.WSPath, cfg.Policy.Name, cfg.SDKAppID)
+	fmt.Fprintf(out, "imload serve: metrics at http://%s%s\n", addr, server.MetricsPath)
 
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "imload serve: shutting down")
