@@ -64,6 +64,7 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 		t.fire(f.now)
 		return t
 	}
+	t.queued = true
 	f.waiters = append(f.waiters, t)
 	return t
 }
@@ -74,18 +75,27 @@ func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
-	sort.SliceStable(f.waiters, func(i, j int) bool { return f.waiters[i].at.Before(f.waiters[j].at) })
-	keep := f.waiters[:0]
+	// Stopped timers leave the list first, so only live ones are sorted.
+	live := f.waiters[:0]
 	for _, w := range f.waiters {
-		if !w.active {
-			continue
+		if w.active {
+			live = append(live, w)
+		} else {
+			w.queued = false
 		}
+	}
+	clear(f.waiters[len(live):])
+	sort.SliceStable(live, func(i, j int) bool { return live[i].at.Before(live[j].at) })
+	keep := live[:0]
+	for _, w := range live {
 		if !w.at.After(f.now) {
 			w.fire(w.at)
+			w.queued = false
 			continue
 		}
 		keep = append(keep, w)
 	}
+	clear(live[len(keep):])
 	f.waiters = keep
 }
 
@@ -101,6 +111,7 @@ type fakeTimer struct {
 	c      chan time.Time
 	at     time.Time
 	active bool
+	queued bool // in f.waiters (once: a stopped and reset timer is not added twice)
 }
 
 func (t *fakeTimer) fire(now time.Time) {
@@ -130,8 +141,9 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 		t.fire(t.f.now)
 		return was
 	}
-	if !t.active {
-		t.active = true
+	t.active = true
+	if !t.queued {
+		t.queued = true
 		t.f.waiters = append(t.f.waiters, t)
 	}
 	return was

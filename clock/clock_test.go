@@ -1,0 +1,65 @@
+package clock
+
+import (
+	"testing"
+	"time"
+)
+
+// TestFakeResetKeepsOneEntry: a timer stopped and reset many times while
+// pending is listed once, fires once at its last deadline, and stopped
+// timers leave the list at the next Advance.
+func TestFakeResetKeepsOneEntry(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	f := NewFake(t0)
+	tm := f.NewTimer(time.Hour)
+	for i := 1; i <= 1000; i++ {
+		tm.Stop()
+		tm.Reset(time.Duration(i) * time.Minute)
+		f.Advance(0)
+	}
+	stopped := f.NewTimer(time.Minute)
+	stopped.Stop()
+	f.Advance(time.Second)
+	if n := len(f.waiters); n != 1 {
+		t.Fatalf("%d timers listed, want 1", n)
+	}
+	f.Advance(1000 * time.Minute)
+	select {
+	case at := <-tm.C():
+		if want := t0.Add(1000 * time.Minute); !at.Equal(want) {
+			t.Errorf("fired at %v, want %v", at, want)
+		}
+	default:
+		t.Fatal("did not fire at its last deadline")
+	}
+	select {
+	case <-stopped.C():
+		t.Error("a stopped timer fired")
+	default:
+	}
+	if n := len(f.waiters); n != 0 {
+		t.Errorf("%d timers listed after firing, want 0", n)
+	}
+	tm.Reset(time.Minute) // a fired timer can be reset and fires again
+	f.Advance(time.Minute)
+	select {
+	case <-tm.C():
+	default:
+		t.Error("a reset timer did not fire")
+	}
+}
+
+// TestFakeFiresInDeadlineOrder: Advance fires due timers in the order of
+// their deadlines, whatever the order they were made in.
+func TestFakeFiresInDeadlineOrder(t *testing.T) {
+	f := NewFake(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	var got []time.Time
+	timers := []Timer{f.NewTimer(3 * time.Second), f.NewTimer(time.Second), f.NewTimer(2 * time.Second)}
+	f.Advance(5 * time.Second)
+	for _, tm := range timers {
+		got = append(got, <-tm.C())
+	}
+	if !(got[1].Before(got[2]) && got[2].Before(got[0])) {
+		t.Errorf("fire times %v", got)
+	}
+}
