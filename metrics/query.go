@@ -243,7 +243,7 @@ func (s *Snapshot) Errors() (errs, attempts int64) {
 	return errs, attempts
 }
 
-const allowedMetrics = "allowed: <op>.{count,ok,failed,timed_out,rate,errors.count,errors.rate,min,max,mean,pN} " +
+const allowedMetrics = "allowed: <op>.{count,ok,failed,timed_out,rate,errors.count,errors.rate,code_N.count,min,max,mean,pN} " +
 	"for op in connect, login, logout, resume, heartbeat; kick_notice.{count,min,max,mean,pN}; " +
 	"<event>.{count,rate} for event in kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving; " +
 	"errors.{count,rate}; online.{max,end}; pN is a percentile such as p50, p99, p99.9; " +
@@ -253,7 +253,8 @@ const allowedMetrics = "allowed: <op>.{count,ok,failed,timed_out,rate,errors.cou
 // Value returns a metric by its threshold path, e.g. "login.p99" (seconds),
 // "login.count", "login.rate" (per second), "login.errors.rate" (a fraction),
 // "errors.rate" (all operations), "connect.max", "kick_notice.p99",
-// "kicked.count", "online.max"; "login.Android.p99" and the like select one
+// "kicked.count", "online.max", "login.code_70001.count" (operations the
+// target answered with that code); "login.Android.p99" and the like select one
 // platform. A latency statistic without samples returns
 // an error wrapping ErrNoSamples; an unknown metric, one listing the allowed.
 func (s *Snapshot) Value(metric string) (float64, error) {
@@ -334,6 +335,13 @@ func (s *Snapshot) Value(metric string) (float64, error) {
 			return float64(o.Failed + o.TimedOut), nil
 		case "errors.rate":
 			return o.ErrorRate(), nil
+		}
+		if c, ok := strings.CutSuffix(field, ".count"); ok {
+			if digits, ok := strings.CutPrefix(c, "code_"); ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+				if n, err := strconv.Atoi(digits); err == nil {
+					return float64(o.Codes[n]), nil
+				}
+			}
 		}
 		if v, ok, err := distValue(metric, field, o.Dist); ok {
 			return v, err

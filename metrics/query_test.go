@@ -85,6 +85,9 @@ func TestValue(t *testing.T) {
 		{"login.Web.errors.rate", 5.0 / 50, 1e-12},
 		{"kicked.unknown.count", 88, 0}, // kicks without a platform
 		{"kicked.Android.count", 0, 0},
+		{"login.code_70001.count", 6, 0},
+		{"login.Web.code_70001.count", 3, 0},
+		{"login.code_6206.count", 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.metric, func(t *testing.T) {
@@ -101,7 +104,7 @@ func TestValue(t *testing.T) {
 
 func TestValueErrors(t *testing.T) {
 	s := valueSnapshot(t)
-	for _, m := range []string{"login", "login.p101", "login.pxx", "login.p1e1", "logins.count", "kicked.p99", "errors.p99", "online.min", "online.Web.max", "login.Martian.p99", ""} {
+	for _, m := range []string{"login", "login.p101", "login.pxx", "login.p1e1", "logins.count", "kicked.p99", "errors.p99", "online.min", "online.Web.max", "login.Martian.p99", "login.code_.count", "login.code_x.count", "login.code_-1.count", "login.code_70001", ""} {
 		_, err := s.Value(m)
 		if err == nil || !strings.Contains(err.Error(), "allowed:") {
 			t.Errorf("Value(%q): %v, want an error listing the allowed metrics", m, err)
