@@ -24,7 +24,7 @@
 //	turms-each-type                   one Android + one iOS + one desktop + one browser
 //	turms-one-device                  one device
 //	turms-desktop-or-browser-mobile   one desktop or browser + one mobile
-//	ejabberd                          instances = max_user_sessions (10); a resource conflict replaces the session
+//	ejabberd                          instances = max_user_sessions (10); a resource conflict replaces the session (and, at the cap, the oldest goes too)
 //
 // The presets without a tunable limit refuse non-zero instances. Of Turms's
 // seven strategies only those that cover every platform are presets: under

@@ -99,6 +99,12 @@ type Policy struct {
 	// online displace that instance (XMPP resource conflict). When false such a
 	// login is a repeat login of the same instance and displaces nothing.
 	ReplaceSameInstance bool
+	// CountReplaced, with ReplaceSameInstance, keeps the replaced instance
+	// in the count against the limits at the login that replaces it:
+	// ejabberd checks max_user_sessions before the replaced session has
+	// left, so a resource conflict at the cap also displaces the earliest
+	// session (which may be the replaced one itself).
+	CountReplaced bool
 }
 
 // Limit returns the instance limit of platform p (0: none).
@@ -132,6 +138,9 @@ func (pol *Policy) Displace(online []Instance, login Instance) []Instance {
 		if in.ID == login.ID && in.ID != "" {
 			if pol.ReplaceSameInstance {
 				out = append(out, in)
+				if pol.CountReplaced {
+					rest = append(rest, in)
+				}
 			}
 			continue
 		}
@@ -187,7 +196,7 @@ func (pol *Policy) Displace(online []Instance, login Instance) []Instance {
 		}
 	}
 	for i, in := range rest {
-		if kicked[i] {
+		if kicked[i] && in.ID != login.ID { // a counted replaced one is in out already
 			out = append(out, in)
 		}
 	}

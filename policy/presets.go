@@ -233,7 +233,10 @@ func TurmsDesktopOrBrowserMobile() *Policy {
 
 // Ejabberd is an XMPP server with max_user_sessions = maxSessions (0: 10):
 // over the cap the oldest session of any platform goes, and a login with the
-// resource (instance ID) of an online session replaces that session.
+// resource (instance ID) of an online session replaces that session. The
+// replaced session still counts at that login (CountReplaced), as ejabberd
+// 23.01 counts sessions before the replaced one has left: a resource
+// conflict at the cap displaces the oldest session too.
 func Ejabberd(maxSessions int) (*Policy, error) {
 	if maxSessions == 0 {
 		maxSessions = 10
@@ -246,6 +249,7 @@ func Ejabberd(maxSessions int) (*Policy, error) {
 		Description:         fmt.Sprintf("max_user_sessions %d; the oldest session goes; a resource conflict replaces the session", maxSessions),
 		Groups:              []Group{{Name: "all", Platforms: allPlatforms(), MaxInstances: maxSessions}},
 		ReplaceSameInstance: true,
+		CountReplaced:       true,
 	}, nil
 }
 
