@@ -247,12 +247,17 @@ func (c *Conn) authenticate(ctx context.Context, t *transport, local, password s
 		return 0, "", err
 	}
 	if cond == "not-authorized" && c.d.cfg.Register && t.features.register {
-		code, msg, err := c.register(ctx, t, local, password)
+		code, msg, exists, err := c.d.reg.ensure(ctx, local+"@"+t.domain, func() (int, string, bool, error) {
+			return c.register(ctx, t, local, password)
+		})
 		if err != nil || code != 0 {
 			return code, msg, err
 		}
 		if cond, text, err = c.sasl(ctx, t, mech, local, password); err != nil {
 			return 0, "", err
+		}
+		if cond == "not-authorized" && exists {
+			text = "the user exists with another password"
 		}
 	}
 	if cond == "" {
@@ -366,29 +371,29 @@ func saslOutcome(n *node) (string, string, error) {
 	return "", "", fmt.Errorf("unexpected SASL element <%s/>", n.name.Local)
 }
 
-// register creates the user by in-band registration (XEP-0077).
-func (c *Conn) register(ctx context.Context, t *transport, local, password string) (int, string, error) {
+// register creates the user by in-band registration (XEP-0077). A user
+// that exists already (conflict) is not an error: exists says so, and the
+// caller authenticates again.
+func (c *Conn) register(ctx context.Context, t *transport, local, password string) (code int, msg string, exists bool, err error) {
 	id := c.id("r")
 	if err := t.send(ctx, "register", registerMsg(id, local, password)); err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	n, err := t.expect(ctx, "registration result", iqAnswer(id))
 	if err != nil {
-		return 0, "", err
+		return 0, "", false, err
 	}
 	if n.attr("type") == "result" {
-		return 0, "", nil
+		return 0, "", false, nil
 	}
-	msg := "not-authorized, and registration failed"
+	msg = "not-authorized, and registration failed"
 	if e := n.child("", "error"); e != nil {
-		cond := e.condition(nsStanzas)
-		if cond == "conflict" {
-			msg = "not-authorized: the user exists with another password"
-		} else {
-			msg += ": " + e.errMessage(nsStanzas)
+		if e.condition(nsStanzas) == "conflict" {
+			return 0, "", true, nil
 		}
+		msg += ": " + e.errMessage(nsStanzas)
 	}
-	return protocol.CodeSigBadSignature, msg, nil
+	return protocol.CodeSigBadSignature, msg, false, nil
 }
 
 // Logout closes the stream (RFC 7395 <close/>) and waits until the server
@@ -488,10 +493,7 @@ func (c *Conn) lost(t *transport) {
 	at := c.d.cfg.Clock.Now()
 	reason := "server closed the stream"
 	if se := t.streamErr; se != nil {
-		if isKick(se.Condition) {
-			c.push(driver.Push{Kind: driver.PushKicked, At: at, Reason: se.Condition})
-		}
-		reason = se.Error()
+		reason = se.Error() // a kick was pushed when the error came
 	} else if !t.gotClose && t.endErr != nil {
 		reason = "transport lost: " + t.endErr.Error()
 	}

@@ -457,3 +457,42 @@ func TestCustomResource(t *testing.T) {
 		t.Errorf("resource %q, JID %q", c.Resource(), c.JID())
 	}
 }
+
+// TestRegisterOnce: devices of one new user that log in together register
+// it once; the others wait and authenticate again. A later refusal of the
+// same user does not register again.
+func TestRegisterOnce(t *testing.T) {
+	f := newFakeServer(t, func(f *fakeServer) { f.register = true })
+	d := newTestDriver(t, f, func(c *Config) { c.Register = true })
+	const n = 6
+	conns := make([]*Conn, n)
+	for i := range conns {
+		conns[i] = dial(t, d, policy.Android, fmt.Sprint("d", i))
+	}
+	errs := make(chan error, n)
+	for _, c := range conns {
+		go func() {
+			res, err := c.Login(testCtx(t), driver.LoginRequest{UserID: "dave", UserSig: "pw"})
+			if err == nil && res.Code != 0 {
+				err = fmt.Errorf("code %d: %s", res.Code, res.Message)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	late := dial(t, d, policy.Web, "late")
+	res, err := late.Login(testCtx(t), driver.LoginRequest{UserID: "dave", UserSig: "wrong"})
+	if err != nil || res.Code != protocol.CodeSigBadSignature || !strings.Contains(res.Message, "another password") {
+		t.Errorf("wrong password after registration: %+v, %v", res, err)
+	}
+	f.mu.Lock()
+	regs := f.regs
+	f.mu.Unlock()
+	if regs != 1 {
+		t.Errorf("%d registrations of one user, want 1", regs)
+	}
+}

@@ -25,6 +25,7 @@ type Driver struct {
 	domain string
 	dialer websocket.Dialer
 	salts  *saltCache
+	reg    *registrar
 	closed atomic.Bool
 }
 
@@ -42,7 +43,7 @@ func New(cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("xmpp: Config.Mechanisms[%d] = %q: allowed are %s, %s and %s", i, m, MechSCRAMSHA1, MechSCRAMSHA256, MechPlain)
 		}
 	}
-	d := &Driver{cfg: cfg, url: u, domain: domain, salts: newSaltCache(cfg.SaltCache)}
+	d := &Driver{cfg: cfg, url: u, domain: domain, salts: newSaltCache(cfg.SaltCache), reg: newRegistrar(1 << 20)}
 	d.dialer = websocket.Dialer{
 		NetDialContext:  (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
 		Subprotocols:    []string{Subprotocol},

@@ -40,6 +40,7 @@ type fakeServer struct {
 	sessions map[string][]*fakeSession // by user, oldest first
 	conns    map[*websocket.Conn]bool
 	pings    int
+	regs     int // registration requests
 	// onIQResult, when set, hears the id of every result the client sends.
 	onIQResult func(id string)
 	wg         sync.WaitGroup
@@ -270,6 +271,7 @@ func (f *fakeServer) iq(s *fakeSession, n *node, authed bool, user string) {
 			return
 		}
 		f.mu.Lock()
+		f.regs++
 		_, exists := f.users[u.text]
 		if !exists {
 			f.users[u.text] = p.text

@@ -113,6 +113,10 @@ func (t *transport) dispatch(n *node) bool {
 		if t.streamErr.Condition == "" {
 			t.streamErr.Condition = "undefined-condition"
 		}
+		if isKick(t.streamErr.Condition) && !t.local.Load() {
+			// Told now: the server may take a while to close the socket.
+			t.c.push(driver.Push{Kind: driver.PushKicked, At: t.c.d.cfg.Clock.Now(), Reason: t.streamErr.Condition})
+		}
 	case n.is(nsFraming, "close"):
 		t.gotClose = true
 		if t.local.Load() {
