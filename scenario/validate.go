@@ -47,6 +47,7 @@ func DefaultPlatforms() map[string]float64 {
 const (
 	DriverWS     = "ws"
 	DriverInproc = "inproc"
+	DriverXMPP   = "xmpp" // XMPP over WebSocket (driver/xmpp), at target.url
 )
 
 // Faults of the embedded server that a scenario may inject.
@@ -192,10 +193,14 @@ func (v *validator) target() {
 	case "", DriverWS:
 	case DriverInproc:
 		if t.URL != "" {
-			v.errf("target.driver", "inproc drives the embedded server only, not target.url (allowed with a url: ws)")
+			v.errf("target.driver", "inproc drives the embedded server only, not target.url (allowed with a url: ws, xmpp)")
+		}
+	case DriverXMPP:
+		if t.URL == "" {
+			v.errf("target.driver", "xmpp needs target.url, the ws:// URL of the XMPP server's WebSocket listener (e.g. ws://127.0.0.1:15280/ws)")
 		}
 	default:
-		v.errf("target.driver", "unknown driver %q (allowed: ws, inproc)", t.Driver)
+		v.errf("target.driver", "unknown driver %q (allowed: ws, inproc, xmpp)", t.Driver)
 	}
 	if t.KeyEnv != "" && t.KeyFile != "" {
 		v.errf("target.key_file", "give target.key_env or target.key_file, not both")
