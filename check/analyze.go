@@ -71,7 +71,10 @@ type kick struct {
 	// again before the notice arrived); -1: none. The search decides.
 	alt   int32
 	admin bool
-	used  bool
+	// anon: names no displacer, and Options.AnonymousKicks says a login
+	// sent it (search mode only).
+	anon bool
+	used bool
 }
 
 // pending is a login that timed out on its device: the target may have
@@ -241,7 +244,11 @@ func (a *analyzer) build() {
 			case event.OK:
 				if cur >= 0 {
 					s := &a.sess[cur]
-					if r.flags&flagRepeat != 0 && (r.seq == 0 || r.seq == s.seq) {
+					// One server session answered twice: a repeat
+					// login, or racing logins of one instance (a
+					// login storm) that the target took as one new
+					// login and repeats, answered in either order.
+					if r.seq != 0 && r.seq == s.seq || r.flags&flagRepeat != 0 && r.seq == 0 {
 						continue
 					}
 					a.close(cur, a.startOf(r), endRelogin)
@@ -305,6 +312,7 @@ func (a *analyzer) build() {
 		case event.Kicked:
 			k := kick{rec: ri, dev: r.dev, plat: r.plat, at: r.at, disp: r.start, victim: -1, by: -1, alt: -1}
 			k.admin = r.bySeq == 0 && r.byDev == 0 && r.byPlat == 0
+			k.anon = k.admin && a.opt.AnonymousKicks
 			a.kicks = append(a.kicks, k)
 		}
 		dr := &a.devs[r.dev]
@@ -412,7 +420,14 @@ func (a *analyzer) attachKicks() {
 		k := &a.kicks[i]
 		r := &recs[k.rec]
 		k.victim = a.findVictim(r)
-		if !k.admin {
+		if k.anon {
+			if a.seqMode {
+				k.anon = false // sequence mode replays given orders; unnamed stays administrative
+			} else {
+				k.admin = false
+			}
+		}
+		if !k.admin && !k.anon {
 			k.by = a.findDisplacer(r)
 			if !a.seqMode && k.by >= 0 && r.byDev > 0 {
 				k.alt = a.earlier(k.by, k.at)

@@ -78,6 +78,14 @@ type Options struct {
 	StatusAt time.Time
 	// Workers checking users in parallel; zero: GOMAXPROCS.
 	Workers int
+	// AnonymousKicks says that the target's kicks name no displacer (an
+	// XMPP <conflict/> stream error names neither the session nor the login
+	// that replaced it). In search mode a kick naming no displacer is then
+	// taken as sent by some earlier login of the user, which the order
+	// search picks, instead of as an administrative kick: a kick that no
+	// login explains under the policy is a violation. Such kicks are not
+	// judged late (their displacer is unknown).
+	AnonymousKicks bool
 }
 
 func (o Options) withDefaults() Options {

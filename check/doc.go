@@ -50,7 +50,11 @@
 //   - A kick naming no displacer at all (no by_seq, instance or platform),
 //     such as an administrative (REST) kick or a resume answered 6208
 //     (kicked while offline), ends the session, is counted, and is not
-//     judged.
+//     judged; except with Options.AnonymousKicks (targets such as XMPP
+//     servers, whose kicks never name the displacer), where search mode
+//     takes it as sent by some earlier login of the user, which the search
+//     picks, and flags NoOrder when no login explains it. Such kicks are
+//     not judged late.
 //   - A login that timed out on the device may still have succeeded at the
 //     target. When a kick names it (by sequence, or by instance in search
 //     mode) or it is the victim of a kick, it is taken as a login the device

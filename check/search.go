@@ -175,6 +175,23 @@ func (a *analyzer) search() {
 	for ki := range a.kicks {
 		k := &a.kicks[ki]
 		switch {
+		case k.anon && k.victim >= 0:
+			// Any login of the user that started before the notice may
+			// have sent it; the search decides which.
+			if len(m.amb) >= maxObserved {
+				a.flag(Undecided, k.at, func() string {
+					return fmt.Sprintf("more than %d kicks naming no displacer; the order search does not take them", maxObserved)
+				}, k.rec)
+				return
+			}
+			j := len(m.amb)
+			m.amb = append(m.amb, k.victim)
+			for L := range a.sess {
+				if int32(L) != k.victim && a.sess[L].start < k.at {
+					m.ambOf[L] = append(m.ambOf[L], j)
+				}
+			}
+			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
 		case k.by < 0:
 		case k.alt >= 0 && k.victim >= 0 && len(m.amb) < maxObserved:
 			j := len(m.amb)

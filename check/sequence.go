@@ -233,7 +233,7 @@ func (a *analyzer) duplicate(lk []int32, k int32) bool {
 func (a *analyzer) unattributed() {
 	for i := range a.kicks {
 		k := &a.kicks[i]
-		if k.admin || k.by >= 0 {
+		if k.admin || k.anon || k.by >= 0 {
 			continue
 		}
 		a.flag(SpuriousKick, k.at, func() string {
