@@ -77,7 +77,8 @@ type kick struct {
 	used bool
 }
 
-// pending is a login that timed out on its device: the target may have
+// pending is a login that timed out on its device, or failed with no answer
+// from the target (transport lost, run ended): the target may have
 // accepted it.
 type pending struct {
 	rec   int32
@@ -242,20 +243,38 @@ func (a *analyzer) build() {
 		case event.Login:
 			switch r.out {
 			case event.OK:
-				if cur >= 0 {
-					s := &a.sess[cur]
-					// One server session answered twice: a repeat
-					// login, or racing logins of one instance (a
-					// login storm) that the target took as one new
-					// login and repeats, answered in either order.
-					if r.seq != 0 && r.seq == s.seq || r.flags&flagRepeat != 0 && r.seq == 0 {
-						continue
-					}
-					a.close(cur, a.startOf(r), endRelogin)
+				// A server session the device already holds or held,
+				// answered again: a repeat login, or racing logins of
+				// one instance (a login storm over several
+				// connections) that the target took as one new login
+				// and repeats, their answers arriving in any order.
+				if r.seq != 0 && a.devHas(r.dev, r.seq) {
+					continue
 				}
-				cur = a.newSession(ri, r)
+				switch {
+				case cur >= 0 && r.flags&flagRepeat != 0 && r.seq == 0:
+					continue
+				case cur >= 0 && r.seq != 0 && a.sess[cur].seq > r.seq:
+					// An older session of the instance answered after a
+					// newer one (another connection of a storm): the
+					// target ended it before the newer one began; the
+					// device moved on.
+					a.close(a.newSession(ri, r), r.at, endRelogin)
+				default:
+					if cur >= 0 {
+						a.close(cur, a.startOf(r), endRelogin)
+					}
+					cur = a.newSession(ri, r)
+				}
 			case event.TimedOut:
 				a.pend = append(a.pend, pending{rec: ri, dev: r.dev, start: a.startOf(r), at: r.at, sess: -1})
+			case event.Failed:
+				// No answer from the target (the transport failed, or the
+				// run ended while it waited): like a timeout, the login
+				// may have succeeded there.
+				if r.code == 0 {
+					a.pend = append(a.pend, pending{rec: ri, dev: r.dev, start: a.startOf(r), at: r.at, sess: -1})
+				}
 			}
 		case event.Logout:
 			if cur >= 0 {
@@ -280,6 +299,16 @@ func (a *analyzer) build() {
 				s.gap1 = int32(len(a.gaps))
 			}
 		case event.Resume:
+			if l := int32(len(a.sess)) - 1; cur < 0 && r.out == event.OK && r.seq != 0 &&
+				l >= a.devs[r.dev].s0 && a.sess[l].seq == r.seq && a.sess[l].endHow == endAppKill && a.inGapOpen(l) {
+				// The device resumed the session it had dropped as an
+				// app kill: in a login storm another connection of the
+				// instance held the session when it was dropped, and the
+				// main connection takes it back.
+				s := &a.sess[l]
+				s.end, s.endHow, s.deaf = never, endOpen, never
+				cur = l
+			}
 			if cur >= 0 && a.inGapOpen(cur) {
 				s := &a.sess[cur]
 				g := &a.gaps[s.gap1-1]
@@ -378,6 +407,17 @@ func (a *analyzer) newSession(ri int32, r *record) int32 {
 		rmLo: never, rmHi: never, deaf: never,
 	})
 	return int32(len(a.sess) - 1)
+}
+
+// devHas reports whether device dev, whose sessions build is making, has a
+// session with sequence seq.
+func (a *analyzer) devHas(dev uint16, seq uint64) bool {
+	for s := a.devs[dev].s0; s < int32(len(a.sess)); s++ {
+		if a.sess[s].seq == seq {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *analyzer) inGapOpen(s int32) bool {

@@ -18,7 +18,10 @@
 //   - A device's session is online, as the devices see it, from its login ok
 //     until it sends logout, is kicked, kills the app, switches account,
 //     gets user_sig_expired, fails to resume, or starts a new login; the
-//     time between a disconnect and a successful resume is not online.
+//     time between a disconnect and a successful resume is not online. A
+//     login answered with a sequence the device already holds or held (a
+//     repeat login, or racing logins of one instance over several
+//     connections, answered in any order) is that session again.
 //   - For the policy model (what the target must hold registered) a dropped
 //     transport and a killed app stay online until the device logs out, is
 //     displaced, is replaced by its own next login, or the run ends: the
@@ -55,7 +58,8 @@
 //     takes it as sent by some earlier login of the user, which the search
 //     picks, and flags NoOrder when no login explains it. Such kicks are
 //     not judged late.
-//   - A login that timed out on the device may still have succeeded at the
+//   - A login that timed out on the device, or failed without an answer from
+//     the target (transport lost, run ended), may still have succeeded at the
 //     target. When a kick names it (by sequence, or by instance in search
 //     mode) or it is the victim of a kick, it is taken as a login the device
 //     never saw succeed.
@@ -72,8 +76,10 @@
 //     devices hold offline; lost session: devices hold an instance online
 //     that the target does not list. Instances whose state the devices cannot
 //     know then (login, logout or kick in flight, dropped transport, killed
-//     app, expired ticket, login timed out) are not judged, so statuses
-//     taken after the devices were stopped judge ghosts only.
+//     app, expired ticket, login timed out) are not judged, nor is any
+//     device lost while a login of its user is in flight (its kick may be on
+//     the way), so statuses taken after the devices were stopped judge
+//     ghosts only.
 //   - Webhook mismatch: a Login callback's kicked platforms must contain the
 //     platforms of the kicks devices saw for that login and nothing beyond
 //     those plus sessions that may have been registered then and got no kick

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/imload/imload/event"
 )
 
 // flag counts a verdict of class c; the example timeline is built only when
@@ -163,6 +165,17 @@ func (a *analyzer) status() {
 			}
 		}
 	}
+	// A login of the user in flight at T may have displaced any device
+	// before its kick notice could arrive: no device is lost then.
+	inflight := false
+	for i := range a.u.recs {
+		r := &a.u.recs[i]
+		if r.kind == event.Login && a.startOf(r) <= T && r.at > T &&
+			(r.out == event.OK || r.out == event.TimedOut || r.out == event.Failed && r.code == 0) {
+			inflight = true
+			break
+		}
+	}
 	for d := 0; d < n; d++ {
 		online, uncertain := a.onlineAt(last[d], T)
 		dr := a.devs[d]
@@ -178,7 +191,7 @@ func (a *analyzer) status() {
 			a.flag(GhostSession, T, func() string {
 				return fmt.Sprintf("the target lists %s online at %s, but its device %s", a.devName(uint16(d)), a.rel(T), a.offlineWhy(l))
 			}, a.recOf(l)...)
-		case online && !listed[d]:
+		case online && !listed[d] && !inflight:
 			a.flag(LostSession, T, func() string {
 				return fmt.Sprintf("%s holds %s online at %s, but the target does not list it", a.devName(uint16(d)), a.sessName(l), a.rel(T))
 			}, a.sess[l].rec)

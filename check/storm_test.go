@@ -1,0 +1,163 @@
+package check
+
+import (
+	"testing"
+
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
+)
+
+// Histories that racing logins of one instance (a login storm over several
+// connections) and logins cut short by the end of a run leave behind, as
+// the reference server produced them; the server did nothing wrong in any.
+func TestStormAndUnansweredLogins(t *testing.T) {
+	A, B, W := "A-android", "B-iphone", "W-web"
+	S, C := "S-android", "C-android" // more Android instances
+	multi2, err := policy.Tencent(policy.MultiPlatform, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repeat := func(b *hb, dev string, sent, ok int, seq uint64) {
+		b.emit(event.Event{Kind: event.Login, Outcome: event.OK, Device: dev, Start: tms(sent), At: tms(ok), Seq: seq, Repeat: true})
+	}
+	cases := []struct {
+		name     string
+		pol      *policy.Policy // nil: dual-platform
+		build    func(b *hb)
+		statusAt int      // ms; 0: no status
+		listed   []string // instances the target lists at statusAt
+		seqs     map[string]uint64
+		want     verdictCounts
+	}{
+		{
+			name: "the repeat answer of a storm arrives before the new login's",
+			build: func(b *hb) {
+				repeat(b, A, 0, 10, 1)
+				b.login(A, 0, 11, 1)
+				b.login(B, 100, 108, 2)
+				b.kicked(A, 110, 1, 2, B)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "a stale repeat answer after the device's newer session",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 40, 48, 2)
+				b.kicked(A, 50, 1, 2, B)
+				b.login(A, 55, 60, 3)
+				b.kicked(B, 62, 2, 3, A)
+				repeat(b, A, 0, 65, 1) // answered late on another connection
+				b.login(B, 200, 204, 4)
+				b.kicked(A, 206, 3, 4, B)
+				b.login(W, 900, 905, 5)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "an older session of a storm answered after a newer one",
+			build: func(b *hb) {
+				b.login(B, 40, 48, 2)
+				b.login(A, 30, 55, 3) // the second connection's login
+				b.login(A, 0, 57, 1)  // the first connection's, answered late
+				b.kicked(A, 58, 1, 2, B)
+				b.kicked(B, 59, 2, 3, A)
+				b.login(W, 900, 905, 4)
+			},
+			statusAt: 905,
+			listed:   []string{A, W},
+			seqs:     map[string]uint64{A: 3, W: 4},
+			want:     verdictCounts{},
+		},
+		{
+			name: "a storm's side dropped while holding the session, the main resumed it and logged out",
+			pol:  multi2,
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.device(S, policy.Android)
+				b.login(S, 20, 25, 2)
+				b.at(event.Disconnect, S, 26) // the side's repeat login took the session over
+				repeat(b, S, 20, 27, 2)
+				b.at(event.AppKill, S, 28) // the side dropped
+				b.emit(event.Event{Kind: event.Resume, Outcome: event.OK, Device: S, Start: tms(29), At: tms(30), Seq: 2})
+				b.op(event.Logout, event.OK, S, 50, 52)
+				b.login(C, 100, 105, 3) // a second Android instance beside A's: allowed
+				b.op(event.Logout, event.OK, A, 800, 805)
+				b.login(W, 900, 905, 4)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "a login cancelled at the end of the run that displaced",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.op(event.Login, event.Failed, B, 100, 150)
+				b.kicked(A, 104, 1, 2, B)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "status taken while a login that was then cancelled was in flight",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(W, 20, 30, 2)
+				b.op(event.Login, event.Failed, B, 100, 150)
+			},
+			statusAt: 120,
+			listed:   []string{B, W},
+			seqs:     map[string]uint64{B: 3, W: 2},
+			want:     verdictCounts{},
+		},
+		{
+			name: "a login refused with a code is not in flight",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(W, 20, 30, 2)
+				b.emit(event.Event{Kind: event.Login, Outcome: event.Failed, Code: 70001, Device: B, Start: tms(100), At: tms(150)})
+			},
+			statusAt: 120,
+			listed:   []string{W},
+			seqs:     map[string]uint64{W: 2},
+			want:     verdictCounts{LostSession: 1},
+		},
+		{
+			name: "a stale repeat answer does not hide a missing kick",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 40, 48, 2)
+				repeat(b, A, 0, 65, 1)
+				b.op(event.Logout, event.OK, A, 900, 905)
+			},
+			want: verdictCounts{MissingKick: 1, OverLimit: 1},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newHB(false)
+			b.device(A, policy.Android)
+			b.device(B, policy.IPhone)
+			b.device(W, policy.Web)
+			b.device(C, policy.Android)
+			tc.build(b)
+			opts := testOpts()
+			if tc.statusAt > 0 {
+				var insts []policy.Instance
+				for _, id := range tc.listed {
+					seq := tc.seqs[id]
+					insts = append(insts, policy.Instance{ID: id, Platform: b.plats[id], Seq: seq})
+				}
+				b.h.SetServerOnline(b.user, insts)
+				opts.StatusAt = tms(tc.statusAt)
+			}
+			pol := tc.pol
+			if pol == nil {
+				pol = mustTencent(t, policy.DualPlatform, 1, 1)
+			}
+			r := Check(b.h, pol, opts)
+			if got := countsOf(r); got.String() != tc.want.String() {
+				dump(t, r)
+				t.Fatalf("verdicts %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
