@@ -76,6 +76,12 @@ type Config struct {
 	// SendQueue is how many pushes may wait for a slow connection before it
 	// is closed (default 64).
 	SendQueue int
+
+	// WebhookURL, when set, receives a State.StateChange callback for every
+	// login, logout and disconnect (http:// or https://; SPEC.md section 7).
+	WebhookURL string
+	// Webhook tunes the callback sender (queue, workers, retries).
+	Webhook WebhookOptions
 }
 
 func (c *Config) withDefaults() (Config, error) {

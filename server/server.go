@@ -34,6 +34,10 @@ type Server struct {
 	ledger  *ledger
 	conns   connSet
 
+	accounts *accounts      // REST accounts; a first login creates one
+	webhook  *webhookSender // nil without Config.WebhookURL
+	rest     restCounters
+
 	hookMu sync.Mutex
 	hooks  atomic.Pointer[[]func(StateChange)]
 
@@ -80,8 +84,19 @@ func New(cfg Config) (*Server, error) {
 		// its clients are programs, not pages.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
+	s.accounts = newAccounts(s.ledger.cal)
+	s.OnStateChange(s.accounts.noteLogin)
+	if c.WebhookURL != "" {
+		w, err := newWebhookSender(c.WebhookURL, c.SDKAppID, c.Webhook)
+		if err != nil {
+			return nil, err
+		}
+		s.webhook = w
+		s.OnStateChange(w.enqueue)
+	}
 	s.mux.HandleFunc(WSPath, s.serveWS)
 	s.mux.Handle(MetricsPath, s.metricsHandler())
+	s.mux.HandleFunc(RESTPrefix, s.serveREST)
 	s.sched.start()
 	return s, nil
 }
@@ -95,8 +110,8 @@ func (s *Server) Clock() clock.Clock { return s.clk }
 // Policy is the multi-device policy the server enforces.
 func (s *Server) Policy() *policy.Policy { return s.cfg.Policy }
 
-// Handler serves the WebSocket gateway at WSPath (and later routes mounted
-// on the same mux).
+// Handler serves the WebSocket gateway at WSPath, the metrics at
+// MetricsPath and the REST admin API under RESTPrefix.
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Start listens on addr (default "127.0.0.1:0": loopback, any port) and
@@ -194,6 +209,11 @@ func (s *Server) shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.sched.close()
+	if s.webhook != nil {
+		if err := s.webhook.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if serveDone != nil {
 		<-serveDone
 	}
