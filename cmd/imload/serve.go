@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	heartbeat    time.Duration
 	day          time.Duration
 	scenario     string // take the target's settings from this scenario
+	webhook      string // State.StateChange callback URL
 }
 
 // newServeCmd runs the reference login server alone.
@@ -67,6 +69,7 @@ func newServeCmd() *cobra.Command {
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a connection silent for this long")
 	fl.DurationVar(&f.heartbeat, "heartbeat", server.DefaultHeartbeat, "ping interval asked of clients (hello_ok)")
 	fl.DurationVar(&f.day, "day", 24*time.Hour, "length of a statistics day (compress it for MAU runs)")
+	fl.StringVar(&f.webhook, "webhook", "", "send State.StateChange callbacks (login, logout, disconnect) to this http:// or https:// URL")
 	fl.StringVar(&f.scenario, "scenario", "", "take sdkappid, admin, policy, instances and faults from this scenario's target (flags given win)")
 	return cmd
 }
@@ -101,6 +104,10 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	fmt.Fprintf(out, "imload serve: listening on ws://%s%s (policy %s, sdkappid %d)\n", addr, server.WSPath, cfg.Policy.Name, cfg.SDKAppID)
 	fmt.Fprintf(out, "imload serve: metrics at http://%s%s\n", addr, server.MetricsPath)
+	fmt.Fprintf(out, "imload serve: REST admin API at http://%s%s{service}/{command} (admin %s)\n", addr, server.RESTPrefix, cfg.Admin)
+	if cfg.WebhookURL != "" {
+		fmt.Fprintf(out, "imload serve: State.StateChange callbacks to %s\n", cfg.WebhookURL)
+	}
 
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "imload serve: shutting down")
@@ -149,9 +156,15 @@ func (f *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	if rw == 0 {
 		rw = -1 // no resume at all
 	}
+	if f.webhook != "" {
+		if u, err := url.Parse(f.webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, withCode(exitBadInput, fmt.Errorf("--webhook must be an http:// or https:// URL with a host, got %q", f.webhook))
+		}
+	}
 	return server.Config{
 		SDKAppID: f.sdkappid, Key: key, Admin: f.admin, Policy: pol, Faults: faults,
 		ResumeWindow: rw, IdleTimeout: f.idleTimeout, Heartbeat: f.heartbeat, Day: f.day,
+		WebhookURL: f.webhook,
 	}, nil
 }
 
