@@ -76,6 +76,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if sc == nil {
 		return nil, errors.New("run: no scenario")
 	}
+	if sc.MAU != nil {
+		return ExecuteMAU(ctx, o) // a month simulation instead of phases
+	}
 	sc, err := o.Shard.apply(sc)
 	if err != nil {
 		return nil, err

@@ -264,6 +264,7 @@ func MergeFiles(files ...*results.File) (*Outcome, error) {
 
 	// MAU reports: all files or none.
 	var maus []*mau.Report
+	var merged *mau.Report // nil: not a month simulation
 	for i, g := range files {
 		if (g.MAU != nil) != (files[0].MAU != nil) {
 			return nil, fmt.Errorf("file %d and file 1 differ in having MAU results: merge the shards of one run", i+1)
@@ -279,6 +280,7 @@ func MergeFiles(files ...*results.File) (*Outcome, error) {
 	}
 	if len(maus) > 0 {
 		m, err := mau.Merge(maus...)
+		merged = m
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +313,7 @@ func MergeFiles(files ...*results.File) (*Outcome, error) {
 		}
 		ths = append(ths, th)
 	}
-	f.Thresholds = EvalThresholds(ths, f.Metrics, out.Kickout)
+	f.Thresholds = judgeThresholds(ths, f.Metrics, out.Kickout, merged)
 	for _, t := range f.Thresholds {
 		if !t.Pass {
 			out.Passed = false

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/imload/imload/check"
+	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
@@ -14,14 +15,26 @@ import (
 // evalThresholds judges each threshold against the run's metrics and the
 // kickout report (nil when the oracle was off).
 func evalThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *check.Report) []results.Threshold {
+	return judgeThresholds(ths, snap, kick, nil)
+}
+
+// judgeThresholds is evalThresholds for any run: the mau metrics are judged
+// against the MAU report of a month simulation (m nil: the run had none;
+// m set: it was one, and measured nothing else).
+func judgeThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *check.Report, m *mau.Report) []results.Threshold {
 	out := make([]results.Threshold, 0, len(ths))
 	for _, th := range ths {
 		r := results.Threshold{Expr: th.String(), Metric: th.Metric}
 		var v float64
 		var err error
-		if th.Subject == "kickout" || strings.HasPrefix(th.Subject, "kickout.") {
+		switch {
+		case th.Subject == "mau" || strings.HasPrefix(th.Subject, "mau."):
+			v, err = mauValue(th, m)
+		case m != nil:
+			err = fmt.Errorf("%s is not measured by a month simulation (allowed: %s)", th.Metric, mauMetrics)
+		case th.Subject == "kickout" || strings.HasPrefix(th.Subject, "kickout."):
 			v, err = kickoutValue(th, kick)
-		} else {
+		default:
 			v, err = snap.Value(th.Metric)
 		}
 		if err != nil {
@@ -33,6 +46,21 @@ func evalThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *chec
 		out = append(out, r)
 	}
 	return out
+}
+
+// mauMetrics lists the metrics of a month simulation.
+const mauMetrics = "mau.mismatches"
+
+// mauValue answers the mau metrics: mau.mismatches, the numbers on which
+// the harness's and the server's counts disagree.
+func mauValue(th scenario.Threshold, m *mau.Report) (float64, error) {
+	if m == nil {
+		return 0, errors.New("mau metrics are measured only by a scenario with a mau section")
+	}
+	if th.Metric == "mau.mismatches" {
+		return float64(len(m.Mismatches)), nil
+	}
+	return 0, fmt.Errorf("unknown mau metric %q (allowed: %s)", th.Metric, mauMetrics)
 }
 
 // kickoutValue answers the kickout metrics: kickout.violations,

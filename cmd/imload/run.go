@@ -85,6 +85,15 @@ usage, 130 interrupted (results still written).`,
 					return err
 				}
 			}
+			if rep, err := res.MAUReport(); err != nil || rep != nil {
+				fmt.Fprintln(stdout)
+				if err == nil {
+					err = rep.WriteText(stdout)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			if out != "" {
 				fmt.Fprintf(stdout, "\nresults: %s\n", out)
 			}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/imload/imload/mau"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 	"github.com/spf13/cobra"
 )
@@ -16,13 +18,19 @@ func newValidateCmd() *cobra.Command {
 		Long: "Validate loads each scenario file as `imload run` would and prints\n" +
 			"\"FILE: ok (N phases, M users, policy P)\" for a valid one. For an invalid\n" +
 			"one it prints every problem to stderr as file:line:col: field: message,\n" +
-			"and the command exits 2.",
+			"and the command exits 2. A scenario with a mau section has its month\n" +
+			"simulation checked too and reads \"FILE: ok (month simulation: N users,\n" +
+			"K strategies over D days, policy P)\".",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			bad := 0
 			for _, file := range args {
 				s, err := scenario.Load(file)
+				var cfg mau.Config
+				if err == nil && s.MAU != nil {
+					cfg, err = run.MAUConfig(s) // the month simulation's own settings
+				}
 				if err != nil {
 					bad++
 					var es *scenario.Errors
@@ -31,6 +39,11 @@ func newValidateCmd() *cobra.Command {
 					} else {
 						fmt.Fprintf(errOut, "%s: %v\n", file, err)
 					}
+					continue
+				}
+				if s.MAU != nil {
+					fmt.Fprintf(out, "%s: ok (month simulation: %d users, %s, policy %s)\n",
+						file, cfg.Users, mauPlan(cfg), s.Target.Policy)
 					continue
 				}
 				fmt.Fprintf(out, "%s: ok (%d phases, %d users, policy %s)\n",
@@ -42,4 +55,17 @@ func newValidateCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// mauPlan says what a month simulation compares: "4 strategies over 30 days".
+func mauPlan(c mau.Config) string {
+	days := "the rest of the start month"
+	if c.Days > 0 {
+		days = fmt.Sprintf("%d days", c.Days)
+	}
+	n := len(c.Strategies)
+	if n == 0 {
+		n = len(mau.PresetNames())
+	}
+	return fmt.Sprintf("%d strategies over %s", n, days)
 }

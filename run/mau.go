@@ -1,0 +1,533 @@
+package run
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/imload/imload/agent"
+	"github.com/imload/imload/clock"
+	"github.com/imload/imload/driver"
+	"github.com/imload/imload/driver/inproc"
+	"github.com/imload/imload/driver/ws"
+	"github.com/imload/imload/mau"
+	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/policy"
+	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
+	"github.com/imload/imload/usersig"
+)
+
+// Workers of a month simulation that leaves mau.workers unset: calls into
+// the server in process are cheap, so a few workers keep both cores busy;
+// over WebSocket each call waits for a round trip, so more run at once.
+const (
+	mauInprocWorkers = 4
+	mauWSWorkers     = 64
+)
+
+// MAUConfig decodes and checks the scenario's mau section, with the
+// scenario's population and seed filled in where the section leaves them
+// out. Every problem is reported in a *scenario.Errors whose entries read
+// "file:line:col: mau.key: what is wrong". sc.MAU must not be nil.
+func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
+	if sc.MAU == nil || sc.MAU.Node == nil {
+		return mau.Config{}, errors.New("run: the scenario has no mau section")
+	}
+	n := sc.MAU.Node
+	cfg, err := mau.DecodeConfig(n, "mau")
+	if err != nil {
+		return cfg, positioned(sc.File, n, err)
+	}
+	switch {
+	case cfg.Users == 0:
+		cfg.Users = sc.Population.Users
+	case cfg.Users != sc.Population.Users:
+		return cfg, positioned(sc.File, n, fmt.Errorf("mau.users: %d, but population.users is %d: give the population once, as population.users", cfg.Users, sc.Population.Users))
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(sc.Seed)
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = mauWSWorkers
+		if sc.Target.Driver == scenario.DriverInproc {
+			cfg.Workers = mauInprocWorkers
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, positioned(sc.File, n, err)
+	}
+	return cfg, nil
+}
+
+var (
+	// "line 5 col 5: mau.segments[0].x: ..." (unknown keys) and
+	// "mau: line 1 col 14: strategy: ..." (a strategy's own decoding).
+	lineColErr = regexp.MustCompile(`^(?:mau: )?line (\d+) col (\d+): (.*)$`)
+	// "  line 7: cannot unmarshal !!str `x` into int" under "yaml: unmarshal errors:".
+	lineErr = regexp.MustCompile(`^\s*line (\d+): (.*)$`)
+	// "mau.segments[0].open_prob: must be ..." (Validate).
+	pathErr   = regexp.MustCompile(`^(mau(?:\.[A-Za-z0-9_]+|\[\d+\])*): (.*)$`)
+	unmarshal = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+)
+
+// positioned turns the errors of mau.DecodeConfig and mau.Config.Validate
+// (one a line) into scenario errors at file:line:col, found from the
+// section's node n.
+func positioned(file string, n *yaml.Node, err error) error {
+	es := &scenario.Errors{}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasSuffix(line, "yaml: unmarshal errors:") {
+			continue
+		}
+		e := &scenario.Error{File: file, Line: n.Line, Col: n.Column, Msg: line}
+		if m := lineColErr.FindStringSubmatch(line); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Col, _ = strconv.Atoi(m[2])
+			e.Msg = m[3]
+			if pm := pathErr.FindStringSubmatch(e.Msg); pm != nil {
+				e.Field, e.Msg = pm[1], pm[2]
+			}
+		} else if m := lineErr.FindStringSubmatch(line); m != nil {
+			l, _ := strconv.Atoi(m[1])
+			kind, value := unmarshalGot(m[2])
+			at, path := nodeOnLine(n, "mau", l, kind, value)
+			e.Line, e.Field, e.Msg = l, path, explainUnmarshal(m[2])
+			if at != nil {
+				e.Col = at.Column
+			}
+		} else if m := pathErr.FindStringSubmatch(line); m != nil {
+			e.Field, e.Msg = m[1], m[2]
+			if at := nodeAt(n, m[1]); at != nil {
+				e.Line, e.Col = at.Line, at.Column
+			}
+		}
+		es.List = append(es.List, e)
+	}
+	slices.SortStableFunc(es.List, func(a, b *scenario.Error) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+	if len(es.List) > scenario.MaxErrors {
+		es.Dropped = len(es.List) - scenario.MaxErrors
+		es.List = es.List[:scenario.MaxErrors]
+	}
+	return es
+}
+
+// unmarshalGot returns the kind of node ("str", "seq", "map", ...) and the
+// value a yaml type error names (both "" if it names none).
+func unmarshalGot(msg string) (kind, value string) {
+	if m := unmarshal.FindStringSubmatch(msg); m != nil {
+		return m[1], m[2]
+	}
+	return "", ""
+}
+
+// explainUnmarshal rewords a yaml type error as what the key allows.
+func explainUnmarshal(msg string) string {
+	m := unmarshal.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	got := "a " + map[string]string{"map": "mapping", "seq": "list", "str": "string", "int": "number",
+		"float": "number", "bool": "boolean", "null": "null"}[m[1]]
+	if m[2] != "" {
+		got = strconv.Quote(m[2])
+	}
+	want := map[string]string{
+		"time.Duration": "a duration such as 2s or 5m", "int": "a whole number", "uint64": "a whole number >= 0",
+		"float64": "a number", "bool": "true or false", "string": "a string",
+		"map[string]float64": "a mapping of platform to weight", "[]mau.Segment": "a list of segments",
+		"[]mau.StrategySpec": "a list of strategies", "[]mau.Tier": "a list of tiers ({up_to, per_thousand})",
+		"mau.Pricing": "a mapping {currency, included, tiers}", "mau.Segment": "a mapping of segment settings",
+		"mau.Tier": "a mapping {up_to, per_thousand}", "mau.Config": "a mapping of month-simulation settings",
+	}[m[3]]
+	if want == "" {
+		return msg
+	}
+	return "expected " + want + ", got " + got
+}
+
+// nodeAt finds the node of a path such as "mau.segments[0].open_prob" under
+// the section's node n (whose path is "mau"): the deepest node the path
+// reaches, nil when it reaches none below n.
+func nodeAt(n *yaml.Node, path string) *yaml.Node {
+	rest, ok := strings.CutPrefix(path, "mau")
+	if !ok {
+		return nil
+	}
+	cur, found := n, (*yaml.Node)(nil)
+	for rest != "" {
+		for cur != nil && cur.Kind == yaml.AliasNode {
+			cur = cur.Alias
+		}
+		if cur == nil {
+			break
+		}
+		var next *yaml.Node
+		switch {
+		case rest[0] == '.':
+			key := rest[1:]
+			if i := strings.IndexAny(key, ".["); i >= 0 {
+				key = key[:i]
+			}
+			rest = rest[1+len(key):]
+			if cur.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(cur.Content); i += 2 {
+					if cur.Content[i].Value == key {
+						next = cur.Content[i+1]
+					}
+				}
+			}
+		case rest[0] == '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return found
+			}
+			i, err := strconv.Atoi(rest[1:end])
+			rest = rest[end+1:]
+			if err == nil && cur.Kind == yaml.SequenceNode && i >= 0 && i < len(cur.Content) {
+				next = cur.Content[i]
+			}
+		default:
+			return found
+		}
+		if next == nil {
+			break
+		}
+		cur, found = next, next
+	}
+	return found
+}
+
+// nodeOnLine finds the value node on line l under n that a yaml type
+// error names: a list or mapping for kind seq or map, else a scalar,
+// preferring one whose value is want. It returns the node with its path
+// ("mau.days").
+func nodeOnLine(n *yaml.Node, path string, l int, kind, want string) (*yaml.Node, string) {
+	var best *yaml.Node
+	bestPath := "mau"
+	wantKind := yaml.ScalarNode
+	switch kind {
+	case "seq":
+		wantKind = yaml.SequenceNode
+	case "map":
+		wantKind = yaml.MappingNode
+	}
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		if n == nil || depth > 32 {
+			return
+		}
+		if n.Line == l && n.Kind == wantKind && depth > 0 &&
+			(best == nil || (want != "" && n.Value == want && best.Value != want)) {
+			best, bestPath = n, path
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], path+"."+n.Content[i].Value, depth+1)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			}
+		}
+	}
+	walk(n, path, 0)
+	return best, bestPath
+}
+
+// mauStatus prints a status line per simulated day, at most one per
+// interval, and always a strategy's last day.
+type mauStatus struct {
+	w     io.Writer
+	every time.Duration
+	days  int
+	start time.Time
+	last  time.Time
+}
+
+func (s *mauStatus) day(strategy string, d mau.DayCount) {
+	now := time.Now()
+	if d.Day != s.days-1 && now.Sub(s.last) < s.every {
+		return
+	}
+	s.last = now
+	fmt.Fprintf(s.w, "mau %s: day %d/%d (%s): %d logins, DAU %d, peak online %d; %s elapsed\n",
+		strategy, d.Day+1, s.days, d.Date, d.Logins, d.DAU, d.PeakOnline, now.Sub(s.start).Round(100*time.Millisecond))
+}
+
+// mauDays is the number of days cfg simulates.
+func mauDays(cfg mau.Config) int {
+	if cfg.Days > 0 {
+		return cfg.Days
+	}
+	start := cmp.Or(cfg.Start, mau.DefaultStart)
+	d, err := mau.ParseDate(start)
+	if err != nil {
+		return 0
+	}
+	return d.MonthID().Days() - d.Day + 1
+}
+
+// ExecuteMAU runs the scenario's month simulation (its mau section) instead
+// of its phases: the same population and seed under every strategy, each
+// against a fresh embedded reference server that shares the simulated
+// calendar and the clock the simulation advances, so that the server's own
+// logins, DAU and MAU can be cross-checked against the harness's counts
+// (every disagreement is a mismatch in the report, judged by the threshold
+// mau.mismatches). The report goes into the results file's mau field;
+// Outcome.MAUReport returns it.
+func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
+	sc := o.Scenario
+	if sc == nil {
+		return nil, errors.New("run: no scenario")
+	}
+	if err := o.Shard.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.StatusEvery <= 0 {
+		o.StatusEvery = 5 * time.Second
+	}
+	if sc.Target.URL != "" {
+		return nil, errors.New("target.url: a scenario with a mau section runs against the embedded server (every strategy on a fresh one)")
+	}
+	cfg, err := MAUConfig(sc)
+	if err != nil {
+		return nil, err
+	}
+	thresholds := make([]scenario.Threshold, 0, len(sc.Thresholds))
+	for i, expr := range sc.Thresholds {
+		th, err := scenario.ParseThreshold(expr)
+		if err != nil {
+			return nil, fmt.Errorf("thresholds[%d]: %w", i, err)
+		}
+		thresholds = append(thresholds, th)
+	}
+	pol, err := sc.Target.LoadPolicy()
+	if err != nil {
+		return nil, fmt.Errorf("target.policy: %w", err)
+	}
+	faults, err := server.ParseFaults(append(append([]string(nil), sc.Target.Faults...), o.Faults...))
+	if err != nil {
+		return nil, err
+	}
+	key, err := targetKey(&sc.Target)
+	if err != nil {
+		return nil, err
+	}
+
+	days := mauDays(cfg)
+	var opts []mau.Option
+	if !o.Shard.Whole() {
+		opts = append(opts, mau.WithShard(mau.Shard{Index: o.Shard.Index, Count: o.Shard.Count}))
+	}
+	var epoch time.Time
+	if cfg.Realtime {
+		epoch = time.Now()
+		opts = append(opts, mau.WithEpoch(epoch))
+		if cfg.Start != "" {
+			fmt.Fprintln(o.Log, "mau: note: realtime with mau.start: the embedded server dates days from the run's start (Beijing time), so its months may differ from mau.start's")
+		}
+	}
+	if len(sc.Phases) > 0 {
+		fmt.Fprintln(o.Log, "mau: note: the scenario's phases are not run; a scenario with a mau section simulates a month instead")
+	}
+	start := time.Now()
+	status := &mauStatus{w: o.Progress, every: o.StatusEvery, days: days, start: start, last: start}
+	opts = append(opts, mau.OnDay(status.day))
+
+	tk := &mauTargets{sc: sc, pol: pol, key: key, faults: faults, realtime: cfg.Realtime,
+		pop: agent.NewPopulation(sc.Population), days: days, log: o.Log}
+	fmt.Fprintf(o.Log, "mau: %d users%s, %d days of %s, %d strategies, seed %d, %d workers; target: a fresh embedded reference server per strategy, %s driver (policy %s)\n",
+		cfg.Users, shardNoteMAU(o.Shard), days, cmp.Or(cfg.Day, mau.RealDay), cmp.Or(len(cfg.Strategies), len(mau.PresetNames())), cfg.Seed, cfg.Workers, sc.Target.Driver, pol.Name)
+	rep, runErr := mau.SimulateMonth(ctx, cfg, cfg.Users, tk.open, opts...)
+	end := time.Now()
+	interrupted := ctx.Err() != nil
+	if runErr != nil && !interrupted {
+		return nil, runErr
+	}
+
+	f := &results.File{
+		Schema:       results.Schema,
+		Scenario:     sc.Name,
+		ScenarioFile: sc.File,
+		Seed:         sc.Seed,
+		Shard:        o.Shard.String(),
+		Started:      start,
+		Ended:        end,
+		Duration:     results.Duration(end.Sub(start)),
+		Interrupted:  interrupted,
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
+		Metrics:      metrics.NewRecorder(metrics.WithStart(start)).Snapshot(),
+	}
+	if rep != nil {
+		raw, err := json.Marshal(rep)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the MAU report: %w", err)
+		}
+		f.MAU = raw
+	}
+	out := &Outcome{File: f, Passed: true}
+	f.Thresholds = judgeThresholds(thresholds, nil, nil, cmp.Or(rep, &mau.Report{}))
+	for _, t := range f.Thresholds {
+		if !t.Pass {
+			out.Passed = false
+		}
+	}
+	if o.Out != "" {
+		if err := results.WriteFile(o.Out, f); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func shardNoteMAU(s Shard) string {
+	if s.Whole() {
+		return ""
+	}
+	return " (shard " + s.String() + ")"
+}
+
+// MAUReport returns the month simulation's report held in the results (nil
+// when the run had no mau section).
+func (o *Outcome) MAUReport() (*mau.Report, error) {
+	if o == nil || o.File == nil || o.File.MAU == nil {
+		return nil, nil
+	}
+	rep := &mau.Report{}
+	if err := json.Unmarshal(o.File.MAU, rep); err != nil {
+		return nil, fmt.Errorf("results: mau: %w", err)
+	}
+	return rep, nil
+}
+
+// mauTargets opens a fresh embedded reference server per strategy.
+type mauTargets struct {
+	sc       *scenario.Scenario
+	pol      *policy.Policy
+	key      []byte
+	faults   server.Faults
+	realtime bool
+	pop      *agent.Population
+	days     int
+	log      io.Writer
+}
+
+// open starts a server on the strategy's calendar: its statistics days are
+// the calendar's days, and it reads the clock the runner advances (a fake
+// clock set tick by tick, or the wall clock in a realtime run). The runner
+// sends no heartbeats and background-keep stands for mobile PushOnline, so
+// idle connections, and the detached sessions of a strategy that keeps them,
+// are kept for longer than the run.
+func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar) (mau.Target, error) {
+	var clk clock.Clock = clock.Real{}
+	if !m.realtime {
+		clk = clock.NewFake(cal.Epoch)
+	}
+	long := time.Duration(m.days+2)*cal.Day + time.Hour
+	// Only a strategy that keeps its session in the background resumes it;
+	// for the others a dropped session ends at once (the server then keeps
+	// no task per detached session for the rest of the run).
+	resume := time.Duration(-1)
+	if st.KeepBackground {
+		resume = long
+	}
+	sdk := m.sc.Target.SDKAppID
+	srv, err := server.New(server.Config{
+		SDKAppID:     sdk,
+		Key:          m.key,
+		Admin:        m.sc.Target.Admin,
+		Policy:       m.pol,
+		Clock:        clk,
+		Faults:       m.faults,
+		Day:          cal.Day,
+		Epoch:        cal.Epoch,
+		IdleTimeout:  long,
+		ResumeWindow: resume,
+	})
+	if err != nil {
+		return mau.Target{}, fmt.Errorf("embedded server: %w", err)
+	}
+	shutdown := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+	var drv driver.Driver
+	var opTimeout time.Duration
+	if m.sc.Target.Driver == scenario.DriverInproc {
+		drv = inproc.New(srv)
+	} else {
+		addr, err := srv.Start("127.0.0.1:0")
+		if err != nil {
+			_ = shutdown()
+			return mau.Target{}, fmt.Errorf("embedded server: %w", err)
+		}
+		spread, err := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
+		if err != nil {
+			_ = shutdown()
+			return mau.Target{}, err
+		}
+		url := "ws://" + addr.String() + "/v1/ws"
+		d, err := ws.New(ws.Config{URL: url, DialTimeout: m.sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
+		if err != nil {
+			_ = shutdown()
+			return mau.Target{}, err
+		}
+		drv, opTimeout = d, m.sc.Target.Timeout.D()
+		fmt.Fprintf(m.log, "mau %s: embedded reference server on %s\n", st.Name, url)
+	}
+	life := max(m.sc.Behaviour.TicketLifetime.D(), long)
+	key := m.key
+	return mau.Target{
+		Driver:    drv,
+		SDKAppID:  sdk,
+		Clock:     clk,
+		UserID:    m.pop.UserID,
+		OpTimeout: opTimeout,
+		Sign: func(user string, now time.Time) (string, time.Time, error) {
+			sig, err := usersig.Gen(sdk, key, user, life, now, nil)
+			return sig, now.Add(life), err
+		},
+		ServerCounts: func(context.Context) (mau.ServerCounts, error) { return serverCounts(srv.Stats()), nil },
+		Close: func() error {
+			return errors.Join(drv.Close(), shutdown())
+		},
+	}, nil
+}
+
+// serverCounts is the server's own per-day logins and DAU and per-month
+// MAU, in the shape mau.CrossCheck compares. (Its per-day peak counts
+// sessions logged in, detached ones awaiting resume included, which is not
+// the harness's peak of users online; it is not compared.)
+func serverCounts(st server.Stats) mau.ServerCounts {
+	var sc mau.ServerCounts
+	for _, d := range st.Days {
+		sc.Days = append(sc.Days, mau.ServerDay{Day: d.Day, Logins: int64(d.Logins), DAU: int(d.LoginUsers)})
+	}
+	for _, m := range st.Months {
+		sc.Months = append(sc.Months, mau.ServerMonth{Month: m.Month, MAU: int(m.MAU)})
+	}
+	return sc
+}
