@@ -154,6 +154,7 @@ func TestFullKeepsExplicitValues(t *testing.T) {
 		{"seed", s.Seed, int64(7)},
 		{"users with underscore", s.Population.Users, 1000},
 		{"sdkappid", s.Target.SDKAppID, uint64(1400000123)},
+		{"webhook_listen", s.Target.WebhookListen, "127.0.0.1:8088"},
 		{"explicit zero logout_ratio", s.Behaviour.LogoutRatio, 0.0},
 		{"explicit false relogin", *s.Behaviour.ReloginAfterKick, false},
 		{"explicit false enabled", *s.Checks.Kickout.Enabled, false},

@@ -65,6 +65,11 @@ type Target struct {
 	WebInstances int    `yaml:"web_instances,omitempty" json:"web_instances,omitempty"`
 	// Faults of the embedded server (fault injection, for testing the oracle).
 	Faults []string `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// WebhookListen is the host:port where the run receives the target's
+	// State.StateChange callbacks for the kickout oracle. For a target URL
+	// the user points the server's callback there; the embedded server
+	// sends to a loopback port of its own when this is empty.
+	WebhookListen string `yaml:"webhook_listen,omitempty" json:"webhook_listen,omitempty"`
 	// PolicyFile is the path of the policy file when Policy names one,
 	// resolved against the scenario's directory (set by Load; not in YAML).
 	PolicyFile string `yaml:"-" json:"policy_file,omitempty"`

@@ -3,9 +3,11 @@ package scenario
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,6 +248,12 @@ func (v *validator) target() {
 	default:
 		v.errf("target.policy", "unknown policy %q (allowed: %s, or a path to a policy file)",
 			name, strings.Join(policy.Names(), ", "))
+	}
+	if t.WebhookListen != "" {
+		host, port, err := net.SplitHostPort(t.WebhookListen)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/?#") {
+			v.errf("target.webhook_listen", "must be host:port such as 127.0.0.1:8088, got %q", t.WebhookListen)
+		}
 	}
 	seen := map[string]int{}
 	for i, f := range t.Faults {
