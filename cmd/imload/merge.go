@@ -37,7 +37,7 @@ const jobIndexEnv = "JOB_COMPLETION_INDEX"
 func (d *distFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&d.shard, "shard", "", "run shard i of N (i/N, from 0): users ≡ i mod N, 1/N of the arrival rate and devices; merge the results with imload merge")
 	f.IntVar(&d.shards, "shards", 0, "run one of N shards, its index taken from $"+jobIndexEnv+" (Kubernetes Indexed Jobs)")
-	f.StringVar(&d.target, "target", "", "drive this URL (ws://host:port/v1/ws) instead of the scenario's target; the key comes from the scenario's target.key_env or key_file")
+	f.StringVar(&d.target, "target", "", "drive this URL (ws://host:port/v1/ws) instead of the scenario's target; the key comes from --key-env or the scenario's target.key_env or key_file")
 	f.StringVar(&d.keyEnv, "key-env", "", "environment variable holding the app's secret key (overrides the scenario's target.key_env and key_file)")
 	f.StringVar(&d.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run (e.g. 127.0.0.1:9100)")
 	f.DurationVar(&d.metricsLinger, "metrics-linger", 0, "keep serving /metrics this long after the run, so a last scrape sees the final figures")
