@@ -20,6 +20,7 @@ import (
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/driver/inproc"
 	"github.com/imload/imload/driver/ws"
+	"github.com/imload/imload/driver/xmpp"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
@@ -151,6 +152,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	cfg := agent.ScenarioConfig(sc)
 	cfg.Driver = tgt.drv
 	cfg.Tickets = &agent.SigTickets{SDKAppID: sc.Target.SDKAppID, Key: key, Lifetime: sc.Behaviour.TicketLifetime.D()}
+	if sc.Target.Driver == scenario.DriverXMPP {
+		cfg.Tickets = xmpp.PasswordTickets{Secret: key} // passwords derived from the key
+	}
 	cfg.Sink = sinks
 	cfg.Clock = clk
 	cfg.Book = agent.NewLoginBook()
@@ -229,6 +233,8 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			Examples:  kickCfg.Examples,
 			End:       end,
 			StatusAt:  statusAt,
+			// XMPP's <conflict/> names no displacer: the search attributes it.
+			AnonymousKicks: sc.Target.Driver == scenario.DriverXMPP,
 		}
 		out.Kickout = check.Check(hist, pol, opts)
 		raw, err := json.Marshal(out.Kickout)
@@ -292,6 +298,15 @@ type target struct {
 
 func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer) (*target, error) {
 	t := &target{}
+	if sc.Target.Driver == scenario.DriverXMPP {
+		d, err := xmpp.New(xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk})
+		if err != nil {
+			return nil, fmt.Errorf("target.url: %w", err)
+		}
+		t.kind, t.url, t.drv = "xmpp", sc.Target.URL, d
+		fmt.Fprintf(log, "target: XMPP server at %s (domain %s, policy %s)\n", sc.Target.URL, d.Domain(), pol.Name)
+		return t, nil
+	}
 	if sc.Target.URL != "" {
 		// Source addresses spread over 127.0.0.0/8 (used only when the URL
 		// is loopback), as for the embedded server.
