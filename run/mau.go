@@ -66,7 +66,15 @@ func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
 			cfg.Workers = mauInprocWorkers
 		}
 	}
+	var errs []error
 	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Realtime && cfg.Start != "" {
+		// The embedded server dates its days from the run's start.
+		errs = append(errs, errors.New("mau.start: a realtime run starts now and its days carry today's date onwards (Beijing time), as the embedded server dates them; remove start, or realtime"))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return cfg, positioned(sc.File, n, err)
 	}
 	return cfg, nil
@@ -341,14 +349,6 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	if !o.Shard.Whole() {
 		opts = append(opts, mau.WithShard(mau.Shard{Index: o.Shard.Index, Count: o.Shard.Count}))
 	}
-	var epoch time.Time
-	if cfg.Realtime {
-		epoch = time.Now()
-		opts = append(opts, mau.WithEpoch(epoch))
-		if cfg.Start != "" {
-			fmt.Fprintln(o.Log, "mau: note: realtime with mau.start: the embedded server dates days from the run's start (Beijing time), so its months may differ from mau.start's")
-		}
-	}
 	if len(sc.Phases) > 0 {
 		fmt.Fprintln(o.Log, "mau: note: the scenario's phases are not run; a scenario with a mau section simulates a month instead")
 	}
@@ -360,7 +360,13 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		pop: agent.NewPopulation(sc.Population), days: days, log: o.Log}
 	fmt.Fprintf(o.Log, "mau: %d users%s, %d days of %s, %d strategies, seed %d, %d workers; target: a fresh embedded reference server per strategy, %s driver (policy %s)\n",
 		cfg.Users, shardNoteMAU(o.Shard), days, cmp.Or(cfg.Day, mau.RealDay), cmp.Or(len(cfg.Strategies), len(mau.PresetNames())), cfg.Seed, cfg.Workers, sc.Target.Driver, pol.Name)
-	rep, runErr := mau.SimulateMonth(ctx, cfg, cfg.Users, tk.open, opts...)
+	var rep *mau.Report
+	var runErr error
+	if cfg.Realtime {
+		rep, runErr = simulateRealtime(ctx, cfg, tk.open, opts)
+	} else {
+		rep, runErr = mau.SimulateMonth(ctx, cfg, cfg.Users, tk.open, opts...)
+	}
 	end := time.Now()
 	interrupted := ctx.Err() != nil
 	if runErr != nil && !interrupted {
@@ -400,6 +406,43 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// simulateRealtime runs the strategies one after the other in wall time,
+// each on a calendar that starts when it does (day 0 is the day it starts,
+// in Beijing time, as its server dates it), and gathers them in one report
+// whose calendar is the first strategy's.
+func simulateRealtime(ctx context.Context, cfg mau.Config, open mau.TargetFunc, opts []mau.Option) (*mau.Report, error) {
+	specs := cfg.Strategies
+	if len(specs) == 0 {
+		for _, name := range mau.PresetNames() {
+			specs = append(specs, mau.StrategySpec{Name: name})
+		}
+	}
+	var rep *mau.Report
+	for _, spec := range specs {
+		one := cfg
+		one.Strategies = []mau.StrategySpec{spec}
+		epoch := time.Now()
+		// Day 0 carries the epoch's date in Beijing time, as the server's
+		// calendar does; said explicitly, so that the usage model's
+		// weekdays are those dates too.
+		one.Start = mau.DateOf(epoch.In(mau.Beijing())).String()
+		r, err := mau.SimulateMonth(ctx, one, one.Users, open, append(slices.Clip(opts), mau.WithEpoch(epoch))...)
+		switch {
+		case rep == nil:
+			rep = r
+		case r != nil:
+			for _, s := range r.Strategies {
+				rep.Add(s)
+			}
+			rep.Mismatches = append(rep.Mismatches, r.Mismatches...)
+		}
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 func shardNoteMAU(s Shard) string {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/mau"
@@ -169,6 +170,35 @@ func TestExecuteMAUWebSocket(t *testing.T) {
 	}
 }
 
+// TestExecuteMAURealtime: in wall time every strategy runs on a calendar
+// that starts when it does, dated as its server dates it, and the counts
+// agree.
+func TestExecuteMAURealtime(t *testing.T) {
+	text := "population: {users: 200}\nmau:\n  realtime: true\n  day: 150ms\n  days: 3\n  tick: 30m\n" +
+		"  strategies: [eager, lazy]\nthresholds: [mau.mismatches == 0]\n"
+	before := mau.DateOf(time.Now().In(mau.Beijing()))
+	res, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := mau.DateOf(time.Now().In(mau.Beijing()))
+	rep, err := res.MAUReport()
+	if err != nil || rep == nil {
+		t.Fatalf("no MAU report: %v", err)
+	}
+	if !res.Passed || len(rep.Mismatches) != 0 {
+		t.Errorf("passed %v, mismatches %v", res.Passed, rep.Mismatches)
+	}
+	if s := rep.Calendar.Start; !rep.Calendar.Realtime || (s != before.String() && s != after.String()) {
+		t.Errorf("calendar %+v, want realtime from %s", rep.Calendar, before)
+	}
+	for _, s := range rep.Strategies {
+		if s.Logins() == 0 || s.Outside != 0 || s.Ops.LoginsFailed != 0 {
+			t.Errorf("%s: %d logins, %d outside the run, %d failed", s.Name, s.Logins(), s.Outside, s.Ops.LoginsFailed)
+		}
+	}
+}
+
 // TestMAUCrossCheckCatchesServerMiscount feeds the cross-check server
 // counts that differ from what the server counted: every difference is a
 // mismatch of the strategy, and mau.mismatches == 0 fails.
@@ -287,6 +317,9 @@ func TestMAUConfigErrors(t *testing.T) {
 			`testdata/mau-bad-values.yaml:10:30: mau.strategies[2]: logout_on: expected never, chat_close or app_close, got "soon"`,
 			"testdata/mau-bad-values.yaml:12:15: mau.pricing.included: must be >= 0, got -5",
 			"testdata/mau-bad-values.yaml:13:21: mau.pricing.tiers[0].up_to: the last tier must have up_to: 0 (no limit), got 10",
+		}},
+		{"mau-realtime-start.yaml", []string{
+			"testdata/mau-realtime-start.yaml:6:10: mau.start: a realtime run starts now and its days carry today's date onwards (Beijing time), as the embedded server dates them; remove start, or realtime",
 		}},
 		{"mau-users.yaml", []string{
 			"testdata/mau-users.yaml:4:10: mau.users: 2000, but population.users is 1000: give the population once, as population.users",
