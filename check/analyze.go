@@ -49,10 +49,17 @@ type session struct {
 	rmLo, rmHi int64
 	// deaf: from this time on the device never again listened on this
 	// session (never: it did, or was told by a kick).
-	deaf      int64
-	kicked    bool
+	deaf   int64
+	kicked bool
+	// kickedBy is the displacing login (session index + 1) named by the
+	// kick this session got; 0: none, or unnamed.
+	kickedBy  int32
 	inferred  bool
 	discAtEnd bool
+	// byTarget: a kick naming no displacer ended it (an administrative
+	// kick, or one while the device was away): the target removed it at
+	// some time the device cannot tell, maybe as a login's victim.
+	byTarget bool
 }
 
 type gap struct{ from, to int64 }
@@ -286,6 +293,15 @@ func (a *analyzer) build() {
 					s.rmHi = max(r.at, t)
 				}
 				cur = -1
+			} else if l := int32(len(a.sess)) - 1; l >= a.devs[r.dev].s0 && a.sess[l].endHow == endAppKill && a.sess[l].rmLo == never {
+				// A logout after an app kill: the kill was a storm's
+				// extra connection dropped, while the device went on
+				// with the session; the logout removes it.
+				s := &a.sess[l]
+				s.rmLo, s.rmHi = max(a.startOf(r), s.end), never
+				if r.out == event.OK {
+					s.rmHi = max(r.at, s.rmLo)
+				}
 			}
 		case event.AppKill:
 			if cur >= 0 {
@@ -300,12 +316,18 @@ func (a *analyzer) build() {
 			}
 		case event.Resume:
 			if l := int32(len(a.sess)) - 1; cur < 0 && r.out == event.OK && r.seq != 0 &&
-				l >= a.devs[r.dev].s0 && a.sess[l].seq == r.seq && a.sess[l].endHow == endAppKill && a.inGapOpen(l) {
+				l >= a.devs[r.dev].s0 && a.sess[l].seq == r.seq && a.sess[l].endHow == endAppKill &&
+				a.sess[l].gap1 == int32(len(a.gaps)) {
 				// The device resumed the session it had dropped as an
 				// app kill: in a login storm another connection of the
 				// instance held the session when it was dropped, and the
-				// main connection takes it back.
+				// main connection takes it back. It was not listening
+				// from the drop (or the disconnect before it) to now.
 				s := &a.sess[l]
+				if !a.inGapOpen(l) {
+					a.gaps = append(a.gaps, gap{s.end, never})
+					s.gap1 = int32(len(a.gaps))
+				}
 				s.end, s.endHow, s.deaf = never, endOpen, never
 				cur = l
 			}
@@ -485,6 +507,9 @@ func (a *analyzer) attachKicks() {
 		}
 		s := &a.sess[k.victim]
 		s.kicked = true
+		if k.by >= 0 && s.kickedBy == 0 {
+			s.kickedBy = k.by + 1
+		}
 		if s.inferred {
 			s.hi = max(min(s.hi, k.at), s.start)
 			continue
@@ -499,6 +524,9 @@ func (a *analyzer) attachKicks() {
 		}
 		if k.admin && s.rmLo == never {
 			s.rmLo, s.rmHi = min(s.hi, k.at), k.at
+		}
+		if k.admin {
+			s.byTarget = true
 		}
 	}
 }

@@ -33,9 +33,11 @@
 //   - When such a removal may have happened before or after a login, the
 //     oracle takes an explanation that agrees with what devices saw: in
 //     sequence mode the first assignment (most sessions still registered
-//     first) under which the policy's victims are the devices kicked plus
-//     devices that could not be told; in search mode the removal is an
-//     operation the order search places anywhere in its window.
+//     first, removals that began earliest taken as done first) under which
+//     the policy's victims are the devices kicked plus devices that could
+//     not be told (and not kicked later by another login: they were still
+//     registered then); in search mode the removal is an operation the
+//     order search places anywhere in its window.
 //   - Missing kick: the model displaces a session that never got a kick
 //     naming the displacing login. It is excused when the session's device
 //     had stopped listening for good (logout, app kill, account switch,

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +44,25 @@ func (a *analyzer) replay() {
 			}
 			sure = append(sure, m)
 		}
+		// The devices' own removals that began earliest come first, the
+		// target's own (kicks naming no displacer, maybe a later login's
+		// victim) last: the search below drops the low bits first, so it
+		// tries them as done before the others (when two assignments
+		// explain this login alike, the likelier one is kept for the
+		// logins after it).
+		slices.SortStableFunc(amb, func(x, y int32) int {
+			sx, sy := &a.sess[x], &a.sess[y]
+			if sx.byTarget != sy.byTarget {
+				if sx.byTarget {
+					return 1
+				}
+				return -1
+			}
+			if c := cmp.Compare(sx.rmLo, sy.rmLo); c != 0 {
+				return c
+			}
+			return cmp.Compare(sx.rmHi, sy.rmHi)
+		})
 		login := a.instance(L, a.modelSeq(L))
 		var victims []policy.Instance
 		try := func(mask uint64) bool {
@@ -49,6 +70,8 @@ func (a *analyzer) replay() {
 			for i, m := range amb {
 				if i >= 64 || mask&(1<<i) != 0 {
 					members = append(members, m)
+				} else if a.sess[m].kickedBy != 0 {
+					return false // a login kicked it: it was registered until then
 				}
 			}
 			insts = insts[:0]
@@ -56,7 +79,7 @@ func (a *analyzer) replay() {
 				insts = append(insts, a.instance(m, a.modelSeq(m)))
 			}
 			victims = a.pol.Displace(insts, login)
-			return a.explains(victims, insts, members, lk, due)
+			return a.explains(L, victims, insts, members, lk, due)
 		}
 		var kickedMask uint64
 		for i, m := range amb {
@@ -94,9 +117,10 @@ func (a *analyzer) replay() {
 	a.insts, a.members, a.amb = insts[:0], members[:0], amb[:0]
 }
 
-// explains reports whether the policy's victims agree with the kicks lk:
-// every victim was told or could not be, and every kick hit a victim.
-func (a *analyzer) explains(victims, insts []policy.Instance, members, lk []int32, due int64) bool {
+// explains reports whether the policy's victims agree with the kicks lk of
+// login L: every victim was told or could not be (and no other login kicked
+// it later: it was still registered then), and every kick hit a victim.
+func (a *analyzer) explains(L int32, victims, insts []policy.Instance, members, lk []int32, due int64) bool {
 	victimDev := func(dev uint16) bool {
 		for i, in := range insts {
 			if a.sess[members[i]].dev == dev && isVictim(victims, in) {
@@ -110,7 +134,7 @@ func (a *analyzer) explains(victims, insts []policy.Instance, members, lk []int3
 			continue
 		}
 		s := &a.sess[members[i]]
-		if !a.kickedDev(lk, s.dev) && s.deaf > due {
+		if !a.kickedDev(lk, s.dev) && (s.deaf > due || s.kickedBy != 0 && s.kickedBy-1 != L) {
 			return false
 		}
 	}

@@ -12,8 +12,12 @@ import (
 // the reference server produced them; the server did nothing wrong in any.
 func TestStormAndUnansweredLogins(t *testing.T) {
 	A, B, W := "A-android", "B-iphone", "W-web"
-	S, C := "S-android", "C-android" // more Android instances
+	S, C, D, E, G := "S-android", "C-android", "D-android", "E-android", "G-android" // more Android instances
 	multi2, err := policy.Tencent(policy.MultiPlatform, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi3, err := policy.Tencent(policy.MultiPlatform, 3, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +86,97 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 				b.emit(event.Event{Kind: event.Resume, Outcome: event.OK, Device: S, Start: tms(29), At: tms(30), Seq: 2})
 				b.op(event.Logout, event.OK, S, 50, 52)
 				b.login(C, 100, 105, 3) // a second Android instance beside A's: allowed
+				b.op(event.Logout, event.OK, A, 800, 805)
+				b.login(W, 900, 905, 4)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "near the end of the run a later kick shows which way a racing logout went",
+			pol:  multi2,
+			build: func(b *hb) {
+				b.device(S, policy.Android)
+				b.device(D, policy.Android)
+				b.login(A, 0, 10, 1)
+				b.login(C, 15, 20, 2)
+				b.login(S, 1000, 1002, 3)
+				b.op(event.Logout, event.OK, C, 1001, 1003) // may have gone first: it did
+				b.login(D, 1008, 1010, 4)
+				b.kicked(A, 1011, 1, 4, D)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "two racing logouts: the one sent first is taken as done first",
+			pol:  multi3,
+			build: func(b *hb) {
+				b.device(S, policy.Android)
+				b.device(D, policy.Android)
+				b.device(E, policy.Android)
+				b.login(A, 0, 10, 1)
+				b.login(S, 15, 20, 2)
+				b.login(C, 25, 30, 3)
+				b.op(event.Logout, event.OK, C, 100, 150) // done before D's login
+				b.op(event.Logout, event.OK, S, 120, 400) // slow: done after E's
+				b.login(D, 130, 140, 4)
+				b.login(E, 200, 210, 5)
+				b.kicked(A, 212, 1, 5, E)
+				b.login(W, 900, 905, 6)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "as above, the side dropped before the main saw its disconnect",
+			pol:  multi2,
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.device(S, policy.Android)
+				b.login(S, 20, 25, 2)
+				repeat(b, S, 20, 27, 2)
+				b.at(event.AppKill, S, 28)
+				b.at(event.Disconnect, S, 29)
+				b.emit(event.Event{Kind: event.Resume, Outcome: event.OK, Device: S, Start: tms(29), At: tms(30), Seq: 2})
+				b.op(event.Logout, event.OK, S, 50, 52)
+				b.login(C, 100, 105, 3)
+				b.op(event.Logout, event.OK, A, 800, 805)
+				b.login(W, 900, 905, 4)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "a session displaced while its device was away is kept registered longest",
+			pol:  multi3,
+			build: func(b *hb) {
+				b.device(S, policy.Android)
+				b.device(D, policy.Android)
+				b.device(E, policy.Android)
+				b.device(G, policy.Android)
+				b.login(A, 0, 10, 1)
+				b.login(C, 15, 20, 2)
+				b.login(S, 80, 90, 3)
+				b.at(event.Disconnect, S, 91)             // away
+				b.op(event.Logout, event.OK, C, 100, 110) // done before D's login
+				b.login(D, 105, 112, 4)
+				b.login(E, 150, 155, 5)
+				b.kicked(A, 156, 1, 5, E)
+				b.login(G, 200, 205, 6) // displaces S, which cannot be told
+				b.emit(event.Event{Kind: event.Resume, Outcome: event.Failed, Code: 6208, Device: S, Start: tms(295), At: tms(300)})
+				b.emit(event.Event{Kind: event.Kicked, Code: 6208, Device: S, At: tms(300), Seq: 3})
+				b.login(W, 900, 905, 7)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "a storm's side reported dropped, then the device logged out",
+			pol:  multi2,
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.device(S, policy.Android)
+				b.login(S, 20, 25, 2)
+				repeat(b, S, 20, 27, 2)
+				b.at(event.AppKill, S, 28) // a side that had been replaced already
+				b.op(event.Logout, event.OK, S, 50, 52)
+				b.login(C, 100, 105, 3)
 				b.op(event.Logout, event.OK, A, 800, 805)
 				b.login(W, 900, 905, 4)
 			},
