@@ -394,7 +394,14 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		f.MAU = raw
 	}
 	out := &Outcome{File: f, Passed: true}
-	f.Thresholds = judgeThresholds(thresholds, nil, nil, cmp.Or(rep, &mau.Report{}))
+	if rep != nil && !interrupted {
+		f.Thresholds = judgeThresholds(thresholds, nil, nil, rep)
+	} else {
+		for _, th := range thresholds { // partial counts, unchecked by the server
+			f.Thresholds = append(f.Thresholds, results.Threshold{Expr: th.String(), Metric: th.Metric,
+				Error: "the month simulation was interrupted before it ended"})
+		}
+	}
 	for _, t := range f.Thresholds {
 		if !t.Pass {
 			out.Passed = false

@@ -199,6 +199,28 @@ func TestExecuteMAURealtime(t *testing.T) {
 	}
 }
 
+// TestExecuteMAUInterrupted: a month simulation whose context ends still
+// writes its results, marked interrupted, and fails its thresholds.
+func TestExecuteMAUInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	out := filepath.Join(t.TempDir(), "results.json")
+	res, err := Execute(ctx, Options{Scenario: parseScenario(t, mauYAML("inproc", 100, 5, "[eager, lazy]")), Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Interrupted || !res.File.Interrupted {
+		t.Error("not marked interrupted")
+	}
+	if res.Passed {
+		t.Errorf("an interrupted month passed its thresholds: %+v", res.File.Thresholds)
+	}
+}
+
 // TestMAUCrossCheckCatchesServerMiscount feeds the cross-check server
 // counts that differ from what the server counted: every difference is a
 // mismatch of the strategy, and mau.mismatches == 0 fails.
