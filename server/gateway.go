@@ -1,14 +1,12 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -17,11 +15,13 @@ import (
 )
 
 // wsPeer is one WebSocket connection: the Peer of a core Conn. One reader
-// goroutine (the HTTP handler's) reads frames; replies are written by the
-// goroutine that made them under wmu; pushes from other goroutines go
-// through a bounded queue drained by a flusher goroutine that exists only
-// while the queue is non-empty. Login, logout and resume run on a worker
-// goroutine so that a frame arriving meanwhile can be answered with 6015.
+// goroutine (the HTTP handler's) reads frames, runs them and writes their
+// answers under wmu, one frame at a time, in the order they came: a login
+// never waits for anything but short locks, so the next frame is read
+// when it is done, and the core answers 6015 to an operation that overlaps
+// another on the Conn (Detach, or an in-process caller). Pushes from other
+// goroutines go through a bounded queue drained by a flusher goroutine that
+// exists only while the queue is non-empty.
 type wsPeer struct {
 	s    *Server
 	ws   *websocket.Conn
@@ -42,8 +42,6 @@ type wsPeer struct {
 	// answers to requests read before it are written before it.
 	final    bool
 	inflight int // requests read and not yet answered
-
-	busy atomic.Bool // a login, logout or resume worker runs
 }
 
 func remoteIP(r *http.Request) string {
@@ -80,6 +78,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // read is the reader loop; it returns when the transport ends or must close.
+// One buffer holds each frame read and then its answer.
 func (p *wsPeer) read() {
 	c, max := p.core, p.s.cfg.MaxFrameBytes
 	buf := make([]byte, 0, 512)
@@ -92,24 +91,26 @@ func (p *wsPeer) read() {
 		if err != nil {
 			return
 		}
-		c.Touch()
 		if !p.begin() {
+			c.Touch()
 			continue // a final frame is queued: the connection is ending
 		}
 		if len(buf) > max {
-			p.reply(c.BadFrame(protocol.CodeFrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
+			c.Touch()
+			p.reply(buf, c.BadFrame(protocol.CodeFrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
 			p.end()
 			p.closeWith(websocket.CloseMessageTooBig, "frame too big")
 			return
 		}
 		f, err := protocol.Decode(buf)
 		if err != nil {
+			c.Touch()
 			code, msg := protocol.CodeBadFrame, err.Error()
 			var de *protocol.DecodeError
 			if errors.As(err, &de) {
 				code, msg = de.Code, de.Msg
 			}
-			p.reply(c.BadFrame(code, msg))
+			buf = p.reply(buf, c.BadFrame(code, msg))
 			p.end()
 			if code == protocol.CodeFrameTooBig {
 				p.closeWith(websocket.CloseMessageTooBig, "frame too big")
@@ -117,34 +118,14 @@ func (p *wsPeer) read() {
 			}
 			continue
 		}
-		if c.Ready() && (f.Op == protocol.OpLogin || f.Op == protocol.OpLogout || f.Op == protocol.OpResume) {
-			if !p.busy.CompareAndSwap(false, true) {
-				p.reply(c.InProgress(&f))
-				p.end()
-				continue
-			}
-			p.s.wg.Add(1) // the reader's own count is held, so Add is safe against Wait
-			go p.work(f)
-			continue
-		}
-		reply, hangup := c.Handle(&f)
-		p.reply(reply)
+		reply, hangup := c.Handle(&f) // Handle records the activity
+		buf = p.reply(buf, reply)
 		p.end()
 		if hangup {
 			p.closeWith(websocket.ClosePolicyViolation, reply.Message)
 			return
 		}
 	}
-}
-
-func (p *wsPeer) work(f protocol.Frame) {
-	defer p.s.wg.Done()
-	reply, _ := p.core.Handle(&f)
-	// Free the connection before answering: a client that sends its next
-	// operation on seeing the answer must not be refused with 6015.
-	p.busy.Store(false)
-	p.reply(reply)
-	p.end()
 }
 
 // begin counts a request read; false when a final frame is queued and the
@@ -189,20 +170,20 @@ func readLimited(r io.Reader, buf []byte, limit int) ([]byte, error) {
 }
 
 // reply writes the answer to a request, unless a final frame has been
-// written.
-func (p *wsPeer) reply(f protocol.Frame) {
-	b, err := json.Marshal(&f)
-	if err != nil {
-		return // a Frame always marshals
-	}
+// written. It encodes f into buf, whose contents it overwrites, and
+// returns buf for reuse.
+func (p *wsPeer) reply(buf []byte, f protocol.Frame) []byte {
+	buf = protocol.AppendFrame(buf[:0], &f)
+	var err error
 	p.wmu.Lock()
 	if !p.finalSent {
-		err = p.write(b)
+		err = p.write(buf)
 	}
 	p.wmu.Unlock()
 	if err != nil {
 		p.forceClose()
 	}
+	return buf
 }
 
 func (p *wsPeer) write(b []byte) error {
@@ -212,10 +193,8 @@ func (p *wsPeer) write(b []byte) error {
 
 // send writes one frame now (replies before hello, pushes).
 func (p *wsPeer) send(f protocol.Frame) {
-	b, err := json.Marshal(&f)
-	if err != nil {
-		return // a Frame always marshals
-	}
+	b := protocol.AppendFrame(nil, &f)
+	var err error
 	final := isFinal(&f)
 	p.wmu.Lock()
 	if !p.finalSent {
