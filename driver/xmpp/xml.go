@@ -103,17 +103,20 @@ var errEmpty = errors.New("empty message")
 // parse reads one message: a single element, which may be preceded by white
 // space (and the XML declaration) and followed by white space only. Elements
 // without a namespace are in jabber:client, the default of a client stream.
+// It reads raw tokens and resolves namespaces itself, which costs far fewer
+// allocations than encoding/xml's namespace translation.
 func parse(b []byte) (*node, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = true
 	var (
 		root  *node
-		stack []*node
+		stack []rawOpen
+		binds []nsBinding // in scope, innermost last
 		count int
 		text  strings.Builder
 	)
 	for {
-		tok, err := d.Token()
+		tok, err := d.RawToken()
 		if err == io.EOF {
 			break
 		}
@@ -131,30 +134,40 @@ func parse(b []byte) (*node, error) {
 			if count++; count > maxNodes {
 				return nil, fmt.Errorf("xmpp: parse message: more than %d elements", maxNodes)
 			}
-			n := &node{name: t.Name}
-			if n.name.Space == "" {
-				n.name.Space = nsClient
-			}
+			mark := len(binds)
+			n := &node{}
 			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					continue
+				switch {
+				case a.Name.Space == "" && a.Name.Local == "xmlns":
+					binds = append(binds, nsBinding{"", a.Value})
+				case a.Name.Space == "xmlns":
+					binds = append(binds, nsBinding{a.Name.Local, a.Value})
+				default:
+					n.attrs = append(n.attrs, a)
 				}
-				n.attrs = append(n.attrs, a)
 			}
+			n.name = xml.Name{Space: lookupNS(binds, t.Name.Space), Local: t.Name.Local}
 			if len(stack) > 0 {
-				p := stack[len(stack)-1]
+				p := stack[len(stack)-1].n
 				p.kids = append(p.kids, n)
 			} else {
 				root = n
 			}
-			stack = append(stack, n)
+			stack = append(stack, rawOpen{n: n, raw: t.Name, mark: mark})
 			text.Reset()
 		case xml.EndElement:
-			n := stack[len(stack)-1]
-			if len(n.kids) == 0 {
-				n.text = text.String()
+			if len(stack) == 0 {
+				return nil, errors.New("xmpp: parse message: end element without a start")
+			}
+			top := stack[len(stack)-1]
+			if t.Name != top.raw {
+				return nil, fmt.Errorf("xmpp: parse message: element <%s> closed by </%s>", top.raw.Local, t.Name.Local)
+			}
+			if len(top.n.kids) == 0 {
+				top.n.text = text.String()
 			}
 			text.Reset()
+			binds = binds[:top.mark]
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) == 0 {
@@ -171,7 +184,39 @@ func parse(b []byte) (*node, error) {
 	if root == nil {
 		return nil, errEmpty
 	}
+	if len(stack) != 0 {
+		return nil, fmt.Errorf("xmpp: parse message: <%s> is not closed", stack[len(stack)-1].raw.Local)
+	}
 	return root, nil
+}
+
+// rawOpen is an open element while parsing: its node, its name as written
+// (prefix and local part) and where its namespace bindings start.
+type rawOpen struct {
+	n    *node
+	raw  xml.Name
+	mark int
+}
+
+// nsBinding binds a prefix ("" for the default namespace) to a namespace.
+type nsBinding struct{ prefix, uri string }
+
+// lookupNS resolves a prefix against the bindings in scope. No default
+// namespace means jabber:client; an undeclared prefix stays as written, as
+// encoding/xml leaves it.
+func lookupNS(binds []nsBinding, prefix string) string {
+	for i := len(binds) - 1; i >= 0; i-- {
+		if binds[i].prefix == prefix {
+			return binds[i].uri
+		}
+	}
+	if prefix == "" {
+		return nsClient
+	}
+	if prefix == "xml" {
+		return "http://www.w3.org/XML/1998/namespace"
+	}
+	return prefix
 }
 
 // escape returns s with XML's special characters escaped, for text and

@@ -252,3 +252,31 @@ func FuzzParse(f *testing.F) {
 		_ = n.errMessage(nsStreams)
 	})
 }
+
+// TestParseNamespaces resolves default and prefixed namespaces by scope.
+func TestParseNamespaces(t *testing.T) {
+	n, err := parse([]byte(`<iq id="1"><query xmlns="x:q"><item/><p:sub xmlns:p="x:p"><p:leaf/><plain/></p:sub></query><other/><s:u xmlns:s="x:s" xml:lang="en"/></iq>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := n.child("x:q", "query")
+	if !n.is(nsClient, "iq") || q == nil || q.child("x:q", "item") == nil {
+		t.Fatalf("default namespaces: %+v", n)
+	}
+	sub := q.child("x:p", "sub")
+	if sub == nil || sub.child("x:p", "leaf") == nil || sub.child("x:q", "plain") == nil {
+		t.Fatalf("prefixed namespace inside a default one: %+v", sub)
+	}
+	if n.child(nsClient, "other") == nil {
+		t.Error("the default namespace of <query/> leaked to its sibling")
+	}
+	u := n.child("x:s", "u")
+	if u == nil || u.attr("lang") != "en" {
+		t.Errorf("prefixed sibling or xml:lang lost: %+v", u)
+	}
+	for _, bad := range []string{"<a></b>", "<p:a xmlns:p='x'></q:a>", "<a><b></b>"} {
+		if _, err := parse([]byte(bad)); err == nil {
+			t.Errorf("parse(%q) succeeded", bad)
+		}
+	}
+}
