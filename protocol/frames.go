@@ -576,7 +576,11 @@ func stringEnd(b []byte, i int) (end int, esc bool) {
 	ascii := true
 	start := i
 	for ; i < len(b); i++ {
-		switch c := b[i]; {
+		c := b[i]
+		if 0x20 <= c && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			continue // the common case first
+		}
+		switch {
 		case c == '"':
 			if !ascii && !utf8.Valid(b[start:i]) {
 				return -1, false
