@@ -64,6 +64,10 @@ type StateChangeCallback struct {
 	Info            StateChangeInfo `json:"Info"`
 	// KickedDevice lists the devices a login displaced (Login only).
 	KickedDevice []KickedDevice `json:"KickedDevice,omitempty"`
+	// ImloadEventTimeNs is imload's extension: EventTime in unix
+	// nanoseconds, so that a receiver can place the change between logins
+	// less than a millisecond apart.
+	ImloadEventTimeNs int64 `json:"ImloadEventTimeNs,omitempty"`
 }
 
 // StateChangeInfo says who changed state, how and why.
@@ -112,9 +116,10 @@ func NewStateChangeCallback(ch StateChange) StateChangeCallback {
 		reason = ch.Cause // how the transport ended: LinkClose or TimeOut
 	}
 	cb := StateChangeCallback{
-		CallbackCommand: CallbackStateChange,
-		EventTime:       ch.At.UnixMilli(),
-		Info:            StateChangeInfo{Action: ch.Action, ToAccount: ch.UserID, Reason: reason},
+		CallbackCommand:   CallbackStateChange,
+		EventTime:         ch.At.UnixMilli(),
+		ImloadEventTimeNs: ch.At.UnixNano(),
+		Info:              StateChangeInfo{Action: ch.Action, ToAccount: ch.UserID, Reason: reason},
 	}
 	for _, k := range ch.Kicked {
 		cb.KickedDevice = append(cb.KickedDevice, KickedDevice{Platform: CallbackPlatform(k.Platform)})

@@ -222,6 +222,9 @@ func TestWebhookStateChanges(t *testing.T) {
 				if g.cb.CallbackCommand != CallbackStateChange {
 					t.Errorf("callback %d: CallbackCommand %q", i, g.cb.CallbackCommand)
 				}
+				if g.cb.ImloadEventTimeNs/int64(time.Millisecond) != g.cb.EventTime {
+					t.Errorf("callback %d: ImloadEventTimeNs %d is not EventTime %d", i, g.cb.ImloadEventTimeNs, g.cb.EventTime)
+				}
 				if g.cb.EventTime < t0().UnixMilli() || g.cb.EventTime > h.clk.Now().UnixMilli() {
 					t.Errorf("callback %d: EventTime %d outside the fake clock's [%d, %d]", i, g.cb.EventTime, t0().UnixMilli(), h.clk.Now().UnixMilli())
 				}
@@ -372,5 +375,68 @@ func TestCallbackPlatforms(t *testing.T) {
 	}
 	if _, err := ParseCallbackPlatform("Symbian"); err == nil {
 		t.Error("Symbian parsed")
+	}
+}
+
+// BenchmarkStateChangeHooks measures what a login pays for the accounts
+// store and the webhook queue (the hooks run on the login's goroutine); the
+// workers send to a loopback receiver meanwhile, and callbacks the queue
+// could not take are reported per operation.
+func BenchmarkStateChangeHooks(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, okReply)
+	}))
+	defer srv.Close()
+	s, err := New(Config{SDKAppID: testApp, Key: testKey, WebhookURL: srv.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("user_%06d", i)
+	}
+	ch := StateChange{Action: "Login", Reason: "Register", Platform: policy.Android, ClientIP: "127.0.0.1",
+		At: time.Now(), Kicked: []SessionInfo{{Platform: policy.IPhone}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ch.UserID = ids[i%len(ids)]
+		s.notify(ch)
+	}
+	b.StopTimer()
+	st := s.WebhookStats()
+	b.ReportMetric(float64(st.Dropped)/float64(b.N), "dropped/op")
+}
+
+// BenchmarkWebhookDelivery measures how many callbacks per second the
+// sender delivers to a loopback receiver (default workers).
+func BenchmarkWebhookDelivery(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, okReply)
+	}))
+	defer srv.Close()
+	s, err := New(Config{SDKAppID: testApp, Key: testKey, WebhookURL: srv.URL, Webhook: WebhookOptions{Queue: 2 * b.N}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	ch := StateChange{Action: "Logout", Reason: "Unregister", Platform: policy.Web, ClientIP: "127.0.0.1", At: time.Now()}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		ch.UserID = fmt.Sprintf("user_%06d", i%4096)
+		s.notify(ch)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.FlushWebhooks(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "callbacks/s")
+	if st := s.WebhookStats(); st.Sent != uint64(b.N) {
+		b.Fatalf("sent %d of %d: %+v", st.Sent, b.N, st)
 	}
 }
