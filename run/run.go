@@ -58,6 +58,10 @@ type Options struct {
 	Prom          *Prom
 	// Sink, when set, also receives every event of the devices.
 	Sink event.Sink
+
+	// webhookWrap, in tests, stands between the target's State.StateChange
+	// callbacks and the run's listener (a target that lies).
+	webhookWrap handlerWrap
 }
 
 // Outcome is what a run produced.
@@ -119,11 +123,17 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 
 	clk := clock.Real{}
-	tgt, err := startTarget(sc, pol, key, faults, clk, o.Log)
+	wh, err := startWebhooks(sc, &o)
+	if err != nil {
+		return nil, err
+	}
+	defer wh.close()
+	tgt, err := startTarget(sc, pol, key, faults, clk, o.Log, wh.url())
 	if err != nil {
 		return nil, err
 	}
 	defer tgt.close()
+	wh.attach(tgt.srv)
 
 	start := clk.Now()
 	rec := metrics.NewRecorder(metrics.WithStart(start), metrics.WithClock(clk))
@@ -227,6 +237,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	out := &Outcome{File: f, Passed: true}
 	if hist != nil {
+		if note := wh.finish(hist); note != "" {
+			fmt.Fprintln(o.Log, note)
+		}
 		opts := check.Options{
 			Grace:     kickCfg.Grace.D(),
 			LateAfter: kickCfg.LateAfter.D(),
@@ -296,7 +309,7 @@ type target struct {
 	drv  driver.Driver
 }
 
-func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer) (*target, error) {
+func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer, webhookURL string) (*target, error) {
 	t := &target{}
 	if sc.Target.Driver == scenario.DriverXMPP {
 		d, err := xmpp.New(xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk})
@@ -325,6 +338,8 @@ func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults s
 		Policy:   pol,
 		Clock:    clk,
 		Faults:   faults,
+		// The run's listener, when the kickout oracle is on.
+		WebhookURL: webhookURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded server: %w", err)

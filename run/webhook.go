@@ -1,0 +1,335 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/clock"
+	"github.com/imload/imload/policy"
+	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
+)
+
+// maxCallbackBody bounds one callback's body.
+const maxCallbackBody = 64 << 10
+
+// WebhookListener receives a target's State.StateChange callbacks (SPEC.md
+// section 7) over HTTP, on any path, and keeps them for the kickout oracle.
+// Callbacks are held until Commit adds them to a check.History, so that a
+// run can leave them out when the sender says it lost some: a callback that
+// never came would otherwise read as a login without one.
+type WebhookListener struct {
+	app uint64 // the SdkAppid expected (0: any)
+	clk clock.Clock
+	ln  net.Listener
+	srv *http.Server
+	// done closes when Serve has returned.
+	done chan struct{}
+
+	received, rejected, ignored, duplicates atomic.Int64
+	last                                    atomic.Int64 // wall time of the last callback, unix ns
+
+	mu   sync.Mutex
+	held []heldCallback
+	// seen holds the callbacks that carry ImloadEventTimeNs: a sender that
+	// gave up waiting for a reply sends the same one again, and an instant
+	// in nanoseconds tells a repeat from a second change.
+	seen  map[string]struct{}
+	shut  bool
+	close sync.Once
+	err   error
+}
+
+type heldCallback struct {
+	user   string
+	action string
+	kicked []policy.Platform
+	at     time.Time
+}
+
+// ListenWebhooks listens on addr ("" : a loopback port) for the callbacks of
+// SDKAppID app (0: any app). wrap, when not nil, wraps the handler (tests
+// use it to play a target that lies).
+func ListenWebhooks(addr string, app uint64, clk clock.Clock, wrap func(http.Handler) http.Handler) (*WebhookListener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("webhook listener on %s: %w", addr, err)
+	}
+	l := &WebhookListener{app: app, clk: clk, ln: ln, done: make(chan struct{}), seen: map[string]struct{}{}}
+	var h http.Handler = l
+	if wrap != nil {
+		h = wrap(h)
+	}
+	l.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		defer close(l.done)
+		_ = l.srv.Serve(ln) // http.ErrServerClosed after Close
+	}()
+	return l, nil
+}
+
+// URL is where a target sends its callbacks.
+func (l *WebhookListener) URL() string { return "http://" + l.ln.Addr().String() + "/imload/webhook" }
+
+// Received counts the State.StateChange callbacks accepted; Rejected those
+// refused (not POST, not JSON, another SdkAppid, a body too large);
+// Ignored the callbacks of other commands, accepted and not kept.
+func (l *WebhookListener) Received() int64 { return l.received.Load() }
+
+// Rejected counts the requests refused.
+func (l *WebhookListener) Rejected() int64 { return l.rejected.Load() }
+
+// Ignored counts callbacks of other commands.
+func (l *WebhookListener) Ignored() int64 { return l.ignored.Load() }
+
+// Duplicates counts callbacks received again (same ImloadEventTimeNs,
+// account, action, reason and devices) and not kept twice.
+func (l *WebhookListener) Duplicates() int64 { return l.duplicates.Load() }
+
+func reply(w http.ResponseWriter, code int, info string) {
+	status := "OK"
+	if code != 0 {
+		status = "FAIL"
+	}
+	b, _ := json.Marshal(server.CallbackReply{ActionStatus: status, ErrorCode: code, ErrorInfo: info})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// ServeHTTP takes one callback.
+func (l *WebhookListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reject := func(status int, info string) {
+		l.rejected.Add(1)
+		w.WriteHeader(status)
+		reply(w, 1, info)
+	}
+	if r.Method != http.MethodPost {
+		reject(http.StatusMethodNotAllowed, "callbacks are POST requests")
+		return
+	}
+	q := r.URL.Query()
+	if l.app != 0 {
+		if app, err := strconv.ParseUint(q.Get("SdkAppid"), 10, 64); err != nil || app != l.app {
+			reject(http.StatusForbidden, fmt.Sprintf("SdkAppid %q is not the run's %d", q.Get("SdkAppid"), l.app))
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
+	if err != nil {
+		reject(http.StatusRequestEntityTooLarge, fmt.Sprintf("body unreadable or over %d bytes", maxCallbackBody))
+		return
+	}
+	var cb server.StateChangeCallback
+	if err := json.Unmarshal(body, &cb); err != nil {
+		reject(http.StatusBadRequest, "body is not JSON: "+err.Error())
+		return
+	}
+	cmd := cb.CallbackCommand
+	if cmd == "" {
+		cmd = q.Get("CallbackCommand")
+	}
+	if cmd != server.CallbackStateChange {
+		l.ignored.Add(1)
+		reply(w, 0, "")
+		return
+	}
+	if cb.Info.ToAccount == "" || cb.Info.Action == "" {
+		reject(http.StatusBadRequest, "Info.To_Account and Info.Action are required")
+		return
+	}
+	at := l.clk.Now()
+	switch {
+	case cb.ImloadEventTimeNs > 0 && cb.ImloadEventTimeNs/int64(time.Millisecond) == cb.EventTime:
+		at = time.Unix(0, cb.ImloadEventTimeNs) // the same instant, finer
+	case cb.EventTime > 0:
+		at = time.UnixMilli(cb.EventTime)
+	}
+	h := heldCallback{user: cb.Info.ToAccount, action: cb.Info.Action, at: at}
+	for _, d := range cb.KickedDevice {
+		p, err := server.ParseCallbackPlatform(d.Platform)
+		if err != nil {
+			p = policy.Platform(d.Platform) // judged as it is: a platform no device has
+		}
+		h.kicked = append(h.kicked, p)
+	}
+	var key string
+	if cb.ImloadEventTimeNs > 0 {
+		key = fmt.Sprintf("%d\x00%s\x00%s\x00%s\x00%v", cb.ImloadEventTimeNs, cb.Info.ToAccount, cb.Info.Action, cb.Info.Reason, cb.KickedDevice)
+	}
+	l.mu.Lock()
+	if l.shut {
+		l.mu.Unlock()
+		reject(http.StatusServiceUnavailable, "the run has stopped listening")
+		return
+	}
+	if key != "" {
+		if _, dup := l.seen[key]; dup {
+			l.mu.Unlock()
+			l.duplicates.Add(1)
+			reply(w, 0, "")
+			return
+		}
+		l.seen[key] = struct{}{}
+	}
+	l.held = append(l.held, h)
+	l.mu.Unlock()
+	l.received.Add(1)
+	l.last.Store(time.Now().UnixNano())
+	reply(w, 0, "")
+}
+
+// Quiet waits until no callback has come for d (wall time), or ctx ends:
+// for a target whose callbacks trail its answers.
+func (l *WebhookListener) Quiet(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(max(d/10, time.Millisecond))
+	defer t.Stop()
+	start := time.Now().UnixNano()
+	for {
+		last := max(l.last.Load(), start)
+		if time.Now().UnixNano()-last >= int64(d) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops listening and waits for the callbacks being taken.
+func (l *WebhookListener) Close(ctx context.Context) error {
+	l.close.Do(func() {
+		l.mu.Lock()
+		l.shut = true
+		l.mu.Unlock()
+		if err := l.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = l.srv.Close()
+			l.err = fmt.Errorf("webhook listener: %w", err)
+		}
+		<-l.done
+	})
+	return l.err
+}
+
+// Commit adds the callbacks held so far to h and forgets them; it returns
+// how many it added.
+func (l *WebhookListener) Commit(h *check.History) int {
+	l.mu.Lock()
+	held := l.held
+	l.held = nil
+	l.mu.Unlock()
+	for _, c := range held {
+		h.AddWebhook(c.user, c.action, c.kicked, c.at)
+	}
+	return len(held)
+}
+
+// webhooks is a run's callback listener, with the embedded server whose
+// sender it can ask about losses (nil for a target URL).
+type webhooks struct {
+	l   *WebhookListener
+	srv *server.Server
+}
+
+// startWebhooks starts the listener of a run whose kickout oracle is on:
+// always for the embedded server (which is pointed at it), and for a target
+// URL when the scenario names target.webhook_listen.
+func startWebhooks(sc *scenario.Scenario, o *Options) (*webhooks, error) {
+	t := &sc.Target
+	k := sc.Checks.Kickout
+	if k.Enabled != nil && !*k.Enabled || (t.URL != "" && t.WebhookListen == "") {
+		return nil, nil
+	}
+	l, err := ListenWebhooks(t.WebhookListen, t.SDKAppID, nil, o.webhookWrap)
+	if err != nil {
+		return nil, fmt.Errorf("target.webhook_listen: %w", err)
+	}
+	if t.URL != "" {
+		fmt.Fprintf(o.Log, "webhooks: point the target's State.StateChange callback at %s\n", l.URL())
+	}
+	return &webhooks{l: l}, nil
+}
+
+// handlerWrap wraps the listener's handler (Options.webhookWrap).
+type handlerWrap = func(http.Handler) http.Handler
+
+// attach names the embedded server that sends the callbacks.
+func (w *webhooks) attach(srv *server.Server) {
+	if w != nil {
+		w.srv = srv
+	}
+}
+
+// url is where the embedded server sends its callbacks ("" : none).
+func (w *webhooks) url() string {
+	if w == nil {
+		return ""
+	}
+	return w.l.URL()
+}
+
+// finish waits for the callbacks of the run, stops listening and adds them
+// to the history, unless the embedded server lost some. It returns a note
+// for the log.
+func (w *webhooks) finish(h *check.History) string {
+	if w == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var lost uint64
+	if w.srv != nil {
+		if err := w.srv.FlushWebhooks(ctx); err != nil {
+			_ = w.l.Close(ctx)
+			return fmt.Sprintf("webhooks: not checked: %v", err)
+		}
+		st := w.srv.WebhookStats()
+		lost = st.Dropped + st.Failed
+		if lost > 0 {
+			_ = w.l.Close(ctx)
+			return fmt.Sprintf("webhooks: not checked: the embedded server lost %d callbacks (%d dropped from a full queue, %d failed; last error %q)",
+				lost, st.Dropped, st.Failed, st.LastError)
+		}
+	} else {
+		w.l.Quiet(ctx, time.Second)
+	}
+	if err := w.l.Close(ctx); err != nil {
+		return err.Error()
+	}
+	n := w.l.Commit(h)
+	note := fmt.Sprintf("webhooks: %d State.StateChange callbacks checked", n)
+	if d := w.l.Duplicates(); d > 0 {
+		note += fmt.Sprintf(", %d repeats of a callback ignored", d)
+	}
+	if r := w.l.Rejected(); r > 0 {
+		note += fmt.Sprintf(", %d requests refused", r)
+	}
+	return note
+}
+
+// close stops the listener when the run ends early.
+func (w *webhooks) close() {
+	if w == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = w.l.Close(ctx)
+}
