@@ -255,6 +255,19 @@ func (a *analyzer) build() {
 				// one instance (a login storm over several
 				// connections) that the target took as one new login
 				// and repeats, their answers arriving in any order.
+				if l := int32(len(a.sess)) - 1; cur < 0 && r.seq != 0 && l >= a.devs[r.dev].s0 &&
+					a.sess[l].seq == r.seq && a.sess[l].endHow == endSigExpired && a.sess[l].gap1 == int32(len(a.gaps)) {
+					// A new ticket after user_sig_expired, on the same
+					// session (a repeat login): it goes on; the device
+					// was not online between.
+					s := &a.sess[l]
+					a.gaps = append(a.gaps, gap{s.end, max(r.at, s.end)})
+					s.gap1 = int32(len(a.gaps))
+					s.end, s.endHow, s.deaf = never, endOpen, never
+					s.rmLo, s.rmHi = never, never
+					cur = l
+					continue
+				}
 				if r.seq != 0 && a.devHas(r.dev, r.seq) {
 					continue
 				}

@@ -21,7 +21,9 @@
 //     time between a disconnect and a successful resume is not online. A
 //     login answered with a sequence the device already holds or held (a
 //     repeat login, or racing logins of one instance over several
-//     connections, answered in any order) is that session again.
+//     connections, answered in any order) is that session again; so is a
+//     login with a new ticket after user_sig_expired that the target
+//     answers with the session's sequence (the session went on).
 //   - For the policy model (what the target must hold registered) a dropped
 //     transport and a killed app stay online until the device logs out, is
 //     displaced, is replaced by its own next login, or the run ends: the

@@ -183,6 +183,17 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want: verdictCounts{},
 		},
 		{
+			name: "a session goes on after a new ticket: a displacement without a kick is missing",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.emit(event.Event{Kind: event.SigExpired, Device: A, At: tms(50), Seq: 1})
+				repeat(b, A, 52, 55, 1) // logged in again with a new ticket
+				b.login(B, 100, 108, 2) // never kicked A
+				b.op(event.Logout, event.OK, A, 900, 905)
+			},
+			want: verdictCounts{MissingKick: 1, OverLimit: 1},
+		},
+		{
 			name: "a login cancelled at the end of the run that displaced",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
