@@ -76,14 +76,15 @@
 //     event in that user's history); a SwitchUser event closes the session
 //     its device holds in the user the event names, if any.
 //   - Ghost session: the target's online status (SetServerOnline, taken at
-//     Options.StatusAt, else at the end of the run) lists an instance the
-//     devices hold offline; lost session: devices hold an instance online
-//     that the target does not list. Instances whose state the devices cannot
-//     know then (login, logout or kick in flight, dropped transport, killed
-//     app, expired ticket, login timed out) are not judged, nor is any
-//     device lost while a login of its user is in flight (its kick may be on
-//     the way), so statuses taken after the devices were stopped judge
-//     ghosts only.
+//     Options.StatusAt, else at the end of the run; SetServerOnlineAt, read
+//     between two times, judged at both and kept when both agree) lists an
+//     instance the devices hold offline; lost session: devices hold an
+//     instance online that the target does not list. Instances whose state
+//     the devices cannot know then (login, logout or kick in flight, dropped
+//     transport, killed app, expired ticket, login timed out) are not
+//     judged, nor is any device lost while a login of its user is in flight
+//     (its kick may be on the way), so statuses taken after the devices were
+//     stopped judge ghosts only.
 //   - Webhook mismatch: a Login callback's kicked platforms must contain the
 //     platforms of the kicks devices saw for that login and nothing beyond
 //     those plus sessions that may have been registered then and got no kick

@@ -50,6 +50,9 @@ type userLog struct {
 	// status from none.
 	online    []serverInst
 	hasStatus bool
+	// statusFrom, statusTo: when the status was read (unix ns; 0: at
+	// Options.StatusAt).
+	statusFrom, statusTo int64
 }
 
 // record is one event in 48 bytes.
@@ -213,9 +216,26 @@ func (h *History) Observe(e *event.Event) {
 // with what the devices hold (ghost and lost sessions). Calling it again for
 // the same user replaces the status.
 func (h *History) SetServerOnline(userID string, instances []policy.Instance) {
+	h.setServerOnline(userID, instances, 0, 0)
+}
+
+// SetServerOnlineAt is SetServerOnline for a status read between from and
+// to: the oracle judges this user's status then, not at Options.StatusAt,
+// and keeps a ghost or lost verdict only when it holds at both ends. Reading
+// many users' statuses takes a while as devices go on; give each user the
+// time of its own read.
+func (h *History) SetServerOnlineAt(userID string, instances []policy.Instance, from, to time.Time) {
+	if to.Before(from) {
+		from, to = to, from
+	}
+	h.setServerOnline(userID, instances, unixNano(from), unixNano(to))
+}
+
+func (h *History) setServerOnline(userID string, instances []policy.Instance, from, to int64) {
 	s := h.shardOf(userID)
 	s.mu.Lock()
 	u := s.user(userID)
+	u.statusFrom, u.statusTo = from, to
 	if !u.hasStatus {
 		h.statuses.Add(1)
 	}
@@ -314,6 +334,8 @@ type userSnap struct {
 	hooks     []webhook
 	online    []serverInst
 	hasStatus bool
+	// statusFrom, statusTo: when the status was read (0: Options.StatusAt).
+	statusFrom, statusTo int64
 }
 
 // snapshot appends the users of shard i to dst.
@@ -323,13 +345,15 @@ func (h *History) snapshot(i int, dst []userSnap) []userSnap {
 	defer s.mu.Unlock()
 	for id, u := range s.users {
 		dst = append(dst, userSnap{
-			id:        id,
-			devs:      u.devs[:len(u.devs):len(u.devs)],
-			plats:     u.plats[:len(u.plats):len(u.plats)],
-			recs:      u.recs[:len(u.recs):len(u.recs)],
-			hooks:     u.hooks[:len(u.hooks):len(u.hooks)],
-			online:    append([]serverInst(nil), u.online...),
-			hasStatus: u.hasStatus,
+			id:         id,
+			devs:       u.devs[:len(u.devs):len(u.devs)],
+			plats:      u.plats[:len(u.plats):len(u.plats)],
+			recs:       u.recs[:len(u.recs):len(u.recs)],
+			hooks:      u.hooks[:len(u.hooks):len(u.hooks)],
+			online:     append([]serverInst(nil), u.online...),
+			hasStatus:  u.hasStatus,
+			statusFrom: u.statusFrom,
+			statusTo:   u.statusTo,
 		})
 	}
 	return dst

@@ -267,3 +267,48 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 		})
 	}
 }
+
+// Each user's status is judged when it was read (SetServerOnlineAt), not at
+// the time the first user's was: reading many users takes a while as
+// devices go on.
+func TestStatusReadWindow(t *testing.T) {
+	A, B, W := "A-android", "B-iphone", "W-web"
+	cases := []struct {
+		name     string
+		window   bool
+		from, to int // ms
+		want     verdictCounts
+	}{
+		{"judged at the run's status time", false, 0, 0, verdictCounts{GhostSession: 2}}, // B: its login not sent yet
+		{"judged at the user's own read", true, 105, 106, verdictCounts{GhostSession: 1}},
+		{"a read that straddles the kick", true, 105, 115, verdictCounts{GhostSession: 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newHB(false)
+			b.device(A, policy.Android)
+			b.device(B, policy.IPhone)
+			b.device(W, policy.Web)
+			b.login(A, 0, 10, 1)
+			b.login(W, 20, 30, 2)
+			b.op(event.Logout, event.OK, W, 50, 52)
+			b.login(B, 100, 108, 3)
+			b.kicked(A, 110, 1, 3, B)
+			b.login(A, 500, 510, 4) // kicks B back
+			b.kicked(B, 512, 3, 4, A)
+			listed := []policy.Instance{{ID: B, Platform: policy.IPhone, Seq: 3}, {ID: W, Platform: policy.Web, Seq: 2}} // W: a ghost
+			opts := testOpts()
+			opts.StatusAt = tms(60) // when the first user's status was read
+			if tc.window {
+				b.h.SetServerOnlineAt(b.user, listed, tms(tc.to), tms(tc.from)) // either order
+			} else {
+				b.h.SetServerOnline(b.user, listed)
+			}
+			r := Check(b.h, mustTencent(t, policy.DualPlatform, 1, 1), opts)
+			if got := countsOf(r); got.String() != tc.want.String() {
+				dump(t, r)
+				t.Fatalf("verdicts %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -129,10 +129,46 @@ func (a *analyzer) overEpisode(from, to int64, set []int32) {
 	}, marks...)
 }
 
-// status compares the target's online status, taken at statusAt, with the
-// devices' view at that time.
+// status compares the target's online status of the user with the devices'
+// view when it was taken: at the user's own read (SetServerOnlineAt), where
+// a verdict must hold at both ends of the read, else at statusAt.
 func (a *analyzer) status() {
-	T := a.statusAt
+	from, to := a.statusAt, a.statusAt
+	if a.u.statusTo != 0 {
+		from, to = a.u.statusFrom, a.u.statusTo
+	}
+	found := a.statusFindings(from, nil)
+	if to != from {
+		later := a.statusFindings(to, nil)
+		kept := found[:0]
+		for _, f := range found {
+			for _, g := range later {
+				if f.class == g.class && f.dev == g.dev && f.seq == g.seq {
+					kept = append(kept, f)
+					break
+				}
+			}
+		}
+		found = kept
+	}
+	for _, f := range found {
+		a.flag(f.class, f.at, f.head, f.marks...)
+	}
+}
+
+// statusFinding is a ghost or lost session of one device at one time.
+type statusFinding struct {
+	class Class
+	dev   uint16
+	seq   uint64 // ghost of another login of an online device: its sequence
+	at    int64
+	head  func() string
+	marks []int32
+}
+
+// statusFindings appends to dst the ghost and lost sessions that the
+// target's status shows if it was taken at T.
+func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding {
 	n := len(a.u.devs)
 	last := make([]int32, n)
 	for i := range last {
@@ -157,11 +193,11 @@ func (a *analyzer) status() {
 		// of an online device is a ghost of that login.
 		if l := last[in.dev]; a.seqMode && in.seq > 0 && l >= 0 && a.sess[l].seq > 0 && in.seq != a.sess[l].seq {
 			if online, uncertain := a.onlineAt(l, T); online && !uncertain {
-				seq := in.seq
-				a.flag(GhostSession, T, func() string {
+				seq, dev := in.seq, in.dev
+				dst = append(dst, statusFinding{class: GhostSession, dev: dev, seq: seq, at: T, head: func() string {
 					return fmt.Sprintf("the target lists login seq %d of %s online at %s, but the device holds login seq %d",
-						seq, a.devName(in.dev), a.rel(T), a.sess[l].seq)
-				}, a.sess[l].rec)
+						seq, a.devName(dev), a.rel(T), a.sess[l].seq)
+				}, marks: []int32{a.sess[l].rec}})
 			}
 		}
 	}
@@ -188,15 +224,16 @@ func (a *analyzer) status() {
 		switch {
 		case uncertain:
 		case listed[d] && !online:
-			a.flag(GhostSession, T, func() string {
+			dst = append(dst, statusFinding{class: GhostSession, dev: uint16(d), at: T, head: func() string {
 				return fmt.Sprintf("the target lists %s online at %s, but its device %s", a.devName(uint16(d)), a.rel(T), a.offlineWhy(l))
-			}, a.recOf(l)...)
+			}, marks: a.recOf(l)})
 		case online && !listed[d] && !inflight:
-			a.flag(LostSession, T, func() string {
+			dst = append(dst, statusFinding{class: LostSession, dev: uint16(d), at: T, head: func() string {
 				return fmt.Sprintf("%s holds %s online at %s, but the target does not list it", a.devName(uint16(d)), a.sessName(l), a.rel(T))
-			}, a.sess[l].rec)
+			}, marks: []int32{a.sess[l].rec}})
 		}
 	}
+	return dst
 }
 
 // onlineAt says whether session s (a device's latest login sent by T) is

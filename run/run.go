@@ -202,12 +202,16 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		statusAt = clk.Now()
 		for k := range o.Shard.Users(sc.Population.Users) {
 			uid := pop.UserID(o.Shard.User(k))
+			// Devices go on while users are read: each user's status is
+			// judged at its own read.
+			from := clk.Now()
 			sessions := tgt.srv.OnlineStatus(uid)
+			to := clk.Now()
 			inst := make([]policy.Instance, 0, len(sessions))
 			for _, s := range sessions {
 				inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
 			}
-			hist.SetServerOnline(uid, inst)
+			hist.SetServerOnlineAt(uid, inst, from, to)
 		}
 	}
 	spawn := func(ctx context.Context, a pacer.Arrival) {
