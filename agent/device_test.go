@@ -439,7 +439,10 @@ func TestTimeoutsAndCounts(t *testing.T) {
 	if err := run(t, cfg, basePlan()); err != nil {
 		t.Fatal(err)
 	}
-	if el := time.Since(start); el > time.Second {
+	// The bound is loose on purpose: a loaded 2-core machine can delay the
+	// device by a second or more; a login that is never timed out hangs for
+	// good and fails this (or wait's own deadline).
+	if el := time.Since(start); el > 10*time.Second {
 		t.Errorf("a hung login held the device %v", el)
 	}
 	logins := r.of(event.Login)
