@@ -41,6 +41,11 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	hb := d.cfg.Heartbeat
 	beat := online.Add(hb)
 	left := d.cfg.MaxRelogins // logins after kicks and reconnects after drops
+	// free is when the device last came back from something that kept it
+	// busy (a kick and its think, a push, a flap): a step that fell due
+	// meanwhile was meant to start then, not at its planned time, so the
+	// device's own pauses do not show as the target's latency.
+	free := online
 
 	for {
 		next, what := end, stepEnd
@@ -67,6 +72,7 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 			if !d.onPush(ctx, p, ok, end, &left) {
 				return d.stop(ctx)
 			}
+			free = d.now()
 		case <-tm.C():
 			// A push that came meanwhile goes first: a kicked or dropped
 			// device does not ping or log out on its dead connection.
@@ -75,24 +81,31 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 				if !d.onPush(ctx, p, ok, end, &left) {
 					return d.stop(ctx)
 				}
+				free = d.now()
 				continue
 			default:
 			}
+			at := next
+			if at.Before(free) {
+				at = free
+			}
 			switch what {
 			case stepEnd:
-				d.leave(ctx, end)
+				d.leave(ctx, at)
 				return nil
 			case stepFlap:
 				flapPending = false
-				if !d.flap(ctx, flapAt, end, &left) {
+				if !d.flap(ctx, at, end, &left) {
 					return d.stop(ctx)
 				}
+				free = d.now()
 			case stepSwitch:
 				switchPending = false
 				d.account = d.plan.SwitchTo
-				if !d.loginByRules(ctx, d.account, switchAt) {
+				if !d.loginByRules(ctx, d.account, at) {
 					return d.stop(ctx)
 				}
+				free = d.now()
 			case stepBeat:
 				d.ping(ctx, beat)
 				beat = beat.Add(hb)
