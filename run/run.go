@@ -62,6 +62,9 @@ type Options struct {
 	// webhookWrap, in tests, stands between the target's State.StateChange
 	// callbacks and the run's listener (a target that lies).
 	webhookWrap handlerWrap
+	// tickets, in tests, stands between the devices and the tickets they
+	// are given (tickets that are corrupt, counted, ...).
+	tickets func(agent.Tickets) agent.Tickets
 }
 
 // Outcome is what a run produced.
@@ -70,6 +73,9 @@ type Outcome struct {
 	Kickout *check.Report // nil when the oracle was off
 	// Passed: every threshold passed (true when there are none).
 	Passed bool
+	// Server is the embedded server's counters once every device has ended
+	// (nil for a target URL).
+	Server *server.Stats
 	// Lines to print after the summary (e.g. oracle verdicts).
 }
 
@@ -165,6 +171,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if sc.Target.Driver == scenario.DriverXMPP {
 		cfg.Tickets = xmpp.PasswordTickets{Secret: key} // passwords derived from the key
 	}
+	if o.tickets != nil {
+		cfg.Tickets = o.tickets(cfg.Tickets)
+	}
 	cfg.Sink = sinks
 	cfg.Clock = clk
 	cfg.Book = agent.NewLoginBook()
@@ -240,6 +249,10 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		Metrics:      rec.Snapshot(),
 	}
 	out := &Outcome{File: f, Passed: true}
+	if tgt.srv != nil {
+		st := tgt.srv.Stats()
+		out.Server = &st
+	}
 	if hist != nil {
 		if note := wh.finish(hist); note != "" {
 			fmt.Fprintln(o.Log, note)
