@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,34 @@ func TestWebhookListener(t *testing.T) {
 	if n := l.Commit(h); n != 0 {
 		t.Fatalf("second Commit added %d", n)
 	}
+}
+
+// FuzzWebhookListener feeds any body to the listener: it answers JSON,
+// keeps only well-formed State.StateChange callbacks, and never panics.
+func FuzzWebhookListener(f *testing.F) {
+	for _, seed := range []string{`{"CallbackCommand":"State.StateChange","EventTime":1,"Info":{"Action":"Login","To_Account":"a","Reason":"Register"},"KickedDevice":[{"Platform":"iOS"}]}`,
+		`{"CallbackCommand":"State.StateChange","ImloadEventTimeNs":-5,"Info":{"Action":"Logout","To_Account":"a"}}`,
+		`{"KickedDevice":[{"Platform":null}]}`, `[]`, `{`, ``} {
+		f.Add([]byte(seed))
+	}
+	l, err := ListenWebhooks("", 0, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := l.Received() + l.Rejected() + l.Ignored() + l.Duplicates()
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/?CallbackCommand=State.StateChange", bytes.NewReader(body)))
+		var r server.CallbackReply
+		if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+			t.Fatalf("reply %q is not JSON", rec.Body.Bytes())
+		}
+		if (r.ActionStatus == "OK") != (r.ErrorCode == 0) {
+			t.Fatalf("reply %+v", r)
+		}
+		if after := l.Received() + l.Rejected() + l.Ignored() + l.Duplicates(); after != before+1 {
+			t.Fatalf("counted %d outcomes for one request", after-before)
+		}
+	})
 }

@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -494,4 +496,46 @@ func TestRESTAppInfo(t *testing.T) {
 	if st := h.rest("openconfigsvr/getappinfo", AppInfoRequest{RequestField: []string{"APNSMsgNum"}}, nil); st.ErrorCode != CodeRESTBadParam {
 		t.Errorf("unknown RequestField: %+v", st)
 	}
+}
+
+// FuzzRESTBody sends any body to every command as the admin: the answer is
+// always HTTP 200 with a JSON status that agrees with itself, and no body
+// panics the server.
+func FuzzRESTBody(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"UserID":"alice"}`, `{"To_Account":["a","b"],"IsNeedDetail":1}`,
+		`{"Accounts":["x",""]}`, `{"DeleteItem":[{"UserID":"x"}]}`, `{"CheckItem":[{"UserID":5}]}`,
+		`{"RequestField":["LoginTimes"]}`, `[`, `null`, `"x"`, `{"To_Account":null}`} {
+		for i := range RESTCommands() {
+			f.Add(uint8(i), []byte(seed))
+		}
+	}
+	s, err := New(Config{SDKAppID: testApp, Key: testKey})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	sig, err := usersig.Gen(testApp, testKey, testAdmin, 24*time.Hour, time.Now(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	q := url.Values{"sdkappid": {fmt.Sprint(testApp)}, "identifier": {testAdmin}, "usersig": {sig}}.Encode()
+	cmds := RESTCommands()
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		cmd := cmds[int(which)%len(cmds)]
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, RESTPrefix+cmd+"?"+q, bytes.NewReader(body)))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", cmd, rec.Code)
+		}
+		var st RESTStatus
+		if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil {
+			t.Fatalf("%s: answer %q is not JSON", cmd, rec.Body.Bytes())
+		}
+		if (st.ActionStatus == "OK") != (st.ErrorCode == 0) {
+			t.Fatalf("%s: %+v", cmd, st)
+		}
+		if !json.Valid(body) && st.ErrorCode != CodeRESTBadJSON {
+			t.Fatalf("%s: invalid JSON %q answered %+v, want 60003", cmd, body, st)
+		}
+	})
 }
