@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/imload/imload/event"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
@@ -76,6 +78,9 @@ usage, 130 interrupted (results still written).`,
 				}
 				return withCode(exitFailed, err)
 			}
+			if note := misbehaveNote(sc, res.File); note != "" {
+				fmt.Fprintln(stdout, note)
+			}
 			if err := results.WriteSummary(stdout, res.File); err != nil {
 				return err
 			}
@@ -114,6 +119,31 @@ usage, 130 interrupted (results still written).`,
 	f.DurationVar(&statusEvery, "status-every", 5*time.Second, "interval of status lines when output is not a terminal")
 	dist.register(f)
 	return cmd
+}
+
+// misbehaveNote is the line that heads the summary of a run whose devices
+// broke the client rules on purpose ("": none did), so that what they
+// caused is not read as the target's doing.
+func misbehaveNote(sc *scenario.Scenario, f *results.File) string {
+	m := sc.Behaviour.Misbehave
+	var parts []string
+	for _, x := range []struct {
+		name string
+		frac float64
+	}{{"login_storm", m.LoginStorm}, {"login_while_logining", m.LoginWhileLogin}, {"retry_any_error", m.RetryAnyError}} {
+		if x.frac > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.4g%%", x.name, 100*x.frac))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	n := int64(0)
+	if f.Metrics != nil {
+		n = f.Metrics.EventCount(event.Misbehaving.String(), "")
+	}
+	return fmt.Sprintf("this run used misbehaving clients: %s of the devices (%d misbehaving events); errors and kicks they cause are theirs, not the target's\n",
+		strings.Join(parts, ", "), n)
 }
 
 func faultList() string {
