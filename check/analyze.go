@@ -268,7 +268,12 @@ func (a *analyzer) build() {
 					cur = l
 					continue
 				}
-				if r.seq != 0 && a.devHas(r.dev, r.seq) {
+				if m := a.devSession(r.dev, r.seq); r.seq != 0 && m >= 0 {
+					// The login that made the session may be answered
+					// after a repeat: it was sent first.
+					if st := a.startOf(r); st < a.sess[m].start {
+						a.sess[m].start = st
+					}
 					continue
 				}
 				switch {
@@ -444,15 +449,15 @@ func (a *analyzer) newSession(ri int32, r *record) int32 {
 	return int32(len(a.sess) - 1)
 }
 
-// devHas reports whether device dev, whose sessions build is making, has a
-// session with sequence seq.
-func (a *analyzer) devHas(dev uint16, seq uint64) bool {
+// devSession returns the session with sequence seq of device dev, whose
+// sessions build is making, or -1.
+func (a *analyzer) devSession(dev uint16, seq uint64) int32 {
 	for s := a.devs[dev].s0; s < int32(len(a.sess)); s++ {
 		if a.sess[s].seq == seq {
-			return true
+			return s
 		}
 	}
-	return false
+	return -1
 }
 
 func (a *analyzer) inGapOpen(s int32) bool {

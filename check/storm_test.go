@@ -194,6 +194,17 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want: verdictCounts{MissingKick: 1, OverLimit: 1},
 		},
 		{
+			name: "the callback of a storm's new login answered after its repeat",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.h.AddWebhook(b.user, ActionLogin, nil, tms(12))
+				b.h.AddWebhook(b.user, ActionLogin, nil, tms(22))
+				repeat(b, W, 40, 45, 2)                                                                                   // a repeat on a second connection, answered first
+				b.emit(event.Event{Kind: event.Login, Outcome: event.OK, Device: W, Start: tms(20), At: tms(46), Seq: 2}) // the new login
+			},
+			want: verdictCounts{},
+		},
+		{
 			name: "a login cancelled at the end of the run that displaced",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
