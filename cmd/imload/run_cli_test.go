@@ -25,8 +25,10 @@ func writeScenario(t *testing.T, dir, name, src string) string {
 	return path
 }
 
-// shortScenario is a one-second run in process with the given extra lines
-// (thresholds, misbehaviour).
+// shortScenario is a two-second run in process with the given extra lines
+// (thresholds, misbehaviour): 20 devices in the first second, one in the
+// second, which leaves time for every session (200 ms) to end before the
+// run does, even on a busy machine.
 func shortScenario(extra string) string {
 	return `name: short
 seed: 4
@@ -38,6 +40,9 @@ phases:
   - model: open
     duration: 1s
     rate: 20
+  - model: open
+    duration: 1s
+    rate: 1
 behaviour:
   hold: 200ms
 ` + extra
@@ -109,7 +114,7 @@ func TestRunExitCodes(t *testing.T) {
 			out := filepath.Join(dir, "results.json")
 			stdout, stderr, err := execScenarioCmd(t, "run", path, "-o", out)
 			if code := exitCode(err); code != tc.code {
-				t.Fatalf("exit %d (%v), want %d; stderr:\n%s", code, err, tc.code, stderr)
+				t.Fatalf("exit %d (%v), want %d; stdout:\n%s\nstderr:\n%s", code, err, tc.code, stdout, stderr)
 			}
 			f, rerr := results.ReadFile(out)
 			if rerr != nil {
