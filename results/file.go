@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/imload/imload/internal/atomicfile"
 	"github.com/imload/imload/metrics"
 )
 
@@ -118,8 +119,9 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
-// WriteFile writes f to path atomically: into a temporary file in the same
-// directory, synced, then renamed over path. The schema is always Schema and
+// WriteFile writes f to path atomically (atomicfile.Write: a temporary file
+// in the same directory, synced, renamed over path; a device such as
+// /dev/null is written in place). The schema is always Schema and
 // the target URL is redacted.
 func WriteFile(path string, f *File) error {
 	if f == nil || f.Metrics == nil {
@@ -133,38 +135,12 @@ func WriteFile(path string, f *File) error {
 		return fmt.Errorf("results: encoding %s: %w", path, err)
 	}
 	data = append(data, '\n')
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("results: syncing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	done = true
-	// Make the rename durable; not every file system can sync a directory.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
+		return fmt.Errorf("results: %w", err)
 	}
 	return nil
 }
