@@ -60,6 +60,11 @@ type session struct {
 	// kick, or one while the device was away): the target removed it at
 	// some time the device cannot tell, maybe as a login's victim.
 	byTarget bool
+	// displacedAt: the replay's displacing login was sent at this time
+	// (valid when displaced): from then on the target may have dropped the
+	// session before its device heard of it.
+	displaced   bool
+	displacedAt int64
 }
 
 type gap struct{ from, to int64 }

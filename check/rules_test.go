@@ -458,3 +458,44 @@ func TestSearchBudgetGivesUndecided(t *testing.T) {
 		t.Fatal("undecided example names the wrong user")
 	}
 }
+
+// A session the policy displaced just before the status read, whose kick had
+// not reached its device when the run ended, is not a lost session: the
+// target dropping it is what the policy demands, and the kick may still have
+// been on its way (the missing-kick rule judges the notice).
+func TestStatusAfterDisplacementInFlight(t *testing.T) {
+	A, W := "A-android", "W-web"
+	b := newHB(false)
+	b.device(A, policy.Android)
+	b.device(W, policy.Web)
+	b.login(A, 0, 10, 1)
+	b.login(W, 400, 405, 2) // single-platform: displaces A
+	b.at(event.AppKill, A, 550)
+	b.at(event.AppKill, W, 550)
+	b.h.SetServerOnline(b.user, []policy.Instance{{ID: W, Platform: policy.Web, Seq: 2}})
+	opts := testOpts()
+	opts.StatusAt = tms(500)
+	r := Check(b.h, mustTencent(t, policy.SinglePlatform, 1, 1), opts)
+	if got := countsOf(r); got.String() != (verdictCounts{}).String() {
+		dump(t, r)
+		t.Fatalf("verdicts %s, want none", got)
+	}
+	// The same read long after the displacement, with the device still
+	// listening and never told, is a missing kick (and the devices held two
+	// platforms online past the grace: over limit), and the status agrees
+	// with the policy: still no lost session.
+	b = newHB(false)
+	b.device(A, policy.Android)
+	b.device(W, policy.Web)
+	b.login(A, 0, 10, 1)
+	b.login(W, 400, 405, 2)
+	b.at(event.AppKill, A, 2000)
+	b.at(event.AppKill, W, 2000)
+	b.h.SetServerOnline(b.user, []policy.Instance{{ID: W, Platform: policy.Web, Seq: 2}})
+	opts.StatusAt = tms(1500)
+	r = Check(b.h, mustTencent(t, policy.SinglePlatform, 1, 1), opts)
+	if got := countsOf(r); got.String() != (verdictCounts{MissingKick: 1, OverLimit: 1}).String() {
+		dump(t, r)
+		t.Fatalf("verdicts %s, want one missing kick and one over limit", got)
+	}
+}

@@ -198,6 +198,9 @@ func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk 
 			continue // Displace returns only instances it was given
 		}
 		a.rep.Checks.Displacements++
+		if ms := &a.sess[m]; !ms.displaced || l.start < ms.displacedAt {
+			ms.displaced, ms.displacedAt = true, l.start
+		}
 		if a.takeKick(lk, a.sess[m].dev) >= 0 {
 			continue
 		}

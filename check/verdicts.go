@@ -248,6 +248,11 @@ func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
 	switch {
 	case ss.inferred || T < ss.ok:
 		return false, true
+	case ss.displaced && !ss.kicked && ss.displacedAt <= T:
+		// The policy displaced it by T and no kick has told its device:
+		// the target may rightly have dropped it (missing and late kicks
+		// are judged by their own rules).
+		return false, true
 	case T < ss.end || ss.endHow == endRunEnd:
 		for _, g := range a.gaps[ss.gap0:ss.gap1] {
 			if g.from <= T && T < g.to {
