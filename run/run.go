@@ -234,6 +234,13 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	stopView()
 	viewWG.Wait()
 	interrupted := runErr != nil || ctx.Err() != nil
+	// An interrupted run must end promptly (Ctrl-C is answered within two
+	// seconds): what is still in flight gets a short budget.
+	finishBudget := 10 * time.Second
+	if interrupted {
+		finishBudget = 500 * time.Millisecond
+	}
+	tgt.closeBudget = finishBudget
 
 	f := &results.File{
 		Schema:       results.Schema,
@@ -254,7 +261,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		out.Server = &st
 	}
 	if hist != nil {
-		if note := wh.finish(hist); note != "" {
+		if note := wh.finish(hist, finishBudget); note != "" {
 			fmt.Fprintln(o.Log, note)
 		}
 		opts := check.Options{
@@ -324,6 +331,8 @@ type target struct {
 	url  string
 	srv  *server.Server // nil for an external target
 	drv  driver.Driver
+	// closeBudget bounds the server's graceful shutdown (0: 5s).
+	closeBudget time.Duration
 }
 
 func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer, webhookURL string) (*target, error) {
@@ -392,7 +401,11 @@ func (t *target) describe() results.Target { return results.Target{Kind: t.kind,
 func (t *target) close() {
 	_ = t.drv.Close()
 	if t.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		budget := t.closeBudget
+		if budget <= 0 {
+			budget = 5 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		defer cancel()
 		_ = t.srv.Shutdown(ctx)
 	}

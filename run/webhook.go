@@ -288,11 +288,11 @@ func (w *webhooks) url() string {
 // finish waits for the callbacks of the run, stops listening and adds them
 // to the history, unless the embedded server lost some. It returns a note
 // for the log.
-func (w *webhooks) finish(h *check.History) string {
+func (w *webhooks) finish(h *check.History, budget time.Duration) string {
 	if w == nil {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	var lost uint64
 	if w.srv != nil {
