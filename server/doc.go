@@ -9,8 +9,16 @@
 // *Conn. The WebSocket gateway (Handler, path /v1/ws, docs/PROTOCOL.md) is one
 // such transport; driver/inproc is another, without sockets.
 //
-// All time comes from the injected clock.Clock (Config.Clock), except socket
-// write deadlines, which the operating system measures in wall time.
+// Beside the sessions, on the same listener: the REST admin API in the shape
+// of the real one (rest.go, accounts.go: kick, query_online_status, account
+// import/check/delete, getappinfo), the State.StateChange webhook sender
+// (webhook.go), and Prometheus metrics read from Stats when scraped
+// (metrics.go).
+//
+// All time comes from the injected clock.Clock (Config.Clock): ticket
+// expiry, resume windows, idle and handshake timeouts, statistics days.
+// Only socket deadlines (writes, the HTTP upgrade) are in wall time, which
+// is what the operating system measures them in.
 //
 // server must not import agent, check, report, run or any driver.
 package server
