@@ -1,44 +1,16 @@
 package report
 
 import (
-	"go/parser"
-	"go/token"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/imload/imload/"
 
-// report renders results files; it reaches no target. Its own files import
-// none of server, agent or driver.
-func TestImportsStayInside(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			for _, bad := range []string{"server", "agent", "driver"} {
-				if p := module + bad; path == p || strings.HasPrefix(path, p+"/") {
-					t.Errorf("%s imports %s", name, path)
-				}
-			}
-		}
-	}
-}
-
-// Nor does anything it builds on: of driver only the interface package
+// report renders results files and reaches no target (its own imports are
+// checked with every package's in internal/archtest). Nothing it builds on
+// does either: of driver only the interface package
 // arrives (through mau), never a driver implementation, the server or the
 // agent.
 func TestDependenciesStayInside(t *testing.T) {
