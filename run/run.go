@@ -103,13 +103,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if o.StatusEvery <= 0 {
 		o.StatusEvery = 5 * time.Second
 	}
-	thresholds := make([]scenario.Threshold, 0, len(sc.Thresholds))
-	for i, expr := range sc.Thresholds {
-		th, err := scenario.ParseThreshold(expr)
-		if err != nil {
-			return nil, fmt.Errorf("thresholds[%d]: %w", i, err)
-		}
-		thresholds = append(thresholds, th)
+	thresholds, err := scenarioThresholds(sc)
+	if err != nil {
+		return nil, err
 	}
 	pol, err := sc.Target.LoadPolicy()
 	if err != nil {

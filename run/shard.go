@@ -305,13 +305,9 @@ func MergeFiles(files ...*results.File) (*Outcome, error) {
 			return nil, fmt.Errorf("file %d has other thresholds than file 1: merge the shards of one run", i+2)
 		}
 	}
-	ths := make([]scenario.Threshold, 0, len(exprs))
-	for i, e := range exprs {
-		th, err := scenario.ParseThreshold(e)
-		if err != nil {
-			return nil, fmt.Errorf("file 1: thresholds[%d]: %w", i, err)
-		}
-		ths = append(ths, th)
+	ths, err := parseThresholds(exprs, "file 1: ")
+	if err != nil {
+		return nil, err
 	}
 	f.Thresholds = judgeThresholds(ths, f.Metrics, out.Kickout, merged)
 	for _, t := range f.Thresholds {

@@ -94,3 +94,26 @@ func kickoutValue(th scenario.Threshold, rep *check.Report) (float64, error) {
 	}
 	return 0, fmt.Errorf("unknown kickout metric %q (allowed: kickout.violations, kickout.late.p99 and other quantiles, kickout.late.max, kickout.CLASS.count)", th.Metric)
 }
+
+// scenarioThresholds returns the scenario's thresholds parsed: as Load or
+// Prepare left them, or parsed here for a scenario built without either.
+func scenarioThresholds(sc *scenario.Scenario) ([]scenario.Threshold, error) {
+	if len(sc.ParsedThresholds) == len(sc.Thresholds) {
+		return sc.ParsedThresholds, nil
+	}
+	return parseThresholds(sc.Thresholds, "")
+}
+
+// parseThresholds parses threshold expressions; errors say which one, after
+// the prefix where (e.g. "file 1: ").
+func parseThresholds(exprs []string, where string) ([]scenario.Threshold, error) {
+	ths := make([]scenario.Threshold, 0, len(exprs))
+	for i, e := range exprs {
+		th, err := scenario.ParseThreshold(e)
+		if err != nil {
+			return nil, fmt.Errorf("%sthresholds[%d]: %w", where, i, err)
+		}
+		ths = append(ths, th)
+	}
+	return ths, nil
+}
