@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/driver/internal/wsdial"
 	"github.com/imload/imload/protocol"
 )
 
@@ -81,22 +82,9 @@ func (d *Driver) Dial(ctx context.Context, dev driver.Device) (*Conn, error) {
 	hctx, cancel := context.WithTimeout(ctx, d.cfg.HandshakeTimeout)
 	defer cancel()
 
-	wsc, resp, err := d.dialer.DialContext(hctx, d.url, nil)
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	wsc, err := wsdial.Dial(hctx, &d.dialer, "ws", d.url, protocol.Subprotocol)
 	if err != nil {
-		if hctx.Err() != nil {
-			return nil, fmt.Errorf("ws: connect to %s: %w", d.url, ctxReason(hctx.Err()))
-		}
-		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
-			return nil, fmt.Errorf("ws: connect to %s: upgrade refused with HTTP %d: %w", d.url, resp.StatusCode, err)
-		}
-		return nil, fmt.Errorf("ws: connect to %s: %w", d.url, err)
-	}
-	if got := wsc.Subprotocol(); got != protocol.Subprotocol {
-		wsc.Close()
-		return nil, fmt.Errorf("ws: connect to %s: server selected subprotocol %q, want %q", d.url, got, protocol.Subprotocol)
+		return nil, err
 	}
 	wsc.SetReadLimit(protocol.MaxFrameBytes)
 
@@ -255,9 +243,4 @@ func isTimeout(err error) bool {
 // ctxReason turns a context error into the driver's: an expired deadline
 // wraps driver.ErrTimeout (and the context error), a cancellation stays
 // itself.
-func ctxReason(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w (%w)", driver.ErrTimeout, err)
-	}
-	return err
-}
+func ctxReason(err error) error { return wsdial.CtxReason(err) }

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/driver/internal/wsdial"
 )
 
 // Driver connects devices to one XMPP server over WebSocket. It is safe for
@@ -93,22 +94,9 @@ func (d *Driver) open(ctx context.Context, c *Conn, domain string) (*transport, 
 	}
 	hctx, cancel := context.WithTimeout(ctx, d.cfg.HandshakeTimeout)
 	defer cancel()
-	wsc, resp, err := d.dialer.DialContext(hctx, d.url, nil)
-	if resp != nil && resp.Body != nil {
-		resp.Body.Close()
-	}
+	wsc, err := wsdial.Dial(hctx, &d.dialer, "xmpp", d.url, Subprotocol)
 	if err != nil {
-		if hctx.Err() != nil {
-			return nil, fmt.Errorf("xmpp: connect to %s: %w", d.url, ctxReason(hctx.Err()))
-		}
-		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
-			return nil, fmt.Errorf("xmpp: connect to %s: upgrade refused with HTTP %d: %w", d.url, resp.StatusCode, err)
-		}
-		return nil, fmt.Errorf("xmpp: connect to %s: %w", d.url, err)
-	}
-	if got := wsc.Subprotocol(); got != Subprotocol {
-		wsc.Close()
-		return nil, fmt.Errorf("xmpp: connect to %s: server selected subprotocol %q, want %q (RFC 7395)", d.url, got, Subprotocol)
+		return nil, err
 	}
 	wsc.SetReadLimit(d.cfg.ReadLimit)
 	t := newTransport(wsc, c)
@@ -138,12 +126,7 @@ func isTimeout(err error) bool {
 // ctxReason turns a context error into the driver's: an expired deadline
 // wraps driver.ErrTimeout (and the context error), a cancellation stays
 // itself.
-func ctxReason(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w (%w)", driver.ErrTimeout, err)
-	}
-	return err
-}
+func ctxReason(err error) error { return wsdial.CtxReason(err) }
 
 // untilDeadline is the earlier of ctx's deadline and now+d.
 func untilDeadline(ctx context.Context, d time.Duration) time.Time {
