@@ -42,12 +42,12 @@ func newValidateCmd() *cobra.Command {
 					continue
 				}
 				if s.MAU != nil {
-					fmt.Fprintf(out, "%s: ok (month simulation: %d users, %s, policy %s)\n",
-						file, cfg.Users, mauPlan(cfg), s.Target.Policy)
+					fmt.Fprintf(out, "%s: ok (month simulation: %s, %s, policy %s)\n",
+						file, count(cfg.Users, "user"), mauPlan(cfg), s.Target.Policy)
 					continue
 				}
-				fmt.Fprintf(out, "%s: ok (%d phases, %d users, policy %s)\n",
-					file, len(s.Phases), s.Population.Users, s.Target.Policy)
+				fmt.Fprintf(out, "%s: ok (%s, %s, policy %s)\n",
+					file, count(len(s.Phases), "phase"), count(s.Population.Users, "user"), s.Target.Policy)
 			}
 			if bad > 0 {
 				return withCode(exitBadInput, fmt.Errorf("%d of %d scenario files invalid", bad, len(args)))
@@ -67,5 +67,16 @@ func mauPlan(c mau.Config) string {
 	if n == 0 {
 		n = len(mau.PresetNames())
 	}
+	if n == 1 {
+		return "1 strategy over " + days
+	}
 	return fmt.Sprintf("%d strategies over %s", n, days)
+}
+
+// count writes n and the noun, plural unless n is 1: "1 phase", "2 phases".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -55,17 +55,17 @@ func TestValidateCmd(t *testing.T) {
 		{
 			name:    "one valid file",
 			args:    []string{"validate", minimal},
-			wantOut: minimal + ": ok (1 phases, 10 users, policy dual-platform)\n",
+			wantOut: minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
 		},
 		{
 			name:    "two valid files",
 			args:    []string{"validate", minimal, full},
-			wantOut: minimal + ": ok (1 phases, 10 users, policy dual-platform)\n" + full + ": ok (2 phases, 1000 users, policy triple-platform)\n",
+			wantOut: minimal + ": ok (1 phase, 10 users, policy dual-platform)\n" + full + ": ok (2 phases, 1000 users, policy triple-platform)\n",
 		},
 		{
 			name:       "valid and invalid",
 			args:       []string{"validate", bad, minimal},
-			wantOut:    minimal + ": ok (1 phases, 10 users, policy dual-platform)\n",
+			wantOut:    minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
 			wantErr:    bad + ":12:9: phases[1].rate: must be >= 0, got -5\n",
 			wantCode:   exitBadInput,
 			errMessage: "1 of 2 scenario files invalid",
