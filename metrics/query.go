@@ -146,7 +146,7 @@ func (s *Snapshot) Platforms(kind string) []policy.Platform {
 
 func sortPlatforms(ps []policy.Platform) {
 	slices.SortFunc(ps, func(a, b policy.Platform) int {
-		ia, ib := platIndex(a), platIndex(b)
+		ia, ib := policy.Index(a), policy.Index(b)
 		switch {
 		case ia >= 0 && ib >= 0:
 			return ia - ib

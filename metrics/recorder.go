@@ -26,27 +26,6 @@ func opIndex(k event.Kind) int    { return int(k - event.Connect) }
 func otherIndex(k event.Kind) int { return int(k - event.Kicked) }
 func isOther(k event.Kind) bool   { return k >= event.Kicked && k <= event.Misbehaving }
 
-// platIndex maps the seven platforms to 0..6 in policy.Platforms order.
-func platIndex(p policy.Platform) int {
-	switch p {
-	case policy.Android:
-		return 0
-	case policy.IPhone:
-		return 1
-	case policy.IPad:
-		return 2
-	case policy.Windows:
-		return 3
-	case policy.Mac:
-		return 4
-	case policy.Linux:
-		return 5
-	case policy.Web:
-		return 6
-	}
-	return -1
-}
-
 // The online count and a change counter share one atomic word, so that the
 // shard which saw the last change of a second can be found at Snapshot: the
 // low onlineBits bits are the count, the rest a version that every change
@@ -306,7 +285,7 @@ func (r *Recorder) secondOf(t time.Time) int {
 }
 
 func (s *shard) cells(p policy.Platform) *platCells {
-	if i := platIndex(p); i >= 0 {
+	if i := policy.Index(p); i >= 0 {
 		if s.plats[i] == nil {
 			s.plats[i] = &platCells{}
 		}

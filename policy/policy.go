@@ -24,6 +24,28 @@ const (
 // Platforms lists every platform in a fixed order.
 var Platforms = []Platform{Android, IPhone, IPad, Windows, Mac, Linux, Web}
 
+// Index returns p's position in Platforms (0 to 6), or -1 for a name that
+// is not a platform. Callers use it to keep per-platform arrays.
+func Index(p Platform) int {
+	switch p {
+	case Android:
+		return 0
+	case IPhone:
+		return 1
+	case IPad:
+		return 2
+	case Windows:
+		return 3
+	case Mac:
+		return 4
+	case Linux:
+		return 5
+	case Web:
+		return 6
+	}
+	return -1
+}
+
 // Class groups platforms.
 type Class string
 

@@ -37,25 +37,13 @@ const (
 	nKinds    = int(event.Misbehaving) + 1
 )
 
-// platIndex maps a platform to its slot in the pre-resolved arrays.
+// platIndex maps a platform to its slot in the pre-resolved arrays; the
+// slot after the seven platforms holds any other name.
 func platIndex(p policy.Platform) int {
-	switch p {
-	case policy.Android:
-		return 0
-	case policy.IPhone:
-		return 1
-	case policy.IPad:
-		return 2
-	case policy.Windows:
-		return 3
-	case policy.Mac:
-		return 4
-	case policy.Linux:
-		return 5
-	case policy.Web:
-		return 6
+	if i := policy.Index(p); i >= 0 {
+		return i
 	}
-	return 7
+	return len(policy.Platforms)
 }
 
 func platName(i int) string {
