@@ -307,15 +307,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	if err := o.Shard.Validate(); err != nil {
 		return nil, err
 	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Progress == nil {
-		o.Progress = io.Discard
-	}
-	if o.StatusEvery <= 0 {
-		o.StatusEvery = 5 * time.Second
-	}
+	o.defaults()
 	if sc.Target.URL != "" {
 		return nil, errors.New("target.url: a scenario with a mau section runs against the embedded server (every strategy on a fresh one)")
 	}

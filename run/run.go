@@ -67,6 +67,19 @@ type Options struct {
 	tickets func(agent.Tickets) agent.Tickets
 }
 
+// defaults fills the options a caller left empty.
+func (o *Options) defaults() {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.StatusEvery <= 0 {
+		o.StatusEvery = 5 * time.Second
+	}
+}
+
 // Outcome is what a run produced.
 type Outcome struct {
 	File    *results.File
@@ -94,15 +107,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.Progress == nil {
-		o.Progress = io.Discard
-	}
-	if o.StatusEvery <= 0 {
-		o.StatusEvery = 5 * time.Second
-	}
+	o.defaults()
 	thresholds, err := scenarioThresholds(sc)
 	if err != nil {
 		return nil, err
