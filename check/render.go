@@ -9,9 +9,56 @@ import (
 	"github.com/imload/imload/event"
 )
 
-// maxLines bounds an example timeline; longer histories show the lines
-// nearest the verdict.
+// maxLines bounds an example timeline; longer histories show every line
+// marked as evidence (even when they are more), a line of context either
+// side of each, and then the lines nearest the verdict's focus.
 const maxLines = 40
+
+// visibleLines chooses the lines of a timeline to print: all of them when
+// they fit in maxLines; otherwise every evidence line, its neighbours, and
+// the lines nearest focus, up to maxLines in all (evidence lines are shown
+// even beyond it).
+func visibleLines(lines []tline, focus int64, marked func(tline) bool) []bool {
+	keep := make([]bool, len(lines))
+	if len(lines) <= maxLines {
+		for i := range keep {
+			keep[i] = true
+		}
+		return keep
+	}
+	n := 0
+	take := func(i int) {
+		if i >= 0 && i < len(lines) && !keep[i] && n < maxLines {
+			keep[i] = true
+			n++
+		}
+	}
+	var ev []int
+	for i, l := range lines {
+		if marked(l) {
+			ev = append(ev, i)
+			keep[i] = true
+			n++
+		}
+	}
+	for _, i := range ev {
+		take(i - 1)
+		take(i + 1)
+	}
+	c, _ := slices.BinarySearchFunc(lines, focus, func(l tline, t int64) int { return cmp.Compare(l.t, t) })
+	for d := 0; n < maxLines && (c-d >= 0 || c+d < len(lines)); d++ {
+		take(c + d)
+		take(c - d - 1)
+	}
+	return keep
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 
 type tline struct {
 	t    int64
@@ -38,21 +85,28 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 		lines = append(lines, tline{u.hooks[i].at, -1 - int32(i), false})
 	}
 	slices.SortStableFunc(lines, func(x, y tline) int { return cmp.Compare(x.t, y.t) })
-	lo, hi := 0, len(lines)
-	if len(lines) > maxLines {
-		c, _ := slices.BinarySearchFunc(lines, focus, func(l tline, t int64) int { return cmp.Compare(l.t, t) })
-		lo = max(0, min(c-maxLines/2, len(lines)-maxLines))
-		hi = lo + maxLines
+	marked := func(l tline) bool {
+		if l.sent {
+			return false
+		}
+		return slices.Contains(marks, l.rec)
 	}
+	keep := visibleLines(lines, focus, marked)
 	var b strings.Builder
 	b.WriteString(head)
 	fmt.Fprintf(&b, "\n%s; times in ms from the user's first event; * marks the evidence\n", a.policyName())
-	if lo > 0 {
-		fmt.Fprintf(&b, "  ... %d earlier lines\n", lo)
-	}
-	for _, l := range lines[lo:hi] {
+	skipped := 0
+	for i, l := range lines {
+		if !keep[i] {
+			skipped++
+			continue
+		}
+		if skipped > 0 {
+			fmt.Fprintf(&b, "  ... %d %s\n", skipped, plural(skipped, "line", "lines"))
+			skipped = 0
+		}
 		mark := ' '
-		if l.rec >= 0 && !l.sent && slices.Contains(marks, l.rec) {
+		if marked(l) {
 			mark = '*'
 		}
 		dev, plat, what := "-", "-", ""
@@ -69,8 +123,8 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 		}
 		fmt.Fprintf(&b, "%c %12.3f  %-14s %-8s %s\n", mark, float64(l.t-a.base)/1e6, dev, plat, what)
 	}
-	if hi < len(lines) {
-		fmt.Fprintf(&b, "  ... %d later lines\n", len(lines)-hi)
+	if skipped > 0 {
+		fmt.Fprintf(&b, "  ... %d %s\n", skipped, plural(skipped, "line", "lines"))
 	}
 	if u.hasStatus {
 		parts := make([]string, 0, len(u.online))
