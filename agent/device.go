@@ -334,6 +334,9 @@ func (d *Device) rawLogin(ctx context.Context, c driver.Conn, user, ticket strin
 	e := d.opEvent(ctx, event.Login, user, intended, start, res.Code, err)
 	if err == nil {
 		e.Seq, e.Repeat = res.Seq, res.RepeatLogin
+		if res.Code == 0 {
+			e.ServerTime = res.ServerTime
+		}
 	}
 	addNote(e, note)
 	rec(e)

@@ -529,3 +529,48 @@ func TestConnectFailure(t *testing.T) {
 		t.Errorf("connect events %+v, logins %d", c, f.count("login"))
 	}
 }
+
+// A kick notice's latency runs from the displacement the push states (its
+// server time), whether or not this run saw the displacing login's answer;
+// a push stamped after its arrival (the target's clock ahead) gets none.
+func TestKickLatencyFromThePushServerTime(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		ago     time.Duration // server time of the push before now; negative: ahead
+		lo, hi  time.Duration
+		hasBook bool
+	}{
+		{name: "server time 5ms ago, no book", ago: 5 * time.Millisecond, lo: 5 * time.Millisecond, hi: time.Second},
+		{name: "server time wins over the book", ago: 8 * time.Millisecond, lo: 8 * time.Millisecond, hi: time.Second, hasBook: true},
+		{name: "clock ahead", ago: -time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, r := newFake(), newRecorder()
+			cfg := testConfig(f, r)
+			if tc.hasBook {
+				cfg.Book = NewLoginBook()
+			}
+			plan := basePlan()
+			plan.Hold = 300 * time.Millisecond
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := goRun(ctx, NewDevice(cfg, plan))
+			r.waitFor(t, event.Login, 1)
+			if tc.hasBook {
+				cfg.Book.Record("alice", 7, time.Now().Add(-time.Millisecond)) // the login's answer, later than the kick
+			}
+			f.conn(t, 0).push(driver.Push{Kind: driver.PushKicked, ServerTime: time.Now().Add(-tc.ago), BySeq: 7, Seq: 1,
+				ByPlatform: policy.IPhone, ByInstance: "devX"})
+			if err := wait(t, done); err != nil {
+				t.Fatal(err)
+			}
+			k := r.of(event.Kicked)
+			if len(k) != 1 {
+				t.Fatalf("kicked events %+v", k)
+			}
+			if l := k[0].Latency; l < tc.lo || l > tc.hi || (tc.hi == 0 && l != 0) {
+				t.Errorf("kick latency %v, want in [%v, %v]", l, tc.lo, tc.hi)
+			}
+		})
+	}
+}

@@ -209,10 +209,16 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 		if e.Seq == 0 {
 			e.Seq = d.seq
 		}
-		if d.cfg.Book != nil && p.BySeq != 0 {
-			if t, ok := d.cfg.Book.ServerTime(user, p.BySeq); ok && at.After(t) {
-				e.Latency = at.Sub(t)
-			}
+		// Kick latency: from the displacement at the target (the push's
+		// server time, else the displacing login's, when this run saw its
+		// answer already) to this notice. A notice stamped before it (the
+		// target's clock ahead) gets none: the oracle counts it early.
+		disp := p.ServerTime
+		if disp.IsZero() && d.cfg.Book != nil && p.BySeq != 0 {
+			disp, _ = d.cfg.Book.ServerTime(user, p.BySeq)
+		}
+		if !disp.IsZero() && !at.Before(disp) {
+			e.Latency = max(at.Sub(disp), time.Nanosecond)
 		}
 		d.emit(e)
 		d.Close()

@@ -49,11 +49,19 @@
 //   - Wrong victim: a login kicked a device the model spares while a device
 //     the model displaces got nothing; each such pair is one verdict, the
 //     rest are missing or spurious kicks.
-//   - Late kick: displacement → notice, from the displacing login's server
-//     time when the device reported it (event Latency), else from the
-//     login's ok, recorded in an HDR histogram for devices that were
-//     connected at the displacement; a violation when every measure the
-//     kick has exceeds LateAfter.
+//   - Kick latency: from the displacement at the target to the kicked
+//     device's notice, for devices connected at the displacement. The
+//     displacement time is the target's: the kick's server time as the
+//     device reported it (event Latency), else the displacing login's server
+//     time (event.ServerTime of its Login ok). Without either the kick is
+//     counted unmeasured; a notice stamped before its displacement time is
+//     counted early; neither is recorded, and nothing is clamped. A notice
+//     that reaches its device before the displacing login's answer reaches
+//     its own is a normal race and measured like any other.
+//   - Late kick: a violation when every measure the kick has exceeds
+//     LateAfter: the kick latency, and the time from the displacing login's
+//     answer to the notice (so a skewed target clock alone makes no kick
+//     late).
 //   - A kick naming no displacer at all (no by_seq, instance or platform),
 //     such as an administrative (REST) kick or a resume answered 6208
 //     (kicked while offline), ends the session, is counted, and is not

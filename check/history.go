@@ -59,9 +59,12 @@ type userLog struct {
 type record struct {
 	// start: when an operation started; for Kicked, the displacement time
 	// derived from the device-reported latency (0 when unknown).
-	start  int64
-	at     int64
-	seq    uint64
+	start int64
+	at    int64
+	seq   uint64
+	// bySeq: Kicked: the displacing login's seq. Login ok: the target's time
+	// of acceptance (unix ns, 0: not given), read with serverTime; kept in
+	// this field, which a login does not use, so that a record stays small.
 	bySeq  uint64
 	code   int32
 	dev    uint16
@@ -74,6 +77,15 @@ type record struct {
 }
 
 const flagRepeat = 1
+
+// serverTime is when the target accepted a successful login (unix ns), 0
+// when it did not say.
+func (r *record) serverTime() int64 {
+	if r.kind != event.Login || r.out != event.OK {
+		return 0
+	}
+	return int64(r.bySeq)
+}
 
 type webhook struct {
 	at     int64
@@ -173,6 +185,12 @@ func (h *History) Observe(e *event.Event) {
 		bySeq: e.BySeq,
 		kind:  e.Kind,
 		out:   e.Outcome,
+	}
+	if e.Kind == event.Login {
+		r.bySeq = 0
+		if e.Outcome == event.OK && e.ServerTime.After(time.Unix(0, 0)) {
+			r.bySeq = uint64(e.ServerTime.UnixNano())
+		}
 	}
 	if r.at == 0 {
 		r.at = r.start

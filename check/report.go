@@ -273,11 +273,16 @@ type Report struct {
 	LateAfterMS float64  `json:"late_after_ms"`
 	Checks      Checks   `json:"checks"`
 	Verdicts    Verdicts `json:"verdicts"`
-	// KickLatency: displacement → kick notice (from the displacing login's
-	// server time when devices reported it, else from its ok), for devices
-	// that were connected at the displacement.
-	KickLatency  Latency `json:"kick_latency"`
-	ExampleLimit int     `json:"example_limit"`
+	// KickLatency: kick latency, from the displacement at the target (the
+	// displacing login's server time) to the kicked device's notice, for
+	// devices that were connected at the displacement. Kicks whose
+	// displacement time the target did not give are counted in
+	// KickLatencyUnmeasured; notices stamped before their displacement time
+	// (the target's clock ahead) in KickLatencyEarly. No value is clamped.
+	KickLatency           Latency `json:"kick_latency"`
+	KickLatencyUnmeasured int64   `json:"kick_latency_unmeasured,omitempty"`
+	KickLatencyEarly      int64   `json:"kick_latency_early,omitempty"`
+	ExampleLimit          int     `json:"example_limit"`
 }
 
 func newReport(pol string, opts Options) *Report {
@@ -343,6 +348,34 @@ func (r *Report) Merge(other *Report) {
 		}
 	}
 	r.KickLatency.Merge(&other.KickLatency)
+	r.KickLatencyUnmeasured += other.KickLatencyUnmeasured
+	r.KickLatencyEarly += other.KickLatencyEarly
+}
+
+// KickLatencyName names the oracle's kick-latency measure wherever it is
+// shown.
+const KickLatencyName = "kick latency (displacement at the target → kicked device's notice)"
+
+// KickLatencyLine is the kick latency as one text line (with its
+// unmeasured and early kicks), or "" when no kick was measured or counted.
+func (r *Report) KickLatencyLine() string {
+	n := r.KickLatency.Count()
+	if n == 0 && r.KickLatencyUnmeasured == 0 && r.KickLatencyEarly == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s: n=%d", KickLatencyName, n)
+	if n > 0 {
+		fmt.Fprintf(&b, " p50=%s p99=%s max=%s", r.KickLatency.Quantile(50), r.KickLatency.Quantile(99), r.KickLatency.Max())
+	}
+	if r.KickLatencyUnmeasured > 0 {
+		fmt.Fprintf(&b, "; %d unmeasured (the target gave no displacement time)", r.KickLatencyUnmeasured)
+	}
+	if r.KickLatencyEarly > 0 {
+		fmt.Fprintf(&b, "; %d early (notice stamped before the displacement: the target's clock is ahead)", r.KickLatencyEarly)
+	}
+	b.WriteByte('\n')
+	return b.String()
 }
 
 // WriteText writes a verdict table, the kick latency, and one timeline per
@@ -378,10 +411,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if n := r.KickLatency.Count(); n > 0 {
-		fmt.Fprintf(&b, "\nkick latency (displacement → notice): n=%d p50=%s p99=%s max=%s\n", n,
-			r.KickLatency.Quantile(50), r.KickLatency.Quantile(99), r.KickLatency.Max())
-	}
+	b.WriteString(r.KickLatencyLine())
 	for cl := Class(0); cl < NumClasses; cl++ {
 		for _, ex := range r.Verdicts[cl].Examples {
 			fmt.Fprintf(&b, "\n--- %s: user %s\n%s", cl, ex.User, ex.Text)

@@ -37,8 +37,15 @@ func (b *hb) emit(e event.Event) {
 
 func (b *hb) device(id string, p policy.Platform) { b.plats[id] = p }
 
+// login is a successful login; the target accepted it at its ok time
+// (server time), unless the history is of a target without sequence
+// numbers (seq 0), which gives no server time either.
 func (b *hb) login(dev string, sent, ok int, seq uint64) {
-	b.emit(event.Event{Kind: event.Login, Outcome: event.OK, Device: dev, Start: tms(sent), At: tms(ok), Seq: seq})
+	e := event.Event{Kind: event.Login, Outcome: event.OK, Device: dev, Start: tms(sent), At: tms(ok), Seq: seq}
+	if seq > 0 {
+		e.ServerTime = tms(ok)
+	}
+	b.emit(e)
 }
 
 func (b *hb) loginTimedOut(dev string, sent, at int) {

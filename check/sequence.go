@@ -270,11 +270,22 @@ func (a *analyzer) unattributed() {
 	}
 }
 
-// late records the displacement → notice latency of every attributed kick
-// whose device was connected at the displacement: from the displacing
-// login's server time when the device reported it (event Latency), else
-// from the login's ok. A kick is late when every measure it has exceeds
-// LateAfter, so a skewed server clock alone does not make one late.
+// late measures the kick latency of every attributed kick whose device was
+// connected at the displacement, and judges late kicks.
+//
+// Kick latency runs from the displacement at the target to the kicked
+// device's notice. The displacement is the displacing login's acceptance
+// at the target: its server time as the kicked device reported it (event
+// Latency), else as the displacing device's login answer gave it
+// (event.ServerTime). A kick whose displacement time the target never gave
+// is counted unmeasured; a notice stamped before its displacement time (a
+// target clock ahead of imload's) is counted early. Neither is recorded,
+// and no value is clamped.
+//
+// A kick is late when every measure it has exceeds LateAfter: the kick
+// latency, and the time from the displacing login's answer at its device
+// (a notice before that answer is not late), so a skewed server clock alone
+// does not make one late.
 func (a *analyzer) late() {
 	for i := range a.kicks {
 		k := &a.kicks[i]
@@ -282,18 +293,32 @@ func (a *analyzer) late() {
 			continue
 		}
 		l := &a.sess[k.by]
-		ref := k.disp
+		disp := k.disp
+		if disp == 0 && l.rec >= 0 {
+			disp = a.u.recs[l.rec].serverTime()
+		}
+		ref := disp
 		if ref == 0 {
 			ref = l.ok
 		}
 		if ref == 0 || !a.hearing(k.victim, ref) {
 			continue
 		}
-		lat := time.Duration(max(k.at-ref, 0))
-		a.rep.KickLatency.Record(lat)
-		judged := lat
-		if k.disp != 0 && l.ok != 0 {
-			judged = min(lat, time.Duration(max(k.at-l.ok, 0)))
+		var judged time.Duration
+		switch {
+		case disp == 0:
+			a.rep.KickLatencyUnmeasured++
+			judged = time.Duration(max(k.at-l.ok, 0))
+		case k.at < disp:
+			a.rep.KickLatencyEarly++
+			judged = 0
+		default:
+			lat := time.Duration(k.at - disp)
+			a.rep.KickLatency.Record(lat)
+			judged = lat
+			if l.ok != 0 {
+				judged = min(lat, time.Duration(max(k.at-l.ok, 0)))
+			}
 		}
 		if judged > a.opt.LateAfter {
 			a.flag(LateKick, k.at, func() string {

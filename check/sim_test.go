@@ -78,6 +78,7 @@ type simEv struct {
 	byDev int
 	ok    bool
 	gen   uint64 // connection generation of the device
+	srv   int64  // evDevLoginOK: when the server accepted the login
 }
 
 type simQueue []simEv
@@ -248,6 +249,9 @@ func (su *simUser) handle(ev simEv) {
 	case evDevLoginOK:
 		e := su.ev(event.Login, ev.dev, t)
 		e.Start, e.Outcome, e.Seq = at(d.sentAt), event.OK, ev.seq
+		if !su.cfg.noSeq { // a target without sequence numbers gives no server time either
+			e.ServerTime = at(ev.srv)
+		}
 		su.emit(e)
 		su.stats.logins++
 		d.state, d.seq = dsOnline, ev.seq
@@ -414,7 +418,7 @@ func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 		}
 		su.h.AddWebhook(su.id, ActionLogin, kickedPlats, at(t))
 	}
-	su.deliver(simEv{t: t + su.net(), kind: evDevLoginOK, dev: di, seq: seq})
+	su.deliver(simEv{t: t + su.net(), kind: evDevLoginOK, dev: di, seq: seq, srv: t})
 }
 
 func (su *simUser) status() {

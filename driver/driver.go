@@ -56,8 +56,11 @@ const (
 
 // Push is something the target said without being asked.
 type Push struct {
-	Kind       PushKind
-	At         time.Time // when the driver received it
+	Kind PushKind
+	At   time.Time // when the driver received it
+	// ServerTime is the target's clock in the push (server_time_ms: for a
+	// kick, when the target ended the session), zero when it gives none.
+	ServerTime time.Time
 	ByPlatform policy.Platform
 	ByInstance string
 	BySeq      uint64

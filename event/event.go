@@ -84,7 +84,11 @@ type Event struct {
 	BySeq      uint64
 	ByPlatform policy.Platform
 	ByInstance string
-	Repeat     bool   // login answered with repeat_login
+	Repeat     bool // login answered with repeat_login
+	// ServerTime is the target's clock when it accepted a login (Login ok:
+	// server_time_ms of login_result), zero when the target gives none. The
+	// kickout oracle measures kick latency from it.
+	ServerTime time.Time
 	Note       string // free text for examples (e.g. "login storm")
 }
 

@@ -390,6 +390,11 @@ func kickoutOf(r *check.Report) *kickoutView {
 			{"max", fmtDur(kl.Max())},
 		}
 	}
+	if r.KickLatencyUnmeasured > 0 || r.KickLatencyEarly > 0 {
+		v.Latency = append(v.Latency,
+			[2]string{"unmeasured (no displacement time)", strconv.FormatInt(r.KickLatencyUnmeasured, 10)},
+			[2]string{"early (target clock ahead)", strconv.FormatInt(r.KickLatencyEarly, 10)})
+	}
 	return v
 }
 

@@ -113,7 +113,7 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 		return
 	}
 	t := newTable(w)
-	fmt.Fprintln(t, "EVENT\tPLATFORM\tCOUNT\tRATE/S\tNOTICE N\tNOTICE P50\tNOTICE P99\tNOTICE MAX")
+	fmt.Fprintln(t, "EVENT\tPLATFORM\tCOUNT\tRATE/S\tKICK LATENCY N\tP50\tP99\tMAX")
 	row := func(name string, p policy.Platform, label string) {
 		n := s.EventCount(name, p)
 		notice := ""

@@ -75,7 +75,7 @@ func kickoutValue(th scenario.Threshold, rep *check.Report) (float64, error) {
 	case th.Subject == "kickout.late" || th.Subject == "kickout.latency":
 		l := &rep.KickLatency
 		if l.Count() == 0 {
-			return 0, errors.New("no kick notices were measured")
+			return 0, errors.New("no kick latency was measured")
 		}
 		switch {
 		case th.Stat == "max":
@@ -92,7 +92,7 @@ func kickoutValue(th scenario.Threshold, rep *check.Report) (float64, error) {
 		}
 		return float64(rep.Count(c)), nil
 	}
-	return 0, fmt.Errorf("unknown kickout metric %q (allowed: kickout.violations, kickout.late.p99 and other quantiles, kickout.late.max, kickout.CLASS.count)", th.Metric)
+	return 0, fmt.Errorf("unknown kickout metric %q (allowed: kickout.violations, kickout.latency.p99 and other quantiles, kickout.latency.max (kickout.late.* is the same measure), kickout.CLASS.count)", th.Metric)
 }
 
 // scenarioThresholds returns the scenario's thresholds parsed: as Load or

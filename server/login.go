@@ -283,8 +283,7 @@ func (s *Server) kick(v, by *session, reason string, now time.Time) {
 			return
 		case s.cfg.Faults.LateKick:
 			s.sched.at(rec.hash, now.Add(s.cfg.Faults.LateKickDelay), func() {
-				push.ServerTimeMs = s.clk.Now().UnixMilli()
-				conn.push(push)
+				conn.push(push) // server_time_ms stays when the session ended
 				conn.hangup("kicked offline", ReasonKicked)
 			})
 			return

@@ -211,7 +211,7 @@ func (c *Conn) Push(f *protocol.Frame) bool {
 		if len(c.pushes) >= cap(c.pushes)-1 {
 			return false
 		}
-		c.pushes <- driver.Push{Kind: driver.PushKicked, At: now, ByPlatform: policy.Platform(f.ByPlatform),
+		c.pushes <- driver.Push{Kind: driver.PushKicked, At: now, ServerTime: msTime(f.ServerTimeMs), ByPlatform: policy.Platform(f.ByPlatform),
 			ByInstance: f.ByInstance, BySeq: f.BySeq, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
 	case protocol.OpUserSigExpired:
 		if len(c.pushes) >= cap(c.pushes)-1 {

@@ -294,6 +294,7 @@ func (c *Conn) dispatch(b []byte, at time.Time) {
 		c.push(driver.Push{
 			Kind:       driver.PushKicked,
 			At:         at,
+			ServerTime: msTime(f.ServerTimeMs),
 			ByPlatform: policy.Platform(f.ByPlatform),
 			ByInstance: f.ByInstance,
 			BySeq:      f.BySeq,
