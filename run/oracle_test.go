@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,11 +118,14 @@ type policyRun struct {
 }
 
 // runPolicies runs the given (scenario, seed, faults) runs, at most par at
-// a time: each run mostly waits on its phases' wall time, but a starved
+// a time, beside a goroutine that keeps one CPU busy until they end: the
+// oracle's verdicts must hold on a contended machine, not only on an idle
+// one. Each run mostly waits on its phases' wall time, but a starved
 // scheduler delays kick notices past the oracle's late_after (1 s), so par
 // stays low enough for two cores with the race detector.
 func runPolicies(t *testing.T, runs []*policyRun, par int) {
 	t.Helper()
+	defer burnCPU()()
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for _, r := range runs {
@@ -137,6 +141,31 @@ func runPolicies(t *testing.T, runs []*policyRun, par int) {
 	}
 	wg.Wait()
 }
+
+// burnCPU keeps one goroutine spinning until the returned stop is called.
+func burnCPU() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		x := uint64(1)
+		for {
+			for i := 0; i < 1<<16; i++ {
+				x = x*6364136223846793005 + 1442695040888963407
+			}
+			select {
+			case <-done:
+				burnSink.Store(x)
+				return
+			default:
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+var burnSink atomic.Uint64
 
 // Against the clean embedded server every policy scenario gives zero
 // violations over five seeds, with thousands of kicks checked.
