@@ -100,6 +100,16 @@ type pending struct {
 	sess  int32 // inferred session, -1: none
 }
 
+// refusal is a login the target refused with a conflict or limit code
+// (Options.RefusalCodes): processed at some time in [start, at].
+type refusal struct {
+	rec       int32
+	dev       uint16
+	plat      uint8
+	code      int32
+	start, at int64
+}
+
 type devRange struct{ s0, s1, p0, p1 int32 }
 
 // analyzer judges one user at a time; one per worker, its buffers reused.
@@ -122,6 +132,7 @@ type analyzer struct {
 	gaps    []gap
 	kicks   []kick
 	pend    []pending
+	refused []refusal
 	devs    []devRange
 	nbuilt  int      // sessions from pass 1; inferred ones follow
 	seqIdx  []int32  // pass-1 sessions sorted by seq
@@ -153,6 +164,7 @@ func (a *analyzer) reset(u *userSnap) {
 	a.gaps = a.gaps[:0]
 	a.kicks = a.kicks[:0]
 	a.pend = a.pend[:0]
+	a.refused = a.refused[:0]
 	a.base = never
 	for i := range u.recs {
 		r := &u.recs[i]
@@ -203,6 +215,7 @@ func (a *analyzer) check(u *userSnap) {
 		a.search()
 	}
 	a.unattributed()
+	a.refusals()
 	a.late()
 	a.overLimit()
 	if u.hasStatus {
@@ -304,6 +317,8 @@ func (a *analyzer) build() {
 				// may have succeeded there.
 				if r.code == 0 {
 					a.pend = append(a.pend, pending{rec: ri, dev: r.dev, start: a.startOf(r), at: r.at, sess: -1})
+				} else if slices.Contains(a.opt.RefusalCodes, int(r.code)) {
+					a.refused = append(a.refused, refusal{rec: ri, dev: r.dev, plat: r.plat, code: r.code, start: a.startOf(r), at: r.at})
 				}
 			}
 		case event.Logout:

@@ -86,7 +86,17 @@ type Options struct {
 	// login explains under the policy is a violation. Such kicks are not
 	// judged late (their displacer is unknown).
 	AnonymousKicks bool
+	// RefusalCodes are the login codes with which the target refuses a
+	// login because it conflicts with the sessions online (a device limit
+	// full, the instance or resource online). Such a refused login is
+	// judged (wrong refusal); a login failed with any other code is not.
+	// Nil: DefaultRefusalCodes.
+	RefusalCodes []int
 }
+
+// DefaultRefusalCodes: 1008, the refusal code of imload's protocol
+// (protocol.CodeLoginRefused, which the ws and xmpp drivers report).
+var DefaultRefusalCodes = []int{1008}
 
 func (o Options) withDefaults() Options {
 	if o.Grace <= 0 {
@@ -103,6 +113,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SearchBudget <= 0 {
 		o.SearchBudget = DefaultSearchBudget
+	}
+	if o.RefusalCodes == nil {
+		o.RefusalCodes = DefaultRefusalCodes
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

@@ -9,9 +9,11 @@
 // is given ("sequence" mode); otherwise the oracle searches for an order
 // consistent with real time with github.com/anishathalye/porcupine ("search"
 // mode) and reports a violation only when no order explains what the devices
-// saw. Verdict classes: wrong victim, missing kick, spurious kick, over
-// limit, late kick, ghost session, lost session, webhook mismatch, no order
-// (search mode), and undecided (search budget spent; not a violation).
+// saw. Logins the target refused with a conflict or limit code are judged
+// apart (wrong refusal). Verdict classes: wrong victim, missing kick,
+// spurious kick, over limit, late kick, ghost session, lost session, webhook
+// mismatch, wrong refusal, no order (search mode), and undecided (search
+// budget spent; not a violation).
 //
 // # Rules the oracle applies
 //
@@ -83,6 +85,26 @@
 //   - An account switch is the implicit logout of the user left (a Logout
 //     event in that user's history); a SwitchUser event closes the session
 //     its device holds in the user the event names, if any.
+//   - Wrong refusal: the target refused a login with a conflict or limit
+//     code (Options.RefusalCodes; by default 1008, imload's
+//     CodeLoginRefused) although the policy admits it. Under on_conflict
+//     kick_old every such refusal is wrong: the newest login wins. Under
+//     refuse_new a refusal is right when the login would displace a session
+//     registered when the target processed it (between its send and its
+//     answer); it is wrong only when even the largest set of instances that
+//     may have been registered then admits the login: one per device whose
+//     latest login sent before the answer (successful, timed out or
+//     unanswered) is not certainly gone before the send (its logout or
+//     failed resume answered, its switch past Grace, its kick told, or its
+//     device's next login processed). A killed app or a lost transport may
+//     still be registered. Refusal is monotone in that set, so this is a
+//     proof; racing removals leave the refusal unjudged. Logins failed with
+//     any other code (a bad ticket, a rate limit) are not judged.
+//   - Under refuse_new no login displaces anyone: a kick naming a displacer
+//     is spurious, a login admitted although the limit was full shows as the
+//     devices' over-limit holding (past Grace) or, in search mode, as no
+//     order (the order search lets a session whose device stopped listening
+//     end at the target any time after, making room).
 //   - Ghost session: the target's online status (SetServerOnline, taken at
 //     Options.StatusAt, else at the end of the run; SetServerOnlineAt, read
 //     between two times, judged at both and kept when both agree) lists an

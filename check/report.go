@@ -26,6 +26,7 @@ const (
 	GhostSession                 // the target lists an instance online that devices hold offline
 	LostSession                  // devices hold an instance online that the target does not list
 	WebhookMismatch              // a Login callback's kicked platforms differ from the kicks seen
+	WrongRefusal                 // the target refused a login (conflict or limit code) that the policy admits
 	NoOrder                      // search mode: no order of the logins explains the kicks
 	Undecided                    // search mode: the budget ran out (not a violation)
 	NumClasses
@@ -33,7 +34,7 @@ const (
 
 var classNames = [NumClasses]string{"wrong_victim", "missing_kick", "spurious_kick",
 	"over_limit", "late_kick", "ghost_session", "lost_session", "webhook_mismatch",
-	"no_order", "undecided"}
+	"wrong_refusal", "no_order", "undecided"}
 
 func (c Class) String() string {
 	if c >= 0 && c < NumClasses {
@@ -136,8 +137,11 @@ type Checks struct {
 	// resume answered 6208 (kicked while offline). Counted, not judged.
 	UnnamedKicks  int64 `json:"unnamed_kicks"`
 	Displacements int64 `json:"displacements"`
-	StatusUsers   int64 `json:"status_users"`
-	Webhooks      int64 `json:"webhooks"`
+	// Refusals: logins the target refused with a conflict or limit code
+	// (Options.RefusalCodes), each judged against the policy.
+	Refusals    int64 `json:"refusals"`
+	StatusUsers int64 `json:"status_users"`
+	Webhooks    int64 `json:"webhooks"`
 }
 
 func (c *Checks) add(o *Checks) {
@@ -149,6 +153,7 @@ func (c *Checks) add(o *Checks) {
 	c.Kicks += o.Kicks
 	c.UnnamedKicks += o.UnnamedKicks
 	c.Displacements += o.Displacements
+	c.Refusals += o.Refusals
 	c.StatusUsers += o.StatusUsers
 	c.Webhooks += o.Webhooks
 }
@@ -391,6 +396,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		orDash(r.Policy), mode, r.GraceMS, r.LateAfterMS)
 	fmt.Fprintf(&b, "checked %d users (%d by sequence, %d by search), %d logins (%d inferred), %d kicks (%d naming no displacer), %d displacements",
 		c.Users, c.SequenceUsers, c.SearchUsers, c.Logins, c.InferredLogins, c.Kicks, c.UnnamedKicks, c.Displacements)
+	if c.Refusals > 0 {
+		fmt.Fprintf(&b, ", %d refused logins", c.Refusals)
+	}
 	if c.StatusUsers > 0 {
 		fmt.Fprintf(&b, ", %d online statuses", c.StatusUsers)
 	}

@@ -74,7 +74,10 @@ func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
 	for i, s := range online {
 		insts[i] = policy.Instance{ID: m.ids[s], Platform: m.plats[s], Seq: uint64(i + 1)}
 	}
-	victims := m.pol.Displace(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(online) + 1)})
+	victims, refused := m.pol.Admit(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(online) + 1)})
+	if refused {
+		return false, nil // the target admitted a login the policy refuses here
+	}
 	obs := m.obs[L]
 	var hit uint64
 	told := st.told
@@ -224,10 +227,17 @@ func (a *analyzer) search() {
 		}
 		ret = max(ret, call)
 		ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opLogin, int32(i)}, Call: call, Return: ret})
-		if s.rmLo != never {
+		switch {
+		case s.rmLo != never:
 			rc := max(s.rmLo, sat(ret, 1))
 			rr := max(s.rmHi, rc)
 			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opRemove, int32(i)}, Call: rc, Return: rr})
+		case a.pol.OnConflict == policy.RefuseNew && s.deaf != never && !s.kicked:
+			// Under refuse_new a session whose device stopped listening
+			// may have ended at the target (resume window, idle
+			// timeout) at any time after, making room for a login.
+			rc := max(s.deaf, sat(ret, 1))
+			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opRemove, int32(i)}, Call: rc, Return: math.MaxInt64})
 		}
 	}
 	model := porcupine.Model{

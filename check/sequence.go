@@ -78,7 +78,10 @@ func (a *analyzer) replay() {
 			for _, m := range members {
 				insts = append(insts, a.instance(m, a.modelSeq(m)))
 			}
-			victims = a.pol.Displace(insts, login)
+			// Under refuse_new Admit displaces nobody: a login the policy
+			// would refuse yet the target admitted shows as its kicks
+			// (spurious) or the devices' over-limit holding.
+			victims, _ = a.pol.Admit(insts, login)
 			return a.explains(L, victims, insts, members, lk, due)
 		}
 		var kickedMask uint64
@@ -236,6 +239,10 @@ func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk 
 	}
 	for _, k := range extra[n:] {
 		a.flag(SpuriousKick, a.kicks[k].at, func() string {
+			if a.pol.OnConflict == policy.RefuseNew {
+				return fmt.Sprintf("%s was kicked by %s, but under %s (on_conflict refuse_new) a login never kicks: one that would displace is refused (registered before that login: %s)",
+					a.devName(a.kicks[k].dev), a.loginName(L), a.policyName(), a.listNames(members))
+			}
 			return fmt.Sprintf("%s was kicked by %s, which displaces none of its sessions under %s (registered before that login: %s)",
 				a.devName(a.kicks[k].dev), a.loginName(L), a.policyName(), a.listNames(members))
 		}, a.sess[L].rec, a.kicks[k].rec)

@@ -356,3 +356,49 @@ func BenchmarkDisplaceSingle(b *testing.B) {
 		}
 	}
 }
+
+// TestAdmit: under kick_old Admit is Displace and never refuses; under
+// refuse_new it refuses exactly the logins Displace would push someone out
+// for, displaces nobody, keeps the online set allowed, and a refusal stays a
+// refusal with more sessions online (monotone, as the oracle assumes).
+func TestAdmit(t *testing.T) {
+	for _, name := range Names() {
+		kick, err := Lookup(name, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			refuse := *kick
+			refuse.OnConflict = RefuseNew
+			rng := rand.New(rand.NewPCG(11, uint64(len(name))))
+			var online []Instance
+			refusals := 0
+			for seq := uint64(1); seq <= 300; seq++ {
+				login := Instance{ID: fmt.Sprint("d", rng.IntN(12)), Platform: Platforms[rng.IntN(len(Platforms))], Seq: seq}
+				want := kick.Displace(online, login)
+				if v, refused := kick.Admit(online, login); refused || !slices.Equal(v, want) {
+					t.Fatalf("kick_old Admit = %v, %v; Displace = %v", v, refused, want)
+				}
+				v, refused := refuse.Admit(online, login)
+				if len(v) != 0 || refused != (len(want) > 0) {
+					t.Fatalf("refuse_new Admit = %v, %v; Displace = %v", v, refused, want)
+				}
+				if refused {
+					refusals++
+					more := append(slices.Clone(online), Instance{ID: "extra", Platform: Platforms[rng.IntN(len(Platforms))], Seq: seq + 1000})
+					if _, r := refuse.Admit(more, login); !r {
+						t.Fatalf("refused with %v online, admitted with %v", online, more)
+					}
+					continue
+				}
+				online = remaining(online, nil, login, refuse.ReplaceSameInstance)
+				if !refuse.Allowed(online) {
+					t.Fatalf("after login %d: %v online is not allowed", seq, online)
+				}
+			}
+			if refusals == 0 && name != MultiPlatform {
+				t.Error("no login refused: nothing was checked")
+			}
+		})
+	}
+}

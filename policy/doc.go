@@ -5,8 +5,12 @@
 //
 // A Policy is per-platform instance limits plus groups of platforms with a
 // cap on distinct platforms (MaxPlatforms; 1 makes them exclusive) and on
-// instances (MaxInstances). The newest login always wins and the earliest
-// conflicting instances go.
+// instances (MaxInstances). Under OnConflict KickOld (the default, and every
+// preset: no vendor documents another behaviour for a new login) the newest
+// login always wins and the earliest conflicting instances go; under
+// RefuseNew (on_conflict: refuse_new in a policy file) a login that would
+// displace anyone is refused and nobody goes. Policy.Admit decides by
+// OnConflict.
 //
 // Lookup knows every named policy (Names lists them). instances and
 // webInstances tune some of them; 0 takes the default:

@@ -40,7 +40,7 @@ func (e *ParseError) Error() string {
 
 // The keys of a policy file and of a group.
 func topKeys() []string {
-	return []string{"name", "description", "per_platform", "groups", "replace_same_instance"}
+	return []string{"name", "description", "per_platform", "groups", "replace_same_instance", "on_conflict"}
 }
 func groupKeys() []string { return []string{"name", "platforms", "max_platforms", "max_instances"} }
 
@@ -62,12 +62,15 @@ func LoadFile(path string) (*Policy, error) {
 //	groups:
 //	  - {name: native, platforms: [Android, iPhone, iPad, Windows, Mac, Linux], max_platforms: 1}
 //	replace_same_instance: false
+//	on_conflict: kick_old           # or refuse_new
 //
 // per_platform caps the instances of each platform; default applies to the
 // platforms not named, and is 1 when left out; 0 means no cap. Every group
 // needs a unique name, platforms (each at most once) and at least one of
 // max_platforms (at most the number of its platforms) and max_instances.
-// Unknown keys are errors.
+// on_conflict says what a login that would push a session out does:
+// kick_old (the default) kicks the sessions Displace names, refuse_new
+// refuses the login and keeps them (Policy.Admit). Unknown keys are errors.
 func Parse(data []byte, file string) (*Policy, error) {
 	p := parser{file: file}
 	var doc yaml.Node
@@ -94,6 +97,8 @@ func Parse(data []byte, file string) (*Policy, error) {
 			pol.Groups, err = p.groups(v)
 		case "replace_same_instance":
 			pol.ReplaceSameInstance, err = p.boolean(v, "replace_same_instance")
+		case "on_conflict":
+			pol.OnConflict, err = p.onConflict(v)
 		}
 		return err
 	})
@@ -206,6 +211,15 @@ func (p *parser) boolean(n *yaml.Node, field string) (bool, error) {
 		return false, p.errf(n, field, "want true or false, got %s", kindName(n))
 	}
 	return b, nil
+}
+
+func (p *parser) onConflict(n *yaml.Node) (OnConflict, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		if o, err := ParseOnConflict(n.Value); err == nil {
+			return o, nil
+		}
+	}
+	return 0, p.errf(n, "on_conflict", "want kick_old or refuse_new, got %s", kindName(n))
 }
 
 // count reads a limit: an integer, 0 or more (0: none).

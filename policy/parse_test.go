@@ -45,12 +45,28 @@ func TestLoadFileGood(t *testing.T) {
 			t.Fatalf("displaced %v, want [m]", ids(got))
 		}
 	})
+	t.Run("refuse_new: a login that would displace is refused", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/refuse-new.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pol.OnConflict != RefuseNew {
+			t.Fatalf("on_conflict %v, want refuse_new", pol.OnConflict)
+		}
+		online := []Instance{in("a", Android, 1), in("w", Web, 2)}
+		if v, refused := pol.Admit(online, in("m", Mac, 3)); !refused || len(v) != 0 {
+			t.Fatalf("third device: victims %v refused %v, want refused with no victim", ids(v), refused)
+		}
+		if v, refused := pol.Admit(online[:1], in("m", Mac, 3)); refused || len(v) != 0 {
+			t.Fatalf("second device: victims %v refused %v, want admitted with no victim", ids(v), refused)
+		}
+	})
 	t.Run("minimal: one per platform", func(t *testing.T) {
 		pol, err := LoadFile("testdata/good/minimal.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(Android) != 1 || pol.Limit(Web) != 1 {
+		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(Android) != 1 || pol.Limit(Web) != 1 || pol.OnConflict != KickOld {
 			t.Fatalf("parsed %+v", pol)
 		}
 	})
@@ -62,7 +78,8 @@ func TestLoadFileBad(t *testing.T) {
 		field     string
 		msg       string // a part of the message
 	}{
-		"unknown-key":           {2, 1, "per_platfrom", "unknown key (allowed: name, description, per_platform, groups, replace_same_instance)"},
+		"unknown-key":           {2, 1, "per_platfrom", "unknown key (allowed: name, description, per_platform, groups, replace_same_instance, on_conflict)"},
+		"on-conflict":           {3, 14, "on_conflict", `want kick_old or refuse_new, got "kick_newest"`},
 		"unknown-platform":      {4, 26, "groups[0].platforms[1]", `unknown platform "Andriod" (allowed: Android, iPhone, iPad, Windows, Mac, Linux, Web)`},
 		"negative-limit":        {3, 12, "per_platform.default", `want a whole number 0 or more (0: no limit), got "-1"`},
 		"fraction-limit":        {3, 59, "groups[0].max_instances", `got "1.5"`},

@@ -106,9 +106,43 @@ type Group struct {
 
 func (g *Group) has(p Platform) bool { return slices.Contains(g.Platforms, p) }
 
+// OnConflict says what happens to a login that conflicts with the sessions
+// online (it would push one out under the limits).
+type OnConflict uint8
+
+const (
+	// KickOld: the newest login always wins and the sessions Displace
+	// names are kicked (the default, and what every preset does).
+	KickOld OnConflict = iota
+	// RefuseNew: the sessions online win; a login that would displace any
+	// of them is refused and displaces nobody.
+	RefuseNew
+)
+
+var onConflictNames = [...]string{KickOld: "kick_old", RefuseNew: "refuse_new"}
+
+func (o OnConflict) String() string {
+	if int(o) < len(onConflictNames) {
+		return onConflictNames[o]
+	}
+	return fmt.Sprintf("on_conflict(%d)", int(o))
+}
+
+// ParseOnConflict accepts kick_old or refuse_new.
+func ParseOnConflict(s string) (OnConflict, error) {
+	for i, n := range onConflictNames {
+		if n == s {
+			return OnConflict(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown on_conflict %q (allowed: %s)", s, strings.Join(onConflictNames[:], ", "))
+}
+
 // Policy is a multi-device login policy: groups of platforms with limits, and
-// a limit of instances per platform. A new login always succeeds (the newest
-// wins); Displace says which online instances it pushes out.
+// a limit of instances per platform. Under OnConflict KickOld (the default) a
+// new login always succeeds (the newest wins) and Displace says which online
+// instances it pushes out; under RefuseNew such a login is refused instead
+// (Admit).
 type Policy struct {
 	Name        string
 	Description string
@@ -127,6 +161,9 @@ type Policy struct {
 	// left, so a resource conflict at the cap also displaces the earliest
 	// session (which may be the replaced one itself).
 	CountReplaced bool
+	// OnConflict: kick the sessions a login displaces (KickOld, the zero
+	// value) or refuse the login (RefuseNew).
+	OnConflict OnConflict
 }
 
 // Limit returns the instance limit of platform p (0: none).
@@ -226,6 +263,24 @@ func (pol *Policy) Displace(online []Instance, login Instance) []Instance {
 		slices.SortStableFunc(out, func(a, b Instance) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	return out
+}
+
+// Admit decides a new login under the policy's OnConflict: the instances it
+// displaces, or refused when the policy turns it away. Under KickOld it
+// never refuses and the victims are Displace's. Under RefuseNew a login that
+// Displace says would push anyone out (a limit is full, or, with
+// ReplaceSameInstance, its instance is online) is refused and displaces
+// nobody; any other login is admitted and displaces nobody either.
+//
+// Refusal under RefuseNew is monotone in online: a login refused with some
+// sessions online is refused with any superset of them (every limit counts
+// more, never fewer), which the oracle relies on to prove a refusal wrong.
+func (pol *Policy) Admit(online []Instance, login Instance) (victims []Instance, refused bool) {
+	v := pol.Displace(online, login)
+	if pol.OnConflict != RefuseNew {
+		return v, false
+	}
+	return nil, len(v) > 0
 }
 
 // Allowed reports whether a set of instances may be online together under the

@@ -6,6 +6,14 @@ import (
 	"strings"
 )
 
+// Every preset is OnConflict KickOld: each vendor below documents that the
+// newest login wins and the earliest conflicting session goes (SPEC.md
+// section 3 and the pages it cites). None documents refusing a new login
+// instead, so no preset is RefuseNew; the nearest, Easemob's error 214 for a
+// reconnecting auto-login device over the cap, concerns reconnects, not new
+// logins, and is not modelled. A RefuseNew policy comes from a policy file
+// (on_conflict: refuse_new).
+
 // Tencent policy names, as the console offers them.
 const (
 	SinglePlatform = "single-platform"

@@ -75,6 +75,11 @@ const (
 	CodeBadVersion   = 1005
 	CodeResumeFailed = 1006 // resume token unknown or session gone
 	CodeServerClosed = 1007 // server shutting down
+	// CodeLoginRefused: the login is refused because it conflicts with the
+	// user's sessions online (a device limit is full, or its instance is
+	// online): the server keeps the sessions and turns the newcomer away
+	// instead of kicking (policy on_conflict: refuse_new).
+	CodeLoginRefused = 1008
 )
 
 // Frame is every frame of the protocol: Op says which fields matter. Unused

@@ -84,6 +84,8 @@ func CodeText(code int) string {
 		return "resume token unknown"
 	case protocol.CodeServerClosed:
 		return "server shutting down"
+	case protocol.CodeLoginRefused:
+		return "login refused: it conflicts with sessions online (device limit full or instance online)"
 	}
 	return ""
 }

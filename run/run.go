@@ -25,6 +25,7 @@ import (
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
@@ -273,6 +274,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			StatusAt:  statusAt,
 			// XMPP's <conflict/> names no displacer: the search attributes it.
 			AnonymousKicks: sc.Target.Driver == scenario.DriverXMPP,
+			// The ws, inproc and xmpp drivers report a login refused for
+			// a conflict or limit with the protocol's code.
+			RefusalCodes: []int{protocol.CodeLoginRefused},
 		}
 		out.Kickout = check.Check(hist, pol, opts)
 		raw, err := json.Marshal(out.Kickout)

@@ -55,7 +55,7 @@ const (
 // Faults of the embedded server that a scenario may inject.
 var faultNames = []string{
 	"wrong-victim", "kick-not-delivered", "limit-not-enforced",
-	"late-kick", "stale-online-status", "accept-expired",
+	"late-kick", "stale-online-status", "accept-expired", "refuse-new-login",
 }
 
 // Faults returns the fault names target.faults accepts.

@@ -26,12 +26,16 @@ const (
 	FaultStaleOnlineStatus Fault = "stale-online-status"
 	// FaultAcceptExpired accepts expired tickets (never answers 70001).
 	FaultAcceptExpired Fault = "accept-expired"
+	// FaultRefuseNewLogin refuses a login that would displace a session
+	// (answers 1008, keeps the sessions online) instead of kicking, whatever
+	// the policy's on_conflict says.
+	FaultRefuseNewLogin Fault = "refuse-new-login"
 )
 
 // FaultNames lists every fault name, in a fixed order.
 func FaultNames() []string {
 	return []string{string(FaultWrongVictim), string(FaultKickNotDelivered), string(FaultLimitNotEnforced),
-		string(FaultLateKick), string(FaultStaleOnlineStatus), string(FaultAcceptExpired)}
+		string(FaultLateKick), string(FaultStaleOnlineStatus), string(FaultAcceptExpired), string(FaultRefuseNewLogin)}
 }
 
 // ParseFault accepts a fault name (any letter case, '_' for '-').
@@ -47,7 +51,7 @@ func ParseFault(name string) (Fault, error) {
 
 // Faults is the set of injected faults; the zero value injects none.
 type Faults struct {
-	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired bool
+	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin bool
 	// LateKickDelay is the delay of late-kick (default 2s).
 	LateKickDelay time.Duration
 	// StaleFor is how long stale-online-status keeps reporting an ended
@@ -70,6 +74,8 @@ func (f *Faults) Enable(x Fault) {
 		f.StaleOnlineStatus = true
 	case FaultAcceptExpired:
 		f.AcceptExpired = true
+	case FaultRefuseNewLogin:
+		f.RefuseNewLogin = true
 	}
 }
 
@@ -88,6 +94,8 @@ func (f *Faults) Has(x Fault) bool {
 		return f.StaleOnlineStatus
 	case FaultAcceptExpired:
 		return f.AcceptExpired
+	case FaultRefuseNewLogin:
+		return f.RefuseNewLogin
 	}
 	return false
 }

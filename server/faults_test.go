@@ -224,3 +224,75 @@ func TestFaultAcceptExpired(t *testing.T) {
 		}
 	}
 }
+
+// refusalCase logs and1..and3 in (limit 3 per platform) and then and4: with
+// refuse set (the fault refuse-new-login, or a refuse_new policy) and4 gets
+// 1008 and nobody is kicked; otherwise and1 is kicked. A Web login, which
+// displaces nobody, succeeds either way.
+func refusalCase(t *testing.T, refuse bool, mods ...func(*Config)) {
+	t.Helper()
+	h := newHarness(t, mods...)
+	user := "rita"
+	var cs []*client
+	for _, d := range []string{"and1", "and2", "and3"} {
+		c := h.dial(policy.Android, d)
+		c.mustLogin(policy.Android, user, h.ticket(user, time.Hour))
+		cs = append(cs, c)
+	}
+	and4 := h.dial(policy.Android, "and4")
+	res := and4.loginOn(policy.Android, user, h.ticket(user, time.Hour))
+	if !refuse {
+		if res.Code != 0 || res.Seq != 4 {
+			t.Fatalf("and4 login: %+v, want seq 4", res)
+		}
+		if f := cs[0].next(); f.Op != protocol.OpKickedOffline || f.BySeq != 4 {
+			t.Fatalf("and1 got %+v, want a kick by seq 4", f)
+		}
+		return
+	}
+	if res.Code != protocol.CodeLoginRefused || res.Seq != 0 || res.ResumeToken != "" {
+		t.Fatalf("and4 login: %+v, want code %d and no session", res, protocol.CodeLoginRefused)
+	}
+	for _, c := range cs {
+		if !c.quiet(20 * time.Millisecond) {
+			t.Fatalf("%s was told something", c.name)
+		}
+	}
+	if got := instances(h.s.OnlineStatus(user)); got != "and1/online,and2/online,and3/online" {
+		t.Fatalf("online %q, want and1 and2 and3", got)
+	}
+	web := h.dial(policy.Web, "web1")
+	if r := web.loginOn(policy.Web, user, h.ticket(user, time.Hour)); r.Code != 0 || r.Seq != 4 {
+		t.Fatalf("web login: %+v, want seq 4 (the refusal took no sequence)", r)
+	}
+	// Once an Android logs out, and4 fits.
+	cs[1].call(protocol.Frame{Op: protocol.OpLogout, ID: 99})
+	if r := and4.loginOn(policy.Android, user, h.ticket(user, time.Hour)); r.Code != 0 || r.Seq != 5 {
+		t.Fatalf("and4 after a logout: %+v, want seq 5", r)
+	}
+	if !cs[0].quiet(20*time.Millisecond) || !cs[2].quiet(20*time.Millisecond) {
+		t.Fatal("an Android was told something after a login that had room")
+	}
+}
+
+func TestFaultRefuseNewLogin(t *testing.T) {
+	for _, fault := range []bool{false, true} {
+		mods := []func(*Config){withPolicy(policy.MultiPlatform, 3, 1)}
+		if fault {
+			mods = append(mods, withFault(FaultRefuseNewLogin))
+		}
+		refusalCase(t, fault, mods...)
+	}
+}
+
+// A refuse_new policy refuses without any fault.
+func TestPolicyRefuseNew(t *testing.T) {
+	refusalCase(t, true, func(c *Config) {
+		pol, err := policy.Tencent(policy.MultiPlatform, 3, 1)
+		if err != nil {
+			panic(err)
+		}
+		pol.OnConflict = policy.RefuseNew
+		c.Policy = pol
+	})
+}

@@ -164,10 +164,14 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 		}
 	}
 
-	rec.seq++
-	x := &session{rec: rec, platform: plat, instance: inst, seq: rec.seq, token: newToken(rec.id),
+	x := &session{rec: rec, platform: plat, instance: inst, seq: rec.seq + 1, token: newToken(rec.id),
 		ip: c.ip, loginAt: now, conn: c}
-	victims := s.displace(rec, x)
+	victims, refused := s.displace(rec, x)
+	if refused {
+		rec.mu.Unlock()
+		return s.loginFail(f, protocol.CodeLoginRefused, "login refused: it conflicts with the user's sessions online (log out elsewhere first)")
+	}
+	rec.seq++
 	var kicked []SessionInfo
 	for _, v := range victims {
 		kicked = append(kicked, v.info())
@@ -204,19 +208,24 @@ func (s *Server) noteFailure(rec *userRecord, ip string, now time.Time) {
 	}
 }
 
-// displace picks the sessions that the login x pushes out, applying the
-// faults that change the choice. rec.mu is held.
-func (s *Server) displace(rec *userRecord, x *session) []*session {
+// displace picks the sessions that the login x pushes out, or says that the
+// login is refused (the policy's on_conflict refuse_new, or the fault
+// refuse-new-login, when it would push anyone out), applying the faults that
+// change the choice. rec.mu is held.
+func (s *Server) displace(rec *userRecord, x *session) (victims []*session, refused bool) {
 	if s.cfg.Faults.LimitNotEnforced || len(rec.sessions) == 0 {
-		return nil
+		return nil, false
 	}
 	online := make([]policy.Instance, len(rec.sessions))
 	for i, y := range rec.sessions {
 		online[i] = y.instanceOf()
 	}
-	out := s.cfg.Policy.Displace(online, x.instanceOf())
+	out, refused := s.cfg.Policy.Admit(online, x.instanceOf())
+	if refused || len(out) > 0 && s.cfg.Faults.RefuseNewLogin {
+		return nil, true
+	}
 	if len(out) == 0 {
-		return nil
+		return nil, false
 	}
 	bySeq := func(seq uint64) *session {
 		for _, y := range rec.sessions {
@@ -226,14 +235,14 @@ func (s *Server) displace(rec *userRecord, x *session) []*session {
 		}
 		return nil
 	}
-	victims := make([]*session, 0, len(out))
+	victims = make([]*session, 0, len(out))
 	if !s.cfg.Faults.WrongVictim {
 		for _, in := range out {
 			if y := bySeq(in.Seq); y != nil {
 				victims = append(victims, y)
 			}
 		}
-		return victims
+		return victims, false
 	}
 	// Fault: for each victim take the newest instance of its platform that
 	// is not already chosen.
@@ -250,7 +259,7 @@ func (s *Server) displace(rec *userRecord, x *session) []*session {
 			victims = append(victims, pick)
 		}
 	}
-	return victims
+	return victims, false
 }
 
 // kick ends session v, displaced by x (nil for an admin kick), and tells

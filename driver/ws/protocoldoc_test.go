@@ -188,6 +188,7 @@ func TestProtocolDocCodes(t *testing.T) {
 		"CodeOK": protocol.CodeOK, "CodeBadFrame": protocol.CodeBadFrame, "CodeUnknownOp": protocol.CodeUnknownOp,
 		"CodeFrameTooBig": protocol.CodeFrameTooBig, "CodeNoHello": protocol.CodeNoHello, "CodeBadVersion": protocol.CodeBadVersion,
 		"CodeResumeFailed": protocol.CodeResumeFailed, "CodeServerClosed": protocol.CodeServerClosed,
+		"CodeLoginRefused":   protocol.CodeLoginRefused,
 		"CodeNotInitialised": protocol.CodeNotInitialised, "CodeNotLoggedIn": protocol.CodeNotLoggedIn,
 		"CodeInProgress": protocol.CodeInProgress, "CodeInvalidParam": protocol.CodeInvalidParam,
 		"CodeKickedWhileOff": protocol.CodeKickedWhileOff, "CodeInvalidUserID": protocol.CodeInvalidUserID,

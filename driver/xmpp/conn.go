@@ -185,11 +185,19 @@ func (c *Conn) login(ctx context.Context, t *transport, local, domain, password 
 	}
 	if n.attr("type") == "error" {
 		e := n.child("", "error")
-		msg := "bind refused"
+		code, msg := protocol.CodeInvalidParam, "bind refused"
 		if e != nil {
 			msg += ": " + e.errMessage(nsStanzas)
+			switch e.condition(nsStanzas) {
+			case "conflict", "resource-constraint":
+				// RFC 6120 7.6.2: the resource is in use and the server
+				// keeps the session that has it, or the account has
+				// reached its limit of connected resources. The login is
+				// refused for a conflict, not for a bad request.
+				code = protocol.CodeLoginRefused
+			}
 		}
-		return driver.LoginResult{Code: protocol.CodeInvalidParam, Message: msg}, nil
+		return driver.LoginResult{Code: code, Message: msg}, nil
 	}
 	jid := ""
 	if b := n.child(nsBind, "bind"); b != nil {

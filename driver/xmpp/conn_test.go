@@ -235,6 +235,32 @@ func TestResourceConflict(t *testing.T) {
 	noPush(t, second)
 }
 
+// TestBindRefusal: a server that keeps the session holding a resource, or
+// that has reached its session cap, refuses the bind; the login reports the
+// protocol's refusal code (1008), and the first session is not kicked.
+func TestBindRefusal(t *testing.T) {
+	f := newFakeServer(t, func(f *fakeServer) { f.refuseBind, f.maxSessions = true, 2 })
+	f.addUser("alice", "pw")
+	d := newTestDriver(t, f, nil)
+	first := dial(t, d, policy.Mac, "m1")
+	if res, err := first.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 {
+		t.Fatalf("login: %+v, %v", res, err)
+	}
+	same := dial(t, d, policy.Mac, "m1")
+	if res, err := same.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != protocol.CodeLoginRefused {
+		t.Fatalf("login of an online resource: %+v, %v; want code %d", res, err, protocol.CodeLoginRefused)
+	}
+	other := dial(t, d, policy.Android, "a1")
+	if res, err := other.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 {
+		t.Fatalf("second resource: %+v, %v", res, err)
+	}
+	third := dial(t, d, policy.Web, "w1")
+	if res, err := third.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != protocol.CodeLoginRefused {
+		t.Fatalf("login over the cap: %+v, %v; want code %d", res, err, protocol.CodeLoginRefused)
+	}
+	noPush(t, first)
+}
+
 // TestLogoutThenLogin: Logout closes the stream without a push, and the
 // same Conn logs in again (as another user: an account switch) on a new
 // WebSocket.

@@ -39,7 +39,8 @@
 //	SASL malformed-request, incorrect-encoding, invalid-authzid           70003
 //	empty password                                                        70002
 //	UserID not valid as an XMPP localpart                                 7003
-//	resource binding or session refused                                   6017
+//	resource binding refused with conflict or resource-constraint         1008
+//	resource binding (other conditions) or session refused                6017
 //
 // A failed registration (the user exists with another password, or the
 // server refuses) is 70009 with the reason in the message. Transport

@@ -29,6 +29,7 @@ type fakeServer struct {
 	register               bool     // offer in-band registration
 	sessionRequired        bool     // offer <session/> without <optional/>
 	maxSessions            int      // per user (0: no cap)
+	refuseBind             bool     // refuse a bind whose resource is online (conflict) or over the cap (resource-constraint) instead of kicking
 	failCondition          string   // answer every auth with this failure
 	silentAuth             bool     // never answer <auth/>
 	noSubprotocol          bool     // do not select "xmpp"
@@ -288,6 +289,10 @@ func (f *fakeServer) iq(s *fakeSession, n *node, authed bool, user string) {
 			res = r.text
 		}
 		jid := user + "@localhost/" + res
+		if cond := f.bindRefusal(user, res); cond != "" {
+			iqError(cond)
+			return
+		}
 		s.user, s.resource = user, res
 		f.bind(s)
 		result(`<bind xmlns="` + nsBind + `"><jid>` + jid + `</jid></bind>`)
@@ -308,6 +313,25 @@ func (f *fakeServer) iq(s *fakeSession, n *node, authed bool, user string) {
 	default:
 		iqError("service-unavailable")
 	}
+}
+
+// bindRefusal is the condition a refuseBind server answers a bind of
+// resource with, or "".
+func (f *fakeServer) bindRefusal(user, resource string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.refuseBind {
+		return ""
+	}
+	for _, o := range f.sessions[user] {
+		if o.resource == resource {
+			return "conflict"
+		}
+	}
+	if f.maxSessions > 0 && len(f.sessions[user]) >= f.maxSessions {
+		return "resource-constraint"
+	}
+	return ""
 }
 
 // bind registers s, replacing a session with its resource and kicking the
