@@ -259,6 +259,8 @@ func TestPolicyFaults(t *testing.T) {
 		{"late-kick", "dual", []check.Class{check.LateKick}},
 		{"stale-online-status", "single", []check.Class{check.GhostSession}},
 		{"accept-expired", "expiry", nil},
+		// The newcomer is refused (1008) instead of the earliest kicked.
+		{"refuse-new-login", "instances-3", []check.Class{check.WrongRefusal}},
 	}
 	runs := make([]*policyRun, len(cases))
 	for i, c := range cases {
