@@ -1,8 +1,10 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
@@ -38,6 +40,9 @@ type searchModel struct {
 	obs   [][]uint16 // per login: devices seen kicked by it
 	cand  []uint64   // per session: the ambiguous kicks that may have ended it
 	ambOf []uint64   // per login: the ambiguous kicks it may have sent
+	// dom, per ambiguous kick j: the kicks that dominate it (see
+	// dominance); nil: none do.
+	dom []uint64
 }
 
 type searchOpKind uint8
@@ -62,23 +67,35 @@ type searchState struct {
 // in (a single one is a searchState).
 type searchStates []searchState
 
-func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
+func (m *searchModel) step(ctx context.Context, state, input, _ interface{}) (bool, interface{}) {
 	op := input.(searchOp)
 	if st, ok := state.(searchState); ok {
 		if op.kind != opLogin {
 			return m.stepSure(st, op)
 		}
-		return pack(m.login(st, op.i, nil))
+		online, told, open, ok := m.login(st, op.i)
+		switch {
+		case !ok:
+			return false, nil
+		case len(open) == 0:
+			return true, searchState{online, told}
+		}
+		return pack(m.claim(ctx, op.i, open, told, online, nil))
 	}
 	var out []searchState
 	for _, st := range state.(searchStates) {
+		if ctx.Err() != nil {
+			return false, nil
+		}
 		if op.kind != opLogin {
 			if ok, next := m.stepSure(st, op); ok {
 				out = appendState(out, next.(searchState))
 			}
 			continue
 		}
-		out = m.login(st, op.i, out)
+		if online, told, open, ok := m.login(st, op.i); ok {
+			out = m.claim(ctx, op.i, open, told, online, out)
+		}
 	}
 	return pack(out)
 }
@@ -117,8 +134,10 @@ func (m *searchModel) stepSure(st searchState, op searchOp) (bool, interface{}) 
 	return true, st
 }
 
-// login appends to out the states login L may lead to from st.
-func (m *searchModel) login(st searchState, L int32, out []searchState) []searchState {
+// login steps login L from st: the sessions then online and the kicks
+// told, and the victims that have a choice of kicks to claim (see claim);
+// ok is false when L cannot step.
+func (m *searchModel) login(st searchState, L int32) (next []int32, told uint64, open []int32, ok bool) {
 	online := st.online
 	insts := make([]policy.Instance, len(online))
 	for i, s := range online {
@@ -127,13 +146,12 @@ func (m *searchModel) login(st searchState, L int32, out []searchState) []search
 	victims := m.pol.Displace(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(online) + 1)})
 	obs := m.obs[L]
 	var hit uint64
-	told := st.told
+	told = st.told
 	gone := make([]bool, len(online))
-	var open []int32 // victims with a choice of kicks to claim
 	for _, v := range victims {
 		i := int(v.Seq) - 1
 		if i < 0 || i >= len(online) {
-			return out
+			return nil, 0, nil, false
 		}
 		gone[i] = true
 		s := online[i]
@@ -142,44 +160,100 @@ func (m *searchModel) login(st searchState, L int32, out []searchState) []search
 			continue
 		}
 		deaf := m.deaf[s] <= m.due[L]
-		switch c := m.ambOf[L] & m.cand[s] &^ told; {
+		switch c := m.claimable(L, s, told); {
 		case c == 0 && !deaf:
-			return out
+			return nil, 0, nil, false
 		case c == 0:
 		case c&(c-1) == 0 && !deaf && open == nil:
-			told |= c
+			told |= c // the one kick that explains it
 		default:
 			open = append(open, s)
 		}
 	}
 	if hit != 1<<len(obs)-1 {
-		return out
+		return nil, 0, nil, false
 	}
-	next := make([]int32, 0, len(online)+1)
+	next = make([]int32, 0, len(online)+1)
 	for i, s := range online {
 		if !gone[i] && m.devs[s] != m.devs[L] {
 			next = append(next, s)
 		}
 	}
-	next = append(next, L)
-	return m.claim(L, open, told, next, out)
+	return append(next, L), told, open, true
 }
 
-// claim appends the states in which the victims open claim kicks told
-// leaves, each one kick that L may have sent and may have ended it, or none
-// when it could not be told.
-func (m *searchModel) claim(L int32, open []int32, told uint64, online []int32, out []searchState) []searchState {
+// claim appends to out the states in which each victim in open claims one
+// kick not yet told that L may have sent and that may have ended it, or,
+// when it could not be told, none.
+func (m *searchModel) claim(ctx context.Context, L int32, open []int32, told uint64, online []int32, out []searchState) []searchState {
 	if len(open) == 0 {
 		return appendState(out, searchState{online, told})
 	}
+	if ctx.Err() != nil {
+		return out
+	}
 	s := open[0]
-	for c := m.ambOf[L] & m.cand[s] &^ told; c != 0; c &= c - 1 {
-		out = m.claim(L, open[1:], told|c&-c, online, out)
+	for c := m.claimable(L, s, told); c != 0; c &= c - 1 {
+		out = m.claim(ctx, L, open[1:], told|c&-c, online, out)
 	}
 	if m.deaf[s] <= m.due[L] {
-		out = m.claim(L, open[1:], told, online, out)
+		out = m.claim(ctx, L, open[1:], told, online, out)
 	}
 	return out
+}
+
+// claimable returns the kicks victim s of login L may claim: not yet
+// told, sent by L perhaps, ending s perhaps, and dominated by none of the
+// others (claiming one that is dominated is never needed).
+func (m *searchModel) claimable(L, s int32, told uint64) uint64 {
+	c := m.ambOf[L] & m.cand[s] &^ told
+	if m.dom == nil || c&(c-1) == 0 {
+		return c
+	}
+	out := c
+	for x := c; x != 0; x &= x - 1 {
+		if j := bits.TrailingZeros64(x); m.dom[j]&c != 0 {
+			out &^= 1 << j
+		}
+	}
+	return out
+}
+
+// dominance sets m.dom for ambiguous kicks arriving at at: kick i
+// dominates kick j when it arrived no later, every session it may have
+// ended j may have ended too, and every login that may have sent it may
+// have sent j (equal kicks: the first dominates). When a victim may claim
+// either, claiming i is as good: in any explanation that claims j now and
+// i later, the later claim may take j instead (its login and session fit
+// j, and it came before i arrived, so before j did). A strict order, so of
+// the kicks a victim may claim one not dominated by another remains.
+func (m *searchModel) dominance(at []int64) {
+	nk := len(at)
+	if nk < 2 {
+		return
+	}
+	m.dom = make([]uint64, nk)
+	// subset reports whether every set of sets (per session) holding i
+	// holds j.
+	subset := func(sets []uint64, i, j int) bool {
+		for _, x := range sets {
+			if x>>i&1 == 1 && x>>j&1 == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for j := range nk {
+		for i := range nk {
+			if i == j || at[i] > at[j] || !subset(m.cand, i, j) || !subset(m.ambOf, i, j) {
+				continue
+			}
+			if at[i] == at[j] && subset(m.cand, j, i) && subset(m.ambOf, j, i) && i > j {
+				continue // equal: the first dominates
+			}
+			m.dom[j] |= 1 << i
+		}
+	}
 }
 
 func indexDev(ds []uint16, d uint16) int {
@@ -277,6 +351,7 @@ func (a *analyzer) search() {
 		ambOf: make([]uint64, n),
 	}
 	namb := 0
+	var ambAt []int64 // arrival per ambiguous kick
 	ops := make([]porcupine.Operation, 0, 2*n)
 	for ki := range a.kicks {
 		k := &a.kicks[ki]
@@ -293,6 +368,7 @@ func (a *analyzer) search() {
 			}
 			j := namb
 			namb++
+			ambAt = append(ambAt, k.at)
 			a.candsOf(m, k, j)
 			for L := range a.sess {
 				if a.sess[L].start < k.at {
@@ -304,6 +380,7 @@ func (a *analyzer) search() {
 		case k.alt >= 0 && k.victim >= 0 && namb < maxObserved:
 			j := namb
 			namb++
+			ambAt = append(ambAt, k.at)
 			a.candsOf(m, k, j)
 			m.ambOf[k.by] |= 1 << j
 			m.ambOf[k.alt] |= 1 << j
@@ -314,6 +391,7 @@ func (a *analyzer) search() {
 			}
 		}
 	}
+	m.dominance(ambAt)
 	for i := range a.sess {
 		s := &a.sess[i]
 		m.ids[i] = a.devName(s.dev)
@@ -340,10 +418,10 @@ func (a *analyzer) search() {
 		}
 	}
 	model := porcupine.Model{
-		Init:  func() interface{} { return searchState{} },
-		Step:  m.step,
-		Equal: stateEqual,
-		Hash:  stateHash,
+		Init:        func() interface{} { return searchState{} },
+		StepContext: m.step,
+		Equal:       stateEqual,
+		Hash:        stateHash,
 		DescribeOperation: func(in, _ interface{}) string {
 			return fmt.Sprint(in)
 		},

@@ -2,7 +2,9 @@ package check
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
@@ -44,7 +46,7 @@ func buildStorm(b *hb, s stormShape) (over, nkicks int) {
 		if s.answersReversed {
 			pos = s.k - 1 - c
 		}
-		ok[c] = 110 + 3*pos
+		ok[c] = 110 + s.k + 3*pos
 		last = max(last, ok[c])
 	}
 	kicks := s.kicks
@@ -180,4 +182,52 @@ func TestSearchLoginStorms(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSearchLoginStormBudget: a storm far beyond what devices do is still
+// judged, and what the search cannot decide within its budget is counted
+// undecided with its reason, never a violation.
+func TestSearchLoginStormBudget(t *testing.T) {
+	const A, B = "A-android", "B-iphone"
+	pol, err := policy.Lookup("ejabberd", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(s stormShape, budget time.Duration) *Report {
+		b := newHB(true)
+		b.device(A, policy.Android)
+		b.device(B, policy.IPhone)
+		_, nkicks := buildStorm(b, s)
+		opts := testOpts()
+		opts.Mode, opts.AnonymousKicks, opts.End, opts.SearchBudget = Search, true, tms(2000), budget
+		r := Check(b.h, pol, opts)
+		if r.Checks.Logins != int64(s.k+1) || r.Checks.Kicks != int64(nkicks) {
+			t.Fatalf("checks %+v, want %d logins and %d kicks judged", r.Checks, s.k+1, nkicks)
+		}
+		return r
+	}
+	t.Run("a correct storm of 60", func(t *testing.T) {
+		for _, side := range []bool{false, true} {
+			r := run(stormShape{k: 60, kicks: -1, sideSurvives: side, answersReversed: side}, 10*time.Second)
+			if r.Violations() != 0 || r.Count(Undecided) != 0 {
+				dump(t, r)
+				t.Fatalf("side survives %v: verdicts %s, want none", side, countsOf(r))
+			}
+		}
+	})
+	t.Run("a faulty storm of 24 on a budget of 20ms", func(t *testing.T) {
+		r := run(stormShape{k: 24, kicks: 24}, 20*time.Millisecond)
+		got := countsOf(r)
+		switch {
+		case got[Undecided] == 1 && r.Violations() == 0:
+			if ex := r.Verdicts[Undecided].Examples; len(ex) == 0 || !strings.Contains(ex[0].Text, "budget") {
+				t.Fatalf("undecided without its reason: %+v", ex)
+			}
+		case got[NoOrder] == 1 && got[Undecided] == 0 && r.Violations() == 1:
+			// Decided within the budget after all: the fault is caught.
+		default:
+			dump(t, r)
+			t.Fatalf("verdicts %s, want undecided or no_order", got)
+		}
+	})
 }
