@@ -65,6 +65,13 @@ type session struct {
 	// session before its device heard of it.
 	displaced   bool
 	displacedAt int64
+	// racing: the device's next login was sent before this one was
+	// answered, so it went over another connection (one call at a time per
+	// connection): this session's connection went on listening after the
+	// device moved on. deaf0 is when it stopped listening by itself (never:
+	// not known), kept for search mode, which sets deaf from it.
+	racing bool
+	deaf0  int64
 }
 
 type gap struct{ from, to int64 }
@@ -87,6 +94,10 @@ type kick struct {
 	// sent it (search mode only).
 	anon bool
 	used bool
+	// cands[c0:c1]: in search mode, the sessions of the kicked device that
+	// may have been online when the kick arrived, any of which it may have
+	// ended (the search decides); empty: victim only.
+	c0, c1 int32
 }
 
 // pending is a login that timed out on its device, or failed with no answer
@@ -147,6 +158,7 @@ type analyzer struct {
 	insts   []policy.Instance
 	pts     []point
 	cur     []int32
+	cands   []int32
 }
 
 func newAnalyzer(pol *policy.Policy, opt Options, end int64, webhooks bool, rep *Report) *analyzer {
@@ -305,6 +317,15 @@ func (a *analyzer) build() {
 					a.close(a.newSession(ri, r), r.at, endRelogin)
 				default:
 					if cur >= 0 {
+						c := &a.sess[cur]
+						if t := a.startOf(r); t < c.ok {
+							// Sent before cur was answered: over another
+							// connection, which goes on listening.
+							c.racing, c.deaf0 = true, c.deaf
+							if a.inGapOpen(cur) {
+								c.deaf0 = min(c.deaf0, a.gaps[c.gap1-1].from)
+							}
+						}
 						a.close(cur, a.startOf(r), endRelogin)
 					}
 					cur = a.newSession(ri, r)
@@ -464,7 +485,7 @@ func (a *analyzer) newSession(ri int32, r *record) int32 {
 		rec: ri, dev: r.dev, plat: r.plat, seq: r.seq,
 		start: a.startOf(r), ok: r.at, hi: r.at,
 		end: never, gap0: g, gap1: g,
-		rmLo: never, rmHi: never, deaf: never,
+		rmLo: never, rmHi: never, deaf: never, deaf0: never,
 	})
 	return int32(len(a.sess) - 1)
 }
@@ -516,6 +537,10 @@ func (a *analyzer) attachKicks() {
 		return cmp.Compare(x.rec, y.rec)
 	})
 	recs := a.u.recs
+	a.cands = a.cands[:0]
+	if !a.seqMode {
+		a.racingDeaf()
+	}
 	for i := range a.kicks {
 		k := &a.kicks[i]
 		r := &recs[k.rec]
@@ -533,12 +558,24 @@ func (a *analyzer) attachKicks() {
 				k.alt = a.earlier(k.by, k.at)
 			}
 		}
+		if !a.seqMode && !k.admin {
+			a.kickCands(k)
+		}
 	}
 	for i := range a.kicks {
 		k := &a.kicks[i]
 		if k.by >= 0 && k.alt < 0 {
 			s := &a.sess[k.by]
 			s.hi = max(min(s.hi, k.at), s.start)
+		}
+		// Of the racing sessions the kick may have ended, the device's
+		// own view takes the earliest answered not yet kicked: the
+		// session the device goes on with (answered last) is kicked last.
+		for _, s := range a.cands[k.c0:k.c1] {
+			if !a.sess[s].kicked && !a.sess[s].inferred {
+				k.victim = s
+				break
+			}
 		}
 		if k.victim < 0 {
 			continue
@@ -567,6 +604,70 @@ func (a *analyzer) attachKicks() {
 			s.byTarget = true
 		}
 	}
+}
+
+// racingDeaf (search mode): a racing session's connection listened after
+// its device moved on, until the device dropped it, which it reports as an
+// app kill when the connection was still online then (an extra connection
+// of a storm, dropped once every login answered; the device cannot say
+// which), or until the session stopped listening on its own.
+func (a *analyzer) racingDeaf() {
+	for i := range a.sess {
+		s := &a.sess[i]
+		if !s.racing {
+			continue
+		}
+		d := s.deaf0
+		for ri := range a.u.recs {
+			if r := &a.u.recs[ri]; r.kind == event.AppKill && r.dev == s.dev && r.at >= s.ok && r.at < d {
+				d = r.at
+			}
+		}
+		s.deaf = d
+	}
+}
+
+// kickCands (search mode) sets the sessions kick k may have ended: when the
+// device's latest login sent before the notice raced others of the device
+// (a login storm over several connections, one session each), any session
+// of those racing logins sent before the notice, and the victim found
+// (which may be a login that timed out); otherwise none (the victim only).
+func (a *analyzer) kickCands(k *kick) {
+	k.c0, k.c1 = int32(len(a.cands)), int32(len(a.cands))
+	if int(k.dev) >= len(a.devs) {
+		return
+	}
+	dr := a.devs[k.dev]
+	base, bestStart := int32(-1), int64(math.MinInt64)
+	for s := dr.s0; s < dr.s1; s++ {
+		if st := a.sess[s].start; st < k.at && st >= bestStart {
+			base, bestStart = s, st
+		}
+	}
+	if base < 0 {
+		return
+	}
+	lo, hi := base, base+1
+	for lo > dr.s0 && a.sess[lo-1].racing {
+		lo--
+	}
+	for hi < dr.s1 && a.sess[hi-1].racing {
+		hi++
+	}
+	if hi-lo < 2 {
+		return
+	}
+	own := false
+	for s := lo; s < hi; s++ {
+		if a.sess[s].start < k.at {
+			a.cands = append(a.cands, s)
+			own = own || s == k.victim
+		}
+	}
+	if !own && k.victim >= 0 {
+		a.cands = append(a.cands, k.victim)
+	}
+	k.c1 = int32(len(a.cands))
 }
 
 // sessionBySeq returns the session with sequence seq (device dev, or any

@@ -82,6 +82,20 @@
 //     target names no instance). When that device had logged in again
 //     shortly before, its previous login (ok no longer than LateAfter before
 //     the notice) may have sent it instead, and the search decides which.
+//   - Search mode lets a kick end any session of the kicked device that may
+//     be online when the notice arrives: its latest login sent before the
+//     notice or, when that login raced others of the device (one sent
+//     before another was answered: over several connections, as in a login
+//     storm), any of those racing logins sent before the notice. For kicks
+//     the search explains (naming no displacer, or one of two logins) the
+//     search decides which session each ended, one kick per session; in
+//     the devices' own view a kick ends the earliest answered racing
+//     session not yet kicked, so the one the device goes on with is kicked
+//     last. A racing session's connection keeps listening after its device
+//     moved on, until the device drops it (an app kill after its answer) or
+//     it stops on its own: a displacement of it needs a kick. Sequence mode
+//     takes the victim the kick names by sequence, else the device's latest
+//     login.
 //   - An account switch is the implicit logout of the user left (a Logout
 //     event in that user's history); a SwitchUser event closes the session
 //     its device holds in the user the event names, if any.

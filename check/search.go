@@ -1,8 +1,10 @@
 package check
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
@@ -15,10 +17,16 @@ import (
 // login order plus the set of ambiguous kicks already explained. Operations:
 // a login, a removal by the device's own action (logout, failed resume, ...),
 // and for each ambiguous kick (one that either of two logins of the same
-// device may have sent) a check, at the kick's arrival, that some login
-// before it explained it. A login steps only if the policy's victims are the
-// devices seen kicked by it, ambiguous kicks it may have sent, and victims
-// that could not be told.
+// device may have sent, or, with anonymous kicks, any earlier login) a
+// check, at the kick's arrival, that some login before it explained it. A
+// login steps only if the policy's victims are the devices seen kicked by
+// it, ambiguous kicks it may have sent, and victims that could not be told.
+//
+// An ambiguous kick may have ended any of several sessions of its device
+// (the racing logins of a storm, each on its own connection); which victim
+// claims which kick is a choice, so the model is nondeterministic: a login
+// may lead to several states (searchStates), each one way to assign the
+// kicks, and the search goes on with all of them.
 //
 // The model is built from copies: porcupine may still run a step after its
 // time budget has ended, while the analyzer moves on.
@@ -30,8 +38,11 @@ type searchModel struct {
 	deaf  []int64
 	due   []int64
 	obs   [][]uint16 // per login: devices seen kicked by it
-	amb   []int32    // per ambiguous kick: the kicked session
-	ambOf [][]int    // per login: the ambiguous kicks it may have sent
+	cand  []uint64   // per session: the ambiguous kicks that may have ended it
+	ambOf []uint64   // per login: the ambiguous kicks it may have sent
+	// dom, per ambiguous kick j: the kicks that dominate it (see
+	// dominance); nil: none do.
+	dom []uint64
 }
 
 type searchOpKind uint8
@@ -52,23 +63,81 @@ type searchState struct {
 	told   uint64
 }
 
-func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
-	st := state.(searchState)
+// searchStates is a set of two or more distinct states the history may be
+// in (a single one is a searchState).
+type searchStates []searchState
+
+func (m *searchModel) step(ctx context.Context, state, input, _ interface{}) (bool, interface{}) {
 	op := input.(searchOp)
-	switch op.kind {
-	case opTold:
-		return st.told&(1<<op.i) != 0, st
-	case opRemove:
-		for i, x := range st.online {
-			if x == op.i {
-				next := make([]int32, 0, len(st.online)-1)
-				next = append(next, st.online[:i]...)
-				return true, searchState{append(next, st.online[i+1:]...), st.told}
-			}
+	if st, ok := state.(searchState); ok {
+		if op.kind != opLogin {
+			return m.stepSure(st, op)
 		}
-		return true, st
+		online, told, open, ok := m.login(st, op.i)
+		switch {
+		case !ok:
+			return false, nil
+		case len(open) == 0:
+			return true, searchState{online, told}
+		}
+		return pack(m.claim(ctx, op.i, open, told, online, nil))
 	}
-	L := op.i
+	var out []searchState
+	for _, st := range state.(searchStates) {
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		if op.kind != opLogin {
+			if ok, next := m.stepSure(st, op); ok {
+				out = appendState(out, next.(searchState))
+			}
+			continue
+		}
+		if online, told, open, ok := m.login(st, op.i); ok {
+			out = m.claim(ctx, op.i, open, told, online, out)
+		}
+	}
+	return pack(out)
+}
+
+func pack(out []searchState) (bool, interface{}) {
+	switch len(out) {
+	case 0:
+		return false, nil
+	case 1:
+		return true, out[0]
+	}
+	return true, searchStates(out)
+}
+
+func appendState(out []searchState, st searchState) []searchState {
+	for _, o := range out {
+		if stateEq(o, st) {
+			return out
+		}
+	}
+	return append(out, st)
+}
+
+// stepSure steps the operations with one outcome: a told check, a removal.
+func (m *searchModel) stepSure(st searchState, op searchOp) (bool, interface{}) {
+	if op.kind == opTold {
+		return st.told&(1<<op.i) != 0, st
+	}
+	for i, x := range st.online {
+		if x == op.i {
+			next := make([]int32, 0, len(st.online)-1)
+			next = append(next, st.online[:i]...)
+			return true, searchState{append(next, st.online[i+1:]...), st.told}
+		}
+	}
+	return true, st
+}
+
+// login steps login L from st: the sessions then online and the kicks
+// told, and the victims that have a choice of kicks to claim (see claim);
+// ok is false when L cannot step.
+func (m *searchModel) login(st searchState, L int32) (next []int32, told uint64, open []int32, ok bool) {
 	online := st.online
 	insts := make([]policy.Instance, len(online))
 	for i, s := range online {
@@ -80,13 +149,12 @@ func (m *searchModel) step(state, input, _ interface{}) (bool, interface{}) {
 	}
 	obs := m.obs[L]
 	var hit uint64
-	told := st.told
+	told = st.told
 	gone := make([]bool, len(online))
-victims:
 	for _, v := range victims {
 		i := int(v.Seq) - 1
 		if i < 0 || i >= len(online) {
-			return false, nil
+			return nil, 0, nil, false
 		}
 		gone[i] = true
 		s := online[i]
@@ -94,27 +162,101 @@ victims:
 			hit |= 1 << j
 			continue
 		}
-		for _, j := range m.ambOf[L] {
-			if m.amb[j] == s && told&(1<<j) == 0 {
-				told |= 1 << j
-				continue victims
-			}
+		deaf := m.deaf[s] <= m.due[L]
+		switch c := m.claimable(L, s, told); {
+		case c == 0 && !deaf:
+			return nil, 0, nil, false
+		case c == 0:
+		case c&(c-1) == 0 && !deaf && open == nil:
+			told |= c // the one kick that explains it
+		default:
+			open = append(open, s)
 		}
-		if m.deaf[s] <= m.due[L] {
-			continue
-		}
-		return false, nil
 	}
 	if hit != 1<<len(obs)-1 {
-		return false, nil
+		return nil, 0, nil, false
 	}
-	next := make([]int32, 0, len(online)+1)
+	next = make([]int32, 0, len(online)+1)
 	for i, s := range online {
 		if !gone[i] && m.devs[s] != m.devs[L] {
 			next = append(next, s)
 		}
 	}
-	return true, searchState{append(next, L), told}
+	return append(next, L), told, open, true
+}
+
+// claim appends to out the states in which each victim in open claims one
+// kick not yet told that L may have sent and that may have ended it, or,
+// when it could not be told, none.
+func (m *searchModel) claim(ctx context.Context, L int32, open []int32, told uint64, online []int32, out []searchState) []searchState {
+	if len(open) == 0 {
+		return appendState(out, searchState{online, told})
+	}
+	if ctx.Err() != nil {
+		return out
+	}
+	s := open[0]
+	for c := m.claimable(L, s, told); c != 0; c &= c - 1 {
+		out = m.claim(ctx, L, open[1:], told|c&-c, online, out)
+	}
+	if m.deaf[s] <= m.due[L] {
+		out = m.claim(ctx, L, open[1:], told, online, out)
+	}
+	return out
+}
+
+// claimable returns the kicks victim s of login L may claim: not yet
+// told, sent by L perhaps, ending s perhaps, and dominated by none of the
+// others (claiming one that is dominated is never needed).
+func (m *searchModel) claimable(L, s int32, told uint64) uint64 {
+	c := m.ambOf[L] & m.cand[s] &^ told
+	if m.dom == nil || c&(c-1) == 0 {
+		return c
+	}
+	out := c
+	for x := c; x != 0; x &= x - 1 {
+		if j := bits.TrailingZeros64(x); m.dom[j]&c != 0 {
+			out &^= 1 << j
+		}
+	}
+	return out
+}
+
+// dominance sets m.dom for ambiguous kicks arriving at at: kick i
+// dominates kick j when it arrived no later, every session it may have
+// ended j may have ended too, and every login that may have sent it may
+// have sent j (equal kicks: the first dominates). When a victim may claim
+// either, claiming i is as good: in any explanation that claims j now and
+// i later, the later claim may take j instead (its login and session fit
+// j, and it came before i arrived, so before j did). A strict order, so of
+// the kicks a victim may claim one not dominated by another remains.
+func (m *searchModel) dominance(at []int64) {
+	nk := len(at)
+	if nk < 2 {
+		return
+	}
+	m.dom = make([]uint64, nk)
+	// subset reports whether every set of sets (per session) holding i
+	// holds j.
+	subset := func(sets []uint64, i, j int) bool {
+		for _, x := range sets {
+			if x>>i&1 == 1 && x>>j&1 == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for j := range nk {
+		for i := range nk {
+			if i == j || at[i] > at[j] || !subset(m.cand, i, j) || !subset(m.ambOf, i, j) {
+				continue
+			}
+			if at[i] == at[j] && subset(m.cand, j, i) && subset(m.ambOf, j, i) && i > j {
+				continue // equal: the first dominates
+			}
+			m.dom[j] |= 1 << i
+		}
+	}
 }
 
 func indexDev(ds []uint16, d uint16) int {
@@ -126,8 +268,7 @@ func indexDev(ds []uint16, d uint16) int {
 	return -1
 }
 
-func stateEqual(a, b interface{}) bool {
-	sa, sb := a.(searchState), b.(searchState)
+func stateEq(sa, sb searchState) bool {
 	x, y := sa.online, sb.online
 	if sa.told != sb.told || len(x) != len(y) {
 		return false
@@ -140,12 +281,49 @@ func stateEqual(a, b interface{}) bool {
 	return true
 }
 
-func stateHash(a interface{}) uint64 {
-	st := a.(searchState)
+func stateEqual(a, b interface{}) bool {
+	switch sa := a.(type) {
+	case searchState:
+		sb, ok := b.(searchState)
+		return ok && stateEq(sa, sb)
+	case searchStates:
+		sb, ok := b.(searchStates)
+		if !ok || len(sa) != len(sb) {
+			return false
+		}
+		for _, x := range sa {
+			found := false
+			for _, y := range sb {
+				if stateEq(x, y) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func stateHash1(st searchState) uint64 {
 	h := uint64(14695981039346656037) ^ st.told
 	for _, v := range st.online {
 		h ^= uint64(uint32(v))
 		h *= 1099511628211
+	}
+	return h
+}
+
+func stateHash(a interface{}) uint64 {
+	if st, ok := a.(searchState); ok {
+		return stateHash1(st)
+	}
+	var h uint64 // a set: independent of the order
+	for _, st := range a.(searchStates) {
+		h ^= stateHash1(st)
 	}
 	return h
 }
@@ -172,35 +350,43 @@ func (a *analyzer) search() {
 		deaf:  make([]int64, n),
 		due:   make([]int64, n),
 		obs:   make([][]uint16, n),
-		ambOf: make([][]int, n),
+		cand:  make([]uint64, n),
+		ambOf: make([]uint64, n),
 	}
+	namb := 0
+	var ambAt []int64 // arrival per ambiguous kick
 	ops := make([]porcupine.Operation, 0, 2*n)
 	for ki := range a.kicks {
 		k := &a.kicks[ki]
 		switch {
 		case k.anon && k.victim >= 0:
 			// Any login of the user that started before the notice may
-			// have sent it; the search decides which.
-			if len(m.amb) >= maxObserved {
+			// have sent it; the search decides which, and which session
+			// of the device it ended.
+			if namb >= maxObserved {
 				a.flag(Undecided, k.at, func() string {
 					return fmt.Sprintf("more than %d kicks naming no displacer; the order search does not take them", maxObserved)
 				}, k.rec)
 				return
 			}
-			j := len(m.amb)
-			m.amb = append(m.amb, k.victim)
+			j := namb
+			namb++
+			ambAt = append(ambAt, k.at)
+			a.candsOf(m, k, j)
 			for L := range a.sess {
-				if int32(L) != k.victim && a.sess[L].start < k.at {
-					m.ambOf[L] = append(m.ambOf[L], j)
+				if a.sess[L].start < k.at {
+					m.ambOf[L] |= 1 << j
 				}
 			}
 			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
 		case k.by < 0:
-		case k.alt >= 0 && k.victim >= 0 && len(m.amb) < maxObserved:
-			j := len(m.amb)
-			m.amb = append(m.amb, k.victim)
-			m.ambOf[k.by] = append(m.ambOf[k.by], j)
-			m.ambOf[k.alt] = append(m.ambOf[k.alt], j)
+		case k.alt >= 0 && k.victim >= 0 && namb < maxObserved:
+			j := namb
+			namb++
+			ambAt = append(ambAt, k.at)
+			a.candsOf(m, k, j)
+			m.ambOf[k.by] |= 1 << j
+			m.ambOf[k.alt] |= 1 << j
 			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
 		default:
 			if indexDev(m.obs[k.by], k.dev) < 0 {
@@ -208,6 +394,7 @@ func (a *analyzer) search() {
 			}
 		}
 	}
+	m.dominance(ambAt)
 	for i := range a.sess {
 		s := &a.sess[i]
 		m.ids[i] = a.devName(s.dev)
@@ -241,10 +428,10 @@ func (a *analyzer) search() {
 		}
 	}
 	model := porcupine.Model{
-		Init:  func() interface{} { return searchState{} },
-		Step:  m.step,
-		Equal: stateEqual,
-		Hash:  stateHash,
+		Init:        func() interface{} { return searchState{} },
+		StepContext: m.step,
+		Equal:       stateEqual,
+		Hash:        stateHash,
 		DescribeOperation: func(in, _ interface{}) string {
 			return fmt.Sprint(in)
 		},
@@ -263,6 +450,18 @@ func (a *analyzer) search() {
 		a.flag(NoOrder, a.firstKickAt(), func() string {
 			return a.noOrderText(model, ops)
 		}, marks...)
+	}
+}
+
+// candsOf marks ambiguous kick j as one that may have ended each session
+// kick k may have ended.
+func (a *analyzer) candsOf(m *searchModel, k *kick, j int) {
+	if k.c1 == k.c0 {
+		m.cand[k.victim] |= 1 << j
+		return
+	}
+	for _, s := range a.cands[k.c0:k.c1] {
+		m.cand[s] |= 1 << j
 	}
 }
 

@@ -176,7 +176,9 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	}
 	for i := range a.sess {
 		s := &a.sess[i]
-		if s.start > T {
+		if s.start > T || !a.seqMode && s.racing && s.end <= T {
+			// Search mode: a racing session is not the one its device
+			// went on with once the login that raced it was sent.
 			continue
 		}
 		if l := last[s.dev]; l < 0 || a.sess[l].start <= s.start {
