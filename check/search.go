@@ -145,7 +145,7 @@ func (m *searchModel) login(st searchState, L int32) (next []int32, told uint64,
 	}
 	victims, refused := m.pol.Admit(insts, policy.Instance{ID: m.ids[L], Platform: m.plats[L], Seq: uint64(len(online) + 1)})
 	if refused {
-		return false, nil // the target admitted a login the policy refuses here
+		return nil, 0, nil, false // the target admitted a login the policy refuses here
 	}
 	obs := m.obs[L]
 	var hit uint64
