@@ -117,6 +117,11 @@ type Frame struct {
 	Reason     string `json:"reason,omitempty"`
 }
 
+// ErrNotUTF8 is the message of the DecodeError of a frame that is not
+// valid UTF-8 (RFC 6455 text messages must be; encoding/json would replace
+// the bad bytes silently).
+const ErrNotUTF8 = "frame is not valid UTF-8"
+
 // ErrFrameTooBig is returned by Decode for frames over MaxFrameBytes.
 var ErrFrameTooBig = errors.New("protocol: frame exceeds maximum size")
 
@@ -124,6 +129,11 @@ var ErrFrameTooBig = errors.New("protocol: frame exceeds maximum size")
 type DecodeError struct {
 	Code int
 	Msg  string
+	// ID is the frame's id when its JSON could be read (a missing member,
+	// no op, an unknown op), so that the error can answer the request; 0
+	// when the frame is not valid UTF-8, not JSON of the frame's shape, or
+	// too big.
+	ID uint64
 }
 
 func (e *DecodeError) Error() string { return fmt.Sprintf("protocol: %s (code %d)", e.Msg, e.Code) }
@@ -138,6 +148,9 @@ func Decode(b []byte) (Frame, error) {
 	var f Frame
 	if len(b) > MaxFrameBytes {
 		return f, &DecodeError{Code: CodeFrameTooBig, Msg: fmt.Sprintf("frame of %d bytes exceeds %d", len(b), MaxFrameBytes)}
+	}
+	if !utf8.Valid(b) {
+		return f, &DecodeError{Code: CodeBadFrame, Msg: ErrNotUTF8}
 	}
 	if !f.scan(b) {
 		return decodeJSON(b)
@@ -698,7 +711,7 @@ func signed(n uint64, neg bool, bits int) (int64, bool) {
 
 func (f *Frame) validate() error {
 	missing := func(field string) error {
-		return &DecodeError{Code: CodeBadFrame, Msg: fmt.Sprintf("%s frame needs %q", f.Op, field)}
+		return &DecodeError{Code: CodeBadFrame, Msg: fmt.Sprintf("%s frame needs %q", f.Op, field), ID: f.ID}
 	}
 	switch f.Op {
 	case OpHello:
@@ -720,9 +733,9 @@ func (f *Frame) validate() error {
 	case OpHelloOK, OpLoginResult, OpLogoutResult, OpResumeResult, OpPong,
 		OpKickedOffline, OpUserSigExpired, OpError:
 	case "":
-		return &DecodeError{Code: CodeBadFrame, Msg: `frame needs "op"`}
+		return &DecodeError{Code: CodeBadFrame, Msg: `frame needs "op"`, ID: f.ID}
 	default:
-		return &DecodeError{Code: CodeUnknownOp, Msg: fmt.Sprintf("unknown op %q", f.Op)}
+		return &DecodeError{Code: CodeUnknownOp, Msg: fmt.Sprintf("unknown op %q", f.Op), ID: f.ID}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // referenceDecode is Decode as encoding/json alone does it: the reference
@@ -17,6 +18,9 @@ import (
 func referenceDecode(b []byte) (Frame, error) {
 	if len(b) > MaxFrameBytes {
 		return Frame{}, &DecodeError{Code: CodeFrameTooBig, Msg: "too big"}
+	}
+	if !utf8.Valid(b) {
+		return Frame{}, &DecodeError{Code: CodeBadFrame, Msg: ErrNotUTF8}
 	}
 	var f Frame
 	if err := json.Unmarshal(b, &f); err != nil {
@@ -42,7 +46,7 @@ func sameDecode(t *testing.T, b []byte) {
 		if !errors.As(gotErr, &g) || !errors.As(wantErr, &w) {
 			t.Fatalf("Decode(%q): errors %T %T", b, gotErr, wantErr)
 		}
-		if g.Code != w.Code || (len(b) <= MaxFrameBytes && g.Msg != w.Msg) {
+		if g.Code != w.Code || g.ID != w.ID || (len(b) <= MaxFrameBytes && g.Msg != w.Msg) {
 			t.Fatalf("Decode(%q): %v, encoding/json: %v", b, g, w)
 		}
 	}

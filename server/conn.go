@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,8 +49,9 @@ type Conn struct {
 	// fields below it.
 	op       sync.Mutex
 	sdkappid uint64
-	platform string
-	instance string
+	platform string // as hello named it ("" when it did not)
+	instance string // as hello named it, or made up when it did not
+	anonInst bool   // hello named no instance
 	sess     *session
 
 	helloDone atomic.Bool
@@ -97,6 +100,42 @@ func (c *Conn) errorFrame(id uint64, code int, msg string) protocol.Frame {
 // 1003), counting it. A transport closes after 1003.
 func (c *Conn) BadFrame(code int, msg string) protocol.Frame { return c.errorFrame(0, code, msg) }
 
+// Undecodable answers a frame that protocol.Decode refused: with the
+// decode error's code and the frame's id when it could be read, or, before
+// hello has been accepted, with 1004 (the first frame must be a valid
+// hello). hangup says that the transport must close after writing it: after
+// 1003 and 1004.
+func (c *Conn) Undecodable(err error) (reply protocol.Frame, hangup bool) {
+	c.Touch()
+	code, msg, id := protocol.CodeBadFrame, err.Error(), uint64(0)
+	var de *protocol.DecodeError
+	if errors.As(err, &de) {
+		code, msg, id = de.Code, de.Msg, de.ID
+	}
+	switch {
+	case code == protocol.CodeFrameTooBig:
+		return c.errorFrame(0, code, msg), true
+	case !c.helloDone.Load():
+		return c.errorFrame(id, protocol.CodeNoHello, "first frame must be a valid hello: "+msg), true
+	}
+	return c.errorFrame(id, code, msg), false
+}
+
+// wirePlatform reads the platform of a hello or login: exactly one of the
+// seven names as written (docs/PROTOCOL.md section 2). Scenario files may
+// spell platforms in any case (policy.ParsePlatform); the wire may not.
+func wirePlatform(s string) (policy.Platform, error) {
+	p := policy.Platform(s)
+	if policy.Index(p) < 0 {
+		names := make([]string, len(policy.Platforms))
+		for i, q := range policy.Platforms {
+			names[i] = string(q)
+		}
+		return "", fmt.Errorf("unknown platform %q (allowed, case as written: %s)", s, strings.Join(names, ", "))
+	}
+	return p, nil
+}
+
 // Handle runs one decoded client frame and returns the answer; hangup says
 // that the transport must close after writing it.
 func (c *Conn) Handle(f *protocol.Frame) (reply protocol.Frame, hangup bool) {
@@ -135,7 +174,7 @@ func (c *Conn) Hello(f *protocol.Frame) (reply protocol.Frame, ok bool) {
 		return c.errorFrame(f.ID, protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported (supported: %d)", f.V, protocol.Version)), false
 	}
 	if f.Platform != "" {
-		if _, err := policy.ParsePlatform(f.Platform); err != nil {
+		if _, err := wirePlatform(f.Platform); err != nil {
 			return c.errorFrame(f.ID, protocol.CodeInvalidParam, "hello: "+err.Error()), false
 		}
 	}
@@ -144,6 +183,7 @@ func (c *Conn) Hello(f *protocol.Frame) (reply protocol.Frame, ok bool) {
 	c.instance = f.Instance
 	if c.instance == "" {
 		c.instance = fmt.Sprintf("conn-%d", c.id)
+		c.anonInst = true
 	}
 	c.helloDone.Store(true)
 	c.rearm(c.s.clk.Now().Add(c.s.cfg.IdleTimeout))
@@ -314,4 +354,12 @@ func (c *Conn) InProgress(f *protocol.Frame) protocol.Frame {
 	}
 	return protocol.Frame{Op: protocol.OpLogoutResult, ID: f.ID, Code: protocol.CodeInProgress, Message: msg,
 		ServerTimeMs: c.s.clk.Now().UnixMilli()}
+}
+
+// helloInstance is the instance hello named ("" when it named none).
+func (c *Conn) helloInstance() string {
+	if c.anonInst {
+		return ""
+	}
+	return c.instance
 }

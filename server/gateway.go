@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -104,16 +103,15 @@ func (p *wsPeer) read() {
 		}
 		f, err := protocol.Decode(buf)
 		if err != nil {
-			c.Touch()
-			code, msg := protocol.CodeBadFrame, err.Error()
-			var de *protocol.DecodeError
-			if errors.As(err, &de) {
-				code, msg = de.Code, de.Msg
-			}
-			buf = p.reply(buf, c.BadFrame(code, msg))
+			reply, hangup := c.Undecodable(err)
+			buf = p.reply(buf, reply)
 			p.end()
-			if code == protocol.CodeFrameTooBig {
+			switch {
+			case reply.Code == protocol.CodeFrameTooBig:
 				p.closeWith(websocket.CloseMessageTooBig, "frame too big")
+				return
+			case hangup:
+				p.closeWith(websocket.ClosePolicyViolation, reply.Message)
 				return
 			}
 			continue

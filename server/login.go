@@ -83,7 +83,7 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	if inst == "" {
 		inst = c.instance
 	}
-	plat, err := policy.ParsePlatform(platName)
+	plat, err := wirePlatform(platName)
 	if err != nil {
 		return s.loginFail(f, protocol.CodeInvalidParam, "login: "+err.Error())
 	}
@@ -97,8 +97,9 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	rec := s.reg.get(f.UserID, true)
 
 	// One app instance holds one account: a login as someone else, or as
-	// another instance, first logs the current session out.
-	if cur := c.sess; cur != nil && (cur.rec != rec || cur.instance != inst) {
+	// another instance (platform and instance id), first logs the current
+	// session out.
+	if cur := c.sess; cur != nil && (cur.rec != rec || cur.platform != plat || cur.instance != inst) {
 		s.logoutSession(c, cur, true)
 		c.sess = nil
 	}
@@ -141,7 +142,7 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	// logins.
 	if !s.cfg.Policy.ReplaceSameInstance {
 		for _, x := range rec.sessions {
-			if x.instance != inst {
+			if x.instance != inst || x.platform != plat {
 				continue
 			}
 			if x.conn != nil && x.conn != c {
@@ -472,6 +473,13 @@ func (c *Conn) Resume(f *protocol.Frame) protocol.Frame {
 		}
 		return s.resumeFail(f, protocol.CodeResumeFailed, "resume token is unknown or its session has ended")
 	}
+	// The session belongs to one instance (platform and instance id): a
+	// connection whose hello named another may not take it.
+	if (c.platform != "" && c.platform != string(x.platform)) || (!c.anonInst && c.instance != x.instance) {
+		return s.resumeFail(f, protocol.CodeInvalidParam, fmt.Sprintf(
+			"the session belongs to instance %q on %s, and this connection's hello named instance %q on %q",
+			x.instance, x.platform, c.helloInstance(), c.platform))
+	}
 	if x.conn != nil && x.conn != c {
 		x.conn.hangup("the session resumed on a newer connection", ReasonReplaced)
 	}
@@ -480,7 +488,7 @@ func (c *Conn) Resume(f *protocol.Frame) protocol.Frame {
 	x.conn = c
 	s.setState(x, sessOnline)
 	c.sess = x
-	c.platform, c.instance = string(x.platform), x.instance
+	c.platform, c.instance, c.anonInst = string(x.platform), x.instance, false
 	s.ctr.resumes.Add(1)
 	if x.sigDue {
 		x.sigDue = false

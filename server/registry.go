@@ -64,9 +64,14 @@ func (x *session) info() SessionInfo {
 		State: st, LoginAt: x.loginAt, SigExpireAt: x.sigExp}
 }
 
+// instanceOf is the session as the policy sees it. An instance is its
+// platform and instance id together (docs/PROTOCOL.md section 6), so the ID
+// the policy compares names both.
 func (x *session) instanceOf() policy.Instance {
-	return policy.Instance{ID: x.instance, Platform: x.platform, Seq: x.seq}
+	return policy.Instance{ID: instanceKey(x.platform, x.instance), Platform: x.platform, Seq: x.seq}
 }
+
+func instanceKey(p policy.Platform, instance string) string { return string(p) + "/" + instance }
 
 // userRecord is everything the server keeps about one UserID. Logins, kicks
 // and logouts of a user are serialised by its mutex; different users never

@@ -92,7 +92,7 @@ type OnlineStatusResult struct {
 
 // PlatformStatus is one instance of an account in Detail.
 type PlatformStatus struct {
-	Platform string `json:"Platform"` // as CallbackPlatform names it
+	Platform string `json:"Platform"` // as QueryPlatform names it
 	Status   string `json:"Status"`
 }
 
@@ -406,7 +406,7 @@ func onlineStatus(sessions []SessionInfo) (string, []PlatformStatus) {
 			}
 			st = StatusPushOnline
 		}
-		detail = append(detail, PlatformStatus{Platform: CallbackPlatform(x.Platform), Status: st})
+		detail = append(detail, PlatformStatus{Platform: QueryPlatform(x.Platform), Status: st})
 		if st == StatusOnline || status == StatusOffline {
 			status = st
 		}
@@ -471,6 +471,13 @@ func restAccountDelete(s *Server, body []byte, now time.Time) (any, *restError) 
 			r.ResultCode, r.ResultInfo = CodeRESTBadParam, badUserID(it.UserID)
 		case !s.accounts.remove(it.UserID, now):
 			r.ResultCode, r.ResultInfo = CodeRESTNotImported, "not an account"
+		default:
+			// A deleted account is logged out everywhere, as by a REST
+			// kick: its sessions end with kicked_offline admin_kick and
+			// its tickets issued so far fail with 70052. A later login
+			// with a new ticket makes the account again (SPEC.md section
+			// 1: the first successful login creates the account).
+			s.Kick(it.UserID)
 		}
 		res.ResultItem = append(res.ResultItem, r)
 	}
@@ -565,4 +572,16 @@ func (s *Server) appInfo(now time.Time, fields []string) AppInfoResponse {
 		res.ImloadMAU = append(res.ImloadMAU, MonthActive{Month: m.Month, ActiveUserNum: u(m.MAU)})
 	}
 	return res
+}
+
+// QueryPlatform names a platform as query_online_status does in Detail:
+// iPhone as "IPhone", as in the service's own example answer
+// (tencentcloud.com/document/product/1047/35477), every other platform as
+// the protocol names it. The Status Change webhook has its own naming
+// (CallbackPlatform: iPhone is "iOS").
+func QueryPlatform(p policy.Platform) string {
+	if p == policy.IPhone {
+		return "IPhone"
+	}
+	return string(p)
 }

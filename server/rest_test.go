@@ -255,7 +255,7 @@ func TestRESTQueryOnlineStatus(t *testing.T) {
 		detail string
 	}{
 		"alice": {StatusOnline, "Android:Online,Web:Online"},
-		"bob":   {StatusOnline, "iOS:PushOnline,Mac:Online"},
+		"bob":   {StatusOnline, "IPhone:PushOnline,Mac:Online"},
 		"carol": {StatusOffline, ""},
 		"dave":  {StatusPushOnline, "iPad:PushOnline"},
 		"erin":  {StatusOffline, ""},
@@ -277,7 +277,7 @@ func TestRESTQueryOnlineStatus(t *testing.T) {
 		var reg []string
 		for _, in := range h.s.OnlineStatus(r.ToAccount) {
 			if in.State == StateOnline || policy.IsMobile(in.Platform) {
-				reg = append(reg, CallbackPlatform(in.Platform))
+				reg = append(reg, QueryPlatform(in.Platform))
 			}
 		}
 		var plats []string

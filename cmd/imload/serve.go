@@ -99,6 +99,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 			fmt.Fprintf(errOut, "imload serve: warning: listening on %s, which is not loopback: anyone who can reach it can log in with a valid ticket\n", host)
 		}
 	}
+	if w := idleWarning(cfg.IdleTimeout, cfg.Heartbeat); w != "" {
+		fmt.Fprintf(errOut, "imload serve: warning: %s\n", w)
+	}
 	if len(cfg.Faults.Names()) > 0 {
 		fmt.Fprintf(errOut, "imload serve: faults injected: %s\n", strings.Join(cfg.Faults.Names(), ", "))
 	}
@@ -214,4 +217,16 @@ func (f *serveFlags) key() ([]byte, error) {
 		}
 		return []byte(key), nil
 	}
+}
+
+// idleWarning says what is wrong with an idle timeout shorter than three
+// heartbeat intervals (docs/PROTOCOL.md section 9: a client that pings
+// every heartbeat_ms may miss one or two and still be online), or "".
+// Such a timeout is accepted: tests and storms use short ones on purpose.
+func idleWarning(idle, heartbeat time.Duration) string {
+	if idle >= 3*heartbeat {
+		return ""
+	}
+	return fmt.Sprintf("--idle-timeout %s is less than 3 × --heartbeat %s (%s): clients that ping every heartbeat will be closed after missing a single ping or two",
+		idle, heartbeat, 3*heartbeat)
 }

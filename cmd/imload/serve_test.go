@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/protocol"
+	"github.com/imload/imload/server"
 	"github.com/imload/imload/usersig"
 )
 
@@ -167,5 +168,20 @@ func TestServeRefusesBadFlags(t *testing.T) {
 				t.Fatalf("error %v is not a bad-input exit", err)
 			}
 		})
+	}
+}
+
+// TestServeWarnsOfAShortIdleTimeout: an idle timeout below 3 × heartbeat is
+// accepted with a warning; the defaults give none.
+func TestServeWarnsOfAShortIdleTimeout(t *testing.T) {
+	if w := idleWarning(server.DefaultIdleTimeout, server.DefaultHeartbeat); w != "" {
+		t.Fatalf("defaults warned: %s", w)
+	}
+	if w := idleWarning(6*time.Minute, 2*time.Minute); w != "" {
+		t.Fatalf("exactly 3 × heartbeat warned: %s", w)
+	}
+	w := idleWarning(5*time.Minute, 2*time.Minute)
+	if !strings.Contains(w, "--idle-timeout 5m0s is less than 3 × --heartbeat 2m0s (6m0s)") {
+		t.Fatalf("warning %q", w)
 	}
 }

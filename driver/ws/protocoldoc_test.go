@@ -66,14 +66,15 @@ var transcriptLine = regexp.MustCompile(`^([A-Z])(>!|>|<) (.+)$`)
 // exactly one answer with its id; nothing follows a kick but the close.
 func TestProtocolDocTranscripts(t *testing.T) {
 	ts := readTranscripts(t)
-	if len(ts) < 8 {
-		t.Fatalf("%d transcripts in %s, want the 8 of section 11", len(ts), protocolDoc)
+	if len(ts) < 9 {
+		t.Fatalf("%d transcripts in %s, want the 9 of section 11", len(ts), protocolDoc)
 	}
 	for _, tr := range ts {
 		t.Run(tr.title, func(t *testing.T) {
 			type connState struct {
 				sawClient   bool
 				wantErr     int               // code of the error that must answer a >! frame
+				wantErrID   uint64            // and the id it must carry
 				outstanding map[uint64]string // id → request op
 				ended       bool              // kicked or closed by the server
 				lastKick    bool
@@ -113,7 +114,20 @@ func TestProtocolDocTranscripts(t *testing.T) {
 					if !errors.As(err, &de) {
 						t.Fatalf("%s: frame marked invalid decodes: %v", at, err)
 					}
-					c.wantErr = de.Code
+					// Before hello any bad frame but a too-big one is
+					// refused with 1004; the error carries the id of a
+					// readable frame.
+					c.wantErr, c.wantErrID = de.Code, de.ID
+					if !c.sawClient && de.Code != protocol.CodeFrameTooBig {
+						c.wantErr = protocol.CodeNoHello
+					}
+					c.sawClient = true
+					if de.ID != 0 {
+						if _, dup := c.outstanding[de.ID]; dup {
+							t.Fatalf("%s: id %d reused while outstanding", at, de.ID)
+						}
+						c.outstanding[de.ID] = "invalid"
+					}
 					continue
 				}
 				if err != nil {
@@ -132,7 +146,7 @@ func TestProtocolDocTranscripts(t *testing.T) {
 				switch dir {
 				case ">":
 					if !c.sawClient && f.Op != protocol.OpHello {
-						c.wantErr = protocol.CodeNoHello // must be refused with 1004
+						c.wantErr, c.wantErrID = protocol.CodeNoHello, f.ID // must be refused with 1004
 					}
 					c.sawClient = true
 					if f.Op != protocol.OpHello && f.ID == 0 {
@@ -147,7 +161,10 @@ func TestProtocolDocTranscripts(t *testing.T) {
 						if f.Code != c.wantErr {
 							t.Fatalf("%s: error %d, want %d for the frame before", at, f.Code, c.wantErr)
 						}
-						c.wantErr = 0
+						if f.ID != c.wantErrID {
+							t.Fatalf("%s: error with id %d, want %d (the id of the frame before, 0 when it is unreadable)", at, f.ID, c.wantErrID)
+						}
+						c.wantErr, c.wantErrID = 0, 0
 					} else if c.wantErr != 0 {
 						t.Fatalf("%s: %s before the error %d that the invalid frame needs", at, f.Op, c.wantErr)
 					}
