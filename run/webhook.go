@@ -50,8 +50,6 @@ type WebhookListener struct {
 	err   error
 }
 
-
-
 // ListenWebhooks listens on addr ("" : a loopback port) for the callbacks of
 // SDKAppID app (0: any app). wrap, when not nil, wraps the handler (tests
 // use it to play a target that lies).
