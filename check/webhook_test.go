@@ -32,7 +32,9 @@ func (k hooks) login(at int, seq uint64, kicked ...KickedEntry) {
 	k.b.h.AddCallback(c)
 }
 
-func kickedEntry(p policy.Platform, seq uint64) KickedEntry { return KickedEntry{Platform: p, Seq: seq} }
+func kickedEntry(p policy.Platform, seq uint64) KickedEntry {
+	return KickedEntry{Platform: p, Seq: seq}
+}
 
 // TestWebhookMatching judges Login callbacks with imload's sequences
 // (matched to their logins exactly) and without them (bare: a mismatch only
