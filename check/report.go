@@ -27,7 +27,7 @@ const (
 	LostSession                  // devices hold an instance online that the target does not list
 	WebhookMismatch              // a Login callback's kicked platforms differ from the kicks seen
 	NoOrder                      // search mode: no order of the logins explains the kicks
-	Undecided                    // search mode: the budget ran out (not a violation)
+	Undecided                    // the oracle could not decide within its budget (not a violation)
 	NumClasses
 )
 

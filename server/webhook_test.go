@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -288,6 +289,43 @@ func TestWebhookCarriesSeqs(t *testing.T) {
 	}
 	if !strings.Contains(got[1].raw, fmt.Sprintf(`"KickedDevice":[{"Platform":"Android","ImloadSeq":%d}]`, ra.Seq)) {
 		t.Errorf("body %s: KickedDevice lacks the victim's seq", got[1].raw)
+	}
+}
+
+// The callback example of docs/PROTOCOL.md is a body the server would send:
+// it decodes into StateChangeCallback and encodes back to the same bytes.
+func TestWebhookDocExample(t *testing.T) {
+	b, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "```json" || !strings.Contains(lines[i+1], CallbackStateChange) {
+			continue
+		}
+		n++
+		ex := strings.TrimSpace(lines[i+1])
+		var cb StateChangeCallback
+		dec := json.NewDecoder(strings.NewReader(ex))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cb); err != nil {
+			t.Fatalf("docs/PROTOCOL.md:%d: %v", i+2, err)
+		}
+		out, err := json.Marshal(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != ex {
+			t.Errorf("docs/PROTOCOL.md:%d: example\n%s\nis not what the server sends:\n%s", i+2, ex, out)
+		}
+		if cb.ImloadSeq == 0 || len(cb.KickedDevice) == 0 || cb.KickedDevice[0].ImloadSeq == 0 {
+			t.Errorf("docs/PROTOCOL.md:%d: the example shows no ImloadSeq", i+2)
+		}
+	}
+	if n == 0 {
+		t.Fatal("docs/PROTOCOL.md has no State.StateChange example")
 	}
 }
 
