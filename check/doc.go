@@ -12,8 +12,15 @@
 // saw. Logins the target refused with a conflict or limit code are judged
 // apart (wrong refusal). Verdict classes: wrong victim, missing kick,
 // spurious kick, over limit, late kick, ghost session, lost session, webhook
-// mismatch, wrong refusal, no order (search mode), and undecided (search
-// budget spent; not a violation).
+// mismatch, wrong refusal, no order (search mode), and undecided (not a
+// violation).
+//
+// A violation comes with a proof: a fact of the history that no admissible
+// order of the logins, and no assignment of callbacks to logins, explains.
+// Whatever the oracle cannot decide within its budget (the order search's
+// SearchBudget, the callback matching's bound on a cluster) is undecided,
+// with the reason in the example, counted and shown, and never a
+// violation.
 //
 // # Rules the oracle applies
 //
@@ -129,15 +136,31 @@
 //     judged, nor is any device lost while a login of its user is in flight
 //     (its kick may be on the way), so statuses taken after the devices were
 //     stopped judge ghosts only.
-//   - Webhook mismatch: a Login callback's kicked platforms must contain the
-//     platforms of the kicks devices saw for that login and nothing beyond
-//     those plus sessions that may have been registered then and got no kick
-//     from it (the callback is judged by what devices saw, not by the
-//     model's choice between racing removals). Callbacks are matched to
-//     logins within clusters of overlapping login windows at least cost; a
-//     login without a callback, or a callback without a login (other than
-//     one a timed-out login may have made), is a mismatch too. Checked, for
-//     every user, once any callback was added.
+//   - Webhook mismatch: a Login callback that carries its login's sequence
+//     (imload's ImloadSeq extension, see docs/PROTOCOL.md) is that login's.
+//     Every session devices saw it kick (a kick naming it by by_seq) must be
+//     listed; every entry listed must be a session it kicked, or one that
+//     may have been registered when it was processed, was kicked by no other
+//     login, and could not be told (its device had stopped listening by the
+//     login's ok plus LateAfter, the run ended first, or the target ended it
+//     with a kick naming no displacer). Entries are compared by sequence
+//     when the callback and the kicks give them all, else by platform as
+//     below. A second callback for one login is a mismatch. Callbacks
+//     without a sequence are matched to the logins no callback named by
+//     feasibility: a callback may explain a login when its kicked platforms
+//     contain those of the kicks devices saw from it and nothing beyond
+//     those plus sessions that may have been registered then and got no
+//     kick from it, and its time lies within the login's window (sent .. ok)
+//     widened by Grace (the target's clock may differ); a login is a
+//     mismatch only when no assignment of callbacks to logins gives every
+//     login one. A callback that no assignment places (or whose sequence no
+//     device was answered with), and a kicked entry naming such a sequence,
+//     each need a login that timed out on its device, or failed without an
+//     answer, sent before it: a mismatch when too few are left. A repeat
+//     login has no callback of its own. Checked, for every user, once any
+//     callback was added. A cluster of overlapping login windows with more
+//     than 4096 logins and callbacks without sequences is not matched: the
+//     user is undecided.
 //
 // Check must not import server, agent, driver or report: it judges any
 // target from the events devices emit (package event) and the policy model

@@ -91,6 +91,11 @@ type webhook struct {
 	at     int64
 	action string // interned: one of the constants below or a clone
 	kicked []uint8
+	// seq: the login's sequence (imload's extension), 0: not given;
+	// kickedSeq: per kicked entry, the displaced session's (0: not given),
+	// nil when no entry gives one.
+	seq       uint64
+	kickedSeq []uint64
 }
 
 type serverInst struct {
@@ -284,19 +289,57 @@ func internAction(a string) string {
 	return strings.Clone(a)
 }
 
+// Callback is one State.StateChange callback of the target.
+type Callback struct {
+	UserID string // Info.To_Account
+	Action string // Info.Action: Login, Logout or Disconnect
+	// Seq is the sequence of the login the callback is about, when the
+	// target gives it (imload's ImloadSeq extension); 0: not given.
+	Seq uint64
+	// Kicked lists the entries of KickedDevice.
+	Kicked []KickedEntry
+	At     time.Time // EventTime
+}
+
+// KickedEntry is one device a Login callback says its login displaced.
+type KickedEntry struct {
+	Platform policy.Platform
+	// Seq is the displaced session's sequence, when the target gives it
+	// (ImloadSeq of the entry); 0: not given.
+	Seq uint64
+}
+
 // AddWebhook records one State.StateChange callback the target sent about
 // userID: its Action (Login, Logout, Disconnect), the platforms in
-// KickedDevice, and its EventTime. Once any callback is added, every user's
-// Login callbacks are checked against the kicks devices saw.
+// KickedDevice, and its EventTime. It is AddCallback without sequences.
 func (h *History) AddWebhook(userID, action string, kicked []policy.Platform, at time.Time) {
-	s := h.shardOf(userID)
+	c := Callback{UserID: userID, Action: action, At: at}
+	for _, p := range kicked {
+		c.Kicked = append(c.Kicked, KickedEntry{Platform: p})
+	}
+	h.AddCallback(c)
+}
+
+// AddCallback records one State.StateChange callback. Once any callback is
+// added, every user's Login callbacks are checked against the kicks devices
+// saw: a callback that gives its login's sequence is judged against that
+// login exactly, the others by whether some assignment of callbacks to
+// logins explains them (see the package documentation).
+func (h *History) AddCallback(c Callback) {
+	s := h.shardOf(c.UserID)
 	s.mu.Lock()
-	u := s.user(userID)
-	w := webhook{at: unixNano(at), action: internAction(action)}
-	if len(kicked) > 0 {
-		w.kicked = make([]uint8, len(kicked))
-		for i, p := range kicked {
-			w.kicked[i] = u.plat(p)
+	u := s.user(c.UserID)
+	w := webhook{at: unixNano(c.At), action: internAction(c.Action), seq: c.Seq}
+	if len(c.Kicked) > 0 {
+		w.kicked = make([]uint8, len(c.Kicked))
+		for i, k := range c.Kicked {
+			w.kicked[i] = u.plat(k.Platform)
+			if k.Seq != 0 && w.kickedSeq == nil {
+				w.kickedSeq = make([]uint64, len(c.Kicked))
+			}
+			if k.Seq != 0 {
+				w.kickedSeq[i] = k.Seq
+			}
 		}
 	}
 	u.hooks = append(u.hooks, w)

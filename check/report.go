@@ -28,7 +28,7 @@ const (
 	WebhookMismatch              // a Login callback's kicked platforms differ from the kicks seen
 	WrongRefusal                 // the target refused a login (conflict or limit code) that the policy admits
 	NoOrder                      // search mode: no order of the logins explains the kicks
-	Undecided                    // search mode: the budget ran out (not a violation)
+	Undecided                    // the oracle could not decide within its budget (not a violation)
 	NumClasses
 )
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 // flag counts a verdict of class c; the example timeline is built only when
 // it would be kept.
 func (a *analyzer) flag(c Class, focus int64, head func() string, marks ...int32) {
+	a.flagged[c] = true
 	v := &a.rep.Verdicts[c]
 	v.Count++
 	if !v.wants(a.u.id, a.rep.ExampleLimit) {
@@ -293,220 +293,6 @@ func (a *analyzer) offlineWhy(s int32) string {
 	return "is offline"
 }
 
-// checkWebhooks matches Login callbacks to logins and compares their kicked
-// platforms with the kicks devices saw. Logins whose windows (sent .. ok)
-// overlap form a cluster with the callbacks inside it (a callback outside
-// every window joins the nearest cluster); within a cluster the matching of
-// least cost is taken: an exact fit costs nothing, a looser fit a little, a
-// callback outside its login's window more, a misfit much, and a callback or
-// login left over most.
-func (a *analyzer) checkWebhooks() {
-	u := a.u
-	a.rep.Checks.Webhooks += int64(len(u.hooks))
-	if len(a.sess) == 0 && len(u.hooks) == 0 {
-		return
-	}
-	hooks := make([]int32, 0, len(u.hooks))
-	for i := range u.hooks {
-		if u.hooks[i].action == ActionLogin {
-			hooks = append(hooks, int32(i))
-		}
-	}
-	slices.SortStableFunc(hooks, func(x, y int32) int { return cmp.Compare(u.hooks[x].at, u.hooks[y].at) })
-	logins := append([]int32(nil), a.logins...)
-	slices.SortFunc(logins, func(x, y int32) int {
-		if c := cmp.Compare(a.sess[x].start, a.sess[y].start); c != 0 {
-			return c
-		}
-		return cmp.Compare(x, y)
-	})
-	// Clusters of overlapping login windows: [c0, c1) into logins.
-	type cluster struct {
-		l0, l1 int
-		lo, hi int64
-		hooks  []int32
-	}
-	var cls []cluster
-	for i, L := range logins {
-		s := &a.sess[L]
-		lo, hi := s.start, a.ref(s)
-		if n := len(cls); n > 0 && lo <= cls[n-1].hi {
-			cls[n-1].l1 = i + 1
-			cls[n-1].hi = max(cls[n-1].hi, hi)
-			continue
-		}
-		cls = append(cls, cluster{l0: i, l1: i + 1, lo: lo, hi: hi})
-	}
-	var orphans []int32
-	for _, hi := range hooks {
-		at := u.hooks[hi].at
-		c := sort.Search(len(cls), func(i int) bool { return cls[i].hi >= at })
-		switch {
-		case c < len(cls) && cls[c].lo <= at:
-		case len(cls) == 0:
-			orphans = append(orphans, hi)
-			continue
-		case c == len(cls) || c > 0 && at-cls[c-1].hi < cls[c].lo-at:
-			c--
-		}
-		cls[c].hooks = append(cls[c].hooks, hi)
-	}
-	pendUsed := make([]bool, len(a.pend))
-	for _, c := range cls {
-		pairs, lh, ll := a.matchHooks(c.hooks, logins[c.l0:c.l1])
-		for _, p := range pairs {
-			if p.tier > 2 {
-				h, L := &u.hooks[p.hook], p.login
-				a.flag(WebhookMismatch, h.at, func() string {
-					return fmt.Sprintf("the Login callback at %s lists kicked %s, but for %s devices saw kicks on %s",
-						a.rel(h.at), a.platList(h.kicked), a.loginName(L), a.platList(a.observed(L)))
-				}, a.sess[L].rec)
-			}
-		}
-		for _, L := range ll {
-			a.flag(WebhookMismatch, a.sess[L].hi, func() string {
-				return fmt.Sprintf("%s has no Login callback", a.loginName(L))
-			}, a.sess[L].rec)
-		}
-		orphans = append(orphans, lh...)
-	}
-	for _, hi := range orphans {
-		h := &u.hooks[hi]
-		// A login that timed out on its device may have succeeded.
-		absorbed := false
-		for p := range a.pend {
-			if !pendUsed[p] && a.pend[p].sess < 0 && a.pend[p].start <= h.at {
-				pendUsed[p], absorbed = true, true
-				break
-			}
-		}
-		if !absorbed {
-			a.flag(WebhookMismatch, h.at, func() string {
-				return fmt.Sprintf("the Login callback at %s (kicked %s) matches no login of the user", a.rel(h.at), a.platList(h.kicked))
-			})
-		}
-	}
-}
-
-func (a *analyzer) ref(s *session) int64 {
-	if s.ok > 0 {
-		return s.ok
-	}
-	return s.hi
-}
-
-type hookPair struct {
-	hook  int32
-	login int32
-	tier  int
-}
-
-// Matching costs.
-const (
-	costLeftOver = 100
-	costMisfit   = 50
-	costOutside  = 10
-	// maxExactLogins bounds the logins of a cluster matched exactly (over
-	// subsets); larger clusters are matched greedily.
-	maxExactLogins = 12
-)
-
-// matchHooks matches the callbacks hooks (in time order) to logins at least
-// cost; it returns the pairs, the callbacks and the logins left over.
-func (a *analyzer) matchHooks(hooks, logins []int32) (pairs []hookPair, leftHooks, leftLogins []int32) {
-	nh, nl := len(hooks), len(logins)
-	tier := make([]int, nh*nl)
-	cost := make([]int, nh*nl)
-	for i, hi := range hooks {
-		h := &a.u.hooks[hi]
-		for j, L := range logins {
-			s := &a.sess[L]
-			t := a.hookTier(h, L)
-			c := t
-			if t > 2 {
-				c = costMisfit
-			}
-			var dist int64
-			switch ref := a.ref(s); {
-			case h.at < s.start:
-				dist = s.start - h.at
-			case h.at > ref:
-				dist = h.at - ref
-			}
-			if dist > 0 {
-				c += costOutside + int(min(dist/int64(time.Millisecond), 1000))
-			}
-			tier[i*nl+j], cost[i*nl+j] = t, c
-		}
-	}
-	match := make([]int, nh) // login index per hook, -1 none
-	if nl <= maxExactLogins {
-		// best[i][mask]: least cost for hooks i.. with logins mask used.
-		full := 1 << nl
-		best := make([]int, (nh+1)*full)
-		choice := make([]int8, nh*full)
-		for mask := 0; mask < full; mask++ {
-			best[nh*full+mask] = costLeftOver * (nl - bitCount(mask))
-		}
-		for i := nh - 1; i >= 0; i-- {
-			for mask := 0; mask < full; mask++ {
-				b, ch := costLeftOver+best[(i+1)*full+mask], int8(-1)
-				for j := 0; j < nl; j++ {
-					if mask&(1<<j) == 0 {
-						if c := cost[i*nl+j] + best[(i+1)*full+mask|1<<j]; c < b {
-							b, ch = c, int8(j)
-						}
-					}
-				}
-				best[i*full+mask], choice[i*full+mask] = b, ch
-			}
-		}
-		mask := 0
-		for i := 0; i < nh; i++ {
-			match[i] = int(choice[i*full+mask])
-			if match[i] >= 0 {
-				mask |= 1 << match[i]
-			}
-		}
-	} else {
-		used := make([]bool, nl)
-		for i := 0; i < nh; i++ {
-			match[i] = -1
-			for j := 0; j < nl; j++ {
-				if !used[j] && (match[i] < 0 || cost[i*nl+j] < cost[i*nl+match[i]]) {
-					match[i] = j
-				}
-			}
-			if match[i] >= 0 {
-				used[match[i]] = true
-			}
-		}
-	}
-	used := make([]bool, nl)
-	for i, j := range match {
-		if j < 0 {
-			leftHooks = append(leftHooks, hooks[i])
-			continue
-		}
-		used[j] = true
-		pairs = append(pairs, hookPair{hook: hooks[i], login: logins[j], tier: tier[i*nl+j]})
-	}
-	for j, L := range logins {
-		if !used[j] {
-			leftLogins = append(leftLogins, L)
-		}
-	}
-	return pairs, leftHooks, leftLogins
-}
-
-func bitCount(x int) int {
-	n := 0
-	for ; x != 0; x &= x - 1 {
-		n++
-	}
-	return n
-}
-
 // observedPlats returns the platforms of the devices seen kicked by login
 // L (duplicates to one device once) and of the ambiguous kicks L may have
 // sent.
@@ -581,20 +367,28 @@ func (a *analyzer) hookTier(h *webhook, L int32) int {
 // model's choice among explanations (which of two racing removals came
 // first), so a callback is judged by what devices saw alone.
 func (a *analyzer) untold(L int32, cnt []int32) {
-	l := &a.sess[L]
 	lk := a.kicksOf(L)
 	for i := range a.sess {
-		s := &a.sess[i]
-		switch {
-		case int32(i) == L, s.start >= l.hi,
-			s.rmLo != never && s.rmHi < l.start,
-			s.endHow == endKicked && s.end < l.start,
-			s.dev == l.dev && !a.pol.ReplaceSameInstance,
-			a.kickedDev(lk, s.dev):
+		if !a.mayHold(L, int32(i)) || a.kickedDev(lk, a.sess[i].dev) {
 			continue
 		}
-		cnt[s.plat]++
+		cnt[a.sess[i].plat]++
 	}
+}
+
+// mayHold reports whether session S may have been registered, beside login
+// L's own device, when the target processed L: it began before L was
+// processed and was neither removed nor kicked before L was sent.
+func (a *analyzer) mayHold(L, S int32) bool {
+	l, s := &a.sess[L], &a.sess[S]
+	switch {
+	case S == L, s.start >= l.hi,
+		s.rmLo != never && s.rmHi < l.start,
+		s.endHow == endKicked && s.end < l.start,
+		s.dev == l.dev && !a.pol.ReplaceSameInstance:
+		return false
+	}
+	return true
 }
 
 func (a *analyzer) platList(ps []uint8) string {

@@ -40,7 +40,7 @@ type WebhookListener struct {
 	last                                    atomic.Int64 // wall time of the last callback, unix ns
 
 	mu   sync.Mutex
-	held []heldCallback
+	held []check.Callback
 	// seen holds the callbacks that carry ImloadEventTimeNs: a sender that
 	// gave up waiting for a reply sends the same one again, and an instant
 	// in nanoseconds tells a repeat from a second change.
@@ -48,13 +48,6 @@ type WebhookListener struct {
 	shut  bool
 	close sync.Once
 	err   error
-}
-
-type heldCallback struct {
-	user   string
-	action string
-	kicked []policy.Platform
-	at     time.Time
 }
 
 // ListenWebhooks listens on addr ("" : a loopback port) for the callbacks of
@@ -160,13 +153,16 @@ func (l *WebhookListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case cb.EventTime > 0:
 		at = time.UnixMilli(cb.EventTime)
 	}
-	h := heldCallback{user: cb.Info.ToAccount, action: cb.Info.Action, at: at}
+	// ImloadSeq (imload's extension) names the login and each displaced
+	// session by sequence: the oracle then judges the callback against
+	// that login exactly.
+	h := check.Callback{UserID: cb.Info.ToAccount, Action: cb.Info.Action, Seq: cb.ImloadSeq, At: at}
 	for _, d := range cb.KickedDevice {
 		p, err := server.ParseCallbackPlatform(d.Platform)
 		if err != nil {
 			p = policy.Platform(d.Platform) // judged as it is: a platform no device has
 		}
-		h.kicked = append(h.kicked, p)
+		h.Kicked = append(h.Kicked, check.KickedEntry{Platform: p, Seq: d.ImloadSeq})
 	}
 	var key string
 	if cb.ImloadEventTimeNs > 0 {
@@ -236,7 +232,7 @@ func (l *WebhookListener) Commit(h *check.History) int {
 	l.held = nil
 	l.mu.Unlock()
 	for _, c := range held {
-		h.AddWebhook(c.user, c.action, c.kicked, c.at)
+		h.AddCallback(c)
 	}
 	return len(held)
 }

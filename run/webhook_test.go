@@ -189,7 +189,7 @@ func TestWebhookListener(t *testing.T) {
 	}
 	good := "SdkAppid=1400000001&CallbackCommand=State.StateChange&contenttype=json&ClientIP=127.0.0.1&OptPlatform=iOS"
 	login := `{"CallbackCommand":"State.StateChange","EventTime":1710061200123,"Info":{"Action":"Login","To_Account":"alice","Reason":"Register"},"KickedDevice":[{"Platform":"iOS"},{"Platform":"Web"}]}`
-	fine := `{"CallbackCommand":"State.StateChange","EventTime":1710061200124,"ImloadEventTimeNs":1710061200124567890,"Info":{"Action":"Login","To_Account":"bob","Reason":"Register"}}`
+	fine := `{"CallbackCommand":"State.StateChange","EventTime":1710061200124,"ImloadEventTimeNs":1710061200124567890,"ImloadSeq":7,"Info":{"Action":"Login","To_Account":"bob","Reason":"Register"},"KickedDevice":[{"Platform":"Android","ImloadSeq":5}]}`
 	cases := []struct {
 		name   string
 		method string
@@ -220,11 +220,12 @@ func TestWebhookListener(t *testing.T) {
 	if l.Received() != 3 || l.Duplicates() != 1 || l.Ignored() != 1 || l.Rejected() != 5 {
 		t.Fatalf("received %d duplicates %d ignored %d rejected %d, want 3 1 1 5", l.Received(), l.Duplicates(), l.Ignored(), l.Rejected())
 	}
-	held := append([]heldCallback(nil), l.held...)
-	if len(held) != 3 || held[0].user != "alice" || held[0].action != check.ActionLogin ||
-		fmt.Sprint(held[0].kicked) != "[iPhone Web]" || held[0].at.UnixMilli() != 1710061200123 ||
-		held[1].action != check.ActionLogout || !held[1].at.Equal(clk.Now()) ||
-		held[2].user != "bob" || held[2].at.UnixNano() != 1710061200124567890 {
+	held := append([]check.Callback(nil), l.held...)
+	if len(held) != 3 || held[0].UserID != "alice" || held[0].Action != check.ActionLogin ||
+		fmt.Sprint(held[0].Kicked) != "[{iPhone 0} {Web 0}]" || held[0].At.UnixMilli() != 1710061200123 || held[0].Seq != 0 ||
+		held[1].Action != check.ActionLogout || !held[1].At.Equal(clk.Now()) ||
+		held[2].UserID != "bob" || held[2].At.UnixNano() != 1710061200124567890 ||
+		held[2].Seq != 7 || fmt.Sprint(held[2].Kicked) != "[{Android 5}]" {
 		t.Fatalf("held %+v", held)
 	}
 	if err := l.Close(context.Background()); err != nil {

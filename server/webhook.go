@@ -68,6 +68,11 @@ type StateChangeCallback struct {
 	// nanoseconds, so that a receiver can place the change between logins
 	// less than a millisecond apart.
 	ImloadEventTimeNs int64 `json:"ImloadEventTimeNs,omitempty"`
+	// ImloadSeq is imload's extension: the per-user sequence of the login
+	// the change is about (the seq its login_result carried), so that a
+	// receiver can tell racing logins' callbacks apart without guessing by
+	// time.
+	ImloadSeq uint64 `json:"ImloadSeq,omitempty"`
 }
 
 // StateChangeInfo says who changed state, how and why.
@@ -82,6 +87,9 @@ type StateChangeInfo struct {
 // KickedDevice is one device a login displaced.
 type KickedDevice struct {
 	Platform string `json:"Platform"`
+	// ImloadSeq is imload's extension: the sequence of the displaced
+	// session (the seq of its kicked_offline push).
+	ImloadSeq uint64 `json:"ImloadSeq,omitempty"`
 }
 
 // CallbackReply is what a receiver answers to accept a callback.
@@ -119,10 +127,11 @@ func NewStateChangeCallback(ch StateChange) StateChangeCallback {
 		CallbackCommand:   CallbackStateChange,
 		EventTime:         ch.At.UnixMilli(),
 		ImloadEventTimeNs: ch.At.UnixNano(),
+		ImloadSeq:         ch.Seq,
 		Info:              StateChangeInfo{Action: ch.Action, ToAccount: ch.UserID, Reason: reason},
 	}
 	for _, k := range ch.Kicked {
-		cb.KickedDevice = append(cb.KickedDevice, KickedDevice{Platform: CallbackPlatform(k.Platform)})
+		cb.KickedDevice = append(cb.KickedDevice, KickedDevice{Platform: CallbackPlatform(k.Platform), ImloadSeq: k.Seq})
 	}
 	return cb
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -234,6 +235,97 @@ func TestWebhookStateChanges(t *testing.T) {
 				t.Errorf("stats %+v", st)
 			}
 		})
+	}
+}
+
+// The callbacks carry imload's extension: the login's seq and, in each
+// KickedDevice entry, the seq of the session it displaced; a repeat login
+// sends no callback.
+func TestWebhookCarriesSeqs(t *testing.T) {
+	r := newReceiver(t, nil, nil)
+	h := newHarness(t, withWebhook(r))
+	a := h.dial(policy.Android, "phone")
+	ra := a.mustLogin(policy.Android, "alice", h.ticket("alice", time.Hour))
+	b := h.dial(policy.IPhone, "iphone")
+	rb := b.mustLogin(policy.IPhone, "alice", h.ticket("alice", time.Hour))
+	if f := a.next(); f.Op != protocol.OpKickedOffline || f.Seq != ra.Seq || f.BySeq != rb.Seq {
+		t.Fatalf("phone got %+v", f)
+	}
+	again := b.mustLogin(policy.IPhone, "alice", h.ticket("alice", time.Hour))
+	if !again.RepeatLogin || again.Seq != rb.Seq {
+		t.Fatalf("second login of the instance answered %+v, want a repeat with seq %d", again, rb.Seq)
+	}
+	if res := b.call(protocol.Frame{Op: protocol.OpLogout}); res.Code != 0 {
+		t.Fatal(res)
+	}
+	eventually(t, "callbacks", func() bool { return len(r.all()) >= 3 })
+	flush(t, h.s)
+	got := r.all()
+	if len(got) != 3 {
+		t.Fatalf("%d callbacks, want 3 (the repeat login sends none)", len(got))
+	}
+	type want struct {
+		desc   string
+		seq    uint64
+		kicked []uint64
+	}
+	wants := []want{
+		{"Login/alice/Register[]", ra.Seq, nil},
+		{"Login/alice/Register[Android]", rb.Seq, []uint64{ra.Seq}},
+		{"Logout/alice/Unregister[]", rb.Seq, nil},
+	}
+	for i, g := range got {
+		w := wants[i]
+		var kicked []uint64
+		for _, d := range g.cb.KickedDevice {
+			kicked = append(kicked, d.ImloadSeq)
+		}
+		if d := describeCallback(g.cb); d != w.desc || g.cb.ImloadSeq != w.seq || fmt.Sprint(kicked) != fmt.Sprint(w.kicked) {
+			t.Errorf("callback %d: %s seq %d kicked seqs %v, want %s seq %d kicked seqs %v", i, d, g.cb.ImloadSeq, kicked, w.desc, w.seq, w.kicked)
+		}
+		if !strings.Contains(g.raw, fmt.Sprintf(`"ImloadSeq":%d`, w.seq)) {
+			t.Errorf("callback %d: body %s has no top-level ImloadSeq %d", i, g.raw, w.seq)
+		}
+	}
+	if !strings.Contains(got[1].raw, fmt.Sprintf(`"KickedDevice":[{"Platform":"Android","ImloadSeq":%d}]`, ra.Seq)) {
+		t.Errorf("body %s: KickedDevice lacks the victim's seq", got[1].raw)
+	}
+}
+
+// The callback example of docs/PROTOCOL.md is a body the server would send:
+// it decodes into StateChangeCallback and encodes back to the same bytes.
+func TestWebhookDocExample(t *testing.T) {
+	b, err := os.ReadFile("../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "```json" || !strings.Contains(lines[i+1], CallbackStateChange) {
+			continue
+		}
+		n++
+		ex := strings.TrimSpace(lines[i+1])
+		var cb StateChangeCallback
+		dec := json.NewDecoder(strings.NewReader(ex))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cb); err != nil {
+			t.Fatalf("docs/PROTOCOL.md:%d: %v", i+2, err)
+		}
+		out, err := json.Marshal(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != ex {
+			t.Errorf("docs/PROTOCOL.md:%d: example\n%s\nis not what the server sends:\n%s", i+2, ex, out)
+		}
+		if cb.ImloadSeq == 0 || len(cb.KickedDevice) == 0 || cb.KickedDevice[0].ImloadSeq == 0 {
+			t.Errorf("docs/PROTOCOL.md:%d: the example shows no ImloadSeq", i+2)
+		}
+	}
+	if n == 0 {
+		t.Fatal("docs/PROTOCOL.md has no State.StateChange example")
 	}
 }
 
