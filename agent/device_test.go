@@ -398,6 +398,25 @@ func TestMisbehaving(t *testing.T) {
 			t.Errorf("%d app kills and %d logouts, want 2 and 1", k, lo)
 		}
 	})
+	t.Run("login storm of one session", func(t *testing.T) {
+		// Every login of the storm is answered with one session (the first
+		// new, the rest repeat logins): the target may hold it on any of
+		// the connections, so dropping an extra one is a disconnect of the
+		// session, not an app kill that ends it.
+		f, r := newFake(), newRecorder()
+		f.loginDelay = 5 * time.Millisecond
+		f.login = func(n int, req driver.LoginRequest) (driver.LoginResult, error) {
+			return driver.LoginResult{Seq: 7, RepeatLogin: n > 0, ResumeToken: "tok"}, nil
+		}
+		plan := basePlan()
+		plan.Storm = 3
+		if err := run(t, testConfig(f, r), plan); err != nil {
+			t.Fatal(err)
+		}
+		if k, dc := len(r.of(event.AppKill)), r.of(event.Disconnect); k != 0 || len(dc) != 2 || dc[0].Seq != 7 {
+			t.Errorf("%d app kills and disconnects %+v, want none and 2 of seq 7", k, dc)
+		}
+	})
 	t.Run("login while LOGINING", func(t *testing.T) {
 		f, r := newFake(), newRecorder()
 		f.loginDelay = 30 * time.Millisecond

@@ -19,6 +19,7 @@ type side struct {
 	conn driver.Conn
 	ok   bool // its login succeeded
 	code int
+	seq  uint64 // the session its login was answered with
 }
 
 // sideLogin logs in on an extra connection c (connecting one when c is nil),
@@ -33,11 +34,15 @@ func (d *Device) sideLogin(ctx context.Context, c driver.Conn, user, ticket stri
 	}
 	res, err := d.rawLogin(ctx, c, user, ticket, intended, note, d.emit)
 	code := loginCode(res, err)
-	return side{conn: c, ok: err == nil && code == 0, code: code}
+	return side{conn: c, ok: err == nil && code == 0, code: code, seq: res.Seq}
 }
 
 // dropSide reports what the extra connection saw, then drops it: an app
-// kill when its login is still online.
+// kill when its login is still online, unless that login was answered with
+// the session the device goes on with (a repeat login of one instance over
+// several connections): the target may hold that session on the dropped
+// connection, so the drop is a Disconnect of it, which the device may
+// resume, not the end of the session.
 func (d *Device) dropSide(s side, user, note string) {
 	if s.conn == nil {
 		return
@@ -63,7 +68,12 @@ func (d *Device) dropSide(s side, user, note string) {
 		}
 	}
 	s.conn.Close()
-	if online {
+	switch {
+	case !online:
+	case s.seq != 0 && s.seq == d.seq && d.status == StatusLogined:
+		d.emit(&event.Event{Kind: event.Disconnect, UserID: user, At: d.now(), Seq: s.seq,
+			Note: note + ": an extra connection of the session dropped"})
+	default:
 		d.emit(&event.Event{Kind: event.AppKill, UserID: user, At: d.now(), Note: note})
 	}
 }

@@ -22,15 +22,30 @@ const maxAmbiguous = 10
 // first assignment, most sessions still registered first, under which the
 // policy explains the kicks devices saw; when none does, it judges with
 // "registered if and only if that login kicked it".
+//
+// A login is judged only when its verdict is a proof. When no assignment
+// explains it and the assignments were not all tried (more than
+// maxAmbiguous ambiguous sessions), or a sequence number no device was
+// answered with preceded it while a login whose answer never arrived was
+// in flight (that login may have been accepted unseen, registered a
+// session and displaced others, none of which the devices saw), the user
+// is undecided instead, with the reason.
 func (a *analyzer) replay() {
 	online, next := a.online[:0], a.online2[:0]
 	insts, members, amb := a.insts[:0], a.members[:0], a.amb[:0]
+	var prevSeq, unseenFrom, unseenTo uint64
 	for _, L := range a.logins {
 		l := &a.sess[L]
 		lk := a.kicksOf(L)
 		due := a.due(l)
 		sure := next[:0]
 		amb = amb[:0]
+		if seq := a.modelSeq(L); seq > 0 {
+			if prevSeq > 0 && seq > prevSeq+1 && unseenFrom == 0 && a.unansweredBefore(l.hi) {
+				unseenFrom, unseenTo = prevSeq+1, seq-1
+			}
+			prevSeq = seq
+		}
 		for _, m := range online {
 			s := &a.sess[m]
 			if s.rmLo != never {
@@ -105,7 +120,26 @@ func (a *analyzer) replay() {
 				try(kickedMask)
 			}
 		}
-		a.judge(L, victims, insts, members, lk)
+		switch {
+		case !found && unseenFrom != 0:
+			if a.flagged[Undecided] {
+				break // the user is undecided already
+			}
+			a.flag(Undecided, l.ok, func() string {
+				return fmt.Sprintf("undecided: no replay explains %s, but login seq %s went to no device while a login of the user got no answer: that login may have been accepted unseen and displaced sessions",
+					a.loginName(L), seqRange(unseenFrom, unseenTo))
+			}, l.rec)
+		case !found && len(amb) > maxAmbiguous:
+			if a.flagged[Undecided] {
+				break
+			}
+			a.flag(Undecided, l.ok, func() string {
+				return fmt.Sprintf("undecided: no replay tried explains %s, but %d sessions may or may not have been removed before it, too many to try every combination",
+					a.loginName(L), len(amb))
+			}, l.rec)
+		default:
+			a.judge(L, victims, insts, members, lk)
+		}
 		next = next[:0]
 		for i, m := range members {
 			if a.sess[m].dev == l.dev || isVictim(victims, insts[i]) {
@@ -118,6 +152,25 @@ func (a *analyzer) replay() {
 	}
 	a.online, a.online2 = online[:0], next[:0]
 	a.insts, a.members, a.amb = insts[:0], members[:0], amb[:0]
+}
+
+func seqRange(from, to uint64) string {
+	if from == to {
+		return fmt.Sprint(from)
+	}
+	return fmt.Sprintf("%d-%d", from, to)
+}
+
+// unansweredBefore reports whether a login that got no answer on its device
+// (and that no kick names, so it is no inferred session) was sent before t:
+// the target may have accepted it under a sequence number no device saw.
+func (a *analyzer) unansweredBefore(t int64) bool {
+	for i := range a.pend {
+		if p := &a.pend[i]; p.sess < 0 && p.start <= t {
+			return true
+		}
+	}
+	return false
 }
 
 // explains reports whether the policy's victims agree with the kicks lk of

@@ -1,0 +1,50 @@
+package check
+
+import (
+	"testing"
+	"time"
+
+	"github.com/imload/imload/policy"
+)
+
+// A login whose answer never reached its device (timed out, or cut by the
+// run's end) may have been accepted and have taken a sequence number that
+// no device saw. The login after such a gap may then find fewer sessions
+// registered than the devices' view shows: a kick it sent to a later
+// session than the policy's earliest is explained by the unseen login
+// having displaced the earliest, and is no violation. Without a login that
+// could fill the gap, the same kick is still a violation.
+func TestSequenceGapFromAnUnansweredLogin(t *testing.T) {
+	const W1, W2, W3, W4 = "W1", "W2", "W3", "W4"
+	for _, tc := range []struct {
+		name       string
+		unanswered bool // W3's login timed out (else W3 never logged in)
+		want       verdictCounts
+	}{
+		{name: "gap filled by a timed-out login", unanswered: true, want: verdictCounts{Undecided: 1}},
+		{name: "gap with no login to fill it", unanswered: false, want: verdictCounts{WrongVictim: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newHB(false)
+			for _, d := range []string{W1, W2, W3, W4} {
+				b.device(d, policy.Windows)
+			}
+			b.login(W1, 0, 10, 1)
+			b.login(W2, 20, 30, 2)
+			if tc.unanswered {
+				b.loginTimedOut(W3, 100, 400)
+			}
+			b.login(W4, 150, 200, 4)
+			b.kicked(W2, 205, 2, 4, W4)
+			pol := mustTencent(t, policy.TriplePlatform, 2, 1)
+			opts := testOpts()
+			opts.End = tms(410) // the run ended before W1 could hear of its kick
+			r := Check(b.h, pol, opts)
+			if got := countsOf(r); got.String() != tc.want.String() {
+				dump(t, r)
+				t.Fatalf("verdicts %s, want %s", got, tc.want)
+			}
+			_ = time.Second
+		})
+	}
+}
