@@ -2,8 +2,8 @@ package check
 
 import (
 	"testing"
-	"time"
 
+	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
 )
 
@@ -44,7 +44,34 @@ func TestSequenceGapFromAnUnansweredLogin(t *testing.T) {
 				dump(t, r)
 				t.Fatalf("verdicts %s, want %s", got, tc.want)
 			}
-			_ = time.Second
 		})
+	}
+}
+
+// A login storm leaves a device with two sessions: the main connection's
+// login (sent last) was answered first and then kicked; an extra
+// connection's login, sent earlier and answered later, made the session
+// the target still lists when the extra connection is dropped. The status
+// is judged against the session the target lists, not the device's last
+// login sent.
+func TestStatusOfAStormDeviceJudgesTheListedSession(t *testing.T) {
+	const D, E = "D", "E"
+	b := newHB(false)
+	b.device(D, policy.Web)
+	b.device(E, policy.Web)
+	b.login(D, 101, 110, 1)     // main connection
+	b.login(E, 115, 122, 2)     // displaces D's seq 1
+	b.kicked(D, 121, 1, 2, E)   //
+	b.login(D, 100, 130, 3)     // the storm's extra connection: a new session
+	b.kicked(E, 135, 2, 3, D)   //
+	b.at(event.AppKill, D, 140) // the extra connection dropped
+	b.h.SetServerOnline(b.user, []policy.Instance{{ID: D, Platform: policy.Web, Seq: 3}})
+	pol := mustTencent(t, policy.DualPlatform, 1, 1)
+	opts := testOpts()
+	opts.StatusAt = tms(200)
+	r := Check(b.h, pol, opts)
+	if got := countsOf(r); got.String() != (verdictCounts{}).String() {
+		dump(t, r)
+		t.Fatalf("verdicts %s, want none", got)
 	}
 }

@@ -191,6 +191,13 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 			continue
 		}
 		listed[in.dev] = true
+		// A device may hold several sessions at once (a login storm over
+		// several connections): the session the target lists is judged,
+		// not the device's last login sent.
+		if s := a.deviceSession(in.dev, in.seq, T); a.seqMode && in.seq > 0 && s >= 0 {
+			last[in.dev] = s
+			continue
+		}
 		// With sequence numbers on both sides, a listing of another login
 		// of an online device is a ghost of that login.
 		if l := last[in.dev]; a.seqMode && in.seq > 0 && l >= 0 && a.sess[l].seq > 0 && in.seq != a.sess[l].seq {
@@ -242,6 +249,20 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 // online at T as its device sees it, or whether the device cannot know
 // what the target holds: a login or logout in flight, a dropped transport,
 // a killed app, an expired ticket, a kick on its way.
+// deviceSession returns the session of device dev answered with seq whose
+// login was sent by T, or -1.
+func (a *analyzer) deviceSession(dev uint16, seq uint64, T int64) int32 {
+	if seq == 0 {
+		return -1
+	}
+	for i := range a.sess {
+		if s := &a.sess[i]; s.dev == dev && s.seq == seq && s.start <= T {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
 func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
 	if s < 0 {
 		return false, false
