@@ -75,3 +75,33 @@ func TestStatusOfAStormDeviceJudgesTheListedSession(t *testing.T) {
 		t.Fatalf("verdicts %s, want none", got)
 	}
 }
+
+// Two sessions log out around the same login, and which of the two
+// removals the target processed first shows only at a later login, when one
+// of them is certainly gone. The replay must not commit to the first
+// explanation it found at the earlier login: one history explains every
+// login (Y removed before W4's login, X still registered when W5's login
+// displaced A), so nothing is a violation.
+func TestReplayKeepsRacingRemovalsOpen(t *testing.T) {
+	const A, X, Y, W4, W5 = "A", "X", "Y", "W4", "W5"
+	b := newHB(false)
+	for _, d := range []string{A, X, Y, W4, W5} {
+		b.device(d, policy.Web)
+	}
+	b.login(A, 0, 20, 1)
+	b.login(X, 0, 30, 2)
+	b.login(Y, 0, 40, 3)
+	b.login(W4, 110, 130, 4) // one of X, Y was gone already: no kick
+	b.op(event.Logout, event.OK, Y, 101, 175)
+	b.kicked(A, 195, 1, 5, W5)
+	b.login(W5, 180, 200, 5) // A displaced: X was still registered
+	b.op(event.Logout, event.OK, X, 100, 300)
+	pol := mustTencent(t, policy.MultiPlatform, 1, 3)
+	opts := testOpts()
+	opts.End = tms(400)
+	r := Check(b.h, pol, opts)
+	if got := countsOf(r); got.String() != (verdictCounts{}).String() {
+		dump(t, r)
+		t.Fatalf("verdicts %s, want none", got)
+	}
+}

@@ -21,7 +21,12 @@ const maxAmbiguous = 10
 // before or after a login are ambiguous at that login: replay takes the
 // first assignment, most sessions still registered first, under which the
 // policy explains the kicks devices saw; when none does, it judges with
-// "registered if and only if that login kicked it".
+// "registered if and only if that login kicked it". A session taken as
+// removed stays a candidate for the logins after it until its removal's
+// window closes (the replay does not commit to one order of racing
+// removals; it may so accept a sequence of logins that each have an
+// explanation, yet no single order explains them all, and never flags one
+// that an order explains).
 //
 // A login is judged only when its verdict is a proof. When no assignment
 // explains it and the assignments were not all tried (more than
@@ -146,6 +151,16 @@ func (a *analyzer) replay() {
 				continue
 			}
 			next = append(next, m)
+		}
+		// A session this login's explanation took as removed before it
+		// stays ambiguous for the logins after it while its removal's
+		// window is open: which of two racing removals came first may show
+		// only later, and committing to the first explanation found would
+		// turn that later login into a violation that one history explains.
+		for _, m := range amb {
+			if a.sess[m].dev != l.dev && !slices.Contains(members, m) {
+				next = append(next, m)
+			}
 		}
 		next = append(next, L)
 		online, next = next, online
