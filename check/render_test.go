@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/imload/imload/policy"
 )
 
 // TestVisibleLinesKeepEveryEvidenceLine: evidence far from the focus, and
@@ -88,5 +90,37 @@ func TestExampleTimelinesShowTheirEvidence(t *testing.T) {
 				t.Fatalf("%d examples, %d cut: the test shows nothing", examples, long)
 			}
 		})
+	}
+}
+
+// A webhook mismatch about a callback marks that callback's line.
+func TestWebhookExamplesMarkTheCallback(t *testing.T) {
+	const A, B = "A", "B"
+	b := newHB(false)
+	b.device(A, policy.Android)
+	b.device(B, policy.IPhone)
+	b.login(A, 0, 10, 1)
+	b.login(B, 100, 110, 2)
+	b.kicked(A, 108, 1, 2, B)
+	// The callback of login 2 lists a Web session, which no device held.
+	b.h.AddCallback(Callback{UserID: b.user, Action: ActionLogin, Seq: 2, At: tms(105),
+		Kicked: []KickedEntry{{Platform: policy.Android, Seq: 1}, {Platform: policy.Web, Seq: 9}}})
+	b.h.AddCallback(Callback{UserID: b.user, Action: ActionLogin, Seq: 1, At: tms(5)})
+	r := Check(b.h, mustTencent(t, policy.DualPlatform, 1, 1), testOpts())
+	exs := r.Verdicts[WebhookMismatch].Examples
+	if len(exs) == 0 {
+		dump(t, r)
+		t.Fatal("no webhook mismatch")
+	}
+	for _, ex := range exs {
+		marked := false
+		for _, line := range strings.Split(ex.Text, "\n") {
+			if strings.HasPrefix(line, "* ") && strings.Contains(line, "callback Login") {
+				marked = true
+			}
+		}
+		if !marked {
+			t.Errorf("the callback is not marked:\n%s", ex.Text)
+		}
 	}
 }

@@ -17,9 +17,10 @@ const maxHookCluster = 4096
 // or a kicked entry naming a sequence no device was answered with. It needs
 // its own such login, sent no later than by.
 type hookDemand struct {
-	by   int64
-	seq  uint64 // the unknown sequence, 0: none
-	text func() string
+	by    int64
+	seq   uint64 // the unknown sequence, 0: none
+	text  func() string
+	marks []int32 // the timeline lines it cites
 }
 
 // addDemand adds d to demands; demands for one unknown sequence are one
@@ -80,7 +81,7 @@ func (a *analyzer) checkWebhooks() {
 		case claimed[L]:
 			a.flag(WebhookMismatch, h.at, func() string {
 				return fmt.Sprintf("the Login callback at %s is a second one for %s", a.rel(h.at), a.loginName(L))
-			}, a.sess[L].rec)
+			}, a.sess[L].rec, hookMark(hi))
 		default:
 			claimed[L] = true
 			demands = a.judgeHook(h, L, bySeq, demands)
@@ -95,7 +96,7 @@ func (a *analyzer) checkWebhooks() {
 		if seenUnknown[h.seq] {
 			a.flag(WebhookMismatch, h.at, func() string {
 				return fmt.Sprintf("the Login callback at %s is a second one for login seq %d", a.rel(h.at), h.seq)
-			})
+			}, hookMark(hi))
 			continue
 		}
 		seenUnknown[h.seq] = true
@@ -173,7 +174,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 			a.flag(WebhookMismatch, h.at, func() string {
 				return fmt.Sprintf("the Login callback at %s for %s lists kicked %s, but devices saw kicks on %s",
 					a.rel(h.at), a.loginName(L), a.platList(h.kicked), a.platList(a.observed(L)))
-			}, l.rec)
+			}, l.rec, a.hookMarkOf(h))
 		}
 		return demands
 	}
@@ -218,7 +219,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 			demands = addDemand(demands, hookDemand{by: l.hi, seq: q, text: func() string {
 				return fmt.Sprintf("the Login callback at %s for %s lists kicked login seq %d (%s), a session no device was answered with, and no login that timed out on its device is left to have been it",
 					a.rel(h.at), a.loginName(L), q, a.u.platform(p))
-			}})
+			}, marks: []int32{l.rec, a.hookMarkOf(h)}})
 			continue
 		}
 		if !a.untoldBy(L, S, h.seq) {
@@ -230,7 +231,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 		a.flag(WebhookMismatch, h.at, func() string {
 			return fmt.Sprintf("the Login callback at %s for %s (kicked %s): %s",
 				a.rel(h.at), a.loginName(L), a.platList(h.kicked), strings.Join(why, "; "))
-		}, append(marks, l.rec)...)
+		}, append(marks, l.rec, a.hookMarkOf(h))...)
 	}
 	return demands
 }
@@ -315,7 +316,7 @@ func (a *analyzer) matchRest(hooks, pool []int32, demands []hookDemand) []hookDe
 	// Callbacks are in time order: each cluster takes a run of them.
 	leftover := func(hi int32) {
 		h := &u.hooks[hi]
-		demands = append(demands, hookDemand{by: sat(h.at, tol), text: func() string { return a.leftoverText(h, pool) }})
+		demands = append(demands, hookDemand{by: sat(h.at, tol), text: func() string { return a.leftoverText(h, pool) }, marks: []int32{hookMark(hi)}})
 	}
 	j := 0
 	for c := range cls {
@@ -438,7 +439,7 @@ func (a *analyzer) settleDemands(demands []hookDemand) {
 			next++
 			continue
 		}
-		a.flag(WebhookMismatch, d.by, d.text)
+		a.flag(WebhookMismatch, d.by, d.text, d.marks...)
 	}
 }
 
@@ -491,4 +492,18 @@ func (a *analyzer) hooksCarrySeq() bool {
 		}
 	}
 	return false
+}
+
+// hookMark is the timeline mark of callback hi (records are marked by their
+// index, callbacks by -1-index).
+func hookMark(hi int32) int32 { return -1 - hi }
+
+// hookMarkOf is the timeline mark of the callback h points to.
+func (a *analyzer) hookMarkOf(h *webhook) int32 {
+	for i := range a.u.hooks {
+		if &a.u.hooks[i] == h {
+			return hookMark(int32(i))
+		}
+	}
+	return -1 << 30 // not a callback of this user: marks nothing
 }
