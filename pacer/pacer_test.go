@@ -446,6 +446,34 @@ func TestIndicesAreDeterministic(t *testing.T) {
 	}
 }
 
+// TestDeviceOfArrival: an open-model arrival is its own device; the sessions
+// of a closed-model slot share the device index of the slot's first session.
+func TestDeviceOfArrival(t *testing.T) {
+	ph := []scenario.Phase{
+		{Model: scenario.Open, Duration: dur(100 * time.Millisecond), Rate: 50},
+		{Model: scenario.Closed, Duration: dur(50 * time.Millisecond), Devices: 3},
+	}
+	var c collector
+	// Sessions end at once, so each slot runs all its sessions.
+	runFake(t, ph, func(ctx context.Context, a Arrival) { c.add(a) }, WithSessionCap(4))
+	as := c.sorted()
+	if len(as) != 5+3*4 {
+		t.Fatalf("%d arrivals, want 5 open and 3 slots × 4 sessions", len(as))
+	}
+	for _, a := range as {
+		want := a.Index // open
+		if a.Phase == 1 {
+			want = 5 + a.Slot
+			if a.Index != want+3*a.Session {
+				t.Errorf("closed arrival %+v: index is not device + session × slots", a)
+			}
+		}
+		if a.Device != want {
+			t.Errorf("arrival %+v: device %d, want %d", a, a.Device, want)
+		}
+	}
+}
+
 func BenchmarkOpenArrivals(b *testing.B) {
 	// Arrivals the pacer can start per second with an empty session.
 	ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(time.Second), Rate: float64(b.N)}}
