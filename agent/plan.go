@@ -142,6 +142,27 @@ func PlanFor(seed int64, index int, sc *scenario.Scenario, users UserPicker) Pla
 	return p.Plan(index)
 }
 
+// SessionPlan draws the plan of session index, which runs on the device
+// whose first session is device (pacer.Arrival.Device). Under
+// behaviour.instance per_device (the default) the session keeps that
+// device's instance ID, platform and account, those of Plan(device): a
+// closed-model slot is one device whose app restarts between sessions,
+// and logs in again as the same instance. Everything else (hold, leave,
+// think, flap, switch, misbehaviour) is the session's own; a switch to the
+// device's own account is dropped. Under per_session it is Plan(index).
+func (p *Planner) SessionPlan(index, device int) Plan {
+	pl := p.Plan(index)
+	if device == index || p.b.Instance == scenario.InstancePerSession {
+		return pl
+	}
+	dev := p.Plan(device)
+	pl.Instance, pl.Platform, pl.User = dev.Instance, dev.Platform, dev.User
+	if pl.Switch && pl.SwitchTo == pl.User {
+		pl.Switch, pl.SwitchAt, pl.SwitchTo = false, 0, ""
+	}
+	return pl
+}
+
 // Plan draws the plan of device index. The draws come from a generator
 // seeded with (seed, index) alone, in a fixed order, so a plan never depends
 // on other devices or on timing.

@@ -187,3 +187,53 @@ func BenchmarkPlan(b *testing.B) {
 		p.Plan(i)
 	}
 }
+
+// TestSessionPlanPerDevice: under per_device (the default) a later session of
+// a device keeps the device's instance, platform and account and draws the
+// rest itself; under per_session it is the session's own plan.
+func TestSessionPlanPerDevice(t *testing.T) {
+	for _, mode := range []string{"", scenario.InstancePerDevice, scenario.InstancePerSession} {
+		t.Run("instance="+mode, func(t *testing.T) {
+			sc := planScenario()
+			sc.Behaviour.Instance = mode
+			p, err := NewPlanner(42, sc, NewPopulation(sc.Population))
+			if err != nil {
+				t.Fatal(err)
+			}
+			moved := 0
+			for device := 0; device < 50; device++ {
+				if got := p.SessionPlan(device, device); !reflect.DeepEqual(got, p.Plan(device)) {
+					t.Fatalf("first session of device %d: %+v, want its own plan", device, got)
+				}
+				dev := p.Plan(device)
+				for k := 1; k <= 4; k++ {
+					index := device + 1000*k
+					own, got := p.Plan(index), p.SessionPlan(index, device)
+					if mode == scenario.InstancePerSession {
+						if !reflect.DeepEqual(got, own) {
+							t.Fatalf("per_session plan of %d: %+v, want %+v", index, got, own)
+						}
+						continue
+					}
+					if got.Instance != dev.Instance || got.Platform != dev.Platform || got.User != dev.User {
+						t.Fatalf("session %d on device %d: %s %s %s, want the device's %s %s %s",
+							index, device, got.Instance, got.Platform, got.User, dev.Instance, dev.Platform, dev.User)
+					}
+					if own.User != dev.User || own.Platform != dev.Platform {
+						moved++
+					}
+					if got.Index != index || got.Hold != own.Hold || got.Leave != own.Leave || got.Think != own.Think ||
+						got.Flap != own.Flap || got.Storm != own.Storm {
+						t.Fatalf("session %d: %+v does not keep its own draws %+v", index, got, own)
+					}
+					if got.Switch && got.SwitchTo == got.User {
+						t.Fatalf("session %d switches to its own account", index)
+					}
+				}
+			}
+			if mode != scenario.InstancePerSession && moved == 0 {
+				t.Error("no session drew another user or platform than its device: the test proves nothing")
+			}
+		})
+	}
+}

@@ -39,9 +39,15 @@ func NewPool(cfg Config, planner *Planner) *Pool {
 
 // Spawn plays the device of arrival a and returns when its session ends or
 // ctx is done; it has the shape of pacer.Spawn. A restarted closed-model
-// session (a.Session > 0) begins with the plan's think time.
+// session (a.Session > 0) begins with the plan's think time and runs on the
+// device a.Device (see Planner.SessionPlan); a first session is a device of
+// its own.
 func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) {
-	plan := p.planner.Plan(a.Index)
+	device := a.Index
+	if a.Session > 0 {
+		device = a.Device
+	}
+	plan := p.planner.SessionPlan(a.Index, device)
 	d := NewDevice(p.cfg, plan)
 	intended := a.Intended
 	if a.Session > 0 && plan.Think > 0 {

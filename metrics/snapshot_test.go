@@ -129,7 +129,7 @@ func TestUnmarshalRejects(t *testing.T) {
 		{"bad digits", "histogram spec", func(m map[string]any) { m["histogram"].(map[string]any)["digits"] = 9 }},
 		{"unknown op", "not an operation", func(m map[string]any) { m["ops"].(map[string]any)["kicked"] = map[string]any{} }},
 		{"negative count", "negative", func(m map[string]any) { cell(m)["ok"] = -1 }},
-		{"count without latency", "holds", func(m map[string]any) { cell(m)["ok"] = cell(m)["ok"].(float64) + 1 }},
+		{"count without latency", "holds", func(m map[string]any) { c := cell(m); c["ok"] = c["ok"].(float64) + 1 }},
 		{"foreign histogram", "geometry", func(m map[string]any) {
 			var h any
 			_ = json.Unmarshal(foreignHist, &h)
@@ -157,11 +157,15 @@ func TestUnmarshalRejects(t *testing.T) {
 	}
 }
 
+// cell returns the first operation cell in key order, so that every call on
+// the same map returns the same cell (ranging over the map would pick one at
+// random).
 func cell(m map[string]any) map[string]any {
 	ops := m["ops"].(map[string]any)
-	for _, byPlat := range ops {
-		for _, c := range byPlat.(map[string]any) {
-			return c.(map[string]any)
+	for _, op := range slices.Sorted(maps.Keys(ops)) {
+		byPlat := ops[op].(map[string]any)
+		for _, p := range slices.Sorted(maps.Keys(byPlat)) {
+			return byPlat[p].(map[string]any)
 		}
 	}
 	panic("no cell")

@@ -76,6 +76,7 @@ func (r *runner) runSlot(ctx context.Context, b *block, slot int) {
 		}
 		r.spawn(ctx, Arrival{
 			Index:    b.base + session*b.slots + slot,
+			Device:   b.base + slot,
 			Intended: intended,
 			Phase:    phase,
 			Slot:     slot,

@@ -84,7 +84,7 @@ func (r *runner) runOpen(ctx context.Context, phase int, offset time.Duration, p
 		if err := r.acquire(ctx); err != nil {
 			return err
 		}
-		a := Arrival{Index: base + int(hits), Intended: intended, Phase: phase, Slot: int(hits)}
+		a := Arrival{Index: base + int(hits), Device: base + int(hits), Intended: intended, Phase: phase, Slot: int(hits)}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

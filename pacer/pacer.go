@@ -17,6 +17,11 @@ type Arrival struct {
 	// can be drawn from (seed, Index). Indices are unique within a run but
 	// not dense (a closed-model block reserves SessionCap sessions per slot).
 	Index int
+	// Device is the index of the simulated device the session runs on: the
+	// Index of its first session. An open-model arrival is a device of its
+	// own (Device == Index); the sessions of a closed-model slot are one
+	// device's, which restarts its app between them.
+	Device int
 	// Intended is when the session was scheduled to start: the arrival time
 	// in the open model, the moment the slot became free (or wanted) in the
 	// closed model. Latency is measured from it.

@@ -65,13 +65,22 @@ func runFake(t *testing.T, phases []scenario.Phase, spawn Spawn, opts ...Option)
 // checkNoLeak waits for the goroutine count to come back to before.
 func checkNoLeak(t *testing.T, before int) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		if runtime.NumGoroutine() <= before {
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > before; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	t.Errorf("goroutines: %d before, %d after", before, runtime.NumGoroutine())
+}
+
+// waitUntil polls cond until it holds; the bound only stops a hung test.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 func TestOpenArrivalCounts(t *testing.T) {
@@ -221,56 +230,48 @@ func TestClosedKeepsNInFlight(t *testing.T) {
 	var sessions sync.Map // index → struct{}
 	var dup atomic.Int64
 	ph := []scenario.Phase{{Model: scenario.Closed, Duration: dur(300 * time.Millisecond), Devices: n}}
-	samples := make(chan int64, 64)
-	stop := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Add(1)
+	// The clock stands still while sessions end one at a time on the
+	// test's word, so every slot restarts without waiting on any timer and
+	// the run ends only when the test moves the clock past the phase.
+	fc := clock.NewFake(t0)
+	end := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
-		defer sampler.Done()
-		defer close(samples)
-		time.Sleep(50 * time.Millisecond)
-		for i := 0; i < 20; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
+		done <- Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
+			if _, loaded := sessions.LoadOrStore(a.Index, struct{}{}); loaded {
+				dup.Add(1)
 			}
-			samples <- f.now.Load()
-		}
+			f.enter()
+			defer f.leave()
+			select {
+			case <-ctx.Done():
+			case <-end:
+			}
+		}, WithClock(fc))
 	}()
-	err := Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
-		if _, loaded := sessions.LoadOrStore(a.Index, struct{}{}); loaded {
-			dup.Add(1)
-		}
-		f.enter()
-		defer f.leave()
-		// Sessions of a few milliseconds: slots restart many times.
+	waitUntil(t, "all slots busy", func() bool { return f.now.Load() == n })
+	// A slot restarts as soon as its session ends: after each end the
+	// level comes back to n, never above.
+	for i := int64(1); i <= 4*n; i++ {
 		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(1+a.Index%3) * time.Millisecond):
+		case end <- struct{}{}:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no session took end %d", i)
 		}
-	})
-	close(stop)
-	sampler.Wait()
+		waitUntil(t, "the slot to restart", func() bool { return f.total.Load() == n+i && f.now.Load() == n })
+	}
+	fc.Advance(300 * time.Millisecond)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the phase")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p := f.peak.Load(); p != n {
 		t.Errorf("peak in flight = %d, want %d", p, n)
-	}
-	// A slot restarts as soon as its session ends, so between sessions a
-	// sample may see a slot empty for an instant, never more than n busy.
-	low := 0
-	for s := range samples {
-		if s > n {
-			t.Errorf("sample in flight = %d > %d", s, n)
-		}
-		if s < n-2 {
-			low++
-		}
-	}
-	if low > 3 {
-		t.Errorf("%d of 20 samples well below %d in flight", low, n)
 	}
 	if f.total.Load() < 4*n {
 		t.Errorf("only %d sessions: slots did not restart", f.total.Load())
@@ -368,12 +369,16 @@ func TestMaxInFlight(t *testing.T) {
 	}
 }
 
+// TestCancelStopsPromptly: cancelling ctx ends the run and its sessions
+// without waiting on any timer: the clock stands still from the cancel on,
+// yet Run returns.
 func TestCancelStopsPromptly(t *testing.T) {
 	for _, model := range []string{scenario.Open, scenario.Closed} {
 		t.Run(model, func(t *testing.T) {
 			before := runtime.NumGoroutine()
 			ph := []scenario.Phase{{Model: model, Duration: dur(10 * time.Second), Rate: 100, Devices: 50}}
 			var f inflight
+			fc := clock.NewFake(t0)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
@@ -381,21 +386,23 @@ func TestCancelStopsPromptly(t *testing.T) {
 					f.enter()
 					defer f.leave()
 					<-ctx.Done()
-				})
+				}, WithClock(fc))
 			}()
-			time.Sleep(50 * time.Millisecond)
-			cancelled := time.Now()
+			waitUntil(t, "sessions to start", func() bool {
+				if f.total.Load() >= 5 {
+					return true
+				}
+				fc.Advance(10 * time.Millisecond)
+				return false
+			})
 			cancel()
 			select {
 			case err := <-done:
 				if err != context.Canceled {
 					t.Errorf("Run = %v, want context.Canceled", err)
 				}
-			case <-time.After(time.Second):
-				t.Fatal("Run did not return after cancel")
-			}
-			if el := time.Since(cancelled); el > 100*time.Millisecond {
-				t.Errorf("Run returned %v after cancel, want < 100ms", el)
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return after cancel with the clock standing still")
 			}
 			if f.now.Load() != 0 {
 				t.Errorf("%d sessions still running after Run returned", f.now.Load())
@@ -436,6 +443,34 @@ func TestIndicesAreDeterministic(t *testing.T) {
 	// open 5 (0-4), closed block 3 slots × 4 sessions (5-16), open from 17.
 	if a[5].Index != 5 || a[8].Index != 17 || a[10].Index != 19 {
 		t.Errorf("indices %d %d %d, want 5 17 19", a[5].Index, a[8].Index, a[10].Index)
+	}
+}
+
+// TestDeviceOfArrival: an open-model arrival is its own device; the sessions
+// of a closed-model slot share the device index of the slot's first session.
+func TestDeviceOfArrival(t *testing.T) {
+	ph := []scenario.Phase{
+		{Model: scenario.Open, Duration: dur(100 * time.Millisecond), Rate: 50},
+		{Model: scenario.Closed, Duration: dur(50 * time.Millisecond), Devices: 3},
+	}
+	var c collector
+	// Sessions end at once, so each slot runs all its sessions.
+	runFake(t, ph, func(ctx context.Context, a Arrival) { c.add(a) }, WithSessionCap(4))
+	as := c.sorted()
+	if len(as) != 5+3*4 {
+		t.Fatalf("%d arrivals, want 5 open and 3 slots × 4 sessions", len(as))
+	}
+	for _, a := range as {
+		want := a.Index // open
+		if a.Phase == 1 {
+			want = 5 + a.Slot
+			if a.Index != want+3*a.Session {
+				t.Errorf("closed arrival %+v: index is not device + session × slots", a)
+			}
+		}
+		if a.Device != want {
+			t.Errorf("arrival %+v: device %d, want %d", a, a.Device, want)
+		}
 	}
 }
 

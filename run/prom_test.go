@@ -125,17 +125,31 @@ func TestPromScrape(t *testing.T) {
 	runURL := log.waitFor(t, regexp.MustCompile(`metrics: (http://\S+/metrics)`))
 	srvURL := "http://" + log.waitFor(t, regexp.MustCompile(`embedded reference server on ws://(\S+)/v1/ws`)) + "/metrics"
 
-	// During the run.
-	time.Sleep(time.Second)
-	mid, err := scrape(runURL)
-	if err != nil {
-		t.Fatal(err)
+	// During the run: scrape until a login has succeeded and a device is
+	// alive (at 100 arrivals/s, within milliseconds of the start on an idle
+	// machine; the bound only stops a hung test).
+	var mid families
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		f, err := scrape(runURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, _ := f.sum("imload_logins_total", map[string]string{"outcome": "ok"})
+		alive, _ := f.sum("imload_devices_alive", nil)
+		if ok > 0 && alive > 0 {
+			mid = f
+			break
+		}
+		if time.Now().After(deadline) {
+			mid = f
+			break
+		}
 	}
 	if v, _ := mid.sum("imload_run_finished", nil); v != 0 {
 		t.Errorf("run_finished = %v mid-run", v)
 	}
 	if v, _ := mid.sum("imload_logins_total", map[string]string{"outcome": "ok"}); v == 0 {
-		t.Error("no login ok after 1 s of a 100/s run")
+		t.Error("no login ok mid-run of a 100/s run")
 	}
 	if v, _ := mid.sum("imload_devices_alive", nil); v == 0 {
 		t.Error("no device alive mid-run")

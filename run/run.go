@@ -226,7 +226,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	spawn := func(ctx context.Context, a pacer.Arrival) {
-		a.Index = o.Shard.Device(a.Index)
+		a.Index, a.Device = o.Shard.Device(a.Index), o.Shard.Device(a.Device)
 		live.DeviceStarted()
 		defer live.DeviceEnded()
 		pool.Spawn(ctx, a)
@@ -330,6 +330,16 @@ func targetKey(t *scenario.Target) ([]byte, error) {
 	return []byte(hex.EncodeToString(b[:])), nil
 }
 
+// xmppConfig is the xmpp driver's configuration for sc: devices bind the
+// resource target.xmpp_resource makes of their platform and instance ID.
+func xmppConfig(sc *scenario.Scenario, clk clock.Clock) xmpp.Config {
+	tmpl := sc.Target.XMPPResource
+	return xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk,
+		Resource: func(dev driver.Device) string {
+			return scenario.XMPPResource(tmpl, string(dev.Platform), dev.Instance)
+		}}
+}
+
 // target is what the devices talk to.
 type target struct {
 	kind string // embedded, inproc, ws
@@ -343,7 +353,7 @@ type target struct {
 func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer, webhookURL string) (*target, error) {
 	t := &target{}
 	if sc.Target.Driver == scenario.DriverXMPP {
-		d, err := xmpp.New(xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk})
+		d, err := xmpp.New(xmppConfig(sc, clk))
 		if err != nil {
 			return nil, fmt.Errorf("target.url: %w", err)
 		}

@@ -132,6 +132,7 @@ func TestMinimalDefaults(t *testing.T) {
 			FlapDown:         Dist{Kind: DistConstant, Value: Duration(500 * time.Millisecond)},
 			TicketLifetime:   Duration(24 * time.Hour),
 			ReloginAfterKick: &tr,
+			Instance:         InstancePerDevice,
 		},
 		Checks: Checks{Kickout: KickoutCheck{
 			Enabled: &tr, Grace: Duration(time.Second), LateAfter: Duration(time.Second), Examples: 3,
@@ -157,6 +158,7 @@ func TestFullKeepsExplicitValues(t *testing.T) {
 		{"webhook_listen", s.Target.WebhookListen, "127.0.0.1:8088"},
 		{"explicit zero logout_ratio", s.Behaviour.LogoutRatio, 0.0},
 		{"explicit false relogin", *s.Behaviour.ReloginAfterKick, false},
+		{"instance per session", s.Behaviour.Instance, InstancePerSession},
 		{"explicit false enabled", *s.Checks.Kickout.Enabled, false},
 		{"explicit zero grace", s.Checks.Kickout.Grace, Duration(0)},
 		{"explicit zero examples", s.Checks.Kickout.Examples, 0},
@@ -389,5 +391,30 @@ func TestMAUSectionKept(t *testing.T) {
 				t.Errorf("got %#v, want %#v", c.got, c.want)
 			}
 		})
+	}
+}
+
+// TestXMPPResource: a template given with driver xmpp is kept and expands per
+// device; without one the default names "<platform>-<instance>".
+func TestXMPPResource(t *testing.T) {
+	s, err := Load("testdata/good/xmpp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := XMPPResource(s.Target.XMPPResource, "Android", "dev7"); got != "imload.Android.dev7" {
+		t.Errorf("expanded to %q", got)
+	}
+	if got := XMPPResource("", "iPad", "dev3"); got != "iPad-dev3" {
+		t.Errorf("default expanded to %q", got)
+	}
+	for _, ok := range []string{"{instance}", "{platform}-{instance}", "x{instance}y{instance}"} {
+		if err := CheckXMPPResource(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "{platform}", "{instance", "}{instance}", "{Instance}", "a b{instance}", "{instance}\x00"} {
+		if err := CheckXMPPResource(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

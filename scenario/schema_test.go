@@ -246,7 +246,8 @@ func TestSchemaAcceptsGoodFiles(t *testing.T) {
 	}
 	for _, name := range []string{"unknown_key", "wrong_type", "model_unknown", "dist_extra_param",
 		"dist_unknown_kind", "platform_unknown", "bad_duration", "users_missing", "no_phases", "fault_unknown",
-		"probability_out", "dist_empirical_no_p100", "driver_unknown", "threshold_not_string"} {
+		"probability_out", "dist_empirical_no_p100", "driver_unknown", "threshold_not_string",
+		"instance_unknown", "xmpp_resource_placeholder", "xmpp_resource_no_instance"} {
 		t.Run("bad/"+name, func(t *testing.T) {
 			inst := readInstance(t, "testdata/bad/"+name+".yaml")
 			if err := validateSchema(root, root, inst, ""); err == nil {

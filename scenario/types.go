@@ -70,6 +70,12 @@ type Target struct {
 	// the user points the server's callback there; the embedded server
 	// sends to a loopback port of its own when this is empty.
 	WebhookListen string `yaml:"webhook_listen,omitempty" json:"webhook_listen,omitempty"`
+	// XMPPResource is the template of the XMPP resource each device binds
+	// (driver xmpp only): {platform} and {instance} stand for the device's
+	// platform and instance ID, and {instance} is required, since an XMPP
+	// server replaces a session when another binds the same resource. Empty:
+	// DefaultXMPPResource.
+	XMPPResource string `yaml:"xmpp_resource,omitempty" json:"xmpp_resource,omitempty"`
 	// PolicyFile is the path of the policy file when Policy names one,
 	// resolved against the scenario's directory (set by Load; not in YAML).
 	PolicyFile string `yaml:"-" json:"policy_file,omitempty"`
@@ -132,6 +138,14 @@ type Behaviour struct {
 	ReloginAfterKick *bool `yaml:"relogin_after_kick,omitempty" json:"relogin_after_kick,omitempty"`
 	// Heartbeat interval while online (default 0: none; the SDK uses 2m).
 	Heartbeat Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	// Instance says which instance ID a device's sessions log in with:
+	// InstancePerDevice (the default, as a real SDK keeps its instance ID
+	// across app restarts: the sessions of a closed-model device slot are
+	// one device, with one instance ID, platform and account, so a restart
+	// after an app kill logs in again under the instance the server may
+	// still hold) or InstancePerSession (every session a fresh instance, as
+	// if the app were installed anew each time).
+	Instance string `yaml:"instance" json:"instance"`
 	// Misbehave makes some devices break the client rules, to test servers.
 	Misbehave Misbehave `yaml:"misbehave,omitempty" json:"misbehave,omitempty"`
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net"
@@ -34,6 +35,16 @@ const (
 	DefaultGrace            = time.Second
 	DefaultLateAfter        = time.Second
 	DefaultExamples         = 3
+	DefaultInstance         = InstancePerDevice
+	// DefaultXMPPResource is the XMPP resource template when a scenario
+	// gives none: "Android-dev42" for instance dev42 on Android.
+	DefaultXMPPResource = "{platform}-{instance}"
+)
+
+// Instance ID lifetimes (behaviour.instance).
+const (
+	InstancePerDevice  = "per_device"  // kept across the app restarts of a device
+	InstancePerSession = "per_session" // a fresh instance ID for every session
 )
 
 // DefaultPlatforms is the platform mix of a scenario that gives none, as
@@ -164,6 +175,14 @@ func (v *validator) validate() {
 	v.probability("behaviour.misbehave.login_storm", b.Misbehave.LoginStorm)
 	v.probability("behaviour.misbehave.login_while_logining", b.Misbehave.LoginWhileLogin)
 	v.probability("behaviour.misbehave.retry_any_error", b.Misbehave.RetryAnyError)
+	switch b.Instance {
+	case "", InstancePerDevice, InstancePerSession:
+		if b.Instance == "" && v.given("behaviour.instance", false) {
+			v.errf("behaviour.instance", "must not be empty (allowed: %s, %s)", InstancePerDevice, InstancePerSession)
+		}
+	default:
+		v.errf("behaviour.instance", "unknown value %q (allowed: %s, %s)", b.Instance, InstancePerDevice, InstancePerSession)
+	}
 	v.positiveDuration("behaviour.ticket_lifetime", b.TicketLifetime)
 	v.nonNegDuration("behaviour.heartbeat", b.Heartbeat)
 
@@ -203,6 +222,13 @@ func (v *validator) target() {
 		}
 	default:
 		v.errf("target.driver", "unknown driver %q (allowed: ws, inproc, xmpp)", t.Driver)
+	}
+	if v.given("target.xmpp_resource", t.XMPPResource != "") {
+		if t.Driver != DriverXMPP {
+			v.keyErrf("target.xmpp_resource", "applies to driver xmpp only (driver is %s)", cmp.Or(t.Driver, DefaultDriver))
+		} else if err := CheckXMPPResource(t.XMPPResource); err != nil {
+			v.errf("target.xmpp_resource", "%v", err)
+		}
 	}
 	if t.KeyEnv != "" && t.KeyFile != "" {
 		v.errf("target.key_file", "give target.key_env or target.key_file, not both")
@@ -542,6 +568,9 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 	if !given("behaviour.ticket_lifetime", b.TicketLifetime != 0) {
 		b.TicketLifetime = Duration(DefaultTicketLifetime)
 	}
+	if b.Instance == "" {
+		b.Instance = DefaultInstance
+	}
 	if b.ReloginAfterKick == nil {
 		b.ReloginAfterKick = ptr(DefaultReloginAfterKick)
 	}
@@ -564,3 +593,56 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 func distSet(d *Dist) bool { return d.Kind != "" || d.Value != 0 }
 
 func ptr[T any](v T) *T { return &v }
+
+// CheckXMPPResource checks a target.xmpp_resource template: placeholders
+// {platform} and {instance} only, {instance} present, and no byte an XMPP
+// resourcepart may not hold (control characters) or that RFC 7622 maps
+// away (space).
+func CheckXMPPResource(tmpl string) error {
+	if tmpl == "" {
+		return fmt.Errorf("must not be empty (default %q)", DefaultXMPPResource)
+	}
+	hasInstance := false
+	for rest := tmpl; rest != ""; {
+		i := strings.IndexAny(rest, "{}")
+		if i < 0 {
+			break
+		}
+		if rest[i] == '}' {
+			return fmt.Errorf("%q: unmatched } (placeholders: {platform}, {instance})", tmpl)
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return fmt.Errorf("%q: unmatched { (placeholders: {platform}, {instance})", tmpl)
+		}
+		switch name := rest[i+1 : i+j]; name {
+		case "instance":
+			hasInstance = true
+		case "platform":
+		default:
+			return fmt.Errorf("%q: unknown placeholder {%s} (allowed: {platform}, {instance})", tmpl, name)
+		}
+		rest = rest[i+j+1:]
+	}
+	if !hasInstance {
+		return fmt.Errorf("%q has no {instance}: each device needs a resource of its own, or the server replaces one device's session with another's", tmpl)
+	}
+	for i := 0; i < len(tmpl); i++ {
+		if c := tmpl[i]; c <= 0x20 || c == 0x7f {
+			return fmt.Errorf("%q: byte %q at %d is not allowed in an XMPP resource (no spaces or control characters)", tmpl, c, i)
+		}
+	}
+	if len(tmpl) > 512 {
+		return fmt.Errorf("template of %d bytes; keep it under 512 (an XMPP resourcepart has at most 1023 bytes)", len(tmpl))
+	}
+	return nil
+}
+
+// XMPPResource expands a target.xmpp_resource template (empty:
+// DefaultXMPPResource) for one device.
+func XMPPResource(tmpl, platform, instance string) string {
+	if tmpl == "" {
+		tmpl = DefaultXMPPResource
+	}
+	return strings.NewReplacer("{platform}", platform, "{instance}", instance).Replace(tmpl)
+}

@@ -4,7 +4,12 @@
 //
 // Gen makes the same bytes as Tencent's Go implementation. Decode reads any
 // ticket the official implementations make: any key order and whitespace,
-// zero fields left out, any zlib level. Verify checks a ticket for a login in
+// zero fields left out, any zlib level, member names in any letter case
+// (matched as encoding/json matches the official verifier's struct fields),
+// and documents of any size in stored blocks, as Gen and the official
+// generator write for a long user buffer; a compressed document may inflate
+// to at most 8 times its compressed size (at least 4 KiB), the bound against
+// decompression bombs. Verify checks a ticket for a login in
 // the reference order (SDKAppID, UserID, expiry, user buffer, signature) and
 // fails with a *Error that carries the service's code: 70001 expired, 70002
 // empty, 70003 undecodable, 70009 bad signature, 70013 UserID mismatch,

@@ -176,18 +176,31 @@ func hmacSHA256(key, msg []byte) [sha256.Size]byte {
 	return sha256.Sum256(out[:])
 }
 
-// maxTicketBytes bounds the decompressed document, so a crafted ticket cannot
-// make the verifier inflate without limit.
-const maxTicketBytes = 4 << 10
+// The official verifier reads a ticket of any size, and Gen (like the
+// official generator) writes documents of any size in stored blocks, which
+// never inflate to more than the zlib bytes they come in: those are read in
+// place whatever their size. Other zlib streams are bounded relative to their
+// own size, so that a crafted ticket (deflate reaches about 1000:1) cannot
+// make the verifier allocate more than a small multiple of what it was sent:
+// a document may hold up to maxInflateRatio times the compressed bytes, and
+// at least maxTicketBytes whatever the ratio. A real ticket's document
+// compresses about 1.3:1 (its bulk is base64 of a signature and a user
+// buffer); only a long user buffer of repeated bytes, compressed by another
+// implementation, goes past the bound.
+const (
+	maxTicketBytes  = 4 << 10
+	maxInflateRatio = 8
+)
+
+// inflateLimit is the largest document a compressed (not stored) zlib
+// stream of n bytes may hold.
+func inflateLimit(n int) int { return max(maxTicketBytes, maxInflateRatio*n) }
 
 // Decode parses a ticket without checking it. Errors are *Error with
 // CodeEmpty or CodeUndecodable.
 func Decode(ticket string) (*Ticket, error) {
 	if ticket == "" {
 		return nil, &Error{Code: CodeEmpty, Reason: "ticket is empty"}
-	}
-	if len(ticket) > 2*maxTicketBytes {
-		return nil, undecodable("ticket is too long")
 	}
 	// One buffer holds the unescaped text and, after it, the zlib bytes.
 	n := len(ticket)
@@ -221,21 +234,20 @@ func Decode(ticket string) (*Ticket, error) {
 // valid stream goes through compress/zlib.
 func inflate(z []byte) ([]byte, error) {
 	if js, ok := inflateStored(z); ok {
-		if len(js) > maxTicketBytes {
-			return nil, undecodable("ticket document too large")
-		}
 		return js, nil
 	}
 	zr, err := zlib.NewReader(bytes.NewReader(z))
 	if err != nil {
 		return nil, undecodable("not zlib: " + err.Error())
 	}
-	js, err := io.ReadAll(io.LimitReader(zr, maxTicketBytes+1))
+	limit := inflateLimit(len(z))
+	js, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
 	if err != nil {
 		return nil, undecodable("bad zlib stream: " + err.Error())
 	}
-	if len(js) > maxTicketBytes {
-		return nil, undecodable("ticket document too large")
+	if len(js) > limit {
+		return nil, undecodable(fmt.Sprintf("ticket document too large: %d compressed bytes inflate to more than %d (the bound is %d times the compressed size, at least %d bytes)",
+			len(z), limit, maxInflateRatio, maxTicketBytes))
 	}
 	return js, nil
 }
@@ -254,7 +266,7 @@ func inflateStored(z []byte) (js []byte, ok bool) {
 		}
 		final := z[i]&1 == 1
 		n := int(binary.LittleEndian.Uint16(z[i+1:]))
-		if binary.LittleEndian.Uint16(z[i+3:]) != ^uint16(n) || i+5+n > len(z) || out+n > maxTicketBytes+1 {
+		if binary.LittleEndian.Uint16(z[i+3:]) != ^uint16(n) || i+5+n > len(z) {
 			return nil, false
 		}
 		out += copy(z[out:], z[i+5:i+5+n])
@@ -285,7 +297,23 @@ func fieldName(f int) string {
 	return [nFields]string{"TLS.ver", "TLS.identifier", "TLS.sdkappid", "TLS.expire", "TLS.time", "TLS.sig", "TLS.userbuf"}[f]
 }
 
+// fieldOf returns the member a name stands for: the exact name, or else
+// a name equal to it under Unicode case folding (bytes.EqualFold), as
+// encoding/json matches the official verifier's struct fields, so that
+// "tls.identifier" is TLS.identifier.
 func fieldOf(name []byte) int {
+	if f := exactField(name); f >= 0 {
+		return f
+	}
+	for f := range nFields {
+		if bytes.EqualFold(name, []byte(fieldName(f))) {
+			return f
+		}
+	}
+	return -1
+}
+
+func exactField(name []byte) int {
 	switch string(name) {
 	case "TLS.ver":
 		return fVer
@@ -305,8 +333,9 @@ func fieldOf(name []byte) int {
 	return -1
 }
 
-// parseDoc reads the JSON document of a ticket. Members are matched by exact
-// name after unescaping; of duplicate members the last counts; unknown
+// parseDoc reads the JSON document of a ticket. Members are matched by name
+// after unescaping, ignoring letter case as encoding/json does (see
+// fieldOf); of duplicate members (in any case) the last counts; unknown
 // members are skipped; null counts as absent; a missing number is 0; numbers
 // must be integers and strings strings.
 func parseDoc(js []byte) (*Ticket, error) {

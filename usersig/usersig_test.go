@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -398,13 +399,11 @@ func TestStoredMatchesZlib(t *testing.T) {
 		if !bytes.Equal(got, want.Bytes()) {
 			t.Fatalf("n=%d: storeZlib differs from compress/zlib", n)
 		}
+		// Stored blocks never inflate beyond their input: any size is read
+		// (the official verifier reads any size too).
 		out, ok := inflateStored(bytes.Clone(got))
-		if n <= maxTicketBytes {
-			if !ok || !bytes.Equal(out, data) {
-				t.Fatalf("n=%d: inflateStored ok=%v, content equal %v", n, ok, bytes.Equal(out, data))
-			}
-		} else if ok {
-			t.Fatalf("n=%d: inflateStored accepted a document over the limit", n)
+		if !ok || !bytes.Equal(out, data) {
+			t.Fatalf("n=%d: inflateStored ok=%v, content equal %v", n, ok, bytes.Equal(out, data))
 		}
 	}
 }
@@ -421,5 +420,102 @@ func TestHMACMatchesCryptoHMAC(t *testing.T) {
 				t.Fatalf("key %d bytes, message %d bytes: differs from crypto/hmac", kl, ml)
 			}
 		}
+	}
+}
+
+// TestLargeUserBuf: Gen makes tickets whose document is over 4096 bytes, as
+// the official generator does for a long user buffer, and the official
+// verifier accepts them; so does Verify, in stored blocks and compressed by
+// another implementation.
+func TestLargeUserBuf(t *testing.T) {
+	key := []byte("large-userbuf-key")
+	now := time.Unix(1700000000, 0)
+	for _, n := range []int{2900, 3100, 20000, 100000} {
+		buf := make([]byte, n)
+		rand.NewChaCha8([32]byte{byte(n)}).Read(buf) // incompressible
+
+		ticket, err := Gen(1400000000, key, "bob", time.Hour, now, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js := rawJSON(t, ticket)
+		if n >= 3100 && len(js) <= maxTicketBytes {
+			t.Fatalf("userbuf %d: document of %d bytes; the test wants one over %d", n, len(js), maxTicketBytes)
+		}
+		for name, tk := range map[string]string{"stored": ticket, "compressed": encode(t, js, zlib.DefaultCompression)} {
+			got, err := Verify(tk, 1400000000, key, "bob", buf, now)
+			if err != nil {
+				t.Errorf("userbuf %d, %s (document %d bytes): %v", n, name, len(js), err)
+				continue
+			}
+			if !bytes.Equal(got.UserBuf, buf) {
+				t.Errorf("userbuf %d, %s: buffer differs", n, name)
+			}
+		}
+	}
+}
+
+// TestInflateBound: a compressed document may hold up to maxInflateRatio
+// times its compressed size (at least maxTicketBytes); a decompression bomb
+// beyond that is refused without being inflated further.
+func TestInflateBound(t *testing.T) {
+	for _, tc := range []struct {
+		pad int
+		ok  bool
+	}{{maxTicketBytes - 100, true}, {maxTicketBytes, false}, {1 << 20, false}} {
+		doc := append(append([]byte(`{"pad":"`), bytes.Repeat([]byte("a"), tc.pad)...), `"}`...)
+		ticket := encode(t, doc, zlib.BestCompression)
+		_, err := Decode(ticket)
+		var e *Error
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("pad %d: %v", tc.pad, err)
+		case !tc.ok && (!errors.As(err, &e) || e.Code != CodeUndecodable || !strings.Contains(e.Reason, "too large")):
+			t.Errorf("pad %d (%d bytes of ticket): %v, want 70003 too large", tc.pad, len(ticket), err)
+		}
+	}
+	// Within the ratio, above the floor: random content compresses little.
+	r := make([]byte, 30000)
+	rand.NewChaCha8([32]byte{1}).Read(r)
+	doc := []byte(`{"pad":"` + base64.StdEncoding.EncodeToString(r) + `"}`)
+	if _, err := Decode(encode(t, doc, zlib.BestCompression)); err != nil {
+		t.Errorf("document of %d bytes at a low ratio: %v", len(doc), err)
+	}
+}
+
+// TestMemberNamesIgnoreCase: the official verifier decodes the document into
+// a struct with encoding/json, which matches member names without regard to
+// case (Unicode folding); so does Verify. The names are not signed, so the
+// ticket verifies.
+func TestMemberNamesIgnoreCase(t *testing.T) {
+	v := loadVectors(t)[0]
+	js := rawJSON(t, v.UserSig)
+	lower := bytes.ReplaceAll(js, []byte(`"TLS.`), []byte(`"tls.`))
+	mixed := bytes.Replace(js, []byte(`"TLS.identifier"`), []byte(`"Tls.IDENTIFIER"`), 1)
+	// U+017F (long s) folds to s, U+212A (Kelvin sign) to k.
+	unicode := bytes.Replace(bytes.Replace(js, []byte(`"TLS.sdkappid"`), []byte("\"TLS.sd\u212Aappid\""), 1), []byte(`"TLS.ver"`), []byte("\"TL\u017f.ver\""), 1)
+	for name, doc := range map[string][]byte{"lower": lower, "mixed": mixed, "unicode": unicode} {
+		var official struct {
+			Version    string `json:"TLS.ver"`
+			Identifier string `json:"TLS.identifier"`
+			SDKAppID   uint64 `json:"TLS.sdkappid"`
+			Time       int64  `json:"TLS.time"`
+		}
+		if err := json.Unmarshal(doc, &official); err != nil || official.Identifier != v.Identifier || official.SDKAppID != v.SDKAppID || official.Version != "2.0" {
+			t.Fatalf("%s: encoding/json reads %+v, %v: the test document is wrong", name, official, err)
+		}
+		ticket := encode(t, doc, zlib.NoCompression)
+		if _, err := Verify(ticket, v.SDKAppID, []byte(v.Key), v.Identifier, nil, time.Unix(v.Time, 0)); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, doc)
+		}
+	}
+	// Of members naming one field in different cases, the last counts.
+	dup := bytes.Replace(js, []byte(`"TLS.identifier"`), []byte(`"tls.identifier":"mallory","TLS.identifier"`), 1)
+	if tk, err := Decode(encode(t, dup, zlib.NoCompression)); err != nil || tk.Identifier != v.Identifier {
+		t.Errorf("duplicate in another case: %+v, %v; want the last, %q", tk, err, v.Identifier)
+	}
+	dup = bytes.Replace(js, []byte(`"TLS.sig"`), []byte(`"TLS.identifier":"mallory","tls.SIG"`), 1)
+	if tk, err := Decode(encode(t, dup, zlib.NoCompression)); err != nil || tk.Identifier != "mallory" {
+		t.Errorf("later member in another case: %+v, %v; want mallory", tk, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,47 @@ func TestBindRefusal(t *testing.T) {
 		t.Fatalf("login over the cap: %+v, %v; want code %d", res, err, protocol.CodeLoginRefused)
 	}
 	noPush(t, first)
+}
+
+// TestAppRestartReplacesItsSession: a device's app is killed (Close, no
+// </close>) before the server notices, and the app, restarted on the same
+// device (same platform and instance ID, as behaviour.instance per_device
+// gives), logs in again: it binds the same resource, so the server replaces
+// the device's own stale session instead of holding a second one. A fresh
+// instance ID (per_session) binds another resource and the stale session
+// stays beside it.
+func TestAppRestartReplacesItsSession(t *testing.T) {
+	for _, perDevice := range []bool{true, false} {
+		t.Run(fmt.Sprintf("per_device=%v", perDevice), func(t *testing.T) {
+			f := newFakeServer(t, func(f *fakeServer) { f.keepDropped = true })
+			f.addUser("alice", "pw")
+			d := newTestDriver(t, f, nil)
+			ctx := testCtx(t)
+			before := dial(t, d, policy.IPhone, "dev7")
+			if res, err := before.Login(ctx, driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 {
+				t.Fatalf("login: %+v, %v", res, err)
+			}
+			if err := before.Close(); err != nil { // the app is killed
+				t.Fatal(err)
+			}
+			instance := "dev7"
+			if !perDevice {
+				instance = "dev19"
+			}
+			after := dial(t, d, policy.IPhone, instance)
+			if res, err := after.Login(ctx, driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 || res.RepeatLogin {
+				t.Fatalf("login after the restart: %+v, %v; want a new session", res, err)
+			}
+			want := []string{"iPhone-dev7"}
+			if !perDevice {
+				want = []string{"iPhone-dev7", "iPhone-dev19"}
+			}
+			if got := f.online("alice"); !slices.Equal(got, want) {
+				t.Errorf("server holds %v, want %v", got, want)
+			}
+			noPush(t, after)
+		})
+	}
 }
 
 // TestLogoutThenLogin: Logout closes the stream without a push, and the

@@ -35,6 +35,11 @@ type fakeServer struct {
 	noSubprotocol          bool     // do not select "xmpp"
 	scramIter              int
 	serverFinalAsChallenge bool
+	// keepDropped keeps the session of a connection that went without
+	// </close> registered, as a server does until it notices a killed
+	// app's dead TCP connection (no FIN from a phone that lost power or
+	// network); only a new login with its resource replaces it.
+	keepDropped bool
 
 	mu       sync.Mutex
 	users    map[string]string
@@ -129,7 +134,9 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.wg.Done()
 	s := &fakeSession{ws: ws}
 	defer func() {
-		f.drop(s)
+		if !f.keepDropped {
+			f.drop(s)
+		}
 		ws.Close()
 		f.mu.Lock()
 		delete(f.conns, ws)
