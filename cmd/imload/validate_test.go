@@ -44,6 +44,14 @@ func TestValidateCmd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	misspelt := testdataDir + "bad/threshold_unknown_metric.yaml"
+	misspeltErr, err := os.ReadFile(testdataDir + "bad/threshold_unknown_metric.err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(misspeltErr), "testdata/bad/threshold_unknown_metric.yaml:8:5: thresholds[0]: col 1: unknown metric \"logn.p99\"; did you mean login.p99?") {
+		t.Fatalf("golden file lost the misspelt metric's position or suggestion:\n%s", misspeltErr)
+	}
 	cases := []struct {
 		name       string
 		args       []string
@@ -76,6 +84,14 @@ func TestValidateCmd(t *testing.T) {
 			wantErr:    strings.ReplaceAll(string(badErr), "testdata/", testdataDir),
 			wantCode:   exitBadInput,
 			errMessage: "1 of 1 scenario files invalid",
+		},
+		{
+			name:       "misspelt threshold metric",
+			args:       []string{"validate", misspelt, minimal},
+			wantOut:    minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+			wantErr:    strings.ReplaceAll(string(misspeltErr), "testdata/", testdataDir),
+			wantCode:   exitBadInput,
+			errMessage: "1 of 2 scenario files invalid",
 		},
 		{
 			name:       "missing file",
