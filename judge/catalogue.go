@@ -173,6 +173,8 @@ func describe(s seg) string {
 var catalogue = []*Metric{
 	{ID: "op.count", segs: []seg{op, platform, lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations attempted: ok + failed + timed out"},
+	{ID: "op.ok.count", segs: []seg{op, platform, lit("ok"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
+		Doc: "operations that succeeded"},
 	{ID: "op.failed.count", segs: []seg{op, platform, lit("failed"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations failed: the target answered with an error code, or the transport failed"},
 	{ID: "op.timed_out.count", segs: []seg{op, platform, lit("timed_out"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
@@ -217,6 +219,8 @@ var catalogue = []*Metric{
 
 	{ID: "online.max", segs: []seg{lit("online"), lit("max")}, Kind: KindCount, Unit: "instances", Source: FromMetrics,
 		Doc: "most instances online at once (per second's maximum, over the run)"},
+	{ID: "online.end", segs: []seg{lit("online"), lit("end")}, Kind: KindCount, Unit: "instances", Source: FromMetrics,
+		Doc: "instances online at the end of the run's last second"},
 
 	{ID: "kickout.violations", segs: []seg{lit("kickout"), lit("violations")}, Kind: KindCount, Unit: "verdicts", Source: FromKickout,
 		Doc: "verdicts of every violation class"},

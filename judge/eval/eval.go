@@ -113,6 +113,7 @@ type answerFunc func(r judge.Ref, in Inputs) (float64, error)
 // answers holds, per catalogue entry ID, how the value is found.
 var answers = map[string]answerFunc{
 	"op.count":           opCount(func(o metrics.OpStats) int64 { return o.Count }),
+	"op.ok.count":        opCount(func(o metrics.OpStats) int64 { return o.OK }),
 	"op.failed.count":    opCount(func(o metrics.OpStats) int64 { return o.Failed }),
 	"op.timed_out.count": opCount(func(o metrics.OpStats) int64 { return o.TimedOut }),
 	"op.errors.count":    opCount(func(o metrics.OpStats) int64 { return o.Failed + o.TimedOut }),
@@ -159,6 +160,7 @@ var answers = map[string]answerFunc{
 	},
 
 	"online.max": func(_ judge.Ref, in Inputs) (float64, error) { return float64(in.Metrics.OnlineMax()), nil },
+	"online.end": func(_ judge.Ref, in Inputs) (float64, error) { return float64(in.Metrics.OnlineEnd()), nil },
 
 	"kickout.violations": func(_ judge.Ref, in Inputs) (float64, error) {
 		return float64(in.Kickout.Violations()), nil

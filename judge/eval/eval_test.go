@@ -61,6 +61,8 @@ func TestValue(t *testing.T) {
 		tol    float64
 	}{
 		{"login.count", 100, 0},
+		{"login.ok.count", 90, 0},
+		{"login.Web.ok.count", 45, 0},
 		{"login.failed.count", 6, 0},
 		{"login.timed_out.count", 4, 0},
 		{"login.rate", 10, 1e-12},
@@ -82,6 +84,7 @@ func TestValue(t *testing.T) {
 		{"kick_notice.count", 2, 0},
 		{"kick_notice.p99", 0.020, 0.0001},
 		{"online.max", 90, 0},
+		{"online.end", 2, 0},
 		{"sig_expired.count", 0, 0},
 		{"heartbeat.count", 0, 0},
 		{"login.Android.count", 50, 0},
