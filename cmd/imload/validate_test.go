@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imload/imload/judge"
 )
 
 // execScenarioCmd runs the imload root command with args and captures its
@@ -159,5 +161,27 @@ func TestSchemaCmd(t *testing.T) {
 	}
 	if _, _, err := execScenarioCmd(t, "schema", "extra"); exitCode(err) != exitBadInput {
 		t.Errorf("schema with an argument: %v", err)
+	}
+}
+
+// imload schema lists every threshold metric of the catalogue.
+func TestSchemaListsThresholdMetrics(t *testing.T) {
+	out, _, err := execScenarioCmd(t, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Properties map[string]struct {
+			Description string `json:"description"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	desc := doc.Properties["thresholds"].Description
+	for _, m := range judge.Catalogue() {
+		if !strings.Contains(desc, m.Pattern()) {
+			t.Errorf("schema's thresholds description lacks %s:\n%s", m.Pattern(), desc)
+		}
 	}
 }
