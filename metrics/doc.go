@@ -36,8 +36,9 @@
 // histograms, buckets and per-second slots are created on first use. Snapshot merges
 // the shards into a Snapshot: a value the recorder never touches again,
 // serialisable to JSON (histograms in the standard V2 compressed encoding,
-// base64), that merges exactly with other snapshots, and answers queries such
-// as Value("login.p99").
+// base64), that merges exactly with other snapshots, and answers queries
+// (Op, OpPlatform, KickDelay, EventCount, Errors, OnlineMax, OnlineEnd) from
+// which judge/eval answers the threshold metrics.
 //
 // metrics imports event, policy and clock only; it must not import agent,
 // server, driver, check or report.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 )
@@ -29,7 +30,7 @@ func ExampleRecorder() {
 	// (three significant digits): 14 ms reads as 14.007 ms.
 	s := r.Snapshot()
 	for _, m := range []string{"login.count", "login.rate", "login.errors.rate", "login.p50", "login.max", "online.max"} {
-		v, _ := s.Value(m)
+		v, _ := eval.Metric(m, eval.Inputs{Metrics: s})
 		fmt.Printf("%s = %.4g\n", m, v)
 	}
 	fmt.Println("codes:", s.Op("login").Codes)

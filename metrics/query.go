@@ -2,10 +2,7 @@ package metrics
 
 import (
 	"errors"
-	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +12,8 @@ import (
 	"github.com/imload/imload/policy"
 )
 
-// ErrNoSamples is returned by Value for a latency statistic of a histogram
-// that holds no values.
+// ErrNoSamples says that a latency statistic was asked of a histogram that
+// holds no values (judge/eval wraps it).
 var ErrNoSamples = errors.New("no samples")
 
 // Dist is a latency distribution read from a snapshot histogram.
@@ -243,151 +240,22 @@ func (s *Snapshot) Errors() (errs, attempts int64) {
 	return errs, attempts
 }
 
-const allowedMetrics = "allowed: <op>.{count,ok,failed,timed_out,rate,errors.count,errors.rate,code_N.count,min,max,mean,pN} " +
-	"for op in connect, login, logout, resume, heartbeat; kick_notice.{count,min,max,mean,pN}; " +
-	"<event>.{count,rate} for event in kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving; " +
-	"errors.{count,rate}; online.{max,end}; pN is a percentile such as p50, p99, p99.9; " +
-	"a platform may follow the op, kick_notice or event (login.Android.p99); " +
-	"latencies are in seconds, rates per second, error rates a fraction"
-
-// Value returns a metric by its threshold path, e.g. "login.p99" (seconds),
-// "login.count", "login.rate" (per second), "login.errors.rate" (a fraction),
-// "errors.rate" (all operations), "connect.max", "kick_notice.p99",
-// "kicked.count", "online.max", "login.code_70001.count" (operations the
-// target answered with that code); "login.Android.p99" and the like select one
-// platform. A latency statistic without samples returns
-// an error wrapping ErrNoSamples; an unknown metric, one listing the allowed.
-func (s *Snapshot) Value(metric string) (float64, error) {
-	name, field, _ := strings.Cut(metric, ".")
-	bad := func() (float64, error) {
-		return 0, fmt.Errorf("unknown metric %q (%s)", metric, allowedMetrics)
+// OnlineMax returns the most instances online at once: the largest of the
+// per-second maxima.
+func (s *Snapshot) OnlineMax() int64 {
+	var m int64
+	for _, v := range s.Series.OnlineMax {
+		m = max(m, v)
 	}
-	// An optional platform after the name: login.Android.p99.
-	var plat policy.Platform
-	if seg, rest, ok := strings.Cut(field, "."); ok && name != "errors" {
-		if p, err := policy.ParsePlatform(seg); err == nil {
-			plat, field = p, rest
-		} else if policy.Platform(seg) == UnknownPlatform {
-			plat, field = UnknownPlatform, rest
-		}
-	}
-	switch name {
-	case "errors":
-		errs, attempts := s.Errors()
-		switch field {
-		case "count":
-			return float64(errs), nil
-		case "rate":
-			return ratio(errs, attempts), nil
-		}
-		return bad()
-	case "online":
-		if plat != "" {
-			return bad()
-		}
-		switch field {
-		case "max":
-			var m int64
-			for _, v := range s.Series.OnlineMax {
-				m = max(m, v)
-			}
-			return float64(m), nil
-		case "end":
-			if n := len(s.Series.OnlineEnd); n > 0 {
-				return float64(s.Series.OnlineEnd[n-1]), nil
-			}
-			return 0, nil
-		}
-		return bad()
-	case "kick_notice":
-		d := s.KickDelay(plat)
-		if field == "count" {
-			return float64(d.Samples()), nil
-		}
-		if v, ok, err := distValue(metric, field, d); ok {
-			return v, err
-		}
-		return bad()
-	}
-	if k, ok := kindByName(name); ok {
-		if !k.IsOp() {
-			switch field {
-			case "count":
-				return float64(s.EventCount(name, plat)), nil
-			case "rate":
-				return perSecond(s.EventCount(name, plat), s.Duration()), nil
-			}
-			return bad()
-		}
-		o := s.OpPlatform(name, plat)
-		switch field {
-		case "count":
-			return float64(o.Count), nil
-		case "ok":
-			return float64(o.OK), nil
-		case "failed":
-			return float64(o.Failed), nil
-		case "timed_out":
-			return float64(o.TimedOut), nil
-		case "rate":
-			return o.Rate(), nil
-		case "errors.count":
-			return float64(o.Failed + o.TimedOut), nil
-		case "errors.rate":
-			return o.ErrorRate(), nil
-		}
-		if c, ok := strings.CutSuffix(field, ".count"); ok {
-			if digits, ok := strings.CutPrefix(c, "code_"); ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
-				if n, err := strconv.Atoi(digits); err == nil {
-					return float64(o.Codes[n]), nil
-				}
-			}
-		}
-		if v, ok, err := distValue(metric, field, o.Dist); ok {
-			return v, err
-		}
-	}
-	return bad()
+	return m
 }
 
-// distValue answers min, max, mean and pN in seconds; ok is false for any
-// other field.
-func distValue(metric, field string, d Dist) (v float64, ok bool, err error) {
-	var get func() time.Duration
-	switch field {
-	case "min":
-		get = d.Min
-	case "max":
-		get = d.Max
-	case "mean":
-		get = d.Mean
-	default:
-		q, isQ := parsePercentile(field)
-		if !isQ {
-			return 0, false, nil
-		}
-		get = func() time.Duration { return d.Quantile(q / 100) }
+// OnlineEnd returns the instances online at the end of the last second.
+func (s *Snapshot) OnlineEnd() int64 {
+	if n := len(s.Series.OnlineEnd); n > 0 {
+		return s.Series.OnlineEnd[n-1]
 	}
-	if d.Samples() == 0 {
-		return 0, true, fmt.Errorf("metric %q: %w", metric, ErrNoSamples)
-	}
-	return get().Seconds(), true, nil
-}
-
-func parsePercentile(f string) (float64, bool) {
-	if len(f) < 2 || f[0] != 'p' {
-		return 0, false
-	}
-	for _, c := range f[1:] {
-		if (c < '0' || c > '9') && c != '.' {
-			return 0, false
-		}
-	}
-	q, err := strconv.ParseFloat(f[1:], 64)
-	if err != nil || math.IsNaN(q) || q < 0 || q > 100 {
-		return 0, false
-	}
-	return q, true
+	return 0
 }
 
 func kindByName(name string) (event.Kind, bool) {

@@ -1,9 +1,7 @@
 package metrics
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -44,78 +42,6 @@ func valueSnapshot(t *testing.T) *Snapshot {
 		r.Observe(&e)
 	}
 	return r.Snapshot()
-}
-
-func TestValue(t *testing.T) {
-	s := valueSnapshot(t)
-	cases := []struct {
-		metric string
-		want   float64
-		tol    float64
-	}{
-		{"login.count", 100, 0},
-		{"login.ok", 90, 0},
-		{"login.failed", 6, 0},
-		{"login.timed_out", 4, 0},
-		{"login.rate", 10, 1e-12},
-		{"login.errors.count", 10, 0},
-		{"login.errors.rate", 0.1, 1e-12},
-		{"login.p50", 0.050, 0.0001},
-		{"login.p99", 0.099, 0.0001},
-		{"login.p99.9", 0.100, 0.0001},
-		{"login.p100", 0.100, 0.0001},
-		{"login.min", 0.001, 0.000002},
-		{"login.max", 0.100, 0.0001},
-		{"login.mean", 0.0505, 0.0001},
-		{"connect.max", 10, 0.01},
-		{"connect.count", 10, 0},
-		{"errors.count", 10, 0},
-		{"errors.rate", 10.0 / 110, 1e-12},
-		{"kicked.count", 88, 0},
-		{"kicked.rate", 8.8, 1e-12},
-		{"kick_notice.count", 2, 0},
-		{"kick_notice.p99", 0.020, 0.0001},
-		{"online.max", 90, 0},
-		{"online.end", 2, 0},
-		{"sig_expired.count", 0, 0},
-		{"heartbeat.count", 0, 0},
-		{"login.Android.count", 50, 0},
-		{"login.web.max", 0.100, 0.0001},
-		{"login.Android.max", 0.099, 0.0001},
-		{"login.Web.errors.rate", 5.0 / 50, 1e-12},
-		{"kicked.unknown.count", 88, 0}, // kicks without a platform
-		{"kicked.Android.count", 0, 0},
-		{"login.code_70001.count", 6, 0},
-		{"login.Web.code_70001.count", 3, 0},
-		{"login.code_6206.count", 0, 0},
-	}
-	for _, tc := range cases {
-		t.Run(tc.metric, func(t *testing.T) {
-			got, err := s.Value(tc.metric)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(got-tc.want) > tc.tol {
-				t.Errorf("%s = %v, want %v ± %v", tc.metric, got, tc.want, tc.tol)
-			}
-		})
-	}
-}
-
-func TestValueErrors(t *testing.T) {
-	s := valueSnapshot(t)
-	for _, m := range []string{"login", "login.p101", "login.pxx", "login.p1e1", "logins.count", "kicked.p99", "errors.p99", "online.min", "online.Web.max", "login.Martian.p99", "login.code_.count", "login.code_x.count", "login.code_-1.count", "login.code_70001", ""} {
-		_, err := s.Value(m)
-		if err == nil || !strings.Contains(err.Error(), "allowed:") {
-			t.Errorf("Value(%q): %v, want an error listing the allowed metrics", m, err)
-		}
-	}
-	for _, m := range []string{"heartbeat.p99", "resume.max", "logout.mean"} {
-		_, err := s.Value(m)
-		if !errors.Is(err, ErrNoSamples) {
-			t.Errorf("Value(%q): %v, want ErrNoSamples", m, err)
-		}
-	}
 }
 
 func TestOpPlatform(t *testing.T) {

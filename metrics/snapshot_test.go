@@ -218,7 +218,8 @@ func FuzzSnapshotJSON(f *testing.F) {
 		for _, op := range s.OpNames() {
 			_ = s.Op(op).Quantile(0.99)
 		}
-		_, _ = s.Value("errors.rate")
+		_, _ = s.Errors()
+		_, _ = s.OnlineMax(), s.OnlineEnd()
 		out, err := json.Marshal(&s)
 		if err != nil {
 			t.Fatalf("re-encoding: %v", err)

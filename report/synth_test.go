@@ -14,6 +14,7 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
@@ -188,7 +189,7 @@ func newSynthFile(t testing.TB) *results.File {
 		expr, metric string
 		limit        float64
 	}{{"login.p99 < 50ms", "login.p99", 0.05}, {"errors.rate < 1%", "errors.rate", 0.01}} {
-		v, err := snap.Value(th.metric)
+		v, err := eval.Metric(th.metric, eval.Inputs{Metrics: snap})
 		if err != nil {
 			fail(err)
 		}

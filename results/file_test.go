@@ -46,7 +46,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if a, b := mustJSON(t, f), mustJSON(t, got); !bytes.Equal(a, b) {
 		t.Errorf("round trip changed the file:\n got %.400s\nwant %.400s", b, a)
 	}
-	if p99, _ := got.Metrics.Value("login.p99"); p99 != f.Thresholds[0].Actual {
+	if p99 := got.Metrics.Op("login").Quantile(0.99).Seconds(); p99 != f.Thresholds[0].Actual {
 		t.Errorf("login.p99 after reading %v, before %v", p99, f.Thresholds[0].Actual)
 	}
 	entries, _ := os.ReadDir(dir)

@@ -102,14 +102,13 @@ func writeOps(w io.Writer, s *metrics.Snapshot) {
 
 func writeEvents(w io.Writer, s *metrics.Snapshot) {
 	names := s.EventNames()
-	online, _ := s.Value("online.max")
+	online := s.OnlineMax()
 	if len(names) == 0 && online == 0 {
 		return
 	}
 	fmt.Fprintln(w)
 	if len(names) == 0 {
-		end, _ := s.Value("online.end")
-		fmt.Fprintf(w, "instances online: max %d, at the end %d\n", int64(online), int64(end))
+		fmt.Fprintf(w, "instances online: max %d, at the end %d\n", online, s.OnlineEnd())
 		return
 	}
 	t := newTable(w)
@@ -132,8 +131,7 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 		}
 	}
 	t.Flush()
-	end, _ := s.Value("online.end")
-	fmt.Fprintf(w, "instances online: max %d, at the end %d\n", int64(online), int64(end))
+	fmt.Fprintf(w, "instances online: max %d, at the end %d\n", online, s.OnlineEnd())
 }
 
 func platLabel(p policy.Platform) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
@@ -298,7 +299,7 @@ func TestPolicyFaults(t *testing.T) {
 				if accepted == 0 || refused != 0 {
 					t.Errorf("expired tickets: %d refused, %d accepted; want all accepted under the fault", refused, accepted)
 				}
-				code, err := r.out.File.Metrics.Value("login.code_70001.count")
+				code, err := eval.Metric("login.code_70001.count", eval.Inputs{Metrics: r.out.File.Metrics})
 				if err != nil || code != 0 {
 					t.Errorf("login.code_70001.count = %v (%v), want 0", code, err)
 				}

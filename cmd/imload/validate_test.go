@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imload/imload/judge"
 )
 
 // execScenarioCmd runs the imload root command with args and captures its
@@ -44,6 +46,14 @@ func TestValidateCmd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	misspelt := testdataDir + "bad/threshold_unknown_metric.yaml"
+	misspeltErr, err := os.ReadFile(testdataDir + "bad/threshold_unknown_metric.err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(misspeltErr), "testdata/bad/threshold_unknown_metric.yaml:8:5: thresholds[0]: col 1: unknown metric \"logn.p99\"; did you mean login.p99?") {
+		t.Fatalf("golden file lost the misspelt metric's position or suggestion:\n%s", misspeltErr)
+	}
 	cases := []struct {
 		name       string
 		args       []string
@@ -76,6 +86,14 @@ func TestValidateCmd(t *testing.T) {
 			wantErr:    strings.ReplaceAll(string(badErr), "testdata/", testdataDir),
 			wantCode:   exitBadInput,
 			errMessage: "1 of 1 scenario files invalid",
+		},
+		{
+			name:       "misspelt threshold metric",
+			args:       []string{"validate", misspelt, minimal},
+			wantOut:    minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+			wantErr:    strings.ReplaceAll(string(misspeltErr), "testdata/", testdataDir),
+			wantCode:   exitBadInput,
+			errMessage: "1 of 2 scenario files invalid",
 		},
 		{
 			name:       "missing file",
@@ -143,5 +161,27 @@ func TestSchemaCmd(t *testing.T) {
 	}
 	if _, _, err := execScenarioCmd(t, "schema", "extra"); exitCode(err) != exitBadInput {
 		t.Errorf("schema with an argument: %v", err)
+	}
+}
+
+// imload schema lists every threshold metric of the catalogue.
+func TestSchemaListsThresholdMetrics(t *testing.T) {
+	out, _, err := execScenarioCmd(t, "schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Properties map[string]struct {
+			Description string `json:"description"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	desc := doc.Properties["thresholds"].Description
+	for _, m := range judge.Catalogue() {
+		if !strings.Contains(desc, m.Pattern()) {
+			t.Errorf("schema's thresholds description lacks %s:\n%s", m.Pattern(), desc)
+		}
 	}
 }

@@ -19,6 +19,7 @@ const module = "github.com/imload/imload"
 // an error, so a new package gets its row (and one in docs/ARCHITECTURE.md).
 var allowed = map[string][]string{
 	"clock":                  nil,
+	"health":                 nil,
 	"policy":                 nil,
 	"usersig":                nil,
 	"protocol":               nil,
@@ -26,7 +27,9 @@ var allowed = map[string][]string{
 	"internal/archtest":      nil,
 	"deploy/k8s":             nil,
 	"event":                  {"policy"},
-	"scenario":               {"policy"},
+	"judge":                  {"event", "policy"},
+	"judge/eval":             {"check", "judge", "mau", "metrics", "results"},
+	"scenario":               {"judge", "policy"},
 	"pacer":                  {"scenario", "clock"},
 	"driver":                 {"policy", "clock"},
 	"driver/internal/wsdial": {"driver"},

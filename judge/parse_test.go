@@ -1,4 +1,4 @@
-package scenario
+package judge
 
 import (
 	"testing"
@@ -32,16 +32,18 @@ func TestParseThreshold(t *testing.T) {
 		{"login.rate > 50", "login.rate", "login", "rate", 0, OpGT, 50, KindRate, "login.rate > 50"},
 		{"  login.rate   >   12.5  ", "login.rate", "login", "rate", 0, OpGT, 12.5, KindRate, "login.rate > 12.5"},
 		{"login.Android.p90 < 1s", "login.Android.p90", "login.Android", "p90", 90, OpLT, 1, KindDuration, "login.Android.p90 < 1s"},
-		{"p99 < 1s", "p99", "", "p99", 99, OpLT, 1, KindDuration, "p99 < 1s"},
 	}
 	for _, c := range cases {
 		t.Run(c.expr, func(t *testing.T) {
-			th, err := ParseThreshold(c.expr)
+			th, err := Parse(c.expr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := Threshold{Metric: c.metric, Subject: c.subject, Stat: c.stat, Quantile: c.quantile,
-				Op: c.op, Value: c.value, Kind: c.kind, Text: th.Text}
+				Op: c.op, Value: c.value, Kind: c.kind, Text: th.Text, Ref: th.Ref}
+			if th.Ref.Metric == nil {
+				t.Errorf("no catalogue entry in %+v", th)
+			}
 			if th != want {
 				t.Errorf("got %+v\nwant %+v", th, want)
 			}
@@ -49,7 +51,7 @@ func TestParseThreshold(t *testing.T) {
 				t.Errorf("String() = %q, want %q", th.String(), c.str)
 			}
 			// String round-trips.
-			again, err := ParseThreshold(th.String())
+			again, err := Parse(th.String())
 			if err != nil || again != th {
 				t.Errorf("round trip: %+v, %v", again, err)
 			}
@@ -68,7 +70,17 @@ func TestParseThresholdErrors(t *testing.T) {
 		{"login.p99 = 1s", "col 11: expected an operator (allowed: <, <=, >, >=, ==, !=)"},
 		{"login.p99 <", "col 12: expected a value after <"},
 		{"login.p99 < 1s and more", `col 16: unexpected "and more" after the value`},
-		{"login.latency < 1s", `col 7: unknown statistic "latency" (allowed: pNN or pNN.N (quantile), max, min, mean, count, rate, errors.rate, violations, mismatches)`},
+		{"login.latency < 1s", `col 7: unknown metric "login.latency" (allowed after login: count, ok, failed, timed_out, errors, code_N (N a target's code), rate, min, max, mean, pN (a percentile such as p50, p99, p99.9), a platform (Android, iPhone, iPad, Windows, Mac, Linux, Web, unknown))`},
+		// A bare statistic names no metric (it was accepted here and refused
+		// at the run's end before the catalogue).
+		{"p99 < 1s", `col 1: unknown metric "p99" (allowed first: connect, login, logout, resume, heartbeat, errors, kick_notice, kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving, online, kickout, mau; imload schema lists every metric)`},
+		{"logn.p99 < 250ms", `col 1: unknown metric "logn.p99"; did you mean login.p99? (allowed first: connect, login, logout, resume, heartbeat, errors, kick_notice, kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving, online, kickout, mau; imload schema lists every metric)`},
+		{"login.Andriod.p99 < 1s", `col 7: unknown metric "login.Andriod.p99"; did you mean login.Android.p99? (allowed after login: count, ok, failed, timed_out, errors, code_N (N a target's code), rate, min, max, mean, pN (a percentile such as p50, p99, p99.9), a platform (Android, iPhone, iPad, Windows, Mac, Linux, Web, unknown))`},
+		{"kickout.violation == 0", `col 9: unknown metric "kickout.violation"; did you mean kickout.violations? (allowed after kickout: violations, wrong_victim, missing_kick, spurious_kick, over_limit, late_kick, ghost_session, lost_session, webhook_mismatch, wrong_refusal, no_order, undecided, latency, late)`},
+		{"kickout.latency < 1s", `col 16: incomplete metric "kickout.latency" (allowed next: count, max, pN (a percentile such as p50, p99, p99.9))`},
+		{"login.count.x > 1", `col 13: unknown metric "login.count.x"; did you mean login.count? (allowed: nothing after login.count)`},
+		{"online.max > 1s", `col 14: expected a whole number like 100 for max, got "1s"`},
+		{"kickout.wrong_victm.count == 0", `col 9: unknown metric "kickout.wrong_victm.count"; did you mean kickout.wrong_victim.count? (allowed after kickout: violations, wrong_victim, missing_kick, spurious_kick, over_limit, late_kick, ghost_session, lost_session, webhook_mismatch, wrong_refusal, no_order, undecided, latency, late)`},
 		{"login.p0 < 1s", "col 7: quantile p0 out of range (allowed: p0.1 to p100)"},
 		{"login.p101 < 1s", "col 7: quantile p101 out of range (allowed: p0.1 to p100)"},
 		{"login. < 1s", "col 7: expected a metric name such as login.p99 (letters, digits, _ and dots)"},
@@ -84,7 +96,7 @@ func TestParseThresholdErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.expr, func(t *testing.T) {
-			_, err := ParseThreshold(c.expr)
+			_, err := Parse(c.expr)
 			if err == nil || err.Error() != c.want {
 				t.Errorf("got  %v\nwant %s", err, c.want)
 			}
@@ -113,7 +125,7 @@ func TestThresholdEval(t *testing.T) {
 		{"errors.rate < 0.1%", 0.002, false},
 	}
 	for _, c := range cases {
-		th, err := ParseThreshold(c.expr)
+		th, err := Parse(c.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,14 +148,14 @@ func FuzzParseThreshold(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		th, err := ParseThreshold(s)
+		th, err := Parse(s)
 		if err != nil {
 			if te, ok := err.(*ThresholdError); !ok || te.Col < 1 || te.Col > len(s)+1 {
 				t.Fatalf("%q: bad error %#v", s, err)
 			}
 			return
 		}
-		again, err := ParseThreshold(th.String())
+		again, err := Parse(th.String())
 		if err != nil || again != th {
 			t.Fatalf("%q: String %q does not round-trip: %+v, %v", s, th.String(), again, err)
 		}
