@@ -301,10 +301,12 @@ func TestRunRealtime(t *testing.T) {
 	if took := time.Since(begin); took < 400*time.Millisecond {
 		t.Errorf("a realtime run of 3 days of 150ms took %v", took)
 	}
-	// Per-day attribution may shift at a boundary by scheduling jitter; the
-	// total and the month cannot.
-	if res.Logins() != proj.Logins() || res.Months[0].MAU != proj.Months[0].MAU {
-		t.Errorf("realtime logins %d MAU %d, projected %d and %d", res.Logins(), res.Months[0].MAU, proj.Logins(), proj.Months[0].MAU)
+	// Per-day attribution may shift at a boundary by scheduling jitter, and
+	// on a busy machine the last logins may end after the month: counted
+	// outside the run, not lost.
+	if res.Logins() > proj.Logins() || int64(proj.Logins()-res.Logins()) > res.Outside ||
+		int64(proj.Months[0].MAU-res.Months[0].MAU) > res.Outside || res.Months[0].MAU > proj.Months[0].MAU {
+		t.Errorf("realtime logins %d MAU %d, projected %d and %d (outside %d, failed %d)", res.Logins(), res.Months[0].MAU, proj.Logins(), proj.Months[0].MAU, res.Outside, res.Ops.LoginsFailed)
 	}
 }
 

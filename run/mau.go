@@ -418,7 +418,10 @@ func simulateRealtime(ctx context.Context, cfg mau.Config, open mau.TargetFunc, 
 	for _, spec := range specs {
 		one := cfg
 		one.Strategies = []mau.StrategySpec{spec}
-		epoch := time.Now()
+		// On a whole millisecond: logins are counted by the server time of
+		// their answer, which is in whole milliseconds, so that it falls on
+		// the day the server counted them in (days are whole milliseconds).
+		epoch := time.Now().Truncate(time.Millisecond)
 		// Day 0 carries the epoch's date in Beijing time, as the server's
 		// calendar does; said explicitly, so that the usage model's
 		// weekdays are those dates too.

@@ -193,7 +193,10 @@ func TestExecuteMAURealtime(t *testing.T) {
 		t.Errorf("calendar %+v, want realtime from %s", rep.Calendar, before)
 	}
 	for _, s := range rep.Strategies {
-		if s.Logins() == 0 || s.Outside != 0 || s.Ops.LoginsFailed != 0 {
+		// On a busy machine the last logins may end after the month: they
+		// are counted outside the run (and the cross-check accepts the
+		// server's day after for them), but only a few.
+		if s.Logins() == 0 || s.Outside*100 > int64(s.Logins()) || s.Ops.LoginsFailed != 0 {
 			t.Errorf("%s: %d logins, %d outside the run, %d failed", s.Name, s.Logins(), s.Outside, s.Ops.LoginsFailed)
 		}
 	}
