@@ -11,13 +11,12 @@
 // and the MAU report, so it lives beside it in judge/eval.
 //
 // What the metrics mean, stated once:
-//   - Latency statistics (<op>.pN, .min, .max, .mean) are over every
-//     attempt, whatever its outcome: the recorder's histograms hold failed
-//     operations at their answer time and timeouts at the time waited
-//     (metrics' package doc). A login refused at once therefore pulls
-//     login.p99 down: judge latency together with <op>.errors.rate. Failed
-//     and timed-out operations also have their own counts
-//     (<op>.failed.count, <op>.timed_out.count, <op>.errors.count).
+//   - Latency statistics (<op>.pN, .min, .max, .mean) are over successful
+//     operations only: a login refused at once, or one that timed out, is
+//     not a fast or slow login. Failed and timed-out operations have their
+//     own counts and rates (<op>.failed.count, <op>.timed_out.count,
+//     <op>.errors.count, <op>.errors.rate). A latency threshold of an
+//     operation that never succeeded is not judged (it fails).
 //   - errors.rate is (failed + timed out) / attempted over every operation
 //     (connects, logins, logouts, resumes, heartbeats); <op>.errors.rate is
 //     the same for one operation. With no attempts there is no rate: the

@@ -45,7 +45,7 @@ func Summary() string {
 	}
 	plain := func(s string) string { return s }
 	return "Metrics: " + strings.Join(pats, ", ") + ". " + placeholders(plain) +
-		". Latencies are over every attempt, whatever its outcome; errors.rate is (failed + timed out) / attempted."
+		". Latencies are over successful operations only; errors.rate is (failed + timed out) / attempted."
 }
 
 // Markdown returns the catalogue as a Markdown table with the placeholders

@@ -10,7 +10,8 @@ import (
 
 // UnmarshalJSON decodes a snapshot and checks that it is whole: a known
 // histogram spec that every histogram shares, known kinds, non-negative
-// counts, latency histograms that count every attempt, and series whose
+// counts, latency histograms that count the successful operations (every
+// attempt in files of earlier versions, HistogramSpec.LatencyOf ""), and series whose
 // slices all have Seconds entries from a whole-second start.
 func (s *Snapshot) UnmarshalJSON(b []byte) error {
 	type plain Snapshot
@@ -27,6 +28,9 @@ func (s *Snapshot) UnmarshalJSON(b []byte) error {
 
 func (s *Snapshot) validate() error {
 	h := s.Histogram
+	if h.LatencyOf != "" && h.LatencyOf != LatencyOK {
+		return fmt.Errorf("histogram spec: latency_of %q (allowed: %q, or absent in files of earlier versions)", h.LatencyOf, LatencyOK)
+	}
 	if h.UnitNs <= 0 || h.Highest < 2 || h.Highest > 1<<50 || h.Digits < 1 || h.Digits > 5 || h.SeriesDigits < 1 || h.SeriesDigits > 5 {
 		return fmt.Errorf("histogram spec %+v out of range (unit_ns > 0, 2 <= highest <= 2^50, digits and series_digits 1 to 5)", h)
 	}
@@ -52,8 +56,15 @@ func (s *Snapshot) validate() error {
 			if err := geometry(where+".latency", c.Latency, main); err != nil {
 				return err
 			}
-			if c.Latency.Count() != c.Attempted() {
-				return fmt.Errorf("%s: latency histogram holds %d values for %d attempts", where, c.Latency.Count(), c.Attempted())
+			switch h.LatencyOf {
+			case LatencyOK:
+				if c.Latency.Count() != c.OK {
+					return fmt.Errorf("%s: latency histogram holds %d values for %d successful operations", where, c.Latency.Count(), c.OK)
+				}
+			case "":
+				if c.Latency.Count() != c.Attempted() {
+					return fmt.Errorf("%s: latency histogram holds %d values for %d attempts", where, c.Latency.Count(), c.Attempted())
+				}
 			}
 		}
 	}

@@ -50,14 +50,15 @@ func TestOpPlatform(t *testing.T) {
 	if a.Count != 50 || w.Count != 50 || all.Count != 100 {
 		t.Errorf("counts %d + %d = %d", a.Count, w.Count, all.Count)
 	}
-	if a.Max() >= w.Max() || !close3(w.Max(), 100*time.Millisecond) || !close3(a.Min(), time.Millisecond) {
+	// Latency is of the successes: logins 91..100 ms failed or timed out.
+	if a.Max() >= w.Max() || !close3(w.Max(), 90*time.Millisecond) || !close3(a.Min(), time.Millisecond) {
 		t.Errorf("Android max %v, Web max %v, Android min %v", a.Max(), w.Max(), a.Min())
 	}
 	if got := s.OpNames(); strings.Join(got, ",") != "connect,login" {
 		t.Errorf("ops %v", got)
 	}
 	// Queries do not change the snapshot's histograms.
-	if s.Ops["login"][policy.Android].Latency.Count() != 50 {
+	if s.Ops["login"][policy.Android].Latency.Count() != 45 {
 		t.Error("a query changed the snapshot")
 	}
 }

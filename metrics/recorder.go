@@ -197,6 +197,11 @@ func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event
 		}
 		c.codes[e.Code]++
 	}
+	// Latency is of successful operations only: a login refused at once,
+	// or one cut off, is not a fast or slow login; its own counts say it.
+	if e.Outcome != event.OK {
+		return
+	}
 	v := r.units(s, e.Latency)
 	if c.hist == nil {
 		c.hist = hdr.NewPacked(1, r.highest, r.cfg.digits)

@@ -39,7 +39,15 @@ type HistogramSpec struct {
 	Highest      int64 `json:"highest"` // largest value, in units
 	Digits       int   `json:"digits"`
 	SeriesDigits int   `json:"series_digits"`
+	// LatencyOf says which operations the latency histograms and the
+	// series' max and sum hold: "ok" (successful ones only; every snapshot
+	// imload writes now) or "" (every attempt, whatever its outcome: files
+	// of earlier versions). Snapshots of different kinds do not merge.
+	LatencyOf string `json:"latency_of,omitempty"`
 }
+
+// LatencyOK is HistogramSpec.LatencyOf for latency of successful operations.
+const LatencyOK = "ok"
 
 // Unit returns the histogram unit.
 func (h HistogramSpec) Unit() time.Duration { return time.Duration(h.UnitNs) }
@@ -53,7 +61,8 @@ type OpCell struct {
 	// a code, e.g. a transport error), and any other operation that carried a
 	// non-zero code. Timeouts are only in TimedOut.
 	Codes map[int]int64 `json:"codes,omitempty"`
-	// Latency holds every attempt, whatever its outcome.
+	// Latency holds the successful operations (HistogramSpec.LatencyOf
+	// "ok"); failed and timed-out ones are counted above, not timed.
 	Latency *Hist `json:"latency"`
 }
 
@@ -83,8 +92,8 @@ type OpSeries struct {
 	OK       []int64 `json:"ok"`
 	Failed   []int64 `json:"failed"`
 	TimedOut []int64 `json:"timed_out"`
-	MaxNs    []int64 `json:"max_ns"` // exact maximum latency
-	SumNs    []int64 `json:"sum_ns"` // sum of latencies, for the mean
+	MaxNs    []int64 `json:"max_ns"` // exact maximum latency (of the successes, as Latency)
+	SumNs    []int64 `json:"sum_ns"` // sum of latencies, for the mean over OK
 	// Latency holds a histogram per second (null when the second had none)
 	// for the operations chosen by WithSeriesHistograms; absent otherwise.
 	Latency []*Hist `json:"latency,omitempty"`
@@ -97,7 +106,7 @@ func (o *OpSeries) Attempted(i int) int64 { return o.OK[i] + o.Failed[i] + o.Tim
 func (s *Snapshot) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 func (r *Recorder) spec() HistogramSpec {
-	return HistogramSpec{UnitNs: int64(r.cfg.lowest), Highest: r.highest, Digits: r.cfg.digits, SeriesDigits: r.cfg.seriesDigits}
+	return HistogramSpec{UnitNs: int64(r.cfg.lowest), Highest: r.highest, Digits: r.cfg.digits, SeriesDigits: r.cfg.seriesDigits, LatencyOf: LatencyOK}
 }
 
 // seriesAcc gathers the series of the shards.

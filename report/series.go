@@ -42,9 +42,13 @@ func perSecond(s *metrics.Snapshot) []opSeconds {
 				p50: math.NaN(), p99: math.NaN(), max: math.NaN(), mean: math.NaN(),
 			}
 			r.attempted = r.ok + r.failed + r.timedOut
-			if r.attempted > 0 {
+			timed := r.ok // the series' max and sum are of the successes
+			if s.Histogram.LatencyOf == "" {
+				timed = r.attempted // a file of an earlier version: of every attempt
+			}
+			if timed > 0 {
 				r.max = float64(at(os.MaxNs, i)) / 1e6
-				r.mean = float64(at(os.SumNs, i)) / 1e6 / float64(r.attempted)
+				r.mean = float64(at(os.SumNs, i)) / 1e6 / float64(timed)
 			}
 			if i < len(os.Latency) && os.Latency[i].Count() > 0 {
 				h := os.Latency[i].Histogram()

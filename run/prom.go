@@ -103,7 +103,7 @@ func NewProm() *Prom {
 	}, []string{"outcome", "platform"})
 	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "imload", Name: "operation_duration_seconds",
-		Help:    "Latency of device operations (connect, login, logout, resume, heartbeat) from their intended start, every outcome included.",
+		Help:    "Latency of device operations (connect, login, logout, resume, heartbeat) from their intended start; successful operations only (failed ones are counted in errors_total).",
 		Buckets: LatencyBuckets,
 	}, []string{"op", "platform"})
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -200,7 +200,9 @@ func (p *Prom) Observe(e *event.Event) {
 	k := int(e.Kind)
 	switch {
 	case e.Kind.IsOp():
-		p.latency[k][pl].Observe(e.Latency.Seconds())
+		if e.Outcome == event.OK { // latency of successful operations, as the results
+			p.latency[k][pl].Observe(e.Latency.Seconds())
+		}
 		o := int(e.Outcome)
 		if o <= 0 || o >= nOutcomes {
 			return

@@ -68,13 +68,15 @@ func TestValue(t *testing.T) {
 		{"login.rate", 10, 1e-12},
 		{"login.errors.count", 10, 0},
 		{"login.errors.rate", 0.1, 1e-12},
-		{"login.p50", 0.050, 0.0001},
-		{"login.p99", 0.099, 0.0001},
-		{"login.p99.9", 0.100, 0.0001},
-		{"login.p100", 0.100, 0.0001},
+		// Latency is of the 90 successful logins (1..90 ms); the 10 failed or
+		// timed-out ones are counted, not timed.
+		{"login.p50", 0.045, 0.0001},
+		{"login.p99", 0.089, 0.0001},
+		{"login.p99.9", 0.090, 0.0001},
+		{"login.p100", 0.090, 0.0001},
 		{"login.min", 0.001, 0.000002},
-		{"login.max", 0.100, 0.0001},
-		{"login.mean", 0.0505, 0.0001},
+		{"login.max", 0.090, 0.0001},
+		{"login.mean", 0.0455, 0.0001},
 		{"connect.max", 10, 0.01},
 		{"connect.count", 10, 0},
 		{"errors.count", 10, 0},
@@ -88,8 +90,8 @@ func TestValue(t *testing.T) {
 		{"sig_expired.count", 0, 0},
 		{"heartbeat.count", 0, 0},
 		{"login.Android.count", 50, 0},
-		{"login.web.max", 0.100, 0.0001},
-		{"login.Android.max", 0.099, 0.0001},
+		{"login.web.max", 0.090, 0.0001},
+		{"login.Android.max", 0.089, 0.0001},
 		{"login.Web.errors.rate", 5.0 / 50, 1e-12},
 		{"kicked.unknown.count", 88, 0}, // kicks without a platform
 		{"kicked.Android.count", 0, 0},
@@ -262,5 +264,27 @@ func TestErrorRateSemantics(t *testing.T) {
 	got := Thresholds([]judge.Threshold{mustParse(t, "errors.rate < 1%")}, Inputs{Metrics: &metrics.Snapshot{}})[0]
 	if got.Pass || got.Error != "not judged: no operation was attempted" {
 		t.Errorf("errors.rate of a run without operations: %+v", got)
+	}
+}
+
+// A run whose every login failed has no login latency: login.p99 < 250ms
+// is not judged and fails, where it used to pass on the failures' own
+// quick answers.
+func TestLatencyThresholdOfOnlyFailures(t *testing.T) {
+	r := metrics.NewRecorder(metrics.WithStart(t0), metrics.WithClock(clock.NewFake(t0.Add(10*time.Second))))
+	for i := range 50 {
+		r.Observe(&event.Event{Kind: event.Login, Outcome: event.Failed, Code: 70020, UserID: fmt.Sprint("u", i),
+			Device: "d", Platform: policy.Android, At: t0.Add(time.Second), Latency: time.Millisecond})
+	}
+	th, err := judge.Parse("login.p99 < 250ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Thresholds([]judge.Threshold{th}, Inputs{Metrics: r.Snapshot()})
+	if len(got) != 1 || got[0].Pass {
+		t.Fatalf("login.p99 < 250ms over 50 failed logins: %+v, want not passed", got)
+	}
+	if _, err := Metric("login.p99", Inputs{Metrics: r.Snapshot()}); !errors.Is(err, ErrNotJudged) {
+		t.Errorf("login.p99: %v, want not judged", err)
 	}
 }
