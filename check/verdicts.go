@@ -4,22 +4,82 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/imload/imload/event"
 )
 
-// flag counts a verdict of class c; the example timeline is built only when
-// it would be kept.
-func (a *analyzer) flag(c Class, focus int64, head func() string, marks ...int32) {
-	a.flagged[c] = true
-	v := &a.rep.Verdicts[c]
-	v.Count++
-	if !v.wants(a.u.id, a.rep.ExampleLimit) {
-		return
+// unattributed flags kicks that name a displacer no device saw log in.
+func (a *analyzer) unattributed() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.admin || k.anon || k.by >= 0 {
+			continue
+		}
+		a.flag(SpuriousKick, k.at, func() string {
+			return fmt.Sprintf("%s was kicked by %s, which no device of the user saw log in before the kick",
+				a.devName(k.dev), a.displacerName(k))
+		}, k.rec)
 	}
-	v.add(Example{User: a.u.id, Text: a.timeline(head(), focus, marks)}, a.rep.ExampleLimit)
+}
+
+// late measures the kick latency of every attributed kick whose device was
+// connected at the displacement, and judges late kicks.
+//
+// Kick latency runs from the displacement at the target to the kicked
+// device's notice. The displacement is the displacing login's acceptance
+// at the target: its server time as the kicked device reported it (event
+// Latency), else as the displacing device's login answer gave it
+// (event.ServerTime). A kick whose displacement time the target never gave
+// is counted unmeasured; a notice stamped before its displacement time (a
+// target clock ahead of imload's) is counted early. Neither is recorded,
+// and no value is clamped.
+//
+// A kick is late when every measure it has exceeds LateAfter: the kick
+// latency, and the time from the displacing login's answer at its device
+// (a notice before that answer is not late), so a skewed server clock alone
+// does not make one late.
+func (a *analyzer) late() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.admin || k.by < 0 || k.victim < 0 {
+			continue
+		}
+		l := &a.sess[k.by]
+		disp := k.disp
+		if disp == 0 && l.rec >= 0 {
+			disp = a.u.recs[l.rec].serverTime()
+		}
+		ref := disp
+		if ref == 0 {
+			ref = l.ok
+		}
+		if ref == 0 || !a.hearing(k.victim, ref) {
+			continue
+		}
+		var judged time.Duration
+		switch {
+		case disp == 0:
+			a.rep.KickLatencyUnmeasured++
+			judged = time.Duration(max(k.at-l.ok, 0))
+		case k.at < disp:
+			a.rep.KickLatencyEarly++
+			judged = 0
+		default:
+			lat := time.Duration(k.at - disp)
+			a.rep.KickLatency.Record(lat)
+			judged = lat
+			if l.ok != 0 {
+				judged = min(lat, time.Duration(max(k.at-l.ok, 0)))
+			}
+		}
+		if judged > a.opt.LateAfter {
+			a.flag(LateKick, k.at, func() string {
+				return fmt.Sprintf("%s was told %s after %s (late after %s)",
+					a.devName(k.dev), judged.Round(time.Microsecond), a.loginName(k.by), a.opt.LateAfter)
+			}, l.rec, k.rec)
+		}
+	}
 }
 
 type point struct {
@@ -291,114 +351,4 @@ func (a *analyzer) offlineWhy(s int32) string {
 		return "failed to resume"
 	}
 	return "is offline"
-}
-
-// observedPlats returns the platforms of the devices seen kicked by login
-// L (duplicates to one device once) and of the ambiguous kicks L may have
-// sent.
-func (a *analyzer) observedPlats(L int32) (sure, maybe []uint8) {
-	lk := a.kicksOf(L)
-	for i, k := range lk {
-		if kk := &a.kicks[k]; kk.alt < 0 && !a.duplicateAmong(lk[:i], kk.dev) {
-			sure = append(sure, kk.plat)
-		}
-	}
-	for i := range a.kicks {
-		if k := &a.kicks[i]; k.alt >= 0 && (k.by == L || k.alt == L) {
-			maybe = append(maybe, k.plat)
-		}
-	}
-	return sure, maybe
-}
-
-func (a *analyzer) duplicateAmong(lk []int32, dev uint16) bool {
-	for _, k := range lk {
-		if kk := &a.kicks[k]; kk.alt < 0 && kk.dev == dev {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *analyzer) observed(L int32) []uint8 {
-	sure, maybe := a.observedPlats(L)
-	return append(sure, maybe...)
-}
-
-// hookTier says how callback h fits login L: 0 its kicked platforms are
-// exactly those of the kicks devices saw from L (including kicks that L or
-// an earlier login of its device sent); 1 they hold those L surely sent and
-// some of the others; 2 they also hold sessions that may have been
-// registered when L was processed and got no kick from it; 3 they do not
-// fit.
-func (a *analyzer) hookTier(h *webhook, L int32) int {
-	n := len(a.u.plats) + 1
-	cnt := make([]int32, 4*n) // observed, in the callback, untold, maybe observed
-	sure, maybe := a.observedPlats(L)
-	for _, p := range sure {
-		cnt[p]++
-	}
-	for _, p := range maybe {
-		cnt[3*n+int(p)]++
-	}
-	for _, p := range h.kicked {
-		if int(p) < n {
-			cnt[n+int(p)]++
-		}
-	}
-	a.untold(L, cnt[2*n:])
-	tier := 0
-	for p := 0; p < n; p++ {
-		o, w, e, m := cnt[p], cnt[n+p], cnt[2*n+p], cnt[3*n+p]
-		switch {
-		case w < o || w > o+m+e:
-			return 3
-		case w > o+m:
-			tier = max(tier, 2)
-		case w < o+m:
-			tier = max(tier, 1)
-		}
-	}
-	return tier
-}
-
-// untold counts the platforms of sessions that may have been registered
-// when login L was processed and got no kick from it. It does not trust the
-// model's choice among explanations (which of two racing removals came
-// first), so a callback is judged by what devices saw alone.
-func (a *analyzer) untold(L int32, cnt []int32) {
-	lk := a.kicksOf(L)
-	for i := range a.sess {
-		if !a.mayHold(L, int32(i)) || a.kickedDev(lk, a.sess[i].dev) {
-			continue
-		}
-		cnt[a.sess[i].plat]++
-	}
-}
-
-// mayHold reports whether session S may have been registered, beside login
-// L's own device, when the target processed L: it began before L was
-// processed and was neither removed nor kicked before L was sent.
-func (a *analyzer) mayHold(L, S int32) bool {
-	l, s := &a.sess[L], &a.sess[S]
-	switch {
-	case S == L, s.start >= l.hi,
-		s.rmLo != never && s.rmHi < l.start,
-		s.endHow == endKicked && s.end < l.start,
-		s.dev == l.dev && !a.pol.ReplaceSameInstance:
-		return false
-	}
-	return true
-}
-
-func (a *analyzer) platList(ps []uint8) string {
-	if len(ps) == 0 {
-		return "[]"
-	}
-	names := make([]string, len(ps))
-	for i, p := range ps {
-		names[i] = string(a.u.platform(p))
-	}
-	slices.Sort(names)
-	return "[" + strings.Join(names, " ") + "]"
 }

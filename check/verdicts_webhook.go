@@ -270,6 +270,104 @@ func (a *analyzer) whyNotUntold(L, S int32, q uint64) string {
 	return fmt.Sprintf("got no kick from it and was still listening %s after the login's ok", a.opt.LateAfter)
 }
 
+// mayHold reports whether session S may have been registered, beside login
+// L's own device, when the target processed L: it began before L was
+// processed and was neither removed nor kicked before L was sent.
+func (a *analyzer) mayHold(L, S int32) bool {
+	l, s := &a.sess[L], &a.sess[S]
+	switch {
+	case S == L, s.start >= l.hi,
+		s.rmLo != never && s.rmHi < l.start,
+		s.endHow == endKicked && s.end < l.start,
+		s.dev == l.dev && !a.pol.ReplaceSameInstance:
+		return false
+	}
+	return true
+}
+
+// observedPlats returns the platforms of the devices seen kicked by login
+// L (duplicates to one device once) and of the ambiguous kicks L may have
+// sent.
+func (a *analyzer) observedPlats(L int32) (sure, maybe []uint8) {
+	lk := a.kicksOf(L)
+	for i, k := range lk {
+		if kk := &a.kicks[k]; kk.alt < 0 && !a.duplicateAmong(lk[:i], kk.dev) {
+			sure = append(sure, kk.plat)
+		}
+	}
+	for i := range a.kicks {
+		if k := &a.kicks[i]; k.alt >= 0 && (k.by == L || k.alt == L) {
+			maybe = append(maybe, k.plat)
+		}
+	}
+	return sure, maybe
+}
+
+func (a *analyzer) duplicateAmong(lk []int32, dev uint16) bool {
+	for _, k := range lk {
+		if kk := &a.kicks[k]; kk.alt < 0 && kk.dev == dev {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *analyzer) observed(L int32) []uint8 {
+	sure, maybe := a.observedPlats(L)
+	return append(sure, maybe...)
+}
+
+// hookTier says how callback h fits login L: 0 its kicked platforms are
+// exactly those of the kicks devices saw from L (including kicks that L or
+// an earlier login of its device sent); 1 they hold those L surely sent and
+// some of the others; 2 they also hold sessions that may have been
+// registered when L was processed and got no kick from it; 3 they do not
+// fit.
+func (a *analyzer) hookTier(h *webhook, L int32) int {
+	n := len(a.u.plats) + 1
+	cnt := make([]int32, 4*n) // observed, in the callback, untold, maybe observed
+	sure, maybe := a.observedPlats(L)
+	for _, p := range sure {
+		cnt[p]++
+	}
+	for _, p := range maybe {
+		cnt[3*n+int(p)]++
+	}
+	for _, p := range h.kicked {
+		if int(p) < n {
+			cnt[n+int(p)]++
+		}
+	}
+	a.untold(L, cnt[2*n:])
+	tier := 0
+	for p := 0; p < n; p++ {
+		o, w, e, m := cnt[p], cnt[n+p], cnt[2*n+p], cnt[3*n+p]
+		switch {
+		case w < o || w > o+m+e:
+			return 3
+		case w > o+m:
+			tier = max(tier, 2)
+		case w < o+m:
+			tier = max(tier, 1)
+		}
+	}
+	return tier
+}
+
+// untold counts the platforms of sessions that may have been registered
+// when login L was processed and got no kick from it. It does not trust the
+// model's choice among explanations (which of two racing removals came
+// first), so a callback is judged by what devices saw alone.
+func (a *analyzer) untold(L int32, cnt []int32) {
+	lk := a.kicksOf(L)
+	for i := range a.sess {
+		if !a.mayHold(L, int32(i)) || a.kickedDev(lk, a.sess[i].dev) {
+			continue
+		}
+		cnt[a.sess[i].plat]++
+	}
+}
+
 // matchRest matches the callbacks hooks (in time order) that name no login
 // seen to the logins pool that no callback named. A callback may explain a
 // login when it fits its kicks (hookTier at most 2) and its time lies within

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/imload/imload/policy"
 )
@@ -211,20 +209,6 @@ func isVictim(victims []policy.Instance, in policy.Instance) bool {
 	return false
 }
 
-// modelSeq is the sequence a session has in the model: the target's, or
-// its position in the order of logins.
-func (a *analyzer) modelSeq(s int32) uint64 { return a.mseq[s] }
-
-// kickedDev reports whether one of the kicks lk went to device dev.
-func (a *analyzer) kickedDev(lk []int32, dev uint16) bool {
-	for _, k := range lk {
-		if a.kicks[k].dev == dev {
-			return true
-		}
-	}
-	return false
-}
-
 // takeKick marks and returns the first unused kick of lk to device dev.
 func (a *analyzer) takeKick(lk []int32, dev uint16) int32 {
 	for _, k := range lk {
@@ -314,145 +298,4 @@ func (a *analyzer) duplicate(lk []int32, k int32) bool {
 		}
 	}
 	return false
-}
-
-// unattributed flags kicks that name a displacer no device saw log in.
-func (a *analyzer) unattributed() {
-	for i := range a.kicks {
-		k := &a.kicks[i]
-		if k.admin || k.anon || k.by >= 0 {
-			continue
-		}
-		a.flag(SpuriousKick, k.at, func() string {
-			return fmt.Sprintf("%s was kicked by %s, which no device of the user saw log in before the kick",
-				a.devName(k.dev), a.displacerName(k))
-		}, k.rec)
-	}
-}
-
-// late measures the kick latency of every attributed kick whose device was
-// connected at the displacement, and judges late kicks.
-//
-// Kick latency runs from the displacement at the target to the kicked
-// device's notice. The displacement is the displacing login's acceptance
-// at the target: its server time as the kicked device reported it (event
-// Latency), else as the displacing device's login answer gave it
-// (event.ServerTime). A kick whose displacement time the target never gave
-// is counted unmeasured; a notice stamped before its displacement time (a
-// target clock ahead of imload's) is counted early. Neither is recorded,
-// and no value is clamped.
-//
-// A kick is late when every measure it has exceeds LateAfter: the kick
-// latency, and the time from the displacing login's answer at its device
-// (a notice before that answer is not late), so a skewed server clock alone
-// does not make one late.
-func (a *analyzer) late() {
-	for i := range a.kicks {
-		k := &a.kicks[i]
-		if k.admin || k.by < 0 || k.victim < 0 {
-			continue
-		}
-		l := &a.sess[k.by]
-		disp := k.disp
-		if disp == 0 && l.rec >= 0 {
-			disp = a.u.recs[l.rec].serverTime()
-		}
-		ref := disp
-		if ref == 0 {
-			ref = l.ok
-		}
-		if ref == 0 || !a.hearing(k.victim, ref) {
-			continue
-		}
-		var judged time.Duration
-		switch {
-		case disp == 0:
-			a.rep.KickLatencyUnmeasured++
-			judged = time.Duration(max(k.at-l.ok, 0))
-		case k.at < disp:
-			a.rep.KickLatencyEarly++
-			judged = 0
-		default:
-			lat := time.Duration(k.at - disp)
-			a.rep.KickLatency.Record(lat)
-			judged = lat
-			if l.ok != 0 {
-				judged = min(lat, time.Duration(max(k.at-l.ok, 0)))
-			}
-		}
-		if judged > a.opt.LateAfter {
-			a.flag(LateKick, k.at, func() string {
-				return fmt.Sprintf("%s was told %s after %s (late after %s)",
-					a.devName(k.dev), judged.Round(time.Microsecond), a.loginName(k.by), a.opt.LateAfter)
-			}, l.rec, k.rec)
-		}
-	}
-}
-
-func (a *analyzer) policyName() string {
-	if a.pol.Name != "" {
-		return "policy " + a.pol.Name
-	}
-	return "the policy"
-}
-
-func (a *analyzer) devName(d uint16) string {
-	if int(d) < len(a.u.devs) {
-		return a.u.devs[d]
-	}
-	return fmt.Sprintf("device#%d", d)
-}
-
-func (a *analyzer) rel(t int64) string {
-	return fmt.Sprintf("+%.3fms", float64(t-a.base)/1e6)
-}
-
-// loginName describes login s.
-func (a *analyzer) loginName(s int32) string {
-	ss := &a.sess[s]
-	who := fmt.Sprintf("%s (%s)", a.devName(ss.dev), a.u.platform(ss.plat))
-	switch {
-	case ss.inferred && ss.seq > 0:
-		return fmt.Sprintf("login seq %d of %s, timed out on the device", ss.seq, who)
-	case ss.inferred:
-		return fmt.Sprintf("the login of %s sent at %s, timed out on the device", who, a.rel(ss.start))
-	case a.seqMode && ss.seq > 0:
-		return fmt.Sprintf("login seq %d of %s, ok at %s", ss.seq, who, a.rel(ss.ok))
-	}
-	return fmt.Sprintf("the login of %s ok at %s", who, a.rel(ss.ok))
-}
-
-// sessName describes the session of login s as a victim.
-func (a *analyzer) sessName(s int32) string {
-	ss := &a.sess[s]
-	if a.seqMode && ss.seq > 0 {
-		return fmt.Sprintf("%s (%s, login seq %d)", a.devName(ss.dev), a.u.platform(ss.plat), ss.seq)
-	}
-	return fmt.Sprintf("%s (%s, logged in at %s)", a.devName(ss.dev), a.u.platform(ss.plat), a.rel(ss.ok))
-}
-
-func (a *analyzer) listNames(ss []int32) string {
-	if len(ss) == 0 {
-		return "none"
-	}
-	parts := make([]string, len(ss))
-	for i, s := range ss {
-		parts[i] = a.sessName(s)
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (a *analyzer) displacerName(k *kick) string {
-	r := &a.u.recs[k.rec]
-	var parts []string
-	if r.bySeq > 0 {
-		parts = append(parts, fmt.Sprintf("login seq %d", r.bySeq))
-	}
-	if r.byDev > 0 {
-		parts = append(parts, "instance "+a.devName(r.byDev-1))
-	}
-	if r.byPlat > 0 {
-		parts = append(parts, "platform "+string(a.u.platform(r.byPlat)))
-	}
-	return strings.Join(parts, ", ")
 }
