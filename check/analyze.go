@@ -24,11 +24,11 @@ type rules struct {
 // rendered as timelines (render.go). One analyzer per worker, its buffers
 // reused from user to user.
 type analyzer struct {
-	userHistory
-	statusAt int64 // when the target's online statuses were taken
-	webhooks bool  // some callback was added: every user's are judged
-	rep      *Report
-	flagged  [NumClasses]bool // classes flagged for the user
+	userHistory                  // the user being judged
+	statusAt    int64            // when the target's online statuses were taken
+	webhooks    bool             // some callback was added: every user's are judged
+	rep         *Report          // where the verdicts and measures go
+	flagged     [NumClasses]bool // classes flagged for the user being judged
 
 	replayBufs
 	sweepBufs
@@ -37,20 +37,27 @@ type analyzer struct {
 	insts []policy.Instance
 }
 
-// replayBufs are the sequence-mode replay's buffers.
+// replayBufs are the sequence-mode replay's buffers (sessions by index).
 type replayBufs struct {
-	online  []int32
-	online2 []int32
-	amb     []int32
+	// registered: the sessions the model holds registered before the
+	// login being replayed; nextRegistered: after it.
+	registered     []int32
+	nextRegistered []int32
+	// maybeRemoved: registered sessions whose own removal may have been
+	// processed before or after the login (the replay tries both).
+	maybeRemoved []int32
+	// members: the sessions registered at the login under the assignment
+	// being tried, in the order given to the policy.
 	members []int32
 }
 
 // sweepBufs are the over-limit sweep's buffers.
 type sweepBufs struct {
-	pts []point
-	cur []int32
+	edges   []sweepEdge // where a session comes online or goes offline, by time
+	holding []int32     // the sessions the devices hold online at the sweep's time
 }
 
+// newAnalyzer returns an analyzer that adds what it finds to rep.
 func newAnalyzer(pol *policy.Policy, opt Options, end int64, webhooks bool, rep *Report) *analyzer {
 	a := &analyzer{userHistory: userHistory{rules: rules{pol: pol, opt: opt, end: end}},
 		statusAt: unixNano(opt.StatusAt), webhooks: webhooks, rep: rep}
@@ -68,29 +75,29 @@ func (a *analyzer) check(u *userSnap) {
 	a.attachKicks()
 	c := &a.rep.Checks
 	c.Users++
-	if a.seqMode {
+	if a.sequenceMode {
 		c.SequenceUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Sequence.String())
 	} else {
 		c.SearchUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Search.String())
 	}
-	for i := range a.sess {
-		if a.sess[i].inferred {
+	for i := range a.sessions {
+		if a.sessions[i].inferred {
 			c.InferredLogins++
 		} else {
 			c.Logins++
 		}
 	}
 	for i := range a.kicks {
-		if a.kicks[i].admin {
+		if a.kicks[i].administrative {
 			c.UnnamedKicks++
 		} else {
 			c.Kicks++
 		}
 	}
 	a.orderLogins()
-	if a.seqMode {
+	if a.sequenceMode {
 		a.replay()
 	} else {
 		a.search()

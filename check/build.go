@@ -14,168 +14,208 @@ import (
 type endKind uint8
 
 const (
-	endOpen endKind = iota
-	endLogout
-	endKicked
-	endAppKill
-	endSwitch
-	endSigExpired
-	endResumeFail
-	endRelogin
-	endRunEnd
+	endOpen       endKind = iota // not ended (yet)
+	endLogout                    // the device sent logout
+	endKicked                    // a kick told the device
+	endAppKill                   // the app was killed
+	endSwitch                    // the device switched account
+	endSigExpired                // the device got user_sig_expired
+	endResumeFail                // a resume after a disconnect failed
+	endRelogin                   // the device started a new login
+	endRunEnd                    // the run ended with it online
 )
 
 // session is one successful (or inferred) login of a device and what became
-// of it. Times are unix ns.
+// of it. Times are unix ns; never stands for "not (yet)".
 type session struct {
-	rec   int32 // login record
-	dev   uint16
-	plat  uint8
-	seq   uint64
-	start int64 // login sent
-	ok    int64 // login ok at; 0 for an inferred login
-	// hi is the latest time the target can have processed the login: its
-	// ok, or the first kick that names it if earlier.
-	hi int64
-	// Device view: online over [ok, end) minus gaps[gap0:gap1].
-	end        int64
-	endHow     endKind
-	gap0, gap1 int32
-	// Removal by the device's own action, somewhere in [rmLo, rmHi];
-	// rmLo == never: none.
-	rmLo, rmHi int64
-	// deaf: from this time on the device never again listened on this
-	// session (never: it did, or was told by a kick).
-	deaf   int64
-	kicked bool
+	rec  int32  // the login's record in userSnap.recs
+	dev  uint16 // device (index into userSnap.devs)
+	plat uint8  // platform (index+1 into userSnap.plats)
+	seq  uint64 // the target's sequence of the login, 0: none
+	sent int64  // login sent
+	okAt int64  // login ok reached the device; 0 for an inferred login
+	// latestProcessed is the latest time the target can have processed the
+	// login: its ok, or the first kick that names it if earlier (never for
+	// an inferred login that no kick names).
+	latestProcessed int64
+	// The device's view: online over [okAt, onlineUntil) minus the
+	// disconnects gaps[firstGap:endGap], ended as endedBy says.
+	onlineUntil      int64
+	endedBy          endKind
+	firstGap, endGap int32
+	// The session's removal at the target by its device's own action
+	// (logout, failed resume, account switch, expired ticket) or by a kick
+	// naming no displacer, at some time in [removalFrom, removalTo];
+	// removalFrom == never: no such removal.
+	removalFrom, removalTo int64
+	// stoppedListening: from this time on the device never again listened
+	// on this session (never: it did, or a kick told it).
+	stoppedListening int64
+	kicked           bool // a kick ended it
 	// kickedBy is the displacing login (session index + 1) named by the
 	// kick this session got; 0: none, or unnamed.
-	kickedBy  int32
-	inferred  bool
-	discAtEnd bool
-	// byTarget: a kick naming no displacer ended it (an administrative
+	kickedBy int32
+	// inferred: a login that timed out (or failed without an answer) on
+	// its device, taken as accepted because a kick names it or hit it.
+	inferred bool
+	// disconnectedAtEnd: the run ended while the device was disconnected.
+	disconnectedAtEnd bool
+	// endedByTarget: a kick naming no displacer ended it (an administrative
 	// kick, or one while the device was away): the target removed it at
 	// some time the device cannot tell, maybe as a login's victim.
-	byTarget bool
-	// displacedAt: the replay's displacing login was sent at this time
-	// (valid when displaced): from then on the target may have dropped the
-	// session before its device heard of it.
+	endedByTarget bool
+	// displaced: the replay's model displaced it, by a login sent at
+	// displacedAt: from then on the target may have dropped the session
+	// before its device heard of it.
 	displaced   bool
 	displacedAt int64
 	// racing: the device's next login was sent before this one was
 	// answered, so it went over another connection (one call at a time per
 	// connection): this session's connection went on listening after the
-	// device moved on. deaf0 is when it stopped listening by itself (never:
-	// not known), kept for search mode, which sets deaf from it.
-	racing bool
-	deaf0  int64
+	// device moved on. connStopped is when that connection stopped
+	// listening by itself (never: not known), kept for search mode, which
+	// sets stoppedListening from it.
+	racing      bool
+	connStopped int64
 }
 
+// settledAt is when login s is known processed at the target: its ok, else
+// (an inferred login) the latest time it can have been processed.
+func (s *session) settledAt() int64 {
+	if s.okAt > 0 {
+		return s.okAt
+	}
+	return s.latestProcessed
+}
+
+// gap is a disconnect of a session's device: not listening over [from, to)
+// (to == never: it never resumed).
 type gap struct{ from, to int64 }
 
-// kick is one kicked_offline a device received.
+// kick is one kicked_offline notice a device received.
 type kick struct {
-	rec    int32
-	dev    uint16
-	plat   uint8
-	at     int64
-	disp   int64 // displacement time from the device-reported latency, 0: unknown
-	victim int32 // session that was kicked, -1: unknown
-	by     int32 // displacing login (session), -1: none found
-	// alt: in search mode, an earlier login of the same displacing device
-	// that may have sent this kick instead of by (the device logged in
-	// again before the notice arrived); -1: none. The search decides.
-	alt   int32
-	admin bool
-	// anon: names no displacer, and Options.AnonymousKicks says a login
+	rec     int32  // its record in userSnap.recs
+	dev     uint16 // the kicked device
+	plat    uint8  // the kicked device's platform
+	arrived int64  // the notice reached the device
+	// displacedAt: the displacement time at the target, from the
+	// device-reported latency; 0: unknown.
+	displacedAt int64
+	victim      int32 // the session it ended, -1: unknown
+	displacer   int32 // the displacing login (session), -1: none found
+	// altDisplacer: in search mode, an earlier login of the same displacing
+	// device that may have sent this kick instead of displacer (the device
+	// logged in again before the notice arrived); -1: none. The search
+	// decides.
+	altDisplacer int32
+	// administrative: names no displacer and is taken as the target's own
+	// (a REST kick, a resume answered 6208): counted, not judged.
+	administrative bool
+	// anonymous: names no displacer, and Options.AnonymousKicks says a login
 	// sent it (search mode only).
-	anon bool
-	used bool
-	// cands[c0:c1]: in search mode, the sessions of the kicked device that
-	// may have been online when the kick arrived, any of which it may have
-	// ended (the search decides); empty: victim only.
-	c0, c1 int32
+	anonymous bool
+	// matched: the replay matched it to a victim of its displacer (or
+	// counted it as a verdict).
+	matched bool
+	// kickCands[candFrom:candTo]: in search mode, the sessions of the kicked
+	// device that may have been online when the kick arrived, any of which
+	// it may have ended (the search decides); empty: victim only.
+	candFrom, candTo int32
 }
 
 // pending is a login that timed out on its device, or failed with no answer
 // from the target (transport lost, run ended): the target may have
 // accepted it.
 type pending struct {
-	rec   int32
-	dev   uint16
-	start int64
-	at    int64
-	sess  int32 // inferred session, -1: none
+	rec        int32  // its record in userSnap.recs
+	dev        uint16 // its device
+	sent       int64  // login sent
+	gaveUpAt   int64  // the device stopped waiting for the answer
+	inferredAs int32  // the inferred session made of it, -1: none
 }
 
 // refusal is a login the target refused with a conflict or limit code
-// (Options.RefusalCodes): processed at some time in [start, at].
+// (Options.RefusalCodes): processed at some time in [sent, refusedAt].
 type refusal struct {
-	rec       int32
-	dev       uint16
-	plat      uint8
-	code      int32
-	start, at int64
+	rec             int32  // its record in userSnap.recs
+	dev             uint16 // its device
+	plat            uint8  // its platform
+	code            int32  // the refusal code
+	sent, refusedAt int64  // login sent, refusal reached the device
 }
 
-type devRange struct{ s0, s1, p0, p1 int32 }
+// deviceSpan is where one device's sessions and pending logins lie in
+// userHistory.sessions and .pendingLogins (inferred sessions, which follow
+// the observed ones, excepted).
+type deviceSpan struct{ sessFrom, sessTo, pendFrom, pendTo int32 }
 
-// userHistory is one user's history as the oracle reads it, built once
-// per user by build and attachKicks, then read by every later step.
+// userHistory is one user's history as the oracle reads it, built once per
+// user by build and attachKicks and then read by every later step. Its
+// buffers are reused from user to user.
 type userHistory struct {
 	rules
 	u       *userSnap
-	base    int64 // first event time of the user, for timelines
-	seqMode bool  // use sequence numbers for matching
-	useSeq  bool  // order logins by sequence number
+	firstAt int64 // first event time of the user, for timelines
+	// sequenceMode: the user is judged by replay, with the target's
+	// sequence numbers matching kicks to logins; else by the order search.
+	sequenceMode bool
+	orderBySeq   bool // the model orders logins by sequence, else by ok time
 
-	order   []int32
-	sess    []session
-	gaps    []gap
-	kicks   []kick
-	pend    []pending
-	refused []refusal
-	devs    []devRange
-	nbuilt  int      // sessions from pass 1; inferred ones follow
-	seqIdx  []int32  // pass-1 sessions sorted by seq
-	kickBy  []int32  // kick indices grouped by displacing login
-	kickOff []int32  // kickBy offsets per session, len(sess)+1
-	logins  []int32  // logins in model order
-	mseq    []uint64 // per session: its sequence in the model
-	cands   []int32
+	// recOrder is scratch: record indices by device and time (build), then
+	// where each login's kicks go in kicksByLogin (orderLogins).
+	recOrder []int32
+	sessions []session // the observed sessions, then the inferred ones
+	gaps     []gap     // disconnects, per session in order (session.firstGap)
+	kicks    []kick    // kicks received, by arrival
+	// pendingLogins: logins that timed out or failed without an answer,
+	// per device in order (deviceSpan).
+	pendingLogins []pending
+	refused       []refusal    // logins refused with a conflict or limit code
+	devSpans      []deviceSpan // per device
+	nObserved     int          // sessions made from the devices' events; inferred ones follow
+	seqOrder      []int32      // observed sessions by sequence (sequence mode only)
+	// kicksByLogin holds kick indices grouped by displacing login: those
+	// of login s are kicksByLogin[kicksByLoginAt[s]:kicksByLoginAt[s+1]].
+	kicksByLogin   []int32
+	kicksByLoginAt []int32
+	modelOrder     []int32  // the sessions' logins in model order
+	modelSeqs      []uint64 // per session: its sequence in the model
+	kickCands      []int32  // the sessions kicks may have ended (kick.candFrom)
 }
 
+// reset makes h the empty history of user u, keeping its buffers.
 func (h *userHistory) reset(u *userSnap) {
 	h.u = u
-	h.sess = h.sess[:0]
+	h.sessions = h.sessions[:0]
 	h.gaps = h.gaps[:0]
 	h.kicks = h.kicks[:0]
-	h.pend = h.pend[:0]
+	h.pendingLogins = h.pendingLogins[:0]
 	h.refused = h.refused[:0]
-	h.base = never
+	h.firstAt = never
 	for i := range u.recs {
 		r := &u.recs[i]
-		if r.start != 0 && r.start < h.base && r.kind != event.Kicked {
-			h.base = r.start
+		if r.start != 0 && r.start < h.firstAt && r.kind != event.Kicked {
+			h.firstAt = r.start
 		}
-		if r.at != 0 && r.at < h.base {
-			h.base = r.at
+		if r.at != 0 && r.at < h.firstAt {
+			h.firstAt = r.at
 		}
 	}
-	if h.base == never {
-		h.base = 0
+	if h.firstAt == never {
+		h.firstAt = 0
 	}
 }
 
-// build is pass 1: sessions per device from the device's own events, in
-// time order; kicks and timed-out logins are collected for pass 2.
+// build is the first pass over the user's records: sessions per device from
+// the device's own events, in time order; kicks, logins without an answer
+// and refusals are collected for attachKicks.
 func (h *userHistory) build() {
 	recs := h.u.recs
-	h.order = h.order[:0]
+	h.recOrder = h.recOrder[:0]
 	for i := range recs {
-		h.order = append(h.order, int32(i))
+		h.recOrder = append(h.recOrder, int32(i))
 	}
-	slices.SortFunc(h.order, func(x, y int32) int {
+	slices.SortFunc(h.recOrder, func(x, y int32) int {
 		rx, ry := &recs[x], &recs[y]
 		if c := cmp.Compare(rx.dev, ry.dev); c != 0 {
 			return c
@@ -185,24 +225,26 @@ func (h *userHistory) build() {
 		}
 		return cmp.Compare(x, y)
 	})
-	if cap(h.devs) < len(h.u.devs) {
-		h.devs = make([]devRange, len(h.u.devs))
+	if cap(h.devSpans) < len(h.u.devs) {
+		h.devSpans = make([]deviceSpan, len(h.u.devs))
 	}
-	h.devs = h.devs[:len(h.u.devs)]
-	clear(h.devs)
-	cur := int32(-1)
-	curDev := -1
-	for _, ri := range h.order {
+	h.devSpans = h.devSpans[:len(h.u.devs)]
+	clear(h.devSpans)
+	// current is the session the device of the records being read holds
+	// (logged in and not ended), -1: none.
+	current := int32(-1)
+	currentDev := -1
+	for _, ri := range h.recOrder {
 		r := &recs[ri]
-		if int(r.dev) != curDev {
-			if cur >= 0 {
-				h.closeAtEnd(cur)
+		if int(r.dev) != currentDev {
+			if current >= 0 {
+				h.endAtRunEnd(current)
 			}
-			cur = -1
-			curDev = int(r.dev)
-			n := int32(len(h.sess))
-			p := int32(len(h.pend))
-			h.devs[r.dev] = devRange{n, n, p, p}
+			current = -1
+			currentDev = int(r.dev)
+			n := int32(len(h.sessions))
+			p := int32(len(h.pendingLogins))
+			h.devSpans[r.dev] = deviceSpan{n, n, p, p}
 		}
 		switch r.kind {
 		case event.Login:
@@ -213,179 +255,180 @@ func (h *userHistory) build() {
 				// one instance (a login storm over several
 				// connections) that the target took as one new login
 				// and repeats, their answers arriving in any order.
-				if l := int32(len(h.sess)) - 1; cur < 0 && r.seq != 0 && l >= h.devs[r.dev].s0 &&
-					h.sess[l].seq == r.seq && h.sess[l].endHow == endSigExpired && h.sess[l].gap1 == int32(len(h.gaps)) {
+				if l := int32(len(h.sessions)) - 1; current < 0 && r.seq != 0 && l >= h.devSpans[r.dev].sessFrom &&
+					h.sessions[l].seq == r.seq && h.sessions[l].endedBy == endSigExpired && h.sessions[l].endGap == int32(len(h.gaps)) {
 					// A new ticket after user_sig_expired, on the same
 					// session (a repeat login): it goes on; the device
 					// was not online between.
-					s := &h.sess[l]
-					h.gaps = append(h.gaps, gap{s.end, max(r.at, s.end)})
-					s.gap1 = int32(len(h.gaps))
-					s.end, s.endHow, s.deaf = never, endOpen, never
-					s.rmLo, s.rmHi = never, never
-					cur = l
+					s := &h.sessions[l]
+					h.gaps = append(h.gaps, gap{s.onlineUntil, max(r.at, s.onlineUntil)})
+					s.endGap = int32(len(h.gaps))
+					s.onlineUntil, s.endedBy, s.stoppedListening = never, endOpen, never
+					s.removalFrom, s.removalTo = never, never
+					current = l
 					continue
 				}
 				if m := h.devSession(r.dev, r.seq); r.seq != 0 && m >= 0 {
 					// The login that made the session may be answered
 					// after a repeat: it was sent first.
-					if st := h.startOf(r); st < h.sess[m].start {
-						h.sess[m].start = st
+					if st := h.sentAt(r); st < h.sessions[m].sent {
+						h.sessions[m].sent = st
 					}
 					continue
 				}
 				switch {
-				case cur >= 0 && r.flags&flagRepeat != 0 && r.seq == 0:
+				case current >= 0 && r.flags&flagRepeat != 0 && r.seq == 0:
 					continue
-				case cur >= 0 && r.seq != 0 && h.sess[cur].seq > r.seq:
+				case current >= 0 && r.seq != 0 && h.sessions[current].seq > r.seq:
 					// An older session of the instance answered after a
 					// newer one (another connection of a storm): the
 					// target ended it before the newer one began; the
 					// device moved on.
-					h.close(h.newSession(ri, r), r.at, endRelogin)
+					h.endSession(h.newSession(ri, r), r.at, endRelogin)
 				default:
-					if cur >= 0 {
-						c := &h.sess[cur]
-						if t := h.startOf(r); t < c.ok {
-							// Sent before cur was answered: over another
+					if current >= 0 {
+						c := &h.sessions[current]
+						if t := h.sentAt(r); t < c.okAt {
+							// Sent before current was answered: over another
 							// connection, which goes on listening.
-							c.racing, c.deaf0 = true, c.deaf
-							if h.inGapOpen(cur) {
-								c.deaf0 = min(c.deaf0, h.gaps[c.gap1-1].from)
+							c.racing, c.connStopped = true, c.stoppedListening
+							if h.inOpenGap(current) {
+								c.connStopped = min(c.connStopped, h.gaps[c.endGap-1].from)
 							}
 						}
-						h.close(cur, h.startOf(r), endRelogin)
+						h.endSession(current, h.sentAt(r), endRelogin)
 					}
-					cur = h.newSession(ri, r)
+					current = h.newSession(ri, r)
 				}
 			case event.TimedOut:
-				h.pend = append(h.pend, pending{rec: ri, dev: r.dev, start: h.startOf(r), at: r.at, sess: -1})
+				h.pendingLogins = append(h.pendingLogins, pending{rec: ri, dev: r.dev, sent: h.sentAt(r), gaveUpAt: r.at, inferredAs: -1})
 			case event.Failed:
 				// No answer from the target (the transport failed, or the
 				// run ended while it waited): like a timeout, the login
 				// may have succeeded there.
 				if r.code == 0 {
-					h.pend = append(h.pend, pending{rec: ri, dev: r.dev, start: h.startOf(r), at: r.at, sess: -1})
+					h.pendingLogins = append(h.pendingLogins, pending{rec: ri, dev: r.dev, sent: h.sentAt(r), gaveUpAt: r.at, inferredAs: -1})
 				} else if slices.Contains(h.opt.RefusalCodes, int(r.code)) {
-					h.refused = append(h.refused, refusal{rec: ri, dev: r.dev, plat: r.plat, code: r.code, start: h.startOf(r), at: r.at})
+					h.refused = append(h.refused, refusal{rec: ri, dev: r.dev, plat: r.plat, code: r.code, sent: h.sentAt(r), refusedAt: r.at})
 				}
 			}
 		case event.Logout:
-			if cur >= 0 {
-				s := &h.sess[cur]
-				t := h.startOf(r)
-				h.close(cur, t, endLogout)
-				s.rmLo, s.rmHi = t, never
+			if current >= 0 {
+				s := &h.sessions[current]
+				t := h.sentAt(r)
+				h.endSession(current, t, endLogout)
+				s.removalFrom, s.removalTo = t, never
 				if r.out == event.OK {
-					s.rmHi = max(r.at, t)
+					s.removalTo = max(r.at, t)
 				}
-				cur = -1
-			} else if l := int32(len(h.sess)) - 1; l >= h.devs[r.dev].s0 && h.sess[l].endHow == endAppKill && h.sess[l].rmLo == never {
+				current = -1
+			} else if l := int32(len(h.sessions)) - 1; l >= h.devSpans[r.dev].sessFrom && h.sessions[l].endedBy == endAppKill && h.sessions[l].removalFrom == never {
 				// A logout after an app kill: the kill was a storm's
 				// extra connection dropped, while the device went on
 				// with the session; the logout removes it.
-				s := &h.sess[l]
-				s.rmLo, s.rmHi = max(h.startOf(r), s.end), never
+				s := &h.sessions[l]
+				s.removalFrom, s.removalTo = max(h.sentAt(r), s.onlineUntil), never
 				if r.out == event.OK {
-					s.rmHi = max(r.at, s.rmLo)
+					s.removalTo = max(r.at, s.removalFrom)
 				}
 			}
 		case event.AppKill:
-			if cur >= 0 {
-				h.close(cur, r.at, endAppKill)
-				cur = -1
+			if current >= 0 {
+				h.endSession(current, r.at, endAppKill)
+				current = -1
 			}
 		case event.Disconnect:
-			if cur >= 0 && !h.inGapOpen(cur) {
-				s := &h.sess[cur]
+			if current >= 0 && !h.inOpenGap(current) {
+				s := &h.sessions[current]
 				h.gaps = append(h.gaps, gap{r.at, never})
-				s.gap1 = int32(len(h.gaps))
+				s.endGap = int32(len(h.gaps))
 			}
 		case event.Resume:
-			if l := int32(len(h.sess)) - 1; cur < 0 && r.out == event.OK && r.seq != 0 &&
-				l >= h.devs[r.dev].s0 && h.sess[l].seq == r.seq && h.sess[l].endHow == endAppKill &&
-				h.sess[l].gap1 == int32(len(h.gaps)) {
+			if l := int32(len(h.sessions)) - 1; current < 0 && r.out == event.OK && r.seq != 0 &&
+				l >= h.devSpans[r.dev].sessFrom && h.sessions[l].seq == r.seq && h.sessions[l].endedBy == endAppKill &&
+				h.sessions[l].endGap == int32(len(h.gaps)) {
 				// The device resumed the session it had dropped as an
 				// app kill: in a login storm another connection of the
 				// instance held the session when it was dropped, and the
 				// main connection takes it back. It was not listening
 				// from the drop (or the disconnect before it) to now.
-				s := &h.sess[l]
-				if !h.inGapOpen(l) {
-					h.gaps = append(h.gaps, gap{s.end, never})
-					s.gap1 = int32(len(h.gaps))
+				s := &h.sessions[l]
+				if !h.inOpenGap(l) {
+					h.gaps = append(h.gaps, gap{s.onlineUntil, never})
+					s.endGap = int32(len(h.gaps))
 				}
-				s.end, s.endHow, s.deaf = never, endOpen, never
-				cur = l
+				s.onlineUntil, s.endedBy, s.stoppedListening = never, endOpen, never
+				current = l
 			}
-			if cur >= 0 && h.inGapOpen(cur) {
-				s := &h.sess[cur]
-				g := &h.gaps[s.gap1-1]
+			if current >= 0 && h.inOpenGap(current) {
+				s := &h.sessions[current]
+				g := &h.gaps[s.endGap-1]
 				if r.out == event.OK {
 					g.to = r.at
 					continue
 				}
 				from := g.from
-				h.close(cur, from, endResumeFail)
-				s.rmLo, s.rmHi = from, max(r.at, from)
+				h.endSession(current, from, endResumeFail)
+				s.removalFrom, s.removalTo = from, max(r.at, from)
 				if r.out != event.Failed {
-					s.rmHi = never // no answer: the target may still hold it
+					s.removalTo = never // no answer: the target may still hold it
 				}
-				cur = -1
+				current = -1
 			}
 		case event.SwitchUser:
-			if cur >= 0 {
-				s := &h.sess[cur]
-				h.close(cur, r.at, endSwitch)
-				s.rmLo, s.rmHi = r.at, sat(r.at, int64(h.opt.Grace))
-				cur = -1
+			if current >= 0 {
+				s := &h.sessions[current]
+				h.endSession(current, r.at, endSwitch)
+				s.removalFrom, s.removalTo = r.at, addSat(r.at, int64(h.opt.Grace))
+				current = -1
 			}
 		case event.SigExpired:
-			if cur >= 0 {
-				s := &h.sess[cur]
-				h.close(cur, r.at, endSigExpired)
-				s.rmLo, s.rmHi = r.at, never
-				cur = -1
+			if current >= 0 {
+				s := &h.sessions[current]
+				h.endSession(current, r.at, endSigExpired)
+				s.removalFrom, s.removalTo = r.at, never
+				current = -1
 			}
 		case event.Kicked:
-			k := kick{rec: ri, dev: r.dev, plat: r.plat, at: r.at, disp: r.start, victim: -1, by: -1, alt: -1}
-			k.admin = r.bySeq == 0 && r.byDev == 0 && r.byPlat == 0
-			k.anon = k.admin && h.opt.AnonymousKicks
+			k := kick{rec: ri, dev: r.dev, plat: r.plat, arrived: r.at, displacedAt: r.start, victim: -1, displacer: -1, altDisplacer: -1}
+			k.administrative = r.bySeq == 0 && r.byDev == 0 && r.byPlat == 0
+			k.anonymous = k.administrative && h.opt.AnonymousKicks
 			h.kicks = append(h.kicks, k)
 		}
-		dr := &h.devs[r.dev]
-		dr.s1 = int32(len(h.sess))
-		dr.p1 = int32(len(h.pend))
+		span := &h.devSpans[r.dev]
+		span.sessTo = int32(len(h.sessions))
+		span.pendTo = int32(len(h.pendingLogins))
 	}
-	if cur >= 0 {
-		h.closeAtEnd(cur)
+	if current >= 0 {
+		h.endAtRunEnd(current)
 	}
-	h.nbuilt = len(h.sess)
-	// Mode of this user.
+	h.nObserved = len(h.sessions)
+	// The user's mode: sequence numbers on every observed session (or
+	// Options.Mode) make it sequence mode.
 	allSeq := true
-	for i := range h.sess {
-		if h.sess[i].seq == 0 {
+	for i := range h.sessions {
+		if h.sessions[i].seq == 0 {
 			allSeq = false
 			break
 		}
 	}
 	switch h.opt.Mode {
 	case Sequence:
-		h.seqMode, h.useSeq = true, allSeq
+		h.sequenceMode, h.orderBySeq = true, allSeq
 	case Search:
-		h.seqMode, h.useSeq = false, false
+		h.sequenceMode, h.orderBySeq = false, false
 	default:
-		h.seqMode, h.useSeq = allSeq, allSeq
+		h.sequenceMode, h.orderBySeq = allSeq, allSeq
 	}
-	h.seqIdx = h.seqIdx[:0]
-	if h.seqMode {
-		for i := range h.sess {
-			if h.sess[i].seq > 0 {
-				h.seqIdx = append(h.seqIdx, int32(i))
+	h.seqOrder = h.seqOrder[:0]
+	if h.sequenceMode {
+		for i := range h.sessions {
+			if h.sessions[i].seq > 0 {
+				h.seqOrder = append(h.seqOrder, int32(i))
 			}
 		}
-		slices.SortFunc(h.seqIdx, func(x, y int32) int {
-			if c := cmp.Compare(h.sess[x].seq, h.sess[y].seq); c != 0 {
+		slices.SortFunc(h.seqOrder, func(x, y int32) int {
+			if c := cmp.Compare(h.sessions[x].seq, h.sessions[y].seq); c != 0 {
 				return c
 			}
 			return cmp.Compare(x, y)
@@ -393,114 +436,123 @@ func (h *userHistory) build() {
 	}
 }
 
-func sat(t, d int64) int64 {
+// addSat is t+d, or never when that would pass it.
+func addSat(t, d int64) int64 {
 	if t > never-d {
 		return never
 	}
 	return t + d
 }
 
-func (h *userHistory) startOf(r *record) int64 {
+// sentAt is when the operation of record r was sent: its start, unless
+// missing or after its end.
+func (h *userHistory) sentAt(r *record) int64 {
 	if r.start != 0 && r.start <= r.at {
 		return r.start
 	}
 	return r.at
 }
 
+// newSession adds the session of login ok record ri (r), online from its
+// ok, and returns it.
 func (h *userHistory) newSession(ri int32, r *record) int32 {
 	g := int32(len(h.gaps))
-	h.sess = append(h.sess, session{
+	h.sessions = append(h.sessions, session{
 		rec: ri, dev: r.dev, plat: r.plat, seq: r.seq,
-		start: h.startOf(r), ok: r.at, hi: r.at,
-		end: never, gap0: g, gap1: g,
-		rmLo: never, rmHi: never, deaf: never, deaf0: never,
+		sent: h.sentAt(r), okAt: r.at, latestProcessed: r.at,
+		onlineUntil: never, firstGap: g, endGap: g,
+		removalFrom: never, removalTo: never, stoppedListening: never, connStopped: never,
 	})
-	return int32(len(h.sess) - 1)
+	return int32(len(h.sessions) - 1)
 }
 
 // devSession returns the session with sequence seq of device dev, whose
 // sessions build is making, or -1.
 func (h *userHistory) devSession(dev uint16, seq uint64) int32 {
-	for s := h.devs[dev].s0; s < int32(len(h.sess)); s++ {
-		if h.sess[s].seq == seq {
+	for s := h.devSpans[dev].sessFrom; s < int32(len(h.sessions)); s++ {
+		if h.sessions[s].seq == seq {
 			return s
 		}
 	}
 	return -1
 }
 
-func (h *userHistory) inGapOpen(s int32) bool {
-	ss := &h.sess[s]
-	return ss.gap1 > ss.gap0 && h.gaps[ss.gap1-1].to == never
+// inOpenGap reports whether session s's device is disconnected and has not
+// (yet) resumed.
+func (h *userHistory) inOpenGap(s int32) bool {
+	ss := &h.sessions[s]
+	return ss.endGap > ss.firstGap && h.gaps[ss.endGap-1].to == never
 }
 
-// close ends the device view of session s at t (or at the start of an open
-// gap) and makes it deaf from then.
-func (h *userHistory) close(s int32, t int64, how endKind) {
-	ss := &h.sess[s]
-	if h.inGapOpen(s) {
-		g := h.gaps[ss.gap1-1].from
+// endSession ends the device view of session s at t (or at the start of an
+// open gap), as how says, and makes its device stop listening then.
+func (h *userHistory) endSession(s int32, t int64, how endKind) {
+	ss := &h.sessions[s]
+	if h.inOpenGap(s) {
+		g := h.gaps[ss.endGap-1].from
 		t = min(t, g)
 	}
-	ss.end, ss.endHow = t, how
-	ss.deaf = min(ss.deaf, t)
+	ss.onlineUntil, ss.endedBy = t, how
+	ss.stoppedListening = min(ss.stoppedListening, t)
 }
 
-func (h *userHistory) closeAtEnd(s int32) {
-	ss := &h.sess[s]
-	if h.inGapOpen(s) {
-		ss.discAtEnd = true
-		ss.deaf = min(ss.deaf, h.gaps[ss.gap1-1].from)
+// endAtRunEnd ends session s, still open when its device's records end, at
+// the end of the run.
+func (h *userHistory) endAtRunEnd(s int32) {
+	ss := &h.sessions[s]
+	if h.inOpenGap(s) {
+		ss.disconnectedAtEnd = true
+		ss.stoppedListening = min(ss.stoppedListening, h.gaps[ss.endGap-1].from)
 	}
-	ss.end, ss.endHow = max(h.end, ss.ok), endRunEnd
+	ss.onlineUntil, ss.endedBy = max(h.end, ss.okAt), endRunEnd
 }
 
-// attachKicks is pass 2: each kick gets its victim session and its
+// attachKicks is the second pass: each kick gets its victim session and its
 // displacing login; timed-out logins that kicks name become inferred logins.
 func (h *userHistory) attachKicks() {
 	slices.SortFunc(h.kicks, func(x, y kick) int {
-		if c := cmp.Compare(x.at, y.at); c != 0 {
+		if c := cmp.Compare(x.arrived, y.arrived); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.rec, y.rec)
 	})
 	recs := h.u.recs
-	h.cands = h.cands[:0]
-	if !h.seqMode {
-		h.racingDeaf()
+	h.kickCands = h.kickCands[:0]
+	if !h.sequenceMode {
+		h.racingStopped()
 	}
 	for i := range h.kicks {
 		k := &h.kicks[i]
 		r := &recs[k.rec]
-		k.victim = h.findVictim(r)
-		if k.anon {
-			if h.seqMode {
-				k.anon = false // sequence mode replays given orders; unnamed stays administrative
+		k.victim = h.victimOf(r)
+		if k.anonymous {
+			if h.sequenceMode {
+				k.anonymous = false // sequence mode replays given orders; unnamed stays administrative
 			} else {
-				k.admin = false
+				k.administrative = false
 			}
 		}
-		if !k.admin && !k.anon {
-			k.by = h.findDisplacer(r)
-			if !h.seqMode && k.by >= 0 && r.byDev > 0 {
-				k.alt = h.earlier(k.by, k.at)
+		if !k.administrative && !k.anonymous {
+			k.displacer = h.displacerOf(r)
+			if !h.sequenceMode && k.displacer >= 0 && r.byDev > 0 {
+				k.altDisplacer = h.earlierSender(k.displacer, k.arrived)
 			}
 		}
-		if !h.seqMode && !k.admin {
-			h.kickCands(k)
+		if !h.sequenceMode && !k.administrative {
+			h.setKickCands(k)
 		}
 	}
 	for i := range h.kicks {
 		k := &h.kicks[i]
-		if k.by >= 0 && k.alt < 0 {
-			s := &h.sess[k.by]
-			s.hi = max(min(s.hi, k.at), s.start)
+		if k.displacer >= 0 && k.altDisplacer < 0 {
+			s := &h.sessions[k.displacer]
+			s.latestProcessed = max(min(s.latestProcessed, k.arrived), s.sent)
 		}
 		// Of the racing sessions the kick may have ended, the device's
 		// own view takes the earliest answered not yet kicked: the
 		// session the device goes on with (answered last) is kicked last.
-		for _, s := range h.cands[k.c0:k.c1] {
-			if !h.sess[s].kicked && !h.sess[s].inferred {
+		for _, s := range h.kickCands[k.candFrom:k.candTo] {
+			if !h.sessions[s].kicked && !h.sessions[s].inferred {
 				k.victim = s
 				break
 			}
@@ -508,78 +560,80 @@ func (h *userHistory) attachKicks() {
 		if k.victim < 0 {
 			continue
 		}
-		s := &h.sess[k.victim]
+		s := &h.sessions[k.victim]
 		s.kicked = true
-		if k.by >= 0 && s.kickedBy == 0 {
-			s.kickedBy = k.by + 1
+		if k.displacer >= 0 && s.kickedBy == 0 {
+			s.kickedBy = k.displacer + 1
 		}
 		if s.inferred {
-			s.hi = max(min(s.hi, k.at), s.start)
+			s.latestProcessed = max(min(s.latestProcessed, k.arrived), s.sent)
 			continue
 		}
-		if k.at < s.end || s.endHow == endRunEnd {
+		if k.arrived < s.onlineUntil || s.endedBy == endRunEnd {
 			// Told by a kick: it listened until then, and what it did
 			// after (a new login) does not excuse a notice missing from
 			// another login.
-			s.end, s.endHow = k.at, endKicked
-			s.discAtEnd = false
-			s.deaf = never
+			s.onlineUntil, s.endedBy = k.arrived, endKicked
+			s.disconnectedAtEnd = false
+			s.stoppedListening = never
 		}
-		if k.admin && s.rmLo == never {
-			s.rmLo, s.rmHi = min(s.hi, k.at), k.at
+		if k.administrative && s.removalFrom == never {
+			s.removalFrom, s.removalTo = min(s.latestProcessed, k.arrived), k.arrived
 		}
-		if k.admin {
-			s.byTarget = true
+		if k.administrative {
+			s.endedByTarget = true
 		}
 	}
 }
 
-// racingDeaf (search mode): a racing session's connection listened after
-// its device moved on, until the device dropped it, which it reports as an
-// app kill when the connection was still online then (an extra connection
-// of a storm, dropped once every login answered; the device cannot say
-// which), or until the session stopped listening on its own.
-func (h *userHistory) racingDeaf() {
-	for i := range h.sess {
-		s := &h.sess[i]
+// racingStopped (search mode) sets when racing sessions stopped listening:
+// a racing session's connection listened after its device moved on, until
+// the device dropped it, which it reports as an app kill when the
+// connection was still online then (an extra connection of a storm, dropped
+// once every login answered; the device cannot say which), or until the
+// session stopped listening on its own.
+func (h *userHistory) racingStopped() {
+	for i := range h.sessions {
+		s := &h.sessions[i]
 		if !s.racing {
 			continue
 		}
-		d := s.deaf0
+		d := s.connStopped
 		for ri := range h.u.recs {
-			if r := &h.u.recs[ri]; r.kind == event.AppKill && r.dev == s.dev && r.at >= s.ok && r.at < d {
+			if r := &h.u.recs[ri]; r.kind == event.AppKill && r.dev == s.dev && r.at >= s.okAt && r.at < d {
 				d = r.at
 			}
 		}
-		s.deaf = d
+		s.stoppedListening = d
 	}
 }
 
-// kickCands (search mode) sets the sessions kick k may have ended: when the
-// device's latest login sent before the notice raced others of the device
-// (a login storm over several connections, one session each), any session
-// of those racing logins sent before the notice, and the victim found
-// (which may be a login that timed out); otherwise none (the victim only).
-func (h *userHistory) kickCands(k *kick) {
-	k.c0, k.c1 = int32(len(h.cands)), int32(len(h.cands))
-	if int(k.dev) >= len(h.devs) {
+// setKickCands (search mode) sets the sessions kick k may have ended: when
+// the device's latest login sent before the notice raced others of the
+// device (a login storm over several connections, one session each), any
+// session of those racing logins sent before the notice, and the victim
+// found (which may be a login that timed out); otherwise none (the victim
+// only).
+func (h *userHistory) setKickCands(k *kick) {
+	k.candFrom, k.candTo = int32(len(h.kickCands)), int32(len(h.kickCands))
+	if int(k.dev) >= len(h.devSpans) {
 		return
 	}
-	dr := h.devs[k.dev]
-	base, bestStart := int32(-1), int64(math.MinInt64)
-	for s := dr.s0; s < dr.s1; s++ {
-		if st := h.sess[s].start; st < k.at && st >= bestStart {
-			base, bestStart = s, st
+	span := h.devSpans[k.dev]
+	base, bestSent := int32(-1), int64(math.MinInt64)
+	for s := span.sessFrom; s < span.sessTo; s++ {
+		if st := h.sessions[s].sent; st < k.arrived && st >= bestSent {
+			base, bestSent = s, st
 		}
 	}
 	if base < 0 {
 		return
 	}
 	lo, hi := base, base+1
-	for lo > dr.s0 && h.sess[lo-1].racing {
+	for lo > span.sessFrom && h.sessions[lo-1].racing {
 		lo--
 	}
-	for hi < dr.s1 && h.sess[hi-1].racing {
+	for hi < span.sessTo && h.sessions[hi-1].racing {
 		hi++
 	}
 	if hi-lo < 2 {
@@ -587,138 +641,147 @@ func (h *userHistory) kickCands(k *kick) {
 	}
 	own := false
 	for s := lo; s < hi; s++ {
-		if h.sess[s].start < k.at {
-			h.cands = append(h.cands, s)
+		if h.sessions[s].sent < k.arrived {
+			h.kickCands = append(h.kickCands, s)
 			own = own || s == k.victim
 		}
 	}
 	if !own && k.victim >= 0 {
-		h.cands = append(h.cands, k.victim)
+		h.kickCands = append(h.kickCands, k.victim)
 	}
-	k.c1 = int32(len(h.cands))
+	k.candTo = int32(len(h.kickCands))
 }
 
 // sessionBySeq returns the session with sequence seq (device dev, or any
 // device when dev < 0), or -1.
 func (h *userHistory) sessionBySeq(seq uint64, dev int) int32 {
-	i := sort.Search(len(h.seqIdx), func(i int) bool { return h.sess[h.seqIdx[i]].seq >= seq })
-	for ; i < len(h.seqIdx) && h.sess[h.seqIdx[i]].seq == seq; i++ {
-		if s := h.seqIdx[i]; dev < 0 || int(h.sess[s].dev) == dev {
+	i := sort.Search(len(h.seqOrder), func(i int) bool { return h.sessions[h.seqOrder[i]].seq >= seq })
+	for ; i < len(h.seqOrder) && h.sessions[h.seqOrder[i]].seq == seq; i++ {
+		if s := h.seqOrder[i]; dev < 0 || int(h.sessions[s].dev) == dev {
 			return s
 		}
 	}
-	for s := h.nbuilt; s < len(h.sess); s++ { // inferred, not indexed
-		if ss := &h.sess[s]; ss.inferred && ss.seq == seq && (dev < 0 || int(ss.dev) == dev) {
+	for s := h.nObserved; s < len(h.sessions); s++ { // inferred, not indexed
+		if ss := &h.sessions[s]; ss.inferred && ss.seq == seq && (dev < 0 || int(ss.dev) == dev) {
 			return int32(s)
 		}
 	}
 	return -1
 }
 
-// latest returns the session or (when pend) timed-out login of dev started
-// last before t; a timed-out login becomes an inferred session with
-// sequence seq.
-func (h *userHistory) latest(dev uint16, t int64, pend bool, seq uint64) int32 {
-	if int(dev) >= len(h.devs) {
+// latestLogin returns the session, or (when orPending) the login that got
+// no answer, of dev sent last before t; such a login becomes an inferred
+// session with sequence seq.
+func (h *userHistory) latestLogin(dev uint16, t int64, orPending bool, seq uint64) int32 {
+	if int(dev) >= len(h.devSpans) {
 		return -1
 	}
-	dr := h.devs[dev]
-	best, bestStart := int32(-1), int64(math.MinInt64)
-	for s := dr.s0; s < dr.s1; s++ {
-		if st := h.sess[s].start; st < t && st >= bestStart {
-			best, bestStart = s, st
+	span := h.devSpans[dev]
+	best, bestSent := int32(-1), int64(math.MinInt64)
+	for s := span.sessFrom; s < span.sessTo; s++ {
+		if st := h.sessions[s].sent; st < t && st >= bestSent {
+			best, bestSent = s, st
 		}
 	}
-	for s := h.nbuilt; s < len(h.sess); s++ {
-		if ss := &h.sess[s]; ss.dev == dev && ss.start < t && ss.start >= bestStart {
-			best, bestStart = int32(s), ss.start
+	for s := h.nObserved; s < len(h.sessions); s++ {
+		if ss := &h.sessions[s]; ss.dev == dev && ss.sent < t && ss.sent >= bestSent {
+			best, bestSent = int32(s), ss.sent
 		}
 	}
-	if !pend {
+	if !orPending {
 		return best
 	}
-	bp := int32(-1)
-	for p := dr.p0; p < dr.p1; p++ {
-		if pp := &h.pend[p]; pp.sess < 0 && pp.start < t && pp.start > bestStart {
-			bp, bestStart = p, pp.start
+	bestPending := int32(-1)
+	for p := span.pendFrom; p < span.pendTo; p++ {
+		if pp := &h.pendingLogins[p]; pp.inferredAs < 0 && pp.sent < t && pp.sent > bestSent {
+			bestPending, bestSent = p, pp.sent
 		}
 	}
-	if bp >= 0 {
-		return h.infer(bp, seq)
+	if bestPending >= 0 {
+		return h.inferLogin(bestPending, seq)
 	}
 	return best
 }
 
-func (h *userHistory) infer(p int32, seq uint64) int32 {
-	pp := &h.pend[p]
+// inferLogin makes pending login p an inferred session with sequence seq
+// (0: none) and returns it.
+func (h *userHistory) inferLogin(p int32, seq uint64) int32 {
+	pp := &h.pendingLogins[p]
 	r := &h.u.recs[pp.rec]
-	h.sess = append(h.sess, session{
+	h.sessions = append(h.sessions, session{
 		rec: pp.rec, dev: pp.dev, plat: r.plat, seq: seq,
-		start: pp.start, ok: 0, hi: never,
-		end: pp.start, endHow: endRelogin,
-		gap0: int32(len(h.gaps)), gap1: int32(len(h.gaps)),
-		rmLo: never, rmHi: never, deaf: pp.at, inferred: true,
+		sent: pp.sent, okAt: 0, latestProcessed: never,
+		onlineUntil: pp.sent, endedBy: endRelogin,
+		firstGap: int32(len(h.gaps)), endGap: int32(len(h.gaps)),
+		removalFrom: never, removalTo: never, stoppedListening: pp.gaveUpAt, inferred: true,
 	})
-	pp.sess = int32(len(h.sess) - 1)
-	return pp.sess
+	pp.inferredAs = int32(len(h.sessions) - 1)
+	return pp.inferredAs
 }
 
-func (h *userHistory) findVictim(r *record) int32 {
-	if h.seqMode && r.seq > 0 {
+// victimOf returns the session kick record r ended: by its sequence in
+// sequence mode, else the device's latest login before the notice (which
+// may be one that got no answer, then inferred); -1: none.
+func (h *userHistory) victimOf(r *record) int32 {
+	if h.sequenceMode && r.seq > 0 {
 		if s := h.sessionBySeq(r.seq, int(r.dev)); s >= 0 {
 			return s
 		}
-		if s := h.latest(r.dev, r.at, true, r.seq); s >= 0 && h.sess[s].inferred {
+		if s := h.latestLogin(r.dev, r.at, true, r.seq); s >= 0 && h.sessions[s].inferred {
 			return s
 		}
 	}
-	return h.latest(r.dev, r.at, !h.seqMode || r.seq == 0, 0)
+	return h.latestLogin(r.dev, r.at, !h.sequenceMode || r.seq == 0, 0)
 }
 
-func (h *userHistory) findDisplacer(r *record) int32 {
-	if h.seqMode && r.bySeq > 0 {
+// displacerOf returns the login that kick record r names as its displacer:
+// by sequence in sequence mode, else the named instance's latest login
+// before the notice (maybe inferred), else the named platform's; -1: none
+// found.
+func (h *userHistory) displacerOf(r *record) int32 {
+	if h.sequenceMode && r.bySeq > 0 {
 		if s := h.sessionBySeq(r.bySeq, -1); s >= 0 {
 			return s
 		}
 		if r.byDev > 0 {
-			if s := h.latest(r.byDev-1, r.at, true, r.bySeq); s >= 0 && h.sess[s].inferred && h.sess[s].seq == r.bySeq {
+			if s := h.latestLogin(r.byDev-1, r.at, true, r.bySeq); s >= 0 && h.sessions[s].inferred && h.sessions[s].seq == r.bySeq {
 				return s
 			}
 		}
 		return -1
 	}
 	if r.byDev > 0 {
-		return h.latest(r.byDev-1, r.at, true, 0)
+		return h.latestLogin(r.byDev-1, r.at, true, 0)
 	}
 	if r.byPlat > 0 {
-		best, bestStart := int32(-1), int64(math.MinInt64)
-		for s := range h.sess {
-			ss := &h.sess[s]
-			if ss.plat != r.byPlat || ss.start >= r.at || ss.start < bestStart {
+		best, bestSent := int32(-1), int64(math.MinInt64)
+		for s := range h.sessions {
+			ss := &h.sessions[s]
+			if ss.plat != r.byPlat || ss.sent >= r.at || ss.sent < bestSent {
 				continue
 			}
 			if ss.dev == r.dev && !h.pol.ReplaceSameInstance {
 				continue
 			}
-			best, bestStart = int32(s), ss.start
+			best, bestSent = int32(s), ss.sent
 		}
 		return best
 	}
 	return -1
 }
 
-// earlier returns the login of the same device before login s that may
+// earlierSender returns the login of the same device before login s that may
 // have sent a kick arriving at t without being late, or -1.
-func (h *userHistory) earlier(s int32, t int64) int32 {
-	ss := &h.sess[s]
-	dr := h.devs[ss.dev]
+func (h *userHistory) earlierSender(s int32, t int64) int32 {
+	ss := &h.sessions[s]
+	span := h.devSpans[ss.dev]
 	best := int32(-1)
-	for o := dr.s0; o < dr.s1; o++ {
-		if o != s && h.sess[o].start < ss.start && (best < 0 || h.sess[o].start > h.sess[best].start) {
+	for o := span.sessFrom; o < span.sessTo; o++ {
+		if o != s && h.sessions[o].sent < ss.sent && (best < 0 || h.sessions[o].sent > h.sessions[best].sent) {
 			best = o
 		}
 	}
-	if best >= 0 && h.sess[best].ok >= t-int64(h.opt.LateAfter) {
+	if best >= 0 && h.sessions[best].okAt >= t-int64(h.opt.LateAfter) {
 		return best
 	}
 	return -1
@@ -727,91 +790,87 @@ func (h *userHistory) earlier(s int32, t int64) int32 {
 // orderLogins puts the logins in model order and groups kicks by their
 // displacing login.
 func (h *userHistory) orderLogins() {
-	h.logins = h.logins[:0]
-	for i := range h.sess {
-		h.logins = append(h.logins, int32(i))
+	h.modelOrder = h.modelOrder[:0]
+	for i := range h.sessions {
+		h.modelOrder = append(h.modelOrder, int32(i))
 	}
-	ref := func(s *session) int64 {
-		if s.ok > 0 {
-			return s.ok
-		}
-		return s.hi
-	}
-	slices.SortFunc(h.logins, func(x, y int32) int {
-		sx, sy := &h.sess[x], &h.sess[y]
-		if h.useSeq {
+	slices.SortFunc(h.modelOrder, func(x, y int32) int {
+		sx, sy := &h.sessions[x], &h.sessions[y]
+		if h.orderBySeq {
 			if c := cmp.Compare(sx.seq, sy.seq); c != 0 {
 				return c
 			}
-		} else if c := cmp.Compare(ref(sx), ref(sy)); c != 0 {
+		} else if c := cmp.Compare(sx.settledAt(), sy.settledAt()); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(sx.start, sy.start); c != 0 {
+		if c := cmp.Compare(sx.sent, sy.sent); c != 0 {
 			return c
 		}
 		return cmp.Compare(x, y)
 	})
-	n := len(h.sess)
-	h.mseq = slices.Grow(h.mseq[:0], n)[:n]
-	for pos, s := range h.logins {
-		h.mseq[s] = uint64(pos + 1)
-		if h.useSeq {
-			h.mseq[s] = h.sess[s].seq
+	n := len(h.sessions)
+	h.modelSeqs = slices.Grow(h.modelSeqs[:0], n)[:n]
+	for pos, s := range h.modelOrder {
+		h.modelSeqs[s] = uint64(pos + 1)
+		if h.orderBySeq {
+			h.modelSeqs[s] = h.sessions[s].seq
 		}
 	}
-	if cap(h.kickOff) < n+1 {
-		h.kickOff = make([]int32, n+1)
+	if cap(h.kicksByLoginAt) < n+1 {
+		h.kicksByLoginAt = make([]int32, n+1)
 	}
-	h.kickOff = h.kickOff[:n+1]
-	clear(h.kickOff)
+	h.kicksByLoginAt = h.kicksByLoginAt[:n+1]
+	clear(h.kicksByLoginAt)
 	for i := range h.kicks {
-		if b := h.kicks[i].by; b >= 0 {
-			h.kickOff[b+1]++
+		if b := h.kicks[i].displacer; b >= 0 {
+			h.kicksByLoginAt[b+1]++
 		}
 	}
 	for i := 1; i <= n; i++ {
-		h.kickOff[i] += h.kickOff[i-1]
+		h.kicksByLoginAt[i] += h.kicksByLoginAt[i-1]
 	}
-	h.kickBy = slices.Grow(h.kickBy[:0], int(h.kickOff[n]))[:h.kickOff[n]]
-	fill := h.order[:0]
-	fill = append(fill, h.kickOff[:n]...)
+	h.kicksByLogin = slices.Grow(h.kicksByLogin[:0], int(h.kicksByLoginAt[n]))[:h.kicksByLoginAt[n]]
+	fill := h.recOrder[:0]
+	fill = append(fill, h.kicksByLoginAt[:n]...)
 	for i := range h.kicks {
-		if b := h.kicks[i].by; b >= 0 {
-			h.kickBy[fill[b]] = int32(i)
+		if b := h.kicks[i].displacer; b >= 0 {
+			h.kicksByLogin[fill[b]] = int32(i)
 			fill[b]++
 		}
 	}
-	h.order = fill
+	h.recOrder = fill
 }
 
 // kicksOf returns the kicks attributed to login s.
-func (h *userHistory) kicksOf(s int32) []int32 { return h.kickBy[h.kickOff[s]:h.kickOff[s+1]] }
+func (h *userHistory) kicksOf(s int32) []int32 {
+	return h.kicksByLogin[h.kicksByLoginAt[s]:h.kicksByLoginAt[s+1]]
+}
 
 // modelSeq is the sequence a session has in the model: the target's, or
 // its position in the order of logins.
-func (h *userHistory) modelSeq(s int32) uint64 { return h.mseq[s] }
+func (h *userHistory) modelSeq(s int32) uint64 { return h.modelSeqs[s] }
 
-// due is the time by which login s's kicks must have arrived for a missing
-// one not to be excused; never when the run ended first.
-func (h *userHistory) due(s *session) int64 {
-	ref := s.ok
+// kickDue is the time by which login s's kicks must have arrived for a
+// missing one not to be excused; never when the run ended first.
+func (h *userHistory) kickDue(s *session) int64 {
+	ref := s.okAt
 	if ref == 0 {
-		ref = s.hi
+		ref = s.latestProcessed
 	}
-	d := sat(ref, int64(h.opt.LateAfter))
+	d := addSat(ref, int64(h.opt.LateAfter))
 	if d > h.end {
 		return never
 	}
 	return d
 }
 
-// hearing reports whether session s's device was connected at t.
-func (h *userHistory) hearing(s int32, t int64) bool {
-	ss := &h.sess[s]
-	if ss.inferred || ss.deaf <= t {
+// listening reports whether session s's device was connected at t.
+func (h *userHistory) listening(s int32, t int64) bool {
+	ss := &h.sessions[s]
+	if ss.inferred || ss.stoppedListening <= t {
 		return false
 	}
-	for _, g := range h.gaps[ss.gap0:ss.gap1] {
+	for _, g := range h.gaps[ss.firstGap:ss.endGap] {
 		if g.from <= t && t < g.to {
 			return false
 		}
@@ -819,9 +878,9 @@ func (h *userHistory) hearing(s int32, t int64) bool {
 	return true
 }
 
-// kickedDev reports whether one of the kicks lk went to device dev.
-func (h *userHistory) kickedDev(lk []int32, dev uint16) bool {
-	for _, k := range lk {
+// kickedDev reports whether one of the kicks loginKicks went to device dev.
+func (h *userHistory) kickedDev(loginKicks []int32, dev uint16) bool {
+	for _, k := range loginKicks {
 		if h.kicks[k].dev == dev {
 			return true
 		}
@@ -829,7 +888,8 @@ func (h *userHistory) kickedDev(lk []int32, dev uint16) bool {
 	return false
 }
 
+// instance is session s as the policy sees it, with sequence seq.
 func (h *userHistory) instance(s int32, seq uint64) policy.Instance {
-	ss := &h.sess[s]
+	ss := &h.sessions[s]
 	return policy.Instance{ID: h.u.devs[ss.dev], Platform: h.u.platform(ss.plat), Seq: seq}
 }

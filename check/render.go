@@ -75,7 +75,7 @@ func (h *userHistory) timeline(head string, focus int64, marks []int32) string {
 	for i := range u.recs {
 		r := &u.recs[i]
 		if r.kind == event.Login || r.kind == event.Logout || r.kind == event.Resume {
-			if st := h.startOf(r); st < r.at {
+			if st := h.sentAt(r); st < r.at {
 				lines = append(lines, tline{st, int32(i), true})
 			}
 		}
@@ -121,7 +121,7 @@ func (h *userHistory) timeline(head string, focus int64, marks []int32) string {
 		if plat == "" {
 			plat = "-"
 		}
-		fmt.Fprintf(&b, "%c %12.3f  %-14s %-8s %s\n", mark, float64(l.t-h.base)/1e6, dev, plat, what)
+		fmt.Fprintf(&b, "%c %12.3f  %-14s %-8s %s\n", mark, float64(l.t-h.firstAt)/1e6, dev, plat, what)
 	}
 	if skipped > 0 {
 		fmt.Fprintf(&b, "  ... %d %s\n", skipped, plural(skipped, "line", "lines"))
@@ -138,11 +138,13 @@ func (h *userHistory) timeline(head string, focus int64, marks []int32) string {
 		if len(parts) == 0 {
 			parts = append(parts, "none")
 		}
-		fmt.Fprintf(&b, "  end %.3f: the target lists online: %s\n", float64(h.end-h.base)/1e6, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "  end %.3f: the target lists online: %s\n", float64(h.end-h.firstAt)/1e6, strings.Join(parts, ", "))
 	}
 	return b.String()
 }
 
+// describe is what record r says in a timeline (its "sent" line when
+// sent).
 func (h *userHistory) describe(r *record, sent bool) string {
 	if sent {
 		return r.kind.String() + " sent"
@@ -196,32 +198,33 @@ func (h *userHistory) devName(d uint16) string {
 	return fmt.Sprintf("device#%d", d)
 }
 
+// rel is time t from the user's first event, in ms.
 func (h *userHistory) rel(t int64) string {
-	return fmt.Sprintf("+%.3fms", float64(t-h.base)/1e6)
+	return fmt.Sprintf("+%.3fms", float64(t-h.firstAt)/1e6)
 }
 
 // loginName describes login s.
 func (h *userHistory) loginName(s int32) string {
-	ss := &h.sess[s]
+	ss := &h.sessions[s]
 	who := fmt.Sprintf("%s (%s)", h.devName(ss.dev), h.u.platform(ss.plat))
 	switch {
 	case ss.inferred && ss.seq > 0:
 		return fmt.Sprintf("login seq %d of %s, timed out on the device", ss.seq, who)
 	case ss.inferred:
-		return fmt.Sprintf("the login of %s sent at %s, timed out on the device", who, h.rel(ss.start))
-	case h.seqMode && ss.seq > 0:
-		return fmt.Sprintf("login seq %d of %s, ok at %s", ss.seq, who, h.rel(ss.ok))
+		return fmt.Sprintf("the login of %s sent at %s, timed out on the device", who, h.rel(ss.sent))
+	case h.sequenceMode && ss.seq > 0:
+		return fmt.Sprintf("login seq %d of %s, ok at %s", ss.seq, who, h.rel(ss.okAt))
 	}
-	return fmt.Sprintf("the login of %s ok at %s", who, h.rel(ss.ok))
+	return fmt.Sprintf("the login of %s ok at %s", who, h.rel(ss.okAt))
 }
 
 // sessName describes the session of login s as a victim.
 func (h *userHistory) sessName(s int32) string {
-	ss := &h.sess[s]
-	if h.seqMode && ss.seq > 0 {
+	ss := &h.sessions[s]
+	if h.sequenceMode && ss.seq > 0 {
 		return fmt.Sprintf("%s (%s, login seq %d)", h.devName(ss.dev), h.u.platform(ss.plat), ss.seq)
 	}
-	return fmt.Sprintf("%s (%s, logged in at %s)", h.devName(ss.dev), h.u.platform(ss.plat), h.rel(ss.ok))
+	return fmt.Sprintf("%s (%s, logged in at %s)", h.devName(ss.dev), h.u.platform(ss.plat), h.rel(ss.okAt))
 }
 
 func (h *userHistory) listNames(ss []int32) string {

@@ -29,33 +29,33 @@ const maxAmbiguous = 10
 // session and displaced others, none of which the devices saw), the user
 // is undecided instead, with the reason.
 func (a *analyzer) replay() {
-	online, next := a.online[:0], a.online2[:0]
-	insts, members, amb := a.insts[:0], a.members[:0], a.amb[:0]
+	registered, nextRegistered := a.registered[:0], a.nextRegistered[:0]
+	insts, members, maybeRemoved := a.insts[:0], a.members[:0], a.maybeRemoved[:0]
 	var prevSeq, unseenFrom, unseenTo uint64
-	for _, L := range a.logins {
-		l := &a.sess[L]
-		lk := a.kicksOf(L)
-		due := a.due(l)
-		sure := next[:0]
-		amb = amb[:0]
+	for _, L := range a.modelOrder {
+		l := &a.sessions[L]
+		loginKicks := a.kicksOf(L)
+		dueBy := a.kickDue(l)
+		surelyRegistered := nextRegistered[:0]
+		maybeRemoved = maybeRemoved[:0]
 		if seq := a.modelSeq(L); seq > 0 {
-			if prevSeq > 0 && seq > prevSeq+1 && unseenFrom == 0 && a.unansweredBefore(l.hi) {
+			if prevSeq > 0 && seq > prevSeq+1 && unseenFrom == 0 && a.unansweredBefore(l.latestProcessed) {
 				unseenFrom, unseenTo = prevSeq+1, seq-1
 			}
 			prevSeq = seq
 		}
-		for _, m := range online {
-			s := &a.sess[m]
-			if s.rmLo != never {
-				if s.rmHi < l.start {
+		for _, m := range registered {
+			s := &a.sessions[m]
+			if s.removalFrom != never {
+				if s.removalTo < l.sent {
 					continue // certainly gone before the login was sent
 				}
-				if s.rmLo <= l.hi {
-					amb = append(amb, m)
+				if s.removalFrom <= l.latestProcessed {
+					maybeRemoved = append(maybeRemoved, m)
 					continue
 				}
 			}
-			sure = append(sure, m)
+			surelyRegistered = append(surelyRegistered, m)
 		}
 		// The devices' own removals that began earliest come first, the
 		// target's own (kicks naming no displacer, maybe a later login's
@@ -63,27 +63,27 @@ func (a *analyzer) replay() {
 		// tries them as done before the others (when two assignments
 		// explain this login alike, the likelier one is kept for the
 		// logins after it).
-		slices.SortStableFunc(amb, func(x, y int32) int {
-			sx, sy := &a.sess[x], &a.sess[y]
-			if sx.byTarget != sy.byTarget {
-				if sx.byTarget {
+		slices.SortStableFunc(maybeRemoved, func(x, y int32) int {
+			sx, sy := &a.sessions[x], &a.sessions[y]
+			if sx.endedByTarget != sy.endedByTarget {
+				if sx.endedByTarget {
 					return 1
 				}
 				return -1
 			}
-			if c := cmp.Compare(sx.rmLo, sy.rmLo); c != 0 {
+			if c := cmp.Compare(sx.removalFrom, sy.removalFrom); c != 0 {
 				return c
 			}
-			return cmp.Compare(sx.rmHi, sy.rmHi)
+			return cmp.Compare(sx.removalTo, sy.removalTo)
 		})
 		login := a.instance(L, a.modelSeq(L))
 		var victims []policy.Instance
 		try := func(mask uint64) bool {
-			members = append(members[:0], sure...)
-			for i, m := range amb {
+			members = append(members[:0], surelyRegistered...)
+			for i, m := range maybeRemoved {
 				if i >= 64 || mask&(1<<i) != 0 {
 					members = append(members, m)
-				} else if a.sess[m].kickedBy != 0 {
+				} else if a.sessions[m].kickedBy != 0 {
 					return false // a login kicked it: it was registered until then
 				}
 			}
@@ -95,18 +95,18 @@ func (a *analyzer) replay() {
 			// would refuse yet the target admitted shows as its kicks
 			// (spurious) or the devices' over-limit holding.
 			victims, _ = a.pol.Admit(insts, login)
-			return a.explains(L, victims, insts, members, lk, due)
+			return a.explains(L, victims, insts, members, loginKicks, dueBy)
 		}
 		var kickedMask uint64
-		for i, m := range amb {
-			if i < 64 && a.kickedDev(lk, a.sess[m].dev) {
+		for i, m := range maybeRemoved {
+			if i < 64 && a.kickedDev(loginKicks, a.sessions[m].dev) {
 				kickedMask |= 1 << i
 			}
 		}
-		full := uint64(1)<<min(len(amb), 63) - 1
+		full := uint64(1)<<min(len(maybeRemoved), 63) - 1
 		found := try(full)
-		if !found && len(amb) > 0 {
-			if len(amb) <= maxAmbiguous {
+		if !found && len(maybeRemoved) > 0 {
+			if len(maybeRemoved) <= maxAmbiguous {
 				for mask := full; mask > 0 && !found; {
 					mask--
 					found = try(mask)
@@ -123,33 +123,33 @@ func (a *analyzer) replay() {
 			if a.flagged[Undecided] {
 				break // the user is undecided already
 			}
-			a.flag(Undecided, l.ok, func() string {
+			a.flag(Undecided, l.okAt, func() string {
 				return fmt.Sprintf("undecided: no replay explains %s, but login seq %s went to no device while a login of the user got no answer: that login may have been accepted unseen and displaced sessions",
 					a.loginName(L), seqRange(unseenFrom, unseenTo))
 			}, l.rec)
-		case !found && len(amb) > maxAmbiguous:
+		case !found && len(maybeRemoved) > maxAmbiguous:
 			if a.flagged[Undecided] {
 				break
 			}
-			a.flag(Undecided, l.ok, func() string {
+			a.flag(Undecided, l.okAt, func() string {
 				return fmt.Sprintf("undecided: no replay tried explains %s, but %d sessions may or may not have been removed before it, too many to try every combination",
-					a.loginName(L), len(amb))
+					a.loginName(L), len(maybeRemoved))
 			}, l.rec)
 		default:
-			a.judge(L, victims, insts, members, lk)
+			a.judge(L, victims, insts, members, loginKicks)
 		}
-		next = next[:0]
+		nextRegistered = nextRegistered[:0]
 		for i, m := range members {
-			if a.sess[m].dev == l.dev || isVictim(victims, insts[i]) {
+			if a.sessions[m].dev == l.dev || isVictim(victims, insts[i]) {
 				continue
 			}
-			next = append(next, m)
+			nextRegistered = append(nextRegistered, m)
 		}
-		next = append(next, L)
-		online, next = next, online
+		nextRegistered = append(nextRegistered, L)
+		registered, nextRegistered = nextRegistered, registered
 	}
-	a.online, a.online2 = online[:0], next[:0]
-	a.insts, a.members, a.amb = insts[:0], members[:0], amb[:0]
+	a.registered, a.nextRegistered = registered[:0], nextRegistered[:0]
+	a.insts, a.members, a.maybeRemoved = insts[:0], members[:0], maybeRemoved[:0]
 }
 
 func seqRange(from, to uint64) string {
@@ -163,21 +163,22 @@ func seqRange(from, to uint64) string {
 // (and that no kick names, so it is no inferred session) was sent before t:
 // the target may have accepted it under a sequence number no device saw.
 func (a *analyzer) unansweredBefore(t int64) bool {
-	for i := range a.pend {
-		if p := &a.pend[i]; p.sess < 0 && p.start <= t {
+	for i := range a.pendingLogins {
+		if p := &a.pendingLogins[i]; p.inferredAs < 0 && p.sent <= t {
 			return true
 		}
 	}
 	return false
 }
 
-// explains reports whether the policy's victims agree with the kicks lk of
-// login L: every victim was told or could not be (and no other login kicked
-// it later: it was still registered then), and every kick hit a victim.
-func (a *analyzer) explains(L int32, victims, insts []policy.Instance, members, lk []int32, due int64) bool {
+// explains reports whether the policy's victims agree with the kicks
+// loginKicks of login L: every victim was told or could not be (its device
+// stopped listening by dueBy, and no other login kicked it later: it was
+// still registered then), and every kick hit a victim.
+func (a *analyzer) explains(L int32, victims, insts []policy.Instance, members, loginKicks []int32, dueBy int64) bool {
 	victimDev := func(dev uint16) bool {
 		for i, in := range insts {
-			if a.sess[members[i]].dev == dev && isVictim(victims, in) {
+			if a.sessions[members[i]].dev == dev && isVictim(victims, in) {
 				return true
 			}
 		}
@@ -187,12 +188,12 @@ func (a *analyzer) explains(L int32, victims, insts []policy.Instance, members, 
 		if !isVictim(victims, in) {
 			continue
 		}
-		s := &a.sess[members[i]]
-		if !a.kickedDev(lk, s.dev) && (s.deaf > due || s.kickedBy != 0 && s.kickedBy-1 != L) {
+		s := &a.sessions[members[i]]
+		if !a.kickedDev(loginKicks, s.dev) && (s.stoppedListening > dueBy || s.kickedBy != 0 && s.kickedBy-1 != L) {
 			return false
 		}
 	}
-	for _, k := range lk {
+	for _, k := range loginKicks {
 		if !victimDev(a.kicks[k].dev) {
 			return false
 		}
@@ -200,6 +201,7 @@ func (a *analyzer) explains(L int32, victims, insts []policy.Instance, members, 
 	return true
 }
 
+// isVictim reports whether in is one of victims.
 func isVictim(victims []policy.Instance, in policy.Instance) bool {
 	for _, v := range victims {
 		if v.ID == in.ID && v.Seq == in.Seq {
@@ -209,22 +211,23 @@ func isVictim(victims []policy.Instance, in policy.Instance) bool {
 	return false
 }
 
-// takeKick marks and returns the first unused kick of lk to device dev.
-func (a *analyzer) takeKick(lk []int32, dev uint16) int32 {
-	for _, k := range lk {
-		if kk := &a.kicks[k]; !kk.used && kk.dev == dev {
-			kk.used = true
+// takeKick marks matched and returns the first unmatched kick of loginKicks
+// to device dev, or -1.
+func (a *analyzer) takeKick(loginKicks []int32, dev uint16) int32 {
+	for _, k := range loginKicks {
+		if kk := &a.kicks[k]; !kk.matched && kk.dev == dev {
+			kk.matched = true
 			return k
 		}
 	}
 	return -1
 }
 
-// judge compares the model's victims of login L with the kicks lk that
+// judge compares the model's victims of login L with the kicks loginKicks that
 // devices attributed to it.
-func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk []int32) {
-	l := &a.sess[L]
-	due := a.due(l)
+func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, loginKicks []int32) {
+	l := &a.sessions[L]
+	dueBy := a.kickDue(l)
 	var miss, extra []int32
 	for _, v := range victims {
 		m := int32(-1)
@@ -238,24 +241,24 @@ func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk 
 			continue // Displace returns only instances it was given
 		}
 		a.rep.Checks.Displacements++
-		if ms := &a.sess[m]; !ms.displaced || l.start < ms.displacedAt {
-			ms.displaced, ms.displacedAt = true, l.start
+		if ms := &a.sessions[m]; !ms.displaced || l.sent < ms.displacedAt {
+			ms.displaced, ms.displacedAt = true, l.sent
 		}
-		if a.takeKick(lk, a.sess[m].dev) >= 0 {
+		if a.takeKick(loginKicks, a.sessions[m].dev) >= 0 {
 			continue
 		}
-		if a.sess[m].deaf <= due {
+		if a.sessions[m].stoppedListening <= dueBy {
 			continue
 		}
 		miss = append(miss, m)
 	}
-	for _, k := range lk {
+	for _, k := range loginKicks {
 		kk := &a.kicks[k]
-		if kk.used {
+		if kk.matched {
 			continue
 		}
-		kk.used = true
-		if a.duplicate(lk, k) {
+		kk.matched = true
+		if a.repeatsKick(loginKicks, k) {
 			continue
 		}
 		extra = append(extra, k)
@@ -263,33 +266,33 @@ func (a *analyzer) judge(L int32, victims, insts []policy.Instance, members, lk 
 	n := min(len(miss), len(extra))
 	for i := 0; i < n; i++ {
 		m, k := miss[i], extra[i]
-		a.flag(WrongVictim, a.sess[L].ok, func() string {
+		a.flag(WrongVictim, a.sessions[L].okAt, func() string {
 			return fmt.Sprintf("%s displaces %s under %s, but %s got the kick instead",
 				a.loginName(L), a.sessName(m), a.policyName(), a.devName(a.kicks[k].dev))
-		}, a.sess[L].rec, a.sess[m].rec, a.kicks[k].rec)
+		}, a.sessions[L].rec, a.sessions[m].rec, a.kicks[k].rec)
 	}
 	for _, m := range miss[n:] {
-		a.flag(MissingKick, a.sess[L].ok, func() string {
+		a.flag(MissingKick, a.sessions[L].okAt, func() string {
 			return fmt.Sprintf("%s displaces %s under %s; no kick naming that login reached it, and it was still listening %s after the login's ok",
 				a.loginName(L), a.sessName(m), a.policyName(), a.opt.LateAfter)
-		}, a.sess[L].rec, a.sess[m].rec)
+		}, a.sessions[L].rec, a.sessions[m].rec)
 	}
 	for _, k := range extra[n:] {
-		a.flag(SpuriousKick, a.kicks[k].at, func() string {
+		a.flag(SpuriousKick, a.kicks[k].arrived, func() string {
 			if a.pol.OnConflict == policy.RefuseNew {
 				return fmt.Sprintf("%s was kicked by %s, but under %s (on_conflict refuse_new) a login never kicks: one that would displace is refused (registered before that login: %s)",
 					a.devName(a.kicks[k].dev), a.loginName(L), a.policyName(), a.listNames(members))
 			}
 			return fmt.Sprintf("%s was kicked by %s, which displaces none of its sessions under %s (registered before that login: %s)",
 				a.devName(a.kicks[k].dev), a.loginName(L), a.policyName(), a.listNames(members))
-		}, a.sess[L].rec, a.kicks[k].rec)
+		}, a.sessions[L].rec, a.kicks[k].rec)
 	}
 }
 
-// duplicate reports whether kick k repeats an earlier, used kick of the same
+// repeatsKick reports whether kick k repeats an earlier kick of the same
 // login to the same device.
-func (a *analyzer) duplicate(lk []int32, k int32) bool {
-	for _, o := range lk {
+func (a *analyzer) repeatsKick(loginKicks []int32, k int32) bool {
+	for _, o := range loginKicks {
 		if o == k {
 			return false
 		}
