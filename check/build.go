@@ -255,17 +255,17 @@ func (h *userHistory) build() {
 				// one instance (a login storm over several
 				// connections) that the target took as one new login
 				// and repeats, their answers arriving in any order.
-				if l := int32(len(h.sessions)) - 1; current < 0 && r.seq != 0 && l >= h.devSpans[r.dev].sessFrom &&
-					h.sessions[l].seq == r.seq && h.sessions[l].endedBy == endSigExpired && h.sessions[l].endGap == int32(len(h.gaps)) {
+				if last := int32(len(h.sessions)) - 1; current < 0 && r.seq != 0 && last >= h.devSpans[r.dev].sessFrom &&
+					h.sessions[last].seq == r.seq && h.sessions[last].endedBy == endSigExpired && h.sessions[last].endGap == int32(len(h.gaps)) {
 					// A new ticket after user_sig_expired, on the same
 					// session (a repeat login): it goes on; the device
 					// was not online between.
-					s := &h.sessions[l]
+					s := &h.sessions[last]
 					h.gaps = append(h.gaps, gap{s.onlineUntil, max(r.at, s.onlineUntil)})
 					s.endGap = int32(len(h.gaps))
 					s.onlineUntil, s.endedBy, s.stoppedListening = never, endOpen, never
 					s.removalFrom, s.removalTo = never, never
-					current = l
+					current = last
 					continue
 				}
 				if m := h.devSession(r.dev, r.seq); r.seq != 0 && m >= 0 {
@@ -301,13 +301,13 @@ func (h *userHistory) build() {
 					current = h.newSession(ri, r)
 				}
 			case event.TimedOut:
-				h.pendingLogins = append(h.pendingLogins, pending{rec: ri, dev: r.dev, sent: h.sentAt(r), gaveUpAt: r.at, inferredAs: -1})
+				h.addPending(ri, r)
 			case event.Failed:
 				// No answer from the target (the transport failed, or the
 				// run ended while it waited): like a timeout, the login
 				// may have succeeded there.
 				if r.code == 0 {
-					h.pendingLogins = append(h.pendingLogins, pending{rec: ri, dev: r.dev, sent: h.sentAt(r), gaveUpAt: r.at, inferredAs: -1})
+					h.addPending(ri, r)
 				} else if slices.Contains(h.opt.RefusalCodes, int(r.code)) {
 					h.refused = append(h.refused, refusal{rec: ri, dev: r.dev, plat: r.plat, code: r.code, sent: h.sentAt(r), refusedAt: r.at})
 				}
@@ -322,11 +322,11 @@ func (h *userHistory) build() {
 					s.removalTo = max(r.at, t)
 				}
 				current = -1
-			} else if l := int32(len(h.sessions)) - 1; l >= h.devSpans[r.dev].sessFrom && h.sessions[l].endedBy == endAppKill && h.sessions[l].removalFrom == never {
+			} else if last := int32(len(h.sessions)) - 1; last >= h.devSpans[r.dev].sessFrom && h.sessions[last].endedBy == endAppKill && h.sessions[last].removalFrom == never {
 				// A logout after an app kill: the kill was a storm's
 				// extra connection dropped, while the device went on
 				// with the session; the logout removes it.
-				s := &h.sessions[l]
+				s := &h.sessions[last]
 				s.removalFrom, s.removalTo = max(h.sentAt(r), s.onlineUntil), never
 				if r.out == event.OK {
 					s.removalTo = max(r.at, s.removalFrom)
@@ -344,21 +344,21 @@ func (h *userHistory) build() {
 				s.endGap = int32(len(h.gaps))
 			}
 		case event.Resume:
-			if l := int32(len(h.sessions)) - 1; current < 0 && r.out == event.OK && r.seq != 0 &&
-				l >= h.devSpans[r.dev].sessFrom && h.sessions[l].seq == r.seq && h.sessions[l].endedBy == endAppKill &&
-				h.sessions[l].endGap == int32(len(h.gaps)) {
+			if last := int32(len(h.sessions)) - 1; current < 0 && r.out == event.OK && r.seq != 0 &&
+				last >= h.devSpans[r.dev].sessFrom && h.sessions[last].seq == r.seq && h.sessions[last].endedBy == endAppKill &&
+				h.sessions[last].endGap == int32(len(h.gaps)) {
 				// The device resumed the session it had dropped as an
 				// app kill: in a login storm another connection of the
 				// instance held the session when it was dropped, and the
 				// main connection takes it back. It was not listening
 				// from the drop (or the disconnect before it) to now.
-				s := &h.sessions[l]
-				if !h.inOpenGap(l) {
+				s := &h.sessions[last]
+				if !h.inOpenGap(last) {
 					h.gaps = append(h.gaps, gap{s.onlineUntil, never})
 					s.endGap = int32(len(h.gaps))
 				}
 				s.onlineUntil, s.endedBy, s.stoppedListening = never, endOpen, never
-				current = l
+				current = last
 			}
 			if current >= 0 && h.inOpenGap(current) {
 				s := &h.sessions[current]
@@ -701,6 +701,12 @@ func (h *userHistory) latestLogin(dev uint16, t int64, orPending bool, seq uint6
 		return h.inferLogin(bestPending, seq)
 	}
 	return best
+}
+
+// addPending adds login record ri (r), which got no answer on its device,
+// to the pending logins.
+func (h *userHistory) addPending(ri int32, r *record) {
+	h.pendingLogins = append(h.pendingLogins, pending{rec: ri, dev: r.dev, sent: h.sentAt(r), gaveUpAt: r.at, inferredAs: -1})
 }
 
 // inferLogin makes pending login p an inferred session with sequence seq
