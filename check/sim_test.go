@@ -53,7 +53,8 @@ type simConfig struct {
 	hookSeq   bool // callbacks carry sequences (ImloadSeq), unless noSeq
 	anonKicks bool // kicks name no displacer (judge with Options.AnonymousKicks)
 	// refusals: the server admits by pol.Admit (refuse_new refuses a login
-	// that would displace) and refuses 5% of logins anyway, with 1008.
+	// that would displace) and refuses 5% of logins anyway, with 1008. A
+	// refused login uses up a sequence number: a gap no device sees.
 	refusals bool
 }
 
