@@ -69,13 +69,13 @@ type tline struct {
 // timeline renders the user's history as text: the verdict, then one line
 // per event with its time relative to the user's first event (ms), device,
 // platform, what happened and sequence numbers; '*' marks the evidence.
-func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
-	u := a.u
+func (h *userHistory) timeline(head string, focus int64, marks []int32) string {
+	u := h.u
 	lines := make([]tline, 0, len(u.recs)+len(u.hooks)+8)
 	for i := range u.recs {
 		r := &u.recs[i]
 		if r.kind == event.Login || r.kind == event.Logout || r.kind == event.Resume {
-			if st := a.startOf(r); st < r.at {
+			if st := h.sentAt(r); st < r.at {
 				lines = append(lines, tline{st, int32(i), true})
 			}
 		}
@@ -94,7 +94,7 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 	keep := visibleLines(lines, focus, marked)
 	var b strings.Builder
 	b.WriteString(head)
-	fmt.Fprintf(&b, "\n%s; times in ms from the user's first event; * marks the evidence\n", a.policyName())
+	fmt.Fprintf(&b, "\n%s; times in ms from the user's first event; * marks the evidence\n", h.policyName())
 	skipped := 0
 	for i, l := range lines {
 		if !keep[i] {
@@ -112,16 +112,16 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 		dev, plat, what := "-", "-", ""
 		if l.rec >= 0 {
 			r := &u.recs[l.rec]
-			dev, plat = a.devName(r.dev), string(u.platform(r.plat))
-			what = a.describe(r, l.sent)
+			dev, plat = h.devName(r.dev), string(u.platform(r.plat))
+			what = h.describe(r, l.sent)
 		} else {
-			h := &u.hooks[-1-l.rec]
-			what = fmt.Sprintf("callback %s kicked=%s", h.action, a.platList(h.kicked))
+			cb := &u.hooks[-1-l.rec]
+			what = fmt.Sprintf("callback %s kicked=%s", cb.action, h.platList(cb.kicked))
 		}
 		if plat == "" {
 			plat = "-"
 		}
-		fmt.Fprintf(&b, "%c %12.3f  %-14s %-8s %s\n", mark, float64(l.t-a.base)/1e6, dev, plat, what)
+		fmt.Fprintf(&b, "%c %12.3f  %-14s %-8s %s\n", mark, float64(l.t-h.firstAt)/1e6, dev, plat, what)
 	}
 	if skipped > 0 {
 		fmt.Fprintf(&b, "  ... %d %s\n", skipped, plural(skipped, "line", "lines"))
@@ -129,7 +129,7 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 	if u.hasStatus {
 		parts := make([]string, 0, len(u.online))
 		for _, in := range u.online {
-			s := fmt.Sprintf("%s %s", a.devName(in.dev), u.platform(in.plat))
+			s := fmt.Sprintf("%s %s", h.devName(in.dev), u.platform(in.plat))
 			if in.seq > 0 {
 				s += fmt.Sprintf(" seq=%d", in.seq)
 			}
@@ -138,12 +138,14 @@ func (a *analyzer) timeline(head string, focus int64, marks []int32) string {
 		if len(parts) == 0 {
 			parts = append(parts, "none")
 		}
-		fmt.Fprintf(&b, "  end %.3f: the target lists online: %s\n", float64(a.end-a.base)/1e6, strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "  end %.3f: the target lists online: %s\n", float64(h.end-h.firstAt)/1e6, strings.Join(parts, ", "))
 	}
 	return b.String()
 }
 
-func (a *analyzer) describe(r *record, sent bool) string {
+// describe is what record r says in a timeline (its "sent" line when
+// sent).
+func (h *userHistory) describe(r *record, sent bool) string {
 	if sent {
 		return r.kind.String() + " sent"
 	}
@@ -172,12 +174,93 @@ func (a *analyzer) describe(r *record, sent bool) string {
 				fmt.Fprintf(&b, " seq=%d", r.bySeq)
 			}
 			if r.byDev > 0 {
-				b.WriteString(" " + a.devName(r.byDev-1))
+				b.WriteString(" " + h.devName(r.byDev-1))
 			}
 			if r.byPlat > 0 {
-				b.WriteString(" " + string(a.u.platform(r.byPlat)))
+				b.WriteString(" " + string(h.u.platform(r.byPlat)))
 			}
 		}
 	}
 	return b.String()
+}
+
+func (h *userHistory) policyName() string {
+	if h.pol.Name != "" {
+		return "policy " + h.pol.Name
+	}
+	return "the policy"
+}
+
+func (h *userHistory) devName(d uint16) string {
+	if int(d) < len(h.u.devs) {
+		return h.u.devs[d]
+	}
+	return fmt.Sprintf("device#%d", d)
+}
+
+// rel is time t from the user's first event, in ms.
+func (h *userHistory) rel(t int64) string {
+	return fmt.Sprintf("+%.3fms", float64(t-h.firstAt)/1e6)
+}
+
+// loginName describes login s.
+func (h *userHistory) loginName(s int32) string {
+	ss := &h.sessions[s]
+	who := fmt.Sprintf("%s (%s)", h.devName(ss.dev), h.u.platform(ss.plat))
+	switch {
+	case ss.inferred && ss.seq > 0:
+		return fmt.Sprintf("login seq %d of %s, timed out on the device", ss.seq, who)
+	case ss.inferred:
+		return fmt.Sprintf("the login of %s sent at %s, timed out on the device", who, h.rel(ss.sent))
+	case h.sequenceMode && ss.seq > 0:
+		return fmt.Sprintf("login seq %d of %s, ok at %s", ss.seq, who, h.rel(ss.okAt))
+	}
+	return fmt.Sprintf("the login of %s ok at %s", who, h.rel(ss.okAt))
+}
+
+// sessName describes the session of login s as a victim.
+func (h *userHistory) sessName(s int32) string {
+	ss := &h.sessions[s]
+	if h.sequenceMode && ss.seq > 0 {
+		return fmt.Sprintf("%s (%s, login seq %d)", h.devName(ss.dev), h.u.platform(ss.plat), ss.seq)
+	}
+	return fmt.Sprintf("%s (%s, logged in at %s)", h.devName(ss.dev), h.u.platform(ss.plat), h.rel(ss.okAt))
+}
+
+func (h *userHistory) listNames(ss []int32) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = h.sessName(s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (h *userHistory) displacerName(k *kick) string {
+	r := &h.u.recs[k.rec]
+	var parts []string
+	if r.bySeq > 0 {
+		parts = append(parts, fmt.Sprintf("login seq %d", r.bySeq))
+	}
+	if r.byDev > 0 {
+		parts = append(parts, "instance "+h.devName(r.byDev-1))
+	}
+	if r.byPlat > 0 {
+		parts = append(parts, "platform "+string(h.u.platform(r.byPlat)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (h *userHistory) platList(ps []uint8) string {
+	if len(ps) == 0 {
+		return "[]"
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(h.u.platform(p))
+	}
+	slices.Sort(names)
+	return "[" + strings.Join(names, " ") + "]"
 }

@@ -31,18 +31,19 @@ import (
 // The model is built from copies: porcupine may still run a step after its
 // time budget has ended, while the analyzer moves on.
 type searchModel struct {
-	pol   *policy.Policy
-	ids   []string
-	plats []policy.Platform
-	devs  []uint16
-	deaf  []int64
-	due   []int64
-	obs   [][]uint16 // per login: devices seen kicked by it
-	cand  []uint64   // per session: the ambiguous kicks that may have ended it
-	ambOf []uint64   // per login: the ambiguous kicks it may have sent
-	// dom, per ambiguous kick j: the kicks that dominate it (see
+	pol *policy.Policy
+	// Per session (by index, as in userHistory.sessions):
+	ids              []string          // its device's ID
+	plats            []policy.Platform // its platform
+	devs             []uint16          // its device
+	stoppedListening []int64           // session.stoppedListening
+	kickDue          []int64           // its login's kicks were due by then (userHistory.kickDue)
+	seenKicked       [][]uint16        // per login: devices seen kicked by it
+	mayEnd           []uint64          // per session: the ambiguous kicks that may have ended it
+	maySend          []uint64          // per login: the ambiguous kicks it may have sent
+	// dominatedBy, per ambiguous kick j: the kicks that dominate it (see
 	// dominance); nil: none do.
-	dom []uint64
+	dominatedBy []uint64
 }
 
 type searchOpKind uint8
@@ -67,6 +68,8 @@ type searchState struct {
 // in (a single one is a searchState).
 type searchStates []searchState
 
+// step is porcupine's step function: op from state (a searchState or
+// searchStates), to the states it may lead to.
 func (m *searchModel) step(ctx context.Context, state, input, _ interface{}) (bool, interface{}) {
 	op := input.(searchOp)
 	if st, ok := state.(searchState); ok {
@@ -147,7 +150,7 @@ func (m *searchModel) login(st searchState, L int32) (next []int32, told uint64,
 	if refused {
 		return nil, 0, nil, false // the target admitted a login the policy refuses here
 	}
-	obs := m.obs[L]
+	obs := m.seenKicked[L]
 	var hit uint64
 	told = st.told
 	gone := make([]bool, len(online))
@@ -162,12 +165,12 @@ func (m *searchModel) login(st searchState, L int32) (next []int32, told uint64,
 			hit |= 1 << j
 			continue
 		}
-		deaf := m.deaf[s] <= m.due[L]
+		untellable := m.stoppedListening[s] <= m.kickDue[L]
 		switch c := m.claimable(L, s, told); {
-		case c == 0 && !deaf:
+		case c == 0 && !untellable:
 			return nil, 0, nil, false
 		case c == 0:
-		case c&(c-1) == 0 && !deaf && open == nil:
+		case c&(c-1) == 0 && !untellable && open == nil:
 			told |= c // the one kick that explains it
 		default:
 			open = append(open, s)
@@ -199,7 +202,7 @@ func (m *searchModel) claim(ctx context.Context, L int32, open []int32, told uin
 	for c := m.claimable(L, s, told); c != 0; c &= c - 1 {
 		out = m.claim(ctx, L, open[1:], told|c&-c, online, out)
 	}
-	if m.deaf[s] <= m.due[L] {
+	if m.stoppedListening[s] <= m.kickDue[L] {
 		out = m.claim(ctx, L, open[1:], told, online, out)
 	}
 	return out
@@ -209,20 +212,20 @@ func (m *searchModel) claim(ctx context.Context, L int32, open []int32, told uin
 // told, sent by L perhaps, ending s perhaps, and dominated by none of the
 // others (claiming one that is dominated is never needed).
 func (m *searchModel) claimable(L, s int32, told uint64) uint64 {
-	c := m.ambOf[L] & m.cand[s] &^ told
-	if m.dom == nil || c&(c-1) == 0 {
+	c := m.maySend[L] & m.mayEnd[s] &^ told
+	if m.dominatedBy == nil || c&(c-1) == 0 {
 		return c
 	}
 	out := c
 	for x := c; x != 0; x &= x - 1 {
-		if j := bits.TrailingZeros64(x); m.dom[j]&c != 0 {
+		if j := bits.TrailingZeros64(x); m.dominatedBy[j]&c != 0 {
 			out &^= 1 << j
 		}
 	}
 	return out
 }
 
-// dominance sets m.dom for ambiguous kicks arriving at at: kick i
+// dominance sets m.dominatedBy for ambiguous kicks arriving at at: kick i
 // dominates kick j when it arrived no later, every session it may have
 // ended j may have ended too, and every login that may have sent it may
 // have sent j (equal kicks: the first dominates). When a victim may claim
@@ -235,7 +238,7 @@ func (m *searchModel) dominance(at []int64) {
 	if nk < 2 {
 		return
 	}
-	m.dom = make([]uint64, nk)
+	m.dominatedBy = make([]uint64, nk)
 	// subset reports whether every set of sets (per session) holding i
 	// holds j.
 	subset := func(sets []uint64, i, j int) bool {
@@ -248,13 +251,13 @@ func (m *searchModel) dominance(at []int64) {
 	}
 	for j := range nk {
 		for i := range nk {
-			if i == j || at[i] > at[j] || !subset(m.cand, i, j) || !subset(m.ambOf, i, j) {
+			if i == j || at[i] > at[j] || !subset(m.mayEnd, i, j) || !subset(m.maySend, i, j) {
 				continue
 			}
-			if at[i] == at[j] && subset(m.cand, j, i) && subset(m.ambOf, j, i) && i > j {
+			if at[i] == at[j] && subset(m.mayEnd, j, i) && subset(m.maySend, j, i) && i > j {
 				continue // equal: the first dominates
 			}
-			m.dom[j] |= 1 << i
+			m.dominatedBy[j] |= 1 << i
 		}
 	}
 }
@@ -338,92 +341,92 @@ const maxObserved = 63
 // that explains every kick; it flags NoOrder only when none exists, and
 // counts the user Undecided when the budget runs out.
 func (a *analyzer) search() {
-	n := len(a.sess)
+	n := len(a.sessions)
 	if n == 0 {
 		return
 	}
 	m := &searchModel{
-		pol:   a.pol,
-		ids:   make([]string, n),
-		plats: make([]policy.Platform, n),
-		devs:  make([]uint16, n),
-		deaf:  make([]int64, n),
-		due:   make([]int64, n),
-		obs:   make([][]uint16, n),
-		cand:  make([]uint64, n),
-		ambOf: make([]uint64, n),
+		pol:              a.pol,
+		ids:              make([]string, n),
+		plats:            make([]policy.Platform, n),
+		devs:             make([]uint16, n),
+		stoppedListening: make([]int64, n),
+		kickDue:          make([]int64, n),
+		seenKicked:       make([][]uint16, n),
+		mayEnd:           make([]uint64, n),
+		maySend:          make([]uint64, n),
 	}
-	namb := 0
-	var ambAt []int64 // arrival per ambiguous kick
+	nAmbiguous := 0
+	var ambiguousAt []int64 // arrival per ambiguous kick
 	ops := make([]porcupine.Operation, 0, 2*n)
 	for ki := range a.kicks {
 		k := &a.kicks[ki]
 		switch {
-		case k.anon && k.victim >= 0:
+		case k.anonymous && k.victim >= 0:
 			// Any login of the user that started before the notice may
 			// have sent it; the search decides which, and which session
 			// of the device it ended.
-			if namb >= maxObserved {
-				a.flag(Undecided, k.at, func() string {
+			if nAmbiguous >= maxObserved {
+				a.flag(Undecided, k.arrived, func() string {
 					return fmt.Sprintf("more than %d kicks naming no displacer; the order search does not take them", maxObserved)
 				}, k.rec)
 				return
 			}
-			j := namb
-			namb++
-			ambAt = append(ambAt, k.at)
-			a.candsOf(m, k, j)
-			for L := range a.sess {
-				if a.sess[L].start < k.at {
-					m.ambOf[L] |= 1 << j
+			j := nAmbiguous
+			nAmbiguous++
+			ambiguousAt = append(ambiguousAt, k.arrived)
+			a.markCands(m, k, j)
+			for L := range a.sessions {
+				if a.sessions[L].sent < k.arrived {
+					m.maySend[L] |= 1 << j
 				}
 			}
-			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
-		case k.by < 0:
-		case k.alt >= 0 && k.victim >= 0 && namb < maxObserved:
-			j := namb
-			namb++
-			ambAt = append(ambAt, k.at)
-			a.candsOf(m, k, j)
-			m.ambOf[k.by] |= 1 << j
-			m.ambOf[k.alt] |= 1 << j
-			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.at, Return: k.at})
+			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.arrived, Return: k.arrived})
+		case k.displacer < 0:
+		case k.altDisplacer >= 0 && k.victim >= 0 && nAmbiguous < maxObserved:
+			j := nAmbiguous
+			nAmbiguous++
+			ambiguousAt = append(ambiguousAt, k.arrived)
+			a.markCands(m, k, j)
+			m.maySend[k.displacer] |= 1 << j
+			m.maySend[k.altDisplacer] |= 1 << j
+			ops = append(ops, porcupine.Operation{ClientId: int(k.dev), Input: searchOp{opTold, int32(j)}, Call: k.arrived, Return: k.arrived})
 		default:
-			if indexDev(m.obs[k.by], k.dev) < 0 {
-				m.obs[k.by] = append(m.obs[k.by], k.dev)
+			if indexDev(m.seenKicked[k.displacer], k.dev) < 0 {
+				m.seenKicked[k.displacer] = append(m.seenKicked[k.displacer], k.dev)
 			}
 		}
 	}
-	m.dominance(ambAt)
-	for i := range a.sess {
-		s := &a.sess[i]
+	m.dominance(ambiguousAt)
+	for i := range a.sessions {
+		s := &a.sessions[i]
 		m.ids[i] = a.devName(s.dev)
 		m.plats[i] = a.u.platform(s.plat)
 		m.devs[i] = s.dev
-		m.deaf[i] = s.deaf
-		m.due[i] = a.due(s)
-		if len(m.obs[i]) > maxObserved {
-			a.flag(Undecided, s.hi, func() string {
+		m.stoppedListening[i] = s.stoppedListening
+		m.kickDue[i] = a.kickDue(s)
+		if len(m.seenKicked[i]) > maxObserved {
+			a.flag(Undecided, s.latestProcessed, func() string {
 				return fmt.Sprintf("%s was seen kicking more than %d devices; the order search does not take it", a.loginName(int32(i)), maxObserved)
 			}, s.rec)
 			return
 		}
-		call, ret := s.start, s.hi
+		call, ret := s.sent, s.latestProcessed
 		if ret == never {
 			ret = math.MaxInt64
 		}
 		ret = max(ret, call)
 		ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opLogin, int32(i)}, Call: call, Return: ret})
 		switch {
-		case s.rmLo != never:
-			rc := max(s.rmLo, sat(ret, 1))
-			rr := max(s.rmHi, rc)
+		case s.removalFrom != never:
+			rc := max(s.removalFrom, addSat(ret, 1))
+			rr := max(s.removalTo, rc)
 			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opRemove, int32(i)}, Call: rc, Return: rr})
-		case a.pol.OnConflict == policy.RefuseNew && s.deaf != never && !s.kicked:
+		case a.pol.OnConflict == policy.RefuseNew && s.stoppedListening != never && !s.kicked:
 			// Under refuse_new a session whose device stopped listening
 			// may have ended at the target (resume window, idle
 			// timeout) at any time after, making room for a login.
-			rc := max(s.deaf, sat(ret, 1))
+			rc := max(s.stoppedListening, addSat(ret, 1))
 			ops = append(ops, porcupine.Operation{ClientId: int(s.dev), Input: searchOp{opRemove, int32(i)}, Call: rc, Return: math.MaxInt64})
 		}
 	}
@@ -453,22 +456,24 @@ func (a *analyzer) search() {
 	}
 }
 
-// candsOf marks ambiguous kick j as one that may have ended each session
+// markCands marks ambiguous kick j as one that may have ended each session
 // kick k may have ended.
-func (a *analyzer) candsOf(m *searchModel, k *kick, j int) {
-	if k.c1 == k.c0 {
-		m.cand[k.victim] |= 1 << j
+func (a *analyzer) markCands(m *searchModel, k *kick, j int) {
+	if k.candTo == k.candFrom {
+		m.mayEnd[k.victim] |= 1 << j
 		return
 	}
-	for _, s := range a.cands[k.c0:k.c1] {
-		m.cand[s] |= 1 << j
+	for _, s := range a.kickCands[k.candFrom:k.candTo] {
+		m.mayEnd[s] |= 1 << j
 	}
 }
 
+// firstKickAt is when the first kick that is not administrative arrived,
+// else the end of the run.
 func (a *analyzer) firstKickAt() int64 {
 	for i := range a.kicks {
-		if !a.kicks[i].admin {
-			return a.kicks[i].at
+		if !a.kicks[i].administrative {
+			return a.kicks[i].arrived
 		}
 	}
 	return a.end
@@ -478,7 +483,7 @@ func (a *analyzer) firstKickAt() int64 {
 // operations the policy does explain.
 func (a *analyzer) noOrderText(model porcupine.Model, ops []porcupine.Operation) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no order of the %d logins consistent with real time explains the kicks under %s", len(a.sess), a.policyName())
+	fmt.Fprintf(&b, "no order of the %d logins consistent with real time explains the kicks under %s", len(a.sessions), a.policyName())
 	_, info := porcupine.CheckOperationsVerbose(model, ops, a.opt.SearchBudget)
 	var longest []int
 	for _, part := range info.PartialLinearizations() {
@@ -495,9 +500,9 @@ func (a *analyzer) noOrderText(model porcupine.Model, ops []porcupine.Operation)
 			op := ops[oi].Input.(searchOp)
 			switch op.kind {
 			case opLogin:
-				fmt.Fprintf(&b, "%slogin %s", sep, a.devName(a.sess[op.i].dev))
+				fmt.Fprintf(&b, "%slogin %s", sep, a.devName(a.sessions[op.i].dev))
 			case opRemove:
-				fmt.Fprintf(&b, "%s%s gone", sep, a.devName(a.sess[op.i].dev))
+				fmt.Fprintf(&b, "%s%s gone", sep, a.devName(a.sessions[op.i].dev))
 			default:
 				continue
 			}

@@ -47,6 +47,15 @@ type simConfig struct {
 	status    bool
 	churn     bool // logout, app kill, flap and account switch besides logins
 	fixedMix  bool // device d runs platforms[d%len(platforms)]
+	// The options below are off in every test but the golden suite
+	// (golden_test.go); off, they draw nothing from the random source.
+	timeouts  bool // 8% of login answers are lost: the device reports a timeout
+	hookSeq   bool // callbacks carry sequences (ImloadSeq), unless noSeq
+	anonKicks bool // kicks name no displacer (judge with Options.AnonymousKicks)
+	// refusals: the server admits by pol.Admit (refuse_new refuses a login
+	// that would displace) and refuses 5% of logins anyway, with 1008. A
+	// refused login uses up a sequence number: a gap no device sees.
+	refusals bool
 }
 
 var simBase = time.Unix(1_700_000_000, 0)
@@ -79,6 +88,8 @@ type simEv struct {
 	ok    bool
 	gen   uint64 // connection generation of the device
 	srv   int64  // evDevLoginOK: when the server accepted the login
+	// refused: evDevLoginOK: the server refused the login (code 1008).
+	refused bool
 }
 
 type simQueue []simEv
@@ -248,6 +259,22 @@ func (su *simUser) handle(ev simEv) {
 		su.deliver(simEv{t: t + su.net(), kind: evDevResume, dev: ev.dev, ok: ok})
 	case evDevLoginOK:
 		e := su.ev(event.Login, ev.dev, t)
+		if ev.refused {
+			e.Start, e.Outcome, e.Code = at(d.sentAt), event.Failed, 1008
+			su.emit(e)
+			d.state = dsOffline
+			su.think(ev.dev, t, 50, 2000)
+			return
+		}
+		if su.cfg.timeouts && su.rng.IntN(100) < 8 {
+			// The answer is lost: the server holds the session, the
+			// device gives up on it.
+			e.Start, e.Outcome = at(d.sentAt), event.TimedOut
+			su.emit(e)
+			d.state = dsOffline
+			su.think(ev.dev, t, 50, 2000)
+			return
+		}
 		e.Start, e.Outcome, e.Seq = at(d.sentAt), event.OK, ev.seq
 		if !su.cfg.noSeq { // a target without sequence numbers gives no server time either
 			e.ServerTime = at(ev.srv)
@@ -282,6 +309,9 @@ func (su *simUser) handle(ev simEv) {
 		by := &su.devs[ev.byDev]
 		e := su.ev(event.Kicked, ev.dev, t)
 		e.Seq, e.BySeq, e.ByInstance, e.ByPlatform = ev.seq, ev.bySeq, by.id, by.plat
+		if su.cfg.anonKicks {
+			e.BySeq, e.ByInstance, e.ByPlatform = 0, "", ""
+		}
 		su.emit(e)
 		su.stats.kicks++
 		if d.state == dsOnline {
@@ -363,7 +393,17 @@ func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 		insts[i] = su.inst(e)
 	}
 	login := policy.Instance{ID: su.devs[di].id, Platform: su.devs[di].plat, Seq: seq}
-	victims := su.cfg.pol.Displace(insts, login)
+	var victims []policy.Instance
+	if su.cfg.refusals {
+		var refused bool
+		victims, refused = su.cfg.pol.Admit(insts, login)
+		if refused || su.rng.IntN(100) < 5 {
+			su.deliver(simEv{t: t + su.net(), kind: evDevLoginOK, dev: di, refused: true})
+			return
+		}
+	} else {
+		victims = su.cfg.pol.Displace(insts, login)
+	}
 	isVictim := func(e srvEntry) bool {
 		for _, v := range victims {
 			if v.ID == su.devs[e.dev].id && v.Seq == e.seq {
@@ -393,6 +433,7 @@ func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 		}
 	}
 	var kickedPlats []policy.Platform
+	var kickedSeqs []uint64
 	keep := su.online[:0]
 	for _, e := range su.online {
 		if !isVictim(e) {
@@ -402,6 +443,7 @@ func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 			continue
 		}
 		kickedPlats = append(kickedPlats, su.devs[e.dev].plat)
+		kickedSeqs = append(kickedSeqs, e.seq)
 		if !e.connected || su.cfg.fault == faultDropKick {
 			continue
 		}
@@ -415,8 +457,17 @@ func (su *simUser) srvLogin(di int, gen uint64, t int64) {
 	if su.cfg.webhooks {
 		if su.cfg.fault == faultWebhook {
 			kickedPlats = append(kickedPlats, su.devs[di].plat)
+			kickedSeqs = append(kickedSeqs, seq)
 		}
-		su.h.AddWebhook(su.id, ActionLogin, kickedPlats, at(t))
+		if su.cfg.hookSeq && !su.cfg.noSeq {
+			c := Callback{UserID: su.id, Action: ActionLogin, Seq: seq, At: at(t)}
+			for i, p := range kickedPlats {
+				c.Kicked = append(c.Kicked, KickedEntry{Platform: p, Seq: kickedSeqs[i]})
+			}
+			su.h.AddCallback(c)
+		} else {
+			su.h.AddWebhook(su.id, ActionLogin, kickedPlats, at(t))
+		}
 	}
 	su.deliver(simEv{t: t + su.net(), kind: evDevLoginOK, dev: di, seq: seq, srv: t})
 }

@@ -4,96 +4,159 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/imload/imload/event"
 )
 
-// flag counts a verdict of class c; the example timeline is built only when
-// it would be kept.
-func (a *analyzer) flag(c Class, focus int64, head func() string, marks ...int32) {
-	a.flagged[c] = true
-	v := &a.rep.Verdicts[c]
-	v.Count++
-	if !v.wants(a.u.id, a.rep.ExampleLimit) {
-		return
+// unattributed flags kicks that name a displacer no device saw log in.
+func (a *analyzer) unattributed() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.administrative || k.anonymous || k.displacer >= 0 {
+			continue
+		}
+		a.flag(SpuriousKick, k.arrived, func() string {
+			return fmt.Sprintf("%s was kicked by %s, which no device of the user saw log in before the kick",
+				a.devName(k.dev), a.displacerName(k))
+		}, k.rec)
 	}
-	v.add(Example{User: a.u.id, Text: a.timeline(head(), focus, marks)}, a.rep.ExampleLimit)
 }
 
-type point struct {
-	t   int64
-	s   int32
-	add bool
+// late measures the kick latency of every attributed kick whose device was
+// connected at the displacement, and judges late kicks.
+//
+// Kick latency runs from the displacement at the target to the kicked
+// device's notice. The displacement is the displacing login's acceptance
+// at the target: its server time as the kicked device reported it (event
+// Latency), else as the displacing device's login answer gave it
+// (event.ServerTime). A kick whose displacement time the target never gave
+// is counted unmeasured; a notice stamped before its displacement time (a
+// target clock ahead of imload's) is counted early. Neither is recorded,
+// and no value is clamped.
+//
+// A kick is late when every measure it has exceeds LateAfter: the kick
+// latency, and the time from the displacing login's answer at its device
+// (a notice before that answer is not late), so a skewed server clock alone
+// does not make one late.
+func (a *analyzer) late() {
+	for i := range a.kicks {
+		k := &a.kicks[i]
+		if k.administrative || k.displacer < 0 || k.victim < 0 {
+			continue
+		}
+		l := &a.sessions[k.displacer]
+		displacedAt := k.displacedAt
+		if displacedAt == 0 && l.rec >= 0 {
+			displacedAt = a.u.recs[l.rec].serverTime()
+		}
+		heardAt := displacedAt
+		if heardAt == 0 {
+			heardAt = l.okAt
+		}
+		// Only a device connected at the displacement could hear of it.
+		if heardAt == 0 || !a.listening(k.victim, heardAt) {
+			continue
+		}
+		var judged time.Duration
+		switch {
+		case displacedAt == 0:
+			a.rep.KickLatencyUnmeasured++
+			judged = time.Duration(max(k.arrived-l.okAt, 0))
+		case k.arrived < displacedAt:
+			a.rep.KickLatencyEarly++
+			judged = 0
+		default:
+			lat := time.Duration(k.arrived - displacedAt)
+			a.rep.KickLatency.Record(lat)
+			judged = lat
+			if l.okAt != 0 {
+				judged = min(lat, time.Duration(max(k.arrived-l.okAt, 0)))
+			}
+		}
+		if judged > a.opt.LateAfter {
+			a.flag(LateKick, k.arrived, func() string {
+				return fmt.Sprintf("%s was told %s after %s (late after %s)",
+					a.devName(k.dev), judged.Round(time.Microsecond), a.loginName(k.displacer), a.opt.LateAfter)
+			}, l.rec, k.rec)
+		}
+	}
+}
+
+// sweepEdge is where the over-limit sweep sees a session come online (or
+// go offline) as its device saw it.
+type sweepEdge struct {
+	at          int64
+	sess        int32
+	comesOnline bool
 }
 
 // overLimit sweeps the sessions online as devices saw them and flags every
 // stretch longer than Grace in which the set was not allowed.
 func (a *analyzer) overLimit() {
-	pts := a.pts[:0]
-	for i := range a.sess {
-		s := &a.sess[i]
-		if s.inferred || s.ok == 0 {
+	edges := a.edges[:0]
+	for i := range a.sessions {
+		s := &a.sessions[i]
+		if s.inferred || s.okAt == 0 {
 			continue
 		}
-		from, to := s.ok, s.end
+		from, to := s.okAt, s.onlineUntil
 		if to == never {
 			to = max(a.end, from)
 		}
-		for _, g := range a.gaps[s.gap0:s.gap1] {
+		for _, g := range a.gaps[s.firstGap:s.endGap] {
 			if from >= to {
 				break
 			}
 			if g.from > from {
 				e := min(g.from, to)
-				pts = append(pts, point{from, int32(i), true}, point{e, int32(i), false})
+				edges = append(edges, sweepEdge{from, int32(i), true}, sweepEdge{e, int32(i), false})
 			}
 			from = max(from, g.to)
 		}
 		if from < to {
-			pts = append(pts, point{from, int32(i), true}, point{to, int32(i), false})
+			edges = append(edges, sweepEdge{from, int32(i), true}, sweepEdge{to, int32(i), false})
 		}
 	}
-	slices.SortFunc(pts, func(x, y point) int {
-		if c := cmp.Compare(x.t, y.t); c != 0 {
+	slices.SortFunc(edges, func(x, y sweepEdge) int {
+		if c := cmp.Compare(x.at, y.at); c != 0 {
 			return c
 		}
-		if x.add != y.add {
-			if x.add {
+		if x.comesOnline != y.comesOnline {
+			if x.comesOnline {
 				return 1
 			}
 			return -1
 		}
-		return cmp.Compare(x.s, y.s)
+		return cmp.Compare(x.sess, y.sess)
 	})
-	cur := a.cur[:0]
+	holding := a.holding[:0]
 	var overSet []int32
 	overSince := int64(-1)
 	ok := true
-	for i := 0; i < len(pts); {
-		t := pts[i].t
+	for i := 0; i < len(edges); {
+		t := edges[i].at
 		added := false
-		for ; i < len(pts) && pts[i].t == t; i++ {
-			p := pts[i]
-			if p.add {
-				cur = append(cur, p.s)
+		for ; i < len(edges) && edges[i].at == t; i++ {
+			p := edges[i]
+			if p.comesOnline {
+				holding = append(holding, p.sess)
 				added = true
 				continue
 			}
-			if j := slices.Index(cur, p.s); j >= 0 {
-				cur = slices.Delete(cur, j, j+1)
+			if j := slices.Index(holding, p.sess); j >= 0 {
+				holding = slices.Delete(holding, j, j+1)
 			}
 		}
 		// Fewer instances never break a limit: an allowed set stays
 		// allowed until one is added.
 		if added || !ok {
-			ok = len(cur) < 2 || a.allowed(cur)
+			ok = len(holding) < 2 || a.allowed(holding)
 		}
 		switch {
 		case !ok && overSince < 0:
 			overSince = t
-			overSet = append(overSet[:0], cur...)
+			overSet = append(overSet[:0], holding...)
 		case ok && overSince >= 0:
 			a.overEpisode(overSince, t, overSet)
 			overSince = -1
@@ -102,18 +165,22 @@ func (a *analyzer) overLimit() {
 	if overSince >= 0 {
 		a.overEpisode(overSince, max(a.end, overSince), overSet)
 	}
-	a.pts, a.cur = pts[:0], cur[:0]
+	a.edges, a.holding = edges[:0], holding[:0]
 }
 
+// allowed reports whether the policy allows the sessions ss online
+// together.
 func (a *analyzer) allowed(ss []int32) bool {
 	insts := a.insts[:0]
 	for _, s := range ss {
-		insts = append(insts, a.instance(s, a.sess[s].seq))
+		insts = append(insts, a.instance(s, a.sessions[s].seq))
 	}
 	a.insts = insts[:0]
 	return a.pol.Allowed(insts)
 }
 
+// overEpisode flags the sessions set, held online together over
+// [from, to), when that lasted longer than Grace.
 func (a *analyzer) overEpisode(from, to int64, set []int32) {
 	d := time.Duration(to - from)
 	if d <= a.opt.Grace {
@@ -121,7 +188,7 @@ func (a *analyzer) overEpisode(from, to int64, set []int32) {
 	}
 	marks := make([]int32, len(set))
 	for i, s := range set {
-		marks[i] = a.sess[s].rec
+		marks[i] = a.sessions[s].rec
 	}
 	a.flag(OverLimit, from, func() string {
 		return fmt.Sprintf("from %s to %s (%s, grace %s) the devices held online together %s, which %s does not allow",
@@ -174,14 +241,14 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	for i := range last {
 		last[i] = -1
 	}
-	for i := range a.sess {
-		s := &a.sess[i]
-		if s.start > T || !a.seqMode && s.racing && s.end <= T {
+	for i := range a.sessions {
+		s := &a.sessions[i]
+		if s.sent > T || !a.sequenceMode && s.racing && s.onlineUntil <= T {
 			// Search mode: a racing session is not the one its device
 			// went on with once the login that raced it was sent.
 			continue
 		}
-		if l := last[s.dev]; l < 0 || a.sess[l].start <= s.start {
+		if l := last[s.dev]; l < 0 || a.sessions[l].sent <= s.sent {
 			last[s.dev] = int32(i)
 		}
 	}
@@ -194,19 +261,19 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 		// A device may hold several sessions at once (a login storm over
 		// several connections): the session the target lists is judged,
 		// not the device's last login sent.
-		if s := a.deviceSession(in.dev, in.seq, T); a.seqMode && in.seq > 0 && s >= 0 {
+		if s := a.deviceSession(in.dev, in.seq, T); a.sequenceMode && in.seq > 0 && s >= 0 {
 			last[in.dev] = s
 			continue
 		}
 		// With sequence numbers on both sides, a listing of another login
 		// of an online device is a ghost of that login.
-		if l := last[in.dev]; a.seqMode && in.seq > 0 && l >= 0 && a.sess[l].seq > 0 && in.seq != a.sess[l].seq {
+		if l := last[in.dev]; a.sequenceMode && in.seq > 0 && l >= 0 && a.sessions[l].seq > 0 && in.seq != a.sessions[l].seq {
 			if online, uncertain := a.onlineAt(l, T); online && !uncertain {
 				seq, dev := in.seq, in.dev
 				dst = append(dst, statusFinding{class: GhostSession, dev: dev, seq: seq, at: T, head: func() string {
 					return fmt.Sprintf("the target lists login seq %d of %s online at %s, but the device holds login seq %d",
-						seq, a.devName(dev), a.rel(T), a.sess[l].seq)
-				}, marks: []int32{a.sess[l].rec}})
+						seq, a.devName(dev), a.rel(T), a.sessions[l].seq)
+				}, marks: []int32{a.sessions[l].rec}})
 			}
 		}
 	}
@@ -215,7 +282,7 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	inflight := false
 	for i := range a.u.recs {
 		r := &a.u.recs[i]
-		if r.kind == event.Login && a.startOf(r) <= T && r.at > T &&
+		if r.kind == event.Login && a.sentAt(r) <= T && r.at > T &&
 			(r.out == event.OK || r.out == event.TimedOut || r.out == event.Failed && r.code == 0) {
 			inflight = true
 			break
@@ -223,9 +290,9 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	}
 	for d := 0; d < n; d++ {
 		online, uncertain := a.onlineAt(last[d], T)
-		dr := a.devs[d]
-		for p := dr.p0; p < dr.p1; p++ {
-			if pp := &a.pend[p]; pp.sess < 0 && pp.start <= T && (last[d] < 0 || pp.start > a.sess[last[d]].start) {
+		span := a.devSpans[d]
+		for p := span.pendFrom; p < span.pendTo; p++ {
+			if pp := &a.pendingLogins[p]; pp.inferredAs < 0 && pp.sent <= T && (last[d] < 0 || pp.sent > a.sessions[last[d]].sent) {
 				uncertain = true // a login that timed out may have succeeded
 			}
 		}
@@ -239,69 +306,70 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 		case online && !listed[d] && !inflight:
 			dst = append(dst, statusFinding{class: LostSession, dev: uint16(d), at: T, head: func() string {
 				return fmt.Sprintf("%s holds %s online at %s, but the target does not list it", a.devName(uint16(d)), a.sessName(l), a.rel(T))
-			}, marks: []int32{a.sess[l].rec}})
+			}, marks: []int32{a.sessions[l].rec}})
 		}
 	}
 	return dst
 }
 
-// onlineAt says whether session s (a device's latest login sent by T) is
-// online at T as its device sees it, or whether the device cannot know
-// what the target holds: a login or logout in flight, a dropped transport,
-// a killed app, an expired ticket, a kick on its way.
 // deviceSession returns the session of device dev answered with seq whose
 // login was sent by T, or -1.
 func (a *analyzer) deviceSession(dev uint16, seq uint64, T int64) int32 {
 	if seq == 0 {
 		return -1
 	}
-	for i := range a.sess {
-		if s := &a.sess[i]; s.dev == dev && s.seq == seq && s.start <= T {
+	for i := range a.sessions {
+		if s := &a.sessions[i]; s.dev == dev && s.seq == seq && s.sent <= T {
 			return int32(i)
 		}
 	}
 	return -1
 }
 
+// onlineAt says whether session s (a device's latest login sent by T) is
+// online at T as its device sees it, or whether the device cannot know
+// what the target holds: a login or logout in flight, a dropped transport,
+// a killed app, an expired ticket, a kick on its way.
 func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
 	if s < 0 {
 		return false, false
 	}
-	ss := &a.sess[s]
+	ss := &a.sessions[s]
 	switch {
-	case ss.inferred || T < ss.ok:
+	case ss.inferred || T < ss.okAt:
 		return false, true
 	case ss.displaced && !ss.kicked && ss.displacedAt <= T:
 		// The policy displaced it by T and no kick has told its device:
 		// the target may rightly have dropped it (missing and late kicks
 		// are judged by their own rules).
 		return false, true
-	case T < ss.end || ss.endHow == endRunEnd:
-		for _, g := range a.gaps[ss.gap0:ss.gap1] {
+	case T < ss.onlineUntil || ss.endedBy == endRunEnd:
+		for _, g := range a.gaps[ss.firstGap:ss.endGap] {
 			if g.from <= T && T < g.to {
 				return false, true
 			}
 		}
-		if ss.endHow == endKicked && ss.end-T <= int64(a.opt.Grace) {
+		if ss.endedBy == endKicked && ss.onlineUntil-T <= int64(a.opt.Grace) {
 			return false, true
 		}
 		return true, false
 	}
-	return false, ss.endHow == endAppKill || ss.endHow == endSigExpired || ss.rmLo != never && ss.rmHi >= T
+	return false, ss.endedBy == endAppKill || ss.endedBy == endSigExpired || ss.removalFrom != never && ss.removalTo >= T
 }
 
 func (a *analyzer) recOf(s int32) []int32 {
 	if s < 0 {
 		return nil
 	}
-	return []int32{a.sess[s].rec}
+	return []int32{a.sessions[s].rec}
 }
 
+// offlineWhy says why session s's device holds it offline.
 func (a *analyzer) offlineWhy(s int32) string {
 	if s < 0 {
 		return "never logged in"
 	}
-	switch a.sess[s].endHow {
+	switch a.sessions[s].endedBy {
 	case endLogout:
 		return "logged out"
 	case endKicked:
@@ -312,114 +380,4 @@ func (a *analyzer) offlineWhy(s int32) string {
 		return "failed to resume"
 	}
 	return "is offline"
-}
-
-// observedPlats returns the platforms of the devices seen kicked by login
-// L (duplicates to one device once) and of the ambiguous kicks L may have
-// sent.
-func (a *analyzer) observedPlats(L int32) (sure, maybe []uint8) {
-	lk := a.kicksOf(L)
-	for i, k := range lk {
-		if kk := &a.kicks[k]; kk.alt < 0 && !a.duplicateAmong(lk[:i], kk.dev) {
-			sure = append(sure, kk.plat)
-		}
-	}
-	for i := range a.kicks {
-		if k := &a.kicks[i]; k.alt >= 0 && (k.by == L || k.alt == L) {
-			maybe = append(maybe, k.plat)
-		}
-	}
-	return sure, maybe
-}
-
-func (a *analyzer) duplicateAmong(lk []int32, dev uint16) bool {
-	for _, k := range lk {
-		if kk := &a.kicks[k]; kk.alt < 0 && kk.dev == dev {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *analyzer) observed(L int32) []uint8 {
-	sure, maybe := a.observedPlats(L)
-	return append(sure, maybe...)
-}
-
-// hookTier says how callback h fits login L: 0 its kicked platforms are
-// exactly those of the kicks devices saw from L (including kicks that L or
-// an earlier login of its device sent); 1 they hold those L surely sent and
-// some of the others; 2 they also hold sessions that may have been
-// registered when L was processed and got no kick from it; 3 they do not
-// fit.
-func (a *analyzer) hookTier(h *webhook, L int32) int {
-	n := len(a.u.plats) + 1
-	cnt := make([]int32, 4*n) // observed, in the callback, untold, maybe observed
-	sure, maybe := a.observedPlats(L)
-	for _, p := range sure {
-		cnt[p]++
-	}
-	for _, p := range maybe {
-		cnt[3*n+int(p)]++
-	}
-	for _, p := range h.kicked {
-		if int(p) < n {
-			cnt[n+int(p)]++
-		}
-	}
-	a.untold(L, cnt[2*n:])
-	tier := 0
-	for p := 0; p < n; p++ {
-		o, w, e, m := cnt[p], cnt[n+p], cnt[2*n+p], cnt[3*n+p]
-		switch {
-		case w < o || w > o+m+e:
-			return 3
-		case w > o+m:
-			tier = max(tier, 2)
-		case w < o+m:
-			tier = max(tier, 1)
-		}
-	}
-	return tier
-}
-
-// untold counts the platforms of sessions that may have been registered
-// when login L was processed and got no kick from it. It does not trust the
-// model's choice among explanations (which of two racing removals came
-// first), so a callback is judged by what devices saw alone.
-func (a *analyzer) untold(L int32, cnt []int32) {
-	lk := a.kicksOf(L)
-	for i := range a.sess {
-		if !a.mayHold(L, int32(i)) || a.kickedDev(lk, a.sess[i].dev) {
-			continue
-		}
-		cnt[a.sess[i].plat]++
-	}
-}
-
-// mayHold reports whether session S may have been registered, beside login
-// L's own device, when the target processed L: it began before L was
-// processed and was neither removed nor kicked before L was sent.
-func (a *analyzer) mayHold(L, S int32) bool {
-	l, s := &a.sess[L], &a.sess[S]
-	switch {
-	case S == L, s.start >= l.hi,
-		s.rmLo != never && s.rmHi < l.start,
-		s.endHow == endKicked && s.end < l.start,
-		s.dev == l.dev && !a.pol.ReplaceSameInstance:
-		return false
-	}
-	return true
-}
-
-func (a *analyzer) platList(ps []uint8) string {
-	if len(ps) == 0 {
-		return "[]"
-	}
-	names := make([]string, len(ps))
-	for i, p := range ps {
-		names[i] = string(a.u.platform(p))
-	}
-	slices.Sort(names)
-	return "[" + strings.Join(names, " ") + "]"
 }

@@ -47,7 +47,7 @@ func addDemand(demands []hookDemand, d hookDemand) []hookDemand {
 func (a *analyzer) checkWebhooks() {
 	u := a.u
 	a.rep.Checks.Webhooks += int64(len(u.hooks))
-	if len(a.sess) == 0 && len(u.hooks) == 0 {
+	if len(a.sessions) == 0 && len(u.hooks) == 0 {
 		return
 	}
 	hooks := make([]int32, 0, len(u.hooks))
@@ -58,14 +58,14 @@ func (a *analyzer) checkWebhooks() {
 	}
 	slices.SortStableFunc(hooks, func(x, y int32) int { return cmp.Compare(u.hooks[x].at, u.hooks[y].at) })
 	bySeq := make(map[uint64]int32)
-	for i := range a.sess {
-		if q := a.sess[i].seq; q != 0 {
+	for i := range a.sessions {
+		if q := a.sessions[i].seq; q != 0 {
 			if _, dup := bySeq[q]; !dup {
 				bySeq[q] = int32(i)
 			}
 		}
 	}
-	claimed := make([]bool, len(a.sess))
+	claimed := make([]bool, len(a.sessions))
 	var rest, unknown []int32
 	var demands []hookDemand
 	for _, hi := range hooks {
@@ -81,7 +81,7 @@ func (a *analyzer) checkWebhooks() {
 		case claimed[L]:
 			a.flag(WebhookMismatch, h.at, func() string {
 				return fmt.Sprintf("the Login callback at %s is a second one for %s", a.rel(h.at), a.loginName(L))
-			}, a.sess[L].rec, hookMark(hi))
+			}, a.sessions[L].rec, hookMark(hi))
 		default:
 			claimed[L] = true
 			demands = a.judgeHook(h, L, bySeq, demands)
@@ -103,7 +103,7 @@ func (a *analyzer) checkWebhooks() {
 		merged := false
 		for i := range demands {
 			if d := &demands[i]; d.seq == h.seq {
-				d.by, merged = min(d.by, sat(h.at, a.tol())), true
+				d.by, merged = min(d.by, addSat(h.at, a.clockTolerance())), true
 			}
 		}
 		if !merged {
@@ -111,7 +111,7 @@ func (a *analyzer) checkWebhooks() {
 		}
 	}
 	var pool []int32
-	for i := range a.sess {
+	for i := range a.sessions {
 		if !claimed[i] {
 			pool = append(pool, int32(i))
 		}
@@ -120,16 +120,9 @@ func (a *analyzer) checkWebhooks() {
 	a.settleDemands(demands)
 }
 
-// tol is how far a callback's time may lie outside its login's window: the
-// target's clock may differ from the devices'.
-func (a *analyzer) tol() int64 { return int64(a.opt.Grace) }
-
-func (a *analyzer) ref(s *session) int64 {
-	if s.ok > 0 {
-		return s.ok
-	}
-	return s.hi
-}
+// clockTolerance is how far a callback's time may lie outside its login's
+// window: the target's clock may differ from the devices'.
+func (a *analyzer) clockTolerance() int64 { return int64(a.opt.Grace) }
 
 // judgeHook judges callback h, which names login L by its sequence: every
 // session devices saw L kick must be listed, and every entry listed must be
@@ -154,12 +147,12 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 	for ki := range a.kicks {
 		k := &a.kicks[ki]
 		r := &recs[k.rec]
-		if !(r.bySeq == h.seq || r.bySeq == 0 && !k.admin && !k.anon && k.by == L && k.alt < 0) {
+		if !(r.bySeq == h.seq || r.bySeq == 0 && !k.administrative && !k.anonymous && k.displacer == L && k.altDisplacer < 0) {
 			continue
 		}
 		v := r.seq
 		if v == 0 && k.victim >= 0 {
-			v = a.sess[k.victim].seq
+			v = a.sessions[k.victim].seq
 		}
 		if v == 0 {
 			bySeqs = false
@@ -168,7 +161,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 			saw = append(saw, seen{seq: v, plat: k.plat, k: int32(ki)})
 		}
 	}
-	l := &a.sess[L]
+	l := &a.sessions[L]
 	if !bySeqs {
 		if a.hookTier(h, L) > 2 {
 			a.flag(WebhookMismatch, h.at, func() string {
@@ -194,7 +187,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 		k := &a.kicks[s.k]
 		if i < 0 {
 			why = append(why, fmt.Sprintf("devices saw it kick %s (%s, login seq %d) at %s, which the callback does not list",
-				a.devName(k.dev), a.u.platform(k.plat), s.seq, a.rel(k.at)))
+				a.devName(k.dev), a.u.platform(k.plat), s.seq, a.rel(k.arrived)))
 			marks = append(marks, k.rec)
 			continue
 		}
@@ -216,7 +209,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 		S, ok := bySeq[q]
 		if !ok {
 			p := h.kicked[i]
-			demands = addDemand(demands, hookDemand{by: l.hi, seq: q, text: func() string {
+			demands = addDemand(demands, hookDemand{by: l.latestProcessed, seq: q, text: func() string {
 				return fmt.Sprintf("the Login callback at %s for %s lists kicked login seq %d (%s), a session no device was answered with, and no login that timed out on its device is left to have been it",
 					a.rel(h.at), a.loginName(L), q, a.u.platform(p))
 			}, marks: []int32{l.rec, a.hookMarkOf(h)}})
@@ -224,7 +217,7 @@ func (a *analyzer) judgeHook(h *webhook, L int32, bySeq map[uint64]int32, demand
 		}
 		if !a.untoldBy(L, S, h.seq) {
 			why = append(why, fmt.Sprintf("it lists %s as kicked, which %s", a.sessName(S), a.whyNotUntold(L, S, h.seq)))
-			marks = append(marks, a.sess[S].rec)
+			marks = append(marks, a.sessions[S].rec)
 		}
 	}
 	if len(why) > 0 {
@@ -248,13 +241,13 @@ func (a *analyzer) untoldBy(L, S int32, q uint64) bool {
 
 // whyNotUntold says why untoldBy is false ("" when it is true).
 func (a *analyzer) whyNotUntold(L, S int32, q uint64) string {
-	l, s := &a.sess[L], &a.sess[S]
+	l, s := &a.sessions[L], &a.sessions[S]
 	switch {
 	case S == L:
 		return "is the login itself"
 	case s.dev == l.dev && !a.pol.ReplaceSameInstance:
 		return "is a session of the login's own instance"
-	case s.start >= l.hi:
+	case s.sent >= l.latestProcessed:
 		return "began after the login was processed"
 	case !a.mayHold(L, S):
 		return "had ended before the login was sent"
@@ -262,13 +255,115 @@ func (a *analyzer) whyNotUntold(L, S int32, q uint64) string {
 	for i := range a.kicks {
 		k := &a.kicks[i]
 		if r := &a.u.recs[k.rec]; k.victim == S && r.bySeq != 0 && r.bySeq != q {
-			return fmt.Sprintf("login seq %d kicked at %s (it was still registered then)", r.bySeq, a.rel(k.at))
+			return fmt.Sprintf("login seq %d kicked at %s (it was still registered then)", r.bySeq, a.rel(k.arrived))
 		}
 	}
-	if s.byTarget || s.deaf <= a.due(l) {
+	if s.endedByTarget || s.stoppedListening <= a.kickDue(l) {
 		return ""
 	}
 	return fmt.Sprintf("got no kick from it and was still listening %s after the login's ok", a.opt.LateAfter)
+}
+
+// mayHold reports whether session S may have been registered, beside login
+// L's own device, when the target processed L: it began before L was
+// processed and was neither removed nor kicked before L was sent.
+func (a *analyzer) mayHold(L, S int32) bool {
+	l, s := &a.sessions[L], &a.sessions[S]
+	switch {
+	case S == L, s.sent >= l.latestProcessed,
+		s.removalFrom != never && s.removalTo < l.sent,
+		s.endedBy == endKicked && s.onlineUntil < l.sent,
+		s.dev == l.dev && !a.pol.ReplaceSameInstance:
+		return false
+	}
+	return true
+}
+
+// observedPlats returns the platforms of the devices seen kicked by login
+// L (duplicates to one device once) and of the ambiguous kicks L may have
+// sent.
+func (a *analyzer) observedPlats(L int32) (sure, maybe []uint8) {
+	loginKicks := a.kicksOf(L)
+	for i, k := range loginKicks {
+		if kk := &a.kicks[k]; kk.altDisplacer < 0 && !a.duplicateAmong(loginKicks[:i], kk.dev) {
+			sure = append(sure, kk.plat)
+		}
+	}
+	for i := range a.kicks {
+		if k := &a.kicks[i]; k.altDisplacer >= 0 && (k.displacer == L || k.altDisplacer == L) {
+			maybe = append(maybe, k.plat)
+		}
+	}
+	return sure, maybe
+}
+
+// duplicateAmong reports whether one of loginKicks that login surely sent
+// went to device dev.
+func (a *analyzer) duplicateAmong(loginKicks []int32, dev uint16) bool {
+	for _, k := range loginKicks {
+		if kk := &a.kicks[k]; kk.altDisplacer < 0 && kk.dev == dev {
+			return true
+		}
+	}
+	return false
+}
+
+// observed returns the platforms of the kicks devices saw from login L
+// (surely or maybe).
+func (a *analyzer) observed(L int32) []uint8 {
+	sure, maybe := a.observedPlats(L)
+	return append(sure, maybe...)
+}
+
+// hookTier says how callback h fits login L: 0 its kicked platforms are
+// exactly those of the kicks devices saw from L (including kicks that L or
+// an earlier login of its device sent); 1 they hold those L surely sent and
+// some of the others; 2 they also hold sessions that may have been
+// registered when L was processed and got no kick from it; 3 they do not
+// fit.
+func (a *analyzer) hookTier(h *webhook, L int32) int {
+	n := len(a.u.plats) + 1
+	cnt := make([]int32, 4*n) // observed, in the callback, untold, maybe observed
+	sure, maybe := a.observedPlats(L)
+	for _, p := range sure {
+		cnt[p]++
+	}
+	for _, p := range maybe {
+		cnt[3*n+int(p)]++
+	}
+	for _, p := range h.kicked {
+		if int(p) < n {
+			cnt[n+int(p)]++
+		}
+	}
+	a.untold(L, cnt[2*n:])
+	tier := 0
+	for p := 0; p < n; p++ {
+		o, w, e, m := cnt[p], cnt[n+p], cnt[2*n+p], cnt[3*n+p]
+		switch {
+		case w < o || w > o+m+e:
+			return 3
+		case w > o+m:
+			tier = max(tier, 2)
+		case w < o+m:
+			tier = max(tier, 1)
+		}
+	}
+	return tier
+}
+
+// untold counts the platforms of sessions that may have been registered
+// when login L was processed and got no kick from it. It does not trust the
+// model's choice among explanations (which of two racing removals came
+// first), so a callback is judged by what devices saw alone.
+func (a *analyzer) untold(L int32, cnt []int32) {
+	loginKicks := a.kicksOf(L)
+	for i := range a.sessions {
+		if !a.mayHold(L, int32(i)) || a.kickedDev(loginKicks, a.sessions[i].dev) {
+			continue
+		}
+		cnt[a.sessions[i].plat]++
+	}
 }
 
 // matchRest matches the callbacks hooks (in time order) that name no login
@@ -284,14 +379,14 @@ func (a *analyzer) whyNotUntold(L, S int32, q uint64) string {
 // one by one), which suits the logins that timed out best.
 func (a *analyzer) matchRest(hooks, pool []int32, demands []hookDemand) []hookDemand {
 	u := a.u
-	tol := a.tol()
-	lo := func(L int32) int64 { return a.sess[L].start - tol }
+	tol := a.clockTolerance()
+	lo := func(L int32) int64 { return a.sessions[L].sent - tol }
 	hi := func(L int32) int64 {
-		r := a.ref(&a.sess[L])
+		r := a.sessions[L].settledAt()
 		if r == never {
-			r = max(a.end, a.sess[L].start)
+			r = max(a.end, a.sessions[L].sent)
 		}
-		return sat(r, tol)
+		return addSat(r, tol)
 	}
 	slices.SortFunc(pool, func(x, y int32) int {
 		if c := cmp.Compare(lo(x), lo(y)); c != 0 {
@@ -316,7 +411,7 @@ func (a *analyzer) matchRest(hooks, pool []int32, demands []hookDemand) []hookDe
 	// Callbacks are in time order: each cluster takes a run of them.
 	leftover := func(hi int32) {
 		h := &u.hooks[hi]
-		demands = append(demands, hookDemand{by: sat(h.at, tol), text: func() string { return a.leftoverText(h, pool) }, marks: []int32{hookMark(hi)}})
+		demands = append(demands, hookDemand{by: addSat(h.at, tol), text: func() string { return a.leftoverText(h, pool) }, marks: []int32{hookMark(hi)}})
 	}
 	j := 0
 	for c := range cls {
@@ -347,7 +442,7 @@ func (a *analyzer) matchRest(hooks, pool []int32, demands []hookDemand) []hookDe
 		for i, hx := range hs {
 			h := &u.hooks[hx]
 			for k, L := range ls {
-				if h.at < lo(L) || h.at > hi(L) || h.seq != 0 && a.sess[L].seq != 0 || a.hookTier(h, L) > 2 {
+				if h.at < lo(L) || h.at > hi(L) || h.seq != 0 && a.sessions[L].seq != 0 || a.hookTier(h, L) > 2 {
 					continue
 				}
 				adj[i] = append(adj[i], int32(k))
@@ -377,9 +472,9 @@ func (a *analyzer) matchRest(hooks, pool []int32, demands []hookDemand) []hookDe
 			if got[k] {
 				continue
 			}
-			a.flag(WebhookMismatch, a.sess[L].hi, func() string {
+			a.flag(WebhookMismatch, a.sessions[L].latestProcessed, func() string {
 				return a.noCallbackText(L, ls, hs, len(radj[k]))
-			}, a.sess[L].rec)
+			}, a.sessions[L].rec)
 		}
 	}
 	return demands
@@ -426,9 +521,9 @@ func (a *analyzer) settleDemands(demands []hookDemand) {
 		return
 	}
 	var starts []int64
-	for p := range a.pend {
-		if a.pend[p].sess < 0 {
-			starts = append(starts, a.pend[p].start)
+	for p := range a.pendingLogins {
+		if a.pendingLogins[p].inferredAs < 0 {
+			starts = append(starts, a.pendingLogins[p].sent)
 		}
 	}
 	slices.Sort(starts)
@@ -451,11 +546,11 @@ func (a *analyzer) leftoverText(h *webhook, pool []int32) string {
 	}
 	near, best := int32(-1), int64(never)
 	for _, L := range pool {
-		s := &a.sess[L]
+		s := &a.sessions[L]
 		d := int64(0)
-		switch r := a.ref(s); {
-		case h.at < s.start:
-			d = s.start - h.at
+		switch r := s.settledAt(); {
+		case h.at < s.sent:
+			d = s.sent - h.at
 		case h.at > r:
 			d = h.at - r
 		}
@@ -464,7 +559,7 @@ func (a *analyzer) leftoverText(h *webhook, pool []int32) string {
 		}
 	}
 	because := fmt.Sprintf("no login was in flight within %s of it", a.opt.Grace)
-	if near >= 0 && best <= a.tol() {
+	if near >= 0 && best <= a.clockTolerance() {
 		because = fmt.Sprintf("no assignment of the callbacks to the logins in flight within %s of it gives it one (nearest: %s, for which devices saw kicks on %s)",
 			a.opt.Grace, a.loginName(near), a.platList(a.observed(near)))
 	}
@@ -473,7 +568,7 @@ func (a *analyzer) leftoverText(h *webhook, pool []int32) string {
 
 // noCallbackText explains a login that no matching gives a callback.
 func (a *analyzer) noCallbackText(L int32, ls, hs []int32, fits int) string {
-	s := &a.sess[L]
+	s := &a.sessions[L]
 	switch {
 	case fits == 0 && s.seq != 0 && a.hooksCarrySeq():
 		return fmt.Sprintf("%s has no Login callback: none carries its seq %d", a.loginName(L), s.seq)
@@ -485,6 +580,8 @@ func (a *analyzer) noCallbackText(L int32, ls, hs []int32, fits int) string {
 		a.loginName(L), fits, len(hs), len(ls))
 }
 
+// hooksCarrySeq reports whether some callback of the user carries a
+// sequence.
 func (a *analyzer) hooksCarrySeq() bool {
 	for i := range a.u.hooks {
 		if a.u.hooks[i].seq != 0 {

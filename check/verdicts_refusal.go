@@ -33,9 +33,9 @@ func (a *analyzer) refusals() {
 		a.rep.Checks.Refusals++
 		login := policy.Instance{ID: a.devName(r.dev), Platform: a.u.platform(r.plat)}
 		if a.pol.OnConflict != policy.RefuseNew {
-			a.flag(WrongRefusal, r.at, func() string {
+			a.flag(WrongRefusal, r.refusedAt, func() string {
 				return fmt.Sprintf("the login of %s sent at %s was refused at %s with code %d (a conflict or limit), but under %s (on_conflict %s) the newest login always wins",
-					a.devName(r.dev), a.rel(r.start), a.rel(r.at), r.code, a.policyName(), a.pol.OnConflict)
+					a.devName(r.dev), a.rel(r.sent), a.rel(r.refusedAt), r.code, a.policyName(), a.pol.OnConflict)
 			}, r.rec)
 			continue
 		}
@@ -58,9 +58,9 @@ func (a *analyzer) refusals() {
 		if len(names) > 0 {
 			held = strings.Join(names, ", ")
 		}
-		a.flag(WrongRefusal, r.at, func() string {
+		a.flag(WrongRefusal, r.refusedAt, func() string {
 			return fmt.Sprintf("the login of %s (%s) sent at %s was refused at %s with code %d, but under %s (on_conflict refuse_new) it displaces nobody even with every instance that may have been registered then (%s): the limit was not full",
-				a.devName(r.dev), login.Platform, a.rel(r.start), a.rel(r.at), r.code, a.policyName(), held)
+				a.devName(r.dev), login.Platform, a.rel(r.sent), a.rel(r.refusedAt), r.code, a.policyName(), held)
 		}, marks...)
 	}
 }
@@ -84,7 +84,7 @@ func (a *analyzer) maybeRegistered(r *refusal) []maybeReg {
 		best, bestStart := int32(-1), int64(-1<<63)
 		var bestPlat uint8
 		consider := func(rec int32, plat uint8, start int64, goneBefore bool) {
-			if start >= r.at || start < bestStart {
+			if start >= r.refusedAt || start < bestStart {
 				return
 			}
 			best, bestStart, bestPlat = rec, start, plat
@@ -92,20 +92,20 @@ func (a *analyzer) maybeRegistered(r *refusal) []maybeReg {
 				best = -1 - rec // superseded or gone: not registered unless a later one is
 			}
 		}
-		for s := range a.sess {
-			ss := &a.sess[s]
+		for s := range a.sessions {
+			ss := &a.sessions[s]
 			if ss.dev != dev {
 				continue
 			}
-			consider(ss.rec, ss.plat, ss.start, a.goneBefore(int32(s), r.start))
+			consider(ss.rec, ss.plat, ss.sent, a.goneBefore(int32(s), r.sent))
 		}
-		dr := a.devs[d]
-		for p := dr.p0; p < dr.p1; p++ {
-			pp := &a.pend[p]
-			if pp.sess >= 0 {
+		span := a.devSpans[d]
+		for p := span.pendFrom; p < span.pendTo; p++ {
+			pp := &a.pendingLogins[p]
+			if pp.inferredAs >= 0 {
 				continue // inferred: a session above
 			}
-			consider(pp.rec, a.u.recs[pp.rec].plat, pp.start, false)
+			consider(pp.rec, a.u.recs[pp.rec].plat, pp.sent, false)
 		}
 		if best >= 0 {
 			out = append(out, maybeReg{dev: dev, plat: bestPlat, rec: best})
@@ -118,16 +118,16 @@ func (a *analyzer) maybeRegistered(r *refusal) []maybeReg {
 // at the target at t: its own removal was answered, its device was told of
 // a kick, or the device's next login was processed, all before t.
 func (a *analyzer) goneBefore(s int32, t int64) bool {
-	ss := &a.sess[s]
+	ss := &a.sessions[s]
 	switch {
-	case ss.rmLo != never && ss.rmHi < t:
+	case ss.removalFrom != never && ss.removalTo < t:
 		return true
-	case ss.endHow == endKicked && ss.end < t:
+	case ss.endedBy == endKicked && ss.onlineUntil < t:
 		return true
 	}
-	dr := a.devs[ss.dev]
-	for o := dr.s0; o < dr.s1; o++ {
-		if n := &a.sess[o]; o != s && n.start > ss.start && n.hi < t {
+	span := a.devSpans[ss.dev]
+	for o := span.sessFrom; o < span.sessTo; o++ {
+		if n := &a.sessions[o]; o != s && n.sent > ss.sent && n.latestProcessed < t {
 			return true
 		}
 	}
