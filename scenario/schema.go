@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/imload/imload/faults"
 	"github.com/imload/imload/policy"
 )
 
@@ -95,7 +96,7 @@ func fieldDocs() map[string]fieldDoc {
 		"thresholds": {desc: "Pass/fail expressions that set the exit code: metric operator value, e.g. \"login.p99 < 250ms\", \"errors.rate < 0.1%\", \"kickout.violations == 0\", \"login.rate > 50\", \"mau.mismatches == 0\" (a month simulation: harness and server counts disagreeing). The metric ends with " + ThresholdStats + "; operators < <= > >= == !=; the value is a duration for quantiles, max, min and mean, a percentage for errors.rate, a whole number for count, violations and mismatches, a number per second for rate."},
 
 		"mau":                          {desc: "Month simulation instead of phases: compressed days (day, days, start, zone, realtime, tick), the usage model (users, platforms, segments), login strategies compared on the same population and seed (presets eager, lazy, lazy-logout, background-keep, or {name, login_on, logout_on, background}), and pricing ({currency, included, tiers: [{up_to, per_thousand}]}). Decoded and checked by the mau package (see README, MAU strategies); {} takes every default."},
-		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faultNames}},
+		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faults.Names()}},
 		"thresholds.items":             {desc: "One threshold expression.", extra: map[string]any{"pattern": `^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(<=|>=|==|!=|<|>)\s*\S+\s*$`}},
 		"platforms.additionalProperty": {desc: "Weight of the platform (> 0).", extra: positive},
 
