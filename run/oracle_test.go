@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/imload/imload/check"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 )
@@ -80,7 +80,7 @@ func (s *reloginSink) Observe(e *event.Event) {
 		}
 		delete(s.kicked, key)
 		switch {
-		case e.Outcome == event.Failed && e.Code == protocol.CodeSigExpired:
+		case e.Outcome == event.Failed && e.Code == codes.SigExpired:
 			s.refused++
 		case e.Outcome == event.OK:
 			s.accepted++
