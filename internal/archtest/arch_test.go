@@ -20,6 +20,7 @@ const module = "github.com/imload/imload"
 var allowed = map[string][]string{
 	"clock":                  nil,
 	"policy":                 nil,
+	"policy/policyfile":      {"policy"},
 	"usersig":                nil,
 	"codes":                  nil,
 	"protocol":               {"codes"},
@@ -28,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/archtest":      nil,
 	"deploy/k8s":             nil,
 	"event":                  {"policy"},
-	"scenario":               {"faults", "policy"},
+	"scenario":               {"faults", "policy", "policy/policyfile"},
 	"pacer":                  {"scenario", "clock"},
 	"driver":                 {"policy", "clock"},
 	"driver/internal/wsdial": {"driver"},
@@ -147,5 +148,56 @@ func TestViolationsCatchesForbiddenImports(t *testing.T) {
 	want := []string{"check imports agent", "newpkg: no row in the architecture table", "policy imports server"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("violations %q, want %q", got, want)
+	}
+}
+
+// yamlFree lists packages whose transitive imports, by the table above, must
+// hold no YAML parser: event is on every device's hot path and its
+// dependencies stay small.
+var yamlFree = []string{"event", "policy", "clock", "codes", "faults"}
+
+func TestHotPathPackagesImportNoYAML(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The closure of yamlFree under the table: a package they may import
+	// must be YAML-free too.
+	closure := map[string]bool{}
+	var visit func(pkg string)
+	visit = func(pkg string) {
+		if closure[pkg] {
+			return
+		}
+		closure[pkg] = true
+		for _, d := range allowed[pkg] {
+			visit(d)
+		}
+	}
+	for _, p := range yamlFree {
+		if _, ok := allowed[p]; !ok {
+			t.Fatalf("%s has no row in the architecture table", p)
+		}
+		visit(p)
+	}
+	for pkg := range closure {
+		files, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(pkg), "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(strings.ToLower(p), "yaml") {
+					t.Errorf("%s imports %s: %s must stay free of YAML (it is imported by %v)", file, p, pkg, yamlFree)
+				}
+			}
+		}
 	}
 }

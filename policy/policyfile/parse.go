@@ -1,4 +1,8 @@
-package policy
+// Package policyfile reads multi-device policies from YAML policy files
+// (docs/POLICY.md) into policy.Policy values; errors name file:line:col and
+// the field, and say what is allowed. It is apart from package policy so
+// that policy, and the event type that imports it, carry no YAML parser.
+package policyfile
 
 import (
 	"errors"
@@ -10,6 +14,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imload/imload/policy"
 )
 
 // ParseError is a fault in a policy file, at File:Line:Column, in Field.
@@ -45,7 +51,7 @@ func topKeys() []string {
 func groupKeys() []string { return []string{"name", "platforms", "max_platforms", "max_instances"} }
 
 // LoadFile reads a policy file; see Parse.
-func LoadFile(path string) (*Policy, error) {
+func LoadFile(path string) (*policy.Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
@@ -71,7 +77,7 @@ func LoadFile(path string) (*Policy, error) {
 // on_conflict says what a login that would push a session out does:
 // kick_old (the default) kicks the sessions Displace names, refuse_new
 // refuses the login and keeps them (Policy.Admit). Unknown keys are errors.
-func Parse(data []byte, file string) (*Policy, error) {
+func Parse(data []byte, file string) (*policy.Policy, error) {
 	p := parser{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -81,7 +87,7 @@ func Parse(data []byte, file string) (*Policy, error) {
 		return nil, &ParseError{File: file, Msg: "empty policy file (want a mapping with keys " + strings.Join(topKeys(), ", ") + ")"}
 	}
 	root := deref(doc.Content[0])
-	pol := &Policy{DefaultPerPlatform: 1}
+	pol := &policy.Policy{DefaultPerPlatform: 1}
 	var nameNode *yaml.Node
 	err := p.mapping(root, "", topKeys(), func(key string, k, v *yaml.Node) error {
 		var err error
@@ -213,9 +219,9 @@ func (p *parser) boolean(n *yaml.Node, field string) (bool, error) {
 	return b, nil
 }
 
-func (p *parser) onConflict(n *yaml.Node) (OnConflict, error) {
+func (p *parser) onConflict(n *yaml.Node) (policy.OnConflict, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if o, err := ParseOnConflict(n.Value); err == nil {
+		if o, err := policy.ParseOnConflict(n.Value); err == nil {
 			return o, nil
 		}
 	}
@@ -232,25 +238,25 @@ func (p *parser) count(n *yaml.Node, field string) (int, error) {
 }
 
 func platformNames() string {
-	names := make([]string, len(Platforms))
-	for i, pl := range Platforms {
+	names := make([]string, len(policy.Platforms))
+	for i, pl := range policy.Platforms {
 		names[i] = string(pl)
 	}
 	return strings.Join(names, ", ")
 }
 
-func (p *parser) platform(n *yaml.Node, field string) (Platform, error) {
+func (p *parser) platform(n *yaml.Node, field string) (policy.Platform, error) {
 	if n.Kind == yaml.ScalarNode {
-		if pl, err := ParsePlatform(n.Value); err == nil {
+		if pl, err := policy.ParsePlatform(n.Value); err == nil {
 			return pl, nil
 		}
 	}
 	return "", p.errf(n, field, "unknown platform %s (allowed: %s)", kindName(n), platformNames())
 }
 
-func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
-	pol.PerPlatform = map[Platform]int{}
-	lines := map[Platform]int{}
+func (p *parser) perPlatform(n *yaml.Node, pol *policy.Policy) error {
+	pol.PerPlatform = map[policy.Platform]int{}
+	lines := map[policy.Platform]int{}
 	return p.mapping(n, "per_platform", nil, func(key string, k, v *yaml.Node) error {
 		field := "per_platform." + key
 		lim, err := p.count(v, field)
@@ -261,7 +267,7 @@ func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
 			pol.DefaultPerPlatform = lim
 			return nil
 		}
-		pl, err := ParsePlatform(key)
+		pl, err := policy.ParsePlatform(key)
 		if err != nil {
 			return p.errf(k, field, "unknown key (allowed: default, %s)", platformNames())
 		}
@@ -274,17 +280,17 @@ func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
 	})
 }
 
-func (p *parser) groups(n *yaml.Node) ([]Group, error) {
+func (p *parser) groups(n *yaml.Node) ([]policy.Group, error) {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.errf(n, "groups", "want a list of groups, got %s", kindName(n))
 	}
-	var gs []Group
+	var gs []policy.Group
 	names := map[string]int{}
 	for i, gn := range n.Content {
 		gn = deref(gn)
 		field := fmt.Sprintf("groups[%d]", i)
-		var g Group
+		var g policy.Group
 		var platNode, maxPlatNode *yaml.Node
 		err := p.mapping(gn, field, groupKeys(), func(key string, k, v *yaml.Node) error {
 			var err error
@@ -327,7 +333,7 @@ func (p *parser) groups(n *yaml.Node) ([]Group, error) {
 	return gs, nil
 }
 
-func (p *parser) platforms(n *yaml.Node, field string) ([]Platform, error) {
+func (p *parser) platforms(n *yaml.Node, field string) ([]policy.Platform, error) {
 	n = deref(n)
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
 		got := kindName(n)
@@ -336,7 +342,7 @@ func (p *parser) platforms(n *yaml.Node, field string) ([]Platform, error) {
 		}
 		return nil, p.errf(n, field, "want a non-empty list of platforms (allowed: %s), got %s", platformNames(), got)
 	}
-	out := make([]Platform, 0, len(n.Content))
+	out := make([]policy.Platform, 0, len(n.Content))
 	for i, e := range n.Content {
 		e = deref(e)
 		f := fmt.Sprintf("%s[%d]", field, i)

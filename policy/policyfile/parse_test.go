@@ -1,4 +1,4 @@
-package policy
+package policyfile
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/imload/imload/policy"
 )
 
 func TestLoadFileGood(t *testing.T) {
@@ -16,15 +18,15 @@ func TestLoadFileGood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pol.Name != "my-dual" || pol.Description == "" || pol.DefaultPerPlatform != 3 || pol.Limit(Web) != 10 || pol.ReplaceSameInstance {
+		if pol.Name != "my-dual" || pol.Description == "" || pol.DefaultPerPlatform != 3 || pol.Limit(policy.Web) != 10 || pol.ReplaceSameInstance {
 			t.Fatalf("parsed %+v", pol)
 		}
-		ref, err := Tencent(DualPlatform, 3, 10)
+		ref, err := policy.Tencent(policy.DualPlatform, 3, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		online := cat(series("w", Web, 10, 1), series("a", Android, 3, 11))
-		for _, login := range []Instance{in("m", Mac, 20), in("a4", Android, 20), in("w11", Web, 20), in("i", IPhone, 20)} {
+		online := cat(series("w", policy.Web, 10, 1), series("a", policy.Android, 3, 11))
+		for _, login := range []policy.Instance{in("m", policy.Mac, 20), in("a4", policy.Android, 20), in("w11", policy.Web, 20), in("i", policy.IPhone, 20)} {
 			got, want := ids(pol.Displace(online, login)), ids(ref.Displace(online, login))
 			if !slices.Equal(got, want) {
 				t.Fatalf("login %s: displaced %v, Tencent dual-platform displaces %v", login.ID, got, want)
@@ -36,11 +38,11 @@ func TestLoadFileGood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pol.Groups) != 2 || pol.Groups[1].MaxPlatforms != 2 || pol.Limit(Web) != 2 || pol.Limit(Mac) != 1 || !pol.ReplaceSameInstance {
+		if len(pol.Groups) != 2 || pol.Groups[1].MaxPlatforms != 2 || pol.Limit(policy.Web) != 2 || pol.Limit(policy.Mac) != 1 || !pol.ReplaceSameInstance {
 			t.Fatalf("parsed %+v", pol)
 		}
 		// A Web login displaces the desktop instance of its group.
-		got := pol.Displace([]Instance{in("m", Mac, 1), in("a", Android, 2)}, in("w", Web, 3))
+		got := pol.Displace([]policy.Instance{in("m", policy.Mac, 1), in("a", policy.Android, 2)}, in("w", policy.Web, 3))
 		if !slices.Equal(ids(got), []string{"m"}) {
 			t.Fatalf("displaced %v, want [m]", ids(got))
 		}
@@ -50,14 +52,14 @@ func TestLoadFileGood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pol.OnConflict != RefuseNew {
+		if pol.OnConflict != policy.RefuseNew {
 			t.Fatalf("on_conflict %v, want refuse_new", pol.OnConflict)
 		}
-		online := []Instance{in("a", Android, 1), in("w", Web, 2)}
-		if v, refused := pol.Admit(online, in("m", Mac, 3)); !refused || len(v) != 0 {
+		online := []policy.Instance{in("a", policy.Android, 1), in("w", policy.Web, 2)}
+		if v, refused := pol.Admit(online, in("m", policy.Mac, 3)); !refused || len(v) != 0 {
 			t.Fatalf("third device: victims %v refused %v, want refused with no victim", ids(v), refused)
 		}
-		if v, refused := pol.Admit(online[:1], in("m", Mac, 3)); refused || len(v) != 0 {
+		if v, refused := pol.Admit(online[:1], in("m", policy.Mac, 3)); refused || len(v) != 0 {
 			t.Fatalf("second device: victims %v refused %v, want admitted with no victim", ids(v), refused)
 		}
 	})
@@ -66,7 +68,7 @@ func TestLoadFileGood(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(Android) != 1 || pol.Limit(Web) != 1 || pol.OnConflict != KickOld {
+		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(policy.Android) != 1 || pol.Limit(policy.Web) != 1 || pol.OnConflict != policy.KickOld {
 			t.Fatalf("parsed %+v", pol)
 		}
 	})
@@ -168,8 +170,8 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parsed an empty group %+v", g)
 			}
 		}
-		var online []Instance
-		for seq, p := range Platforms {
+		var online []policy.Instance
+		for seq, p := range policy.Platforms {
 			login := in(string(p), p, uint64(seq+1))
 			online = remaining(online, pol.Displace(online, login), login, pol.ReplaceSameInstance)
 			if !pol.Allowed(online) {
