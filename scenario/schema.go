@@ -49,7 +49,7 @@ func fieldDocs() map[string]fieldDoc {
 		"target.key_file":       {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},
 		"target.admin":          {desc: "UserID of the REST admin identity (1 to 32 bytes of printable ASCII).", def: DefaultAdmin},
 		"target.timeout":        {desc: "Bound on each operation (dial, login, logout).", def: Duration(DefaultTimeout).String()},
-		"target.policy":         {desc: "Multi-device login policy: " + strings.Join(policy.Names(), ", ") + "; or a path to a policy file, relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policy.Names()}},
+		"target.policy":         {desc: "Multi-device login policy: " + strings.Join(policy.Names(), ", ") + "; or a path to a policy file (docs/POLICY.md), relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policy.Names()}},
 		"target.instances":      {desc: "Instances per native platform, for named policies with a tunable limit (Tencent's: 1 to 3); 0: the policy's default. Not with a policy file.", extra: nonNegative},
 		"target.web_instances":  {desc: "Web instances, for named policies with a tunable limit (Tencent's: 1 to 10); 0: the policy's default. Not with a policy file.", extra: nonNegative},
 		"target.webhook_listen": {desc: "host:port where the run receives State.StateChange callbacks (POST, any path) and checks them with the kickout oracle; point the target's callback URL at http://HOST:PORT/. The embedded server sends to a loopback port of its own when this is empty.", extra: map[string]any{"pattern": `^.*:[0-9]+$`}},

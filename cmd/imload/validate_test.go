@@ -145,3 +145,92 @@ func TestSchemaCmd(t *testing.T) {
 		t.Errorf("schema with an argument: %v", err)
 	}
 }
+
+const policyTestdata = "../../policy/policyfile/testdata/"
+
+// validate takes a file of policy keys for a policy file (docs/POLICY.md),
+// and --policy takes every file for one.
+func TestValidatePolicyFiles(t *testing.T) {
+	noCap := policyTestdata + "good/xmpp-no-cap.yaml"
+	dual := policyTestdata + "good/dual-multi.yaml"
+	badPlat := policyTestdata + "bad/unknown-platform.yaml"
+	misspelt := policyTestdata + "bad/unknown-key.yaml"
+	minimal := testdataDir + "good/minimal.yaml"
+	cases := []struct {
+		name             string
+		args             []string
+		wantOut, wantErr string
+		wantCode         int
+		errMessage       string
+	}{
+		{
+			name:    "a policy file is detected",
+			args:    []string{"validate", noCap},
+			wantOut: noCap + ": ok (policy xmpp-no-cap: no limits; a login on an online instance replaces it; on conflict kick_old)\n",
+		},
+		{
+			name: "policy and scenario files together",
+			args: []string{"validate", dual, minimal},
+			wantOut: dual + ": ok (policy my-dual: per platform at most 3 (Web 10); group native of 6 platforms: at most 1 platform; on conflict kick_old)\n" +
+				minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+		},
+		{
+			name:       "a bad policy file",
+			args:       []string{"validate", badPlat, minimal},
+			wantOut:    minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+			wantErr:    badPlat + `:4:26: groups[0].platforms[1]: unknown platform "Andriod" (allowed: Android, iPhone, iPad, Windows, Mac, Linux, Web)` + "\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 2 files invalid",
+		},
+		{
+			name:       "--policy: a misspelt key is a policy error",
+			args:       []string{"validate", "--policy", misspelt},
+			wantErr:    misspelt + ":2:1: per_platfrom: unknown key (allowed: name, description, per_platform, groups, replace_same_instance, on_conflict)\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 policy files invalid",
+		},
+		{
+			name:       "--policy: a scenario is no policy",
+			args:       []string{"validate", "--policy", minimal},
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 policy files invalid",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, err := execScenarioCmd(t, c.args...)
+			if out != c.wantOut {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
+			}
+			if c.wantErr != "" && errOut != c.wantErr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
+			}
+			if got := exitCode(err); got != c.wantCode {
+				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
+			}
+			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
+				t.Errorf("error %v, want %q", err, c.errMessage)
+			}
+		})
+	}
+}
+
+func TestSchemaCmdPolicy(t *testing.T) {
+	out, _, err := execScenarioCmd(t, "schema", "--policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("schema output is not JSON: %v", err)
+	}
+	if doc["$id"] != "https://github.com/imload/imload/policy.schema.json" || doc["type"] != "object" {
+		t.Errorf("unexpected schema head: $id=%v type=%v", doc["$id"], doc["type"])
+	}
+	props, _ := doc["properties"].(map[string]any)
+	for _, k := range []string{"name", "per_platform", "groups", "replace_same_instance", "on_conflict"} {
+		if _, ok := props[k]; !ok {
+			t.Errorf("policy schema lacks %s", k)
+		}
+	}
+}

@@ -60,7 +60,7 @@ func LoadFile(path string) (*policy.Policy, error) {
 }
 
 // Parse reads a custom policy from YAML; file names the source in errors,
-// which are *ParseError. The schema:
+// which are *ParseError. The format (docs/POLICY.md, and Schema):
 //
 //	name: my-policy                 # required
 //	description: free text          # optional
@@ -70,8 +70,9 @@ func LoadFile(path string) (*policy.Policy, error) {
 //	replace_same_instance: false
 //	on_conflict: kick_old           # or refuse_new
 //
-// per_platform caps the instances of each platform; default applies to the
-// platforms not named, and is 1 when left out; 0 means no cap. Every group
+// A limit the file does not give is no limit. per_platform caps the
+// instances of each platform; default applies to the platforms not named
+// (no cap when left out, as is per_platform itself); 0 means no cap. Every group
 // needs a unique name, platforms (each at most once) and at least one of
 // max_platforms (at most the number of its platforms) and max_instances.
 // on_conflict says what a login that would push a session out does:
@@ -87,7 +88,7 @@ func Parse(data []byte, file string) (*policy.Policy, error) {
 		return nil, &ParseError{File: file, Msg: "empty policy file (want a mapping with keys " + strings.Join(topKeys(), ", ") + ")"}
 	}
 	root := deref(doc.Content[0])
-	pol := &policy.Policy{DefaultPerPlatform: 1}
+	pol := &policy.Policy{} // nothing said about a limit: no limit
 	var nameNode *yaml.Node
 	err := p.mapping(root, "", topKeys(), func(key string, k, v *yaml.Node) error {
 		var err error
@@ -356,4 +357,28 @@ func (p *parser) platforms(n *yaml.Node, field string) ([]policy.Platform, error
 		out = append(out, pl)
 	}
 	return out, nil
+}
+
+// Looks reports whether data reads as a policy file rather than a scenario:
+// a YAML mapping whose keys are all keys of a policy file, name among them.
+// A scenario always has keys a policy file has not (population, phases,
+// mau), so a file Looks accepts is never a valid scenario.
+func Looks(data []byte) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return false
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return false
+	}
+	named := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i].Value
+		if !slices.Contains(topKeys(), k) {
+			return false
+		}
+		named = named || k == "name"
+	}
+	return named
 }

@@ -2,6 +2,7 @@ package policyfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -63,13 +64,61 @@ func TestLoadFileGood(t *testing.T) {
 			t.Fatalf("second device: victims %v refused %v, want admitted with no victim", ids(v), refused)
 		}
 	})
-	t.Run("minimal: one per platform", func(t *testing.T) {
-		pol, err := LoadFile("testdata/good/minimal.yaml")
+	t.Run("one per platform, spelt out", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/one-per-platform.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pol.Name != "one-per-platform" || len(pol.Groups) != 0 || pol.Limit(policy.Android) != 1 || pol.Limit(policy.Web) != 1 || pol.OnConflict != policy.KickOld {
 			t.Fatalf("parsed %+v", pol)
+		}
+	})
+	// A limit the file leaves out is no limit (docs/POLICY.md).
+	t.Run("minimal: no limits", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/minimal.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pol.Name != "no-limits" || len(pol.Groups) != 0 || pol.ReplaceSameInstance || pol.OnConflict != policy.KickOld {
+			t.Fatalf("parsed %+v", pol)
+		}
+		for _, p := range policy.Platforms {
+			if pol.Limit(p) != 0 {
+				t.Errorf("limit of %s = %d, want 0 (none)", p, pol.Limit(p))
+			}
+		}
+		online := cat(series("a", policy.Android, 5, 1), series("w", policy.Web, 5, 6))
+		if got := pol.Displace(online, in("a1", policy.Android, 20)); len(got) != 0 {
+			t.Fatalf("a repeat login displaced %v", ids(got))
+		}
+		if got := pol.Displace(online, in("a6", policy.Android, 20)); len(got) != 0 {
+			t.Fatalf("a sixth Android displaced %v", ids(got))
+		}
+	})
+	t.Run("xmpp with no cap: only the same resource is replaced", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/xmpp-no-cap.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		online := cat(series("a", policy.Android, 4, 1), series("m", policy.Mac, 3, 5))
+		if got := pol.Displace(online, in("a9", policy.Android, 20)); len(got) != 0 {
+			t.Fatalf("a new resource displaced %v, want nobody (no cap)", ids(got))
+		}
+		if got := ids(pol.Displace(online, in("m2", policy.Mac, 20))); !slices.Equal(got, []string{"m2"}) {
+			t.Fatalf("a login on resource m2 displaced %v, want [m2]", got)
+		}
+	})
+	t.Run("one cap over all platforms", func(t *testing.T) {
+		pol, err := LoadFile("testdata/good/five-in-all.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		online := cat(series("w", policy.Web, 2, 1), series("a", policy.Android, 2, 3), series("m", policy.Mac, 1, 5))
+		if got := ids(pol.Displace(online, in("i", policy.IPhone, 20))); !slices.Equal(got, []string{"w1"}) {
+			t.Fatalf("a sixth session displaced %v, want the earliest, [w1]", got)
+		}
+		if got := pol.Displace(online[1:], in("i", policy.IPhone, 20)); len(got) != 0 {
+			t.Fatalf("a fifth session displaced %v", ids(got))
 		}
 	})
 }
@@ -179,4 +228,111 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLooks(t *testing.T) {
+	files, err := filepath.Glob("testdata/good/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !Looks(data) {
+			t.Errorf("%s does not look like a policy file", f)
+		}
+	}
+	for _, s := range []string{
+		"name: x\npopulation: {users: 10}\nphases: [{duration: 1s, rate: 1}]\n", // a scenario
+		"name: x\nmau: {}\n",
+		"per_platform: {default: 1}\n", // no name
+		"- name: x\n",
+		"",
+		"name: [\n",
+	} {
+		if Looks([]byte(s)) {
+			t.Errorf("%q looks like a policy file", s)
+		}
+	}
+	// A misspelt key still looks like a scenario: validate then reports it
+	// as a scenario error; only files made of policy keys are policies.
+	if Looks([]byte("name: x\nper_platfrom: {}\n")) {
+		t.Error("a file with an unknown key looks like a policy file")
+	}
+}
+
+// docExamples returns the YAML examples of docs/POLICY.md.
+func docExamples(t *testing.T) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "POLICY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, block := range strings.Split(string(b), "```yaml\n")[1:] {
+		body, _, ok := strings.Cut(block, "```")
+		if !ok {
+			t.Fatal("an unterminated yaml block in docs/POLICY.md")
+		}
+		out = append(out, []byte(body))
+	}
+	return out
+}
+
+// samePolicy compares what two policies do: limits, groups and flags.
+func samePolicy(a, b *policy.Policy) bool {
+	for _, p := range policy.Platforms {
+		if a.Limit(p) != b.Limit(p) {
+			return false
+		}
+	}
+	if len(a.Groups) != len(b.Groups) {
+		return false
+	}
+	for i := range a.Groups {
+		ga, gb := a.Groups[i], b.Groups[i]
+		if ga.Name != gb.Name || !slices.Equal(ga.Platforms, gb.Platforms) || ga.MaxPlatforms != gb.MaxPlatforms || ga.MaxInstances != gb.MaxInstances {
+			return false
+		}
+	}
+	return a.Name == b.Name && a.ReplaceSameInstance == b.ReplaceSameInstance && a.CountReplaced == b.CountReplaced && a.OnConflict == b.OnConflict
+}
+
+// Every example of docs/POLICY.md parses and is the testdata policy whose
+// behaviour TestLoadFileGood checks.
+func TestDocExamples(t *testing.T) {
+	fixtures := map[string]string{
+		"xmpp-no-cap": "testdata/good/xmpp-no-cap.yaml",
+		"five-in-all": "testdata/good/five-in-all.yaml",
+		"two-refuse":  "testdata/good/refuse-new.yaml",
+		"my-dual":     "testdata/good/dual-multi.yaml",
+	}
+	seen := map[string]bool{}
+	for i, ex := range docExamples(t) {
+		pol, err := Parse(ex, fmt.Sprintf("POLICY.md example %d", i+1))
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		file, ok := fixtures[pol.Name]
+		if !ok {
+			t.Errorf("example %q has no fixture to compare with", pol.Name)
+			continue
+		}
+		want, err := LoadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !samePolicy(pol, want) {
+			t.Errorf("example %q: %+v, but %s is %+v", pol.Name, pol, file, want)
+		}
+		seen[pol.Name] = true
+	}
+	for name := range fixtures {
+		if !seen[name] {
+			t.Errorf("docs/POLICY.md lost the example %q", name)
+		}
+	}
 }
