@@ -174,7 +174,7 @@ func TestLoadFileBad(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %v (%T) is not a *ParseError", err, err)
 			}
-			if pe.File != file || pe.Line != c.line || pe.Column != c.col || pe.Field != c.field || !strings.Contains(pe.Msg, c.msg) {
+			if pe.File != file || pe.Line != c.line || pe.Col != c.col || pe.Field != c.field || !strings.Contains(pe.Msg, c.msg) {
 				t.Fatalf("error %q\nwant %s:%d:%d field %q with %q", err, file, c.line, c.col, c.field, c.msg)
 			}
 			if !strings.HasPrefix(err.Error(), file+":") {
