@@ -42,7 +42,7 @@ var allowed = map[string][]string{
 	"metrics":                {"clock", "event", "policy"},
 	"results":                {"codes", "metrics", "policy", "internal/atomicfile"},
 	"check":                  {"event", "policy"},
-	"mau":                    {"clock", "driver", "policy"},
+	"mau":                    {"clock", "driver", "internal/yamlpos", "policy"},
 	"report":                 {"check", "mau", "metrics", "policy", "results", "internal/atomicfile"},
 	"run":                    {"*"},
 	"cmd/imload":             {"*"},
