@@ -225,10 +225,8 @@ func isNull(n *yaml.Node) bool {
 // describe names what a node holds, for "got ..." in errors.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
+	case yaml.MappingNode, yaml.SequenceNode:
+		return yamlpos.Describe(n)
 	case yaml.ScalarNode:
 		v := n.Value
 		if len(v) > 40 {

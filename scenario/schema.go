@@ -9,6 +9,7 @@ import (
 
 	"github.com/imload/imload/faults"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/policy/policyfile"
 )
 
 // SchemaID is the $id of the scenario JSON Schema.
@@ -246,22 +247,7 @@ func (g *schemaGen) typ(t reflect.Type, path string) map[string]any {
 }
 
 // platformPattern matches the platform names in any letter case.
-func platformPattern() string {
-	alts := make([]string, len(policy.Platforms))
-	for i, p := range policy.Platforms {
-		var b strings.Builder
-		for _, r := range string(p) {
-			lo, up := strings.ToLower(string(r)), strings.ToUpper(string(r))
-			if lo == up {
-				b.WriteString(lo)
-			} else {
-				b.WriteString("[" + lo + up + "]")
-			}
-		}
-		alts[i] = b.String()
-	}
-	return "^(" + strings.Join(alts, "|") + ")$"
-}
+func platformPattern() string { return policyfile.PlatformPattern() }
 
 // distSchema describes Dist: a plain duration or one of the mapping forms,
 // each kind requiring its parameters and allowing no others.

@@ -36,6 +36,38 @@ func exitCode(err error) int {
 
 const testdataDir = "../../scenario/testdata/"
 
+// cmdCase is one run of the imload command and what it must print, exit
+// with and return.
+type cmdCase struct {
+	name       string
+	args       []string
+	wantOut    string
+	wantErr    string // "": not checked
+	wantCode   int
+	errMessage string // "": not checked
+}
+
+func runCmdCases(t *testing.T, cases []cmdCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, err := execScenarioCmd(t, c.args...)
+			if out != c.wantOut {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
+			}
+			if c.wantErr != "" && errOut != c.wantErr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
+			}
+			if got := exitCode(err); got != c.wantCode {
+				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
+			}
+			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
+				t.Errorf("error %v, want %q", err, c.errMessage)
+			}
+		})
+	}
+}
+
 func TestValidateCmd(t *testing.T) {
 	minimal := testdataDir + "good/minimal.yaml"
 	full := testdataDir + "good/full.yaml"
@@ -44,14 +76,7 @@ func TestValidateCmd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		name       string
-		args       []string
-		wantOut    string
-		wantErr    string
-		wantCode   int
-		errMessage string
-	}{
+	cases := []cmdCase{
 		{
 			name:    "one valid file",
 			args:    []string{"validate", minimal},
@@ -90,23 +115,7 @@ func TestValidateCmd(t *testing.T) {
 			wantCode: exitBadInput,
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, err := execScenarioCmd(t, c.args...)
-			if out != c.wantOut {
-				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
-			}
-			if c.wantErr != "" && errOut != c.wantErr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
-			}
-			if got := exitCode(err); got != c.wantCode {
-				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
-			}
-			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
-				t.Errorf("error %v, want %q", err, c.errMessage)
-			}
-		})
-	}
+	runCmdCases(t, cases)
 }
 
 func TestValidateRepoScenarios(t *testing.T) {
@@ -156,13 +165,7 @@ func TestValidatePolicyFiles(t *testing.T) {
 	badPlat := policyTestdata + "bad/unknown-platform.yaml"
 	misspelt := policyTestdata + "bad/unknown-key.yaml"
 	minimal := testdataDir + "good/minimal.yaml"
-	cases := []struct {
-		name             string
-		args             []string
-		wantOut, wantErr string
-		wantCode         int
-		errMessage       string
-	}{
+	cases := []cmdCase{
 		{
 			name:    "a policy file is detected",
 			args:    []string{"validate", noCap},
@@ -196,23 +199,7 @@ func TestValidatePolicyFiles(t *testing.T) {
 			errMessage: "1 of 1 policy files invalid",
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, err := execScenarioCmd(t, c.args...)
-			if out != c.wantOut {
-				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
-			}
-			if c.wantErr != "" && errOut != c.wantErr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
-			}
-			if got := exitCode(err); got != c.wantCode {
-				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
-			}
-			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
-				t.Errorf("error %v, want %q", err, c.errMessage)
-			}
-		})
-	}
+	runCmdCases(t, cases)
 }
 
 func TestSchemaCmdPolicy(t *testing.T) {

@@ -39,13 +39,17 @@ func anyCase(words ...string) string {
 			if lo == up {
 				b.WriteString(lo)
 			} else {
-				b.WriteString("[" + up + lo + "]")
+				b.WriteString("[" + lo + up + "]")
 			}
 		}
 		alts[i] = b.String()
 	}
 	return "^(" + strings.Join(alts, "|") + ")$"
 }
+
+// PlatformPattern matches the platform names in any letter case, as
+// policy.ParsePlatform reads them (for JSON Schemas).
+func PlatformPattern() string { return anyCase(platformStrings()...) }
 
 func platformStrings() []string {
 	out := make([]string, len(policy.Platforms))
@@ -96,7 +100,7 @@ func schemaDoc() map[string]any {
 		},
 		"$defs": map[string]any{
 			"limit": map[string]any{"type": "integer", "minimum": 0, "description": "A cap on sessions; 0: no cap."},
-			"platform": map[string]any{"type": "string", "pattern": anyCase(plats...), "examples": plats,
+			"platform": map[string]any{"type": "string", "pattern": PlatformPattern(), "examples": plats,
 				"description": "A platform, in any letter case: " + strings.Join(plats, ", ") + "."},
 			"group": map[string]any{
 				"type":                 "object",
