@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
-	"github.com/imload/imload/protocol"
 )
 
 // Status is the SDK's login status (V2TIMLoginStatus).
@@ -288,7 +288,7 @@ func (d *Device) Login(ctx context.Context, user string, intended time.Time) (dr
 	switch {
 	case st == StatusLogining:
 		d.mu.Unlock()
-		return driver.LoginResult{}, &StatusError{Op: "login", UserID: user, Status: st, Code: protocol.CodeInProgress, Err: ErrLoginInProgress}
+		return driver.LoginResult{}, &StatusError{Op: "login", UserID: user, Status: st, Code: codes.InProgress, Err: ErrLoginInProgress}
 	case st == StatusLogined && cur == user:
 		d.mu.Unlock()
 		return driver.LoginResult{}, &StatusError{Op: "login", UserID: user, Status: st, Err: ErrLoggedIn}
@@ -350,7 +350,7 @@ func (d *Device) Logout(ctx context.Context, intended time.Time) error {
 	st, user := d.status, d.user
 	d.mu.Unlock()
 	if st != StatusLogined {
-		return &StatusError{Op: "logout", UserID: user, Status: st, Code: protocol.CodeNotLoggedIn, Err: ErrNotLoggedIn}
+		return &StatusError{Op: "logout", UserID: user, Status: st, Code: codes.NotLoggedIn, Err: ErrNotLoggedIn}
 	}
 	err := d.logout(ctx, user, intended, "")
 	d.setStatus(StatusLogout, "")

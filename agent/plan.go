@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"time"
 
@@ -98,41 +97,19 @@ type Planner struct {
 	seed  int64
 	b     scenario.Behaviour
 	users UserPicker
-	plats []policy.Platform
-	cum   []float64 // cumulative platform weights
+	mix   policy.Mix
 }
 
 // NewPlanner prepares plans for sc. Platform names that are not platforms,
 // and weights that are not positive, are reported and left out (Android
-// alone when nothing is left).
+// alone when nothing is left; policy.NewMix).
 func NewPlanner(seed int64, sc *scenario.Scenario, users UserPicker) (*Planner, error) {
-	p := &Planner{seed: seed, b: sc.Behaviour, users: users}
-	names := make([]string, 0, len(sc.Platforms))
-	for name := range sc.Platforms {
-		names = append(names, name)
+	mix, err := policy.NewMix(sc.Platforms)
+	p := &Planner{seed: seed, b: sc.Behaviour, users: users, mix: mix}
+	if err != nil {
+		return p, fmt.Errorf("agent: platforms: %w", err)
 	}
-	sort.Strings(names) // map order is random; the draw must not be
-	var err error
-	total := 0.0
-	for _, name := range names {
-		pl, perr := policy.ParsePlatform(name)
-		w := sc.Platforms[name]
-		switch {
-		case perr != nil:
-			err = fmt.Errorf("agent: platforms: %w", perr)
-			continue
-		case w <= 0:
-			err = fmt.Errorf("agent: platforms: weight of %s must be > 0, got %v", name, w)
-			continue
-		}
-		total += w
-		p.plats = append(p.plats, pl)
-		p.cum = append(p.cum, total)
-	}
-	if len(p.plats) == 0 {
-		p.plats, p.cum = []policy.Platform{policy.Android}, []float64{1}
-	}
-	return p, err
+	return p, nil
 }
 
 // PlanFor draws the plan of device index under sc and seed (see NewPlanner
@@ -171,14 +148,7 @@ func (p *Planner) Plan(index int) Plan {
 	b := &p.b
 	pl := Plan{Index: index, Instance: "dev" + strconv.Itoa(index)}
 
-	w := r.Float64() * p.cum[len(p.cum)-1]
-	pl.Platform = p.plats[len(p.plats)-1]
-	for i, c := range p.cum {
-		if w < c {
-			pl.Platform = p.plats[i]
-			break
-		}
-	}
+	pl.Platform = p.mix.Pick(r.Float64())
 	pl.User = p.users.Pick(r)
 	pl.Hold = max(b.Hold.Sample(r), 0)
 	pl.Leave = LeaveKill

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
-	"github.com/imload/imload/protocol"
 )
 
 // step is what the session loop waits for next.
@@ -170,7 +170,7 @@ func (d *Device) loginByRules(ctx context.Context, user string, intended time.Ti
 		}
 		intended = d.next(intended)
 		switch {
-		case (code == protocol.CodeSigExpired || code == protocol.CodeClientSigExpired) && refreshes < d.cfg.MaxRetries:
+		case (code == codes.SigExpired || code == codes.ClientSigExpired) && refreshes < d.cfg.MaxRetries:
 			refreshes++
 			if _, err := d.ticketFor(user, true); err != nil {
 				return false
@@ -300,11 +300,11 @@ func (d *Device) reconnect(ctx context.Context, intended, end time.Time, left *i
 	_, user := d.Status()
 	d.setStatus(StatusLogout, "")
 	switch code {
-	case protocol.CodeKickedWhileOff:
+	case codes.KickedWhileOff:
 		d.emit(&event.Event{Kind: event.Kicked, UserID: user, At: d.now(), Seq: d.seq, Code: code, Note: "kicked while offline (resume answered 6208)"})
 		d.dropConn()
 		return d.afterKick(ctx, end, left)
-	case protocol.CodeResumeFailed:
+	case codes.ResumeFailed:
 		return d.loginByRules(ctx, d.account, d.next(intended))
 	}
 	return false

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 )
 
 func (b *hb) loginRefused(dev string, sent, at, code int) {
@@ -16,8 +16,8 @@ func (b *hb) loginRefused(dev string, sent, at, code int) {
 
 // The oracle's default refusal code is the protocol's.
 func TestDefaultRefusalCodes(t *testing.T) {
-	if !slices.Equal(DefaultRefusalCodes, []int{protocol.CodeLoginRefused}) {
-		t.Fatalf("DefaultRefusalCodes %v, want [%d] (protocol.CodeLoginRefused)", DefaultRefusalCodes, protocol.CodeLoginRefused)
+	if !slices.Equal(DefaultRefusalCodes, []int{codes.LoginRefused}) {
+		t.Fatalf("DefaultRefusalCodes %v, want [%d] (codes.LoginRefused)", DefaultRefusalCodes, codes.LoginRefused)
 	}
 }
 
@@ -26,7 +26,7 @@ func TestDefaultRefusalCodes(t *testing.T) {
 // new login, in both modes.
 func TestRefusals(t *testing.T) {
 	A, B, W := "A-android", "B-iphone", "W-web"
-	const refused = protocol.CodeLoginRefused
+	const refused = codes.LoginRefused
 	cases := []struct {
 		name      string
 		refuseNew bool
@@ -47,8 +47,8 @@ func TestRefusals(t *testing.T) {
 			name: "kick_old: a refusal for another reason is not judged",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
-				b.loginRefused(B, 100, 108, protocol.CodeSigBadSignature)
-				b.loginRefused(B, 200, 208, protocol.CodeSigRateLimited)
+				b.loginRefused(B, 100, 108, codes.SigBadSignature)
+				b.loginRefused(B, 200, 208, codes.SigRateLimited)
 			},
 			seq: verdictCounts{}, srch: verdictCounts{},
 		},
@@ -200,7 +200,7 @@ func TestRefusalCodesOption(t *testing.T) {
 	b.device("B", policy.IPhone)
 	b.login("A", 0, 10, 1)
 	b.loginRefused("B", 100, 108, 214)
-	b.loginRefused("B", 200, 208, protocol.CodeLoginRefused)
+	b.loginRefused("B", 200, 208, codes.LoginRefused)
 	pol := mustTencent(t, policy.DualPlatform, 1, 1)
 	opts := testOpts()
 	if n := Check(b.h, pol, opts).Count(WrongRefusal); n != 1 {

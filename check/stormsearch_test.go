@@ -8,6 +8,7 @@ import (
 
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/policy/policyfile"
 )
 
 // stormShape is how a login storm of one device on one instance (XMPP
@@ -77,7 +78,7 @@ func buildStorm(b *hb, s stormShape) (over, nkicks int) {
 }
 
 func stormPolicies(t *testing.T) map[string]*policy.Policy {
-	custom, err := policy.Parse([]byte(`name: one-per-platform-xmpp
+	custom, err := policyfile.Parse([]byte(`name: one-per-platform-xmpp
 per_platform: {default: 1}
 replace_same_instance: true
 `), "custom.yaml")

@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/imload/imload/internal/yamlpos"
 	"github.com/imload/imload/policy"
 )
 
@@ -128,8 +129,8 @@ func DefaultPlatforms() map[string]float64 {
 	return map[string]float64{string(policy.Android): 0.6, string(policy.IPhone): 0.4}
 }
 
-// ParseConfig decodes a mau section from YAML, refusing unknown keys with
-// their line and column.
+// ParseConfig decodes a mau section from YAML; problems are reported as
+// DecodeConfig reports them, at line:col.
 func ParseConfig(data []byte) (Config, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
@@ -141,63 +142,132 @@ func ParseConfig(data []byte) (Config, error) {
 	return DecodeConfig(doc.Content[0], "mau")
 }
 
-// DecodeConfig decodes the mau section n; path prefixes error messages
-// ("mau").
+// DecodeConfig decodes the mau section n; path names it in field paths
+// ("mau"). Its problems are *yamlpos.Error values (joined), each at the
+// node it is about with the field's path: the unknown keys when there are
+// any, else the values that do not fit their field's type.
 func DecodeConfig(n *yaml.Node, path string) (Config, error) {
 	var c Config
-	if err := checkKeys(n, reflect.TypeFor[Config](), path); err != nil {
-		return c, err
-	}
-	if err := n.Decode(&c); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
+	d := configDecoder{}
+	d.decode(n, reflect.ValueOf(&c).Elem(), path)
+	switch {
+	case len(d.unknown) > 0:
+		return c, joinProblems(d.unknown)
+	case len(d.mistyped) > 0:
+		return c, joinProblems(d.mistyped)
 	}
 	return c, nil
 }
 
-// checkKeys refuses mapping keys that t has no yaml field for.
-func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
-	for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
+func joinProblems(list []*yamlpos.Error) error {
+	errs := make([]error, len(list))
+	for i, e := range list {
+		errs[i] = e
 	}
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+	return errors.Join(errs...)
+}
+
+// configDecoder walks a mau section into a Config field by field, so that
+// every problem is known at its node: keys no field has, and values
+// yaml.v3 cannot decode into their field.
+type configDecoder struct {
+	unknown, mistyped []*yamlpos.Error
+}
+
+var (
+	durationType     = reflect.TypeFor[time.Duration]()
+	strategySpecType = reflect.TypeFor[StrategySpec]()
+)
+
+func (d *configDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = yamlpos.Resolve(n)
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = yamlpos.Resolve(n.Content[0])
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return
 	}
+	t := v.Type()
 	switch {
-	case t == reflect.TypeFor[StrategySpec]():
-		return nil // StrategySpec.UnmarshalYAML checks its own keys
-	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
-		var errs []error
-		for i, c := range n.Content {
-			errs = append(errs, checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)))
-		}
-		return errors.Join(errs...)
-	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
-		fields := map[string]reflect.Type{}
+	case t.Kind() == reflect.Pointer:
+		p := reflect.New(t.Elem())
+		d.decode(n, p.Elem(), path)
+		v.Set(p)
+		return
+	case t == strategySpecType && n.Kind == yaml.ScalarNode:
+		v.Set(reflect.ValueOf(StrategySpec{Name: n.Value}))
+		return
+	case t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+		fields := map[string]int{}
 		var names []string
 		for i := 0; i < t.NumField(); i++ {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
 			if name != "" && name != "-" {
-				fields[name] = t.Field(i).Type
+				fields[name] = i
 				names = append(names, name)
 			}
 		}
-		var errs []error
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			ft, ok := fields[k.Value]
+			k, val := n.Content[i], n.Content[i+1]
+			f, ok := fields[k.Value]
 			if !ok {
-				errs = append(errs, fmt.Errorf("line %d col %d: %s.%s: unknown key (allowed: %s)",
-					k.Line, k.Column, path, k.Value, strings.Join(names, ", ")))
+				d.unknown = append(d.unknown, yamlpos.At(k, yamlpos.Join(path, k.Value), "unknown key (allowed: %s)", strings.Join(names, ", ")))
 				continue
 			}
-			errs = append(errs, checkKeys(v, ft, path+"."+k.Value))
+			d.decode(val, v.Field(f), yamlpos.Join(path, k.Value))
 		}
-		return errors.Join(errs...)
+		return
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), yamlpos.Index(path, i))
+		}
+		v.Set(s)
+		return
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := yamlpos.Resolve(n.Content[i]), n.Content[i+1]
+			key := reflect.New(t.Key()).Elem()
+			if k.Decode(key.Addr().Interface()) != nil {
+				d.mistype(k, t.Key(), yamlpos.Join(path, k.Value))
+				continue
+			}
+			elem := reflect.New(t.Elem()).Elem()
+			d.decode(val, elem, yamlpos.Join(path, k.Value))
+			m.SetMapIndex(key, elem)
+		}
+		v.Set(m)
+		return
+	case t.Kind() == reflect.Struct && t != durationType, t.Kind() == reflect.Slice, t.Kind() == reflect.Map:
+		d.mistype(n, t, path) // a scalar for a mapping or a list, or the other way round
+		return
 	}
-	return nil
+	// A value: yaml.v3 decides whether it fits.
+	if n.Kind != yaml.ScalarNode || n.Decode(v.Addr().Interface()) != nil {
+		d.mistype(n, t, path)
+	}
+}
+
+// typeWants says what a field of each type takes.
+var typeWants = map[reflect.Type]string{
+	durationType: "a duration such as 2s or 5m", reflect.TypeFor[int](): "a whole number",
+	reflect.TypeFor[uint64](): "a whole number >= 0", reflect.TypeFor[float64](): "a number",
+	reflect.TypeFor[bool](): "true or false", reflect.TypeFor[string](): "a string",
+	reflect.TypeFor[map[string]float64](): "a mapping of platform to weight",
+	reflect.TypeFor[[]Segment]():          "a list of segments", reflect.TypeFor[[]StrategySpec](): "a list of strategies",
+	reflect.TypeFor[[]Tier]():  "a list of tiers ({up_to, per_thousand})",
+	reflect.TypeFor[Pricing](): "a mapping {currency, included, tiers}", reflect.TypeFor[Segment](): "a mapping of segment settings",
+	reflect.TypeFor[Tier](): "a mapping {up_to, per_thousand}", reflect.TypeFor[Config](): "a mapping of month-simulation settings",
+	strategySpecType: "a name or a mapping with name and login_on",
+}
+
+func (d *configDecoder) mistype(n *yaml.Node, t reflect.Type, path string) {
+	want, ok := typeWants[t]
+	if !ok {
+		want = "a value of type " + t.String()
+	}
+	d.mistyped = append(d.mistyped, yamlpos.At(n, path, "expected %s, got %s", want, yamlpos.Describe(n)))
 }
 
 // withDefaults fills what is unset.
@@ -293,32 +363,33 @@ func (c Config) Calendar(epoch time.Time) (Calendar, error) {
 	return Calendar{Epoch: epoch, Day: c.Day, First: first}, nil
 }
 
-// Validate says everything that is wrong with the configuration, one line
-// per problem, each naming the key and what is allowed.
+// Validate says everything that is wrong with the configuration, one
+// *yamlpos.Error per problem (joined), each naming the key ("mau.days")
+// and what is allowed; yamlpos.Locate puts them at their nodes.
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(field, format string, a ...any) { errs = append(errs, yamlpos.Errorf(field, format, a...)) }
 	if c.Day < time.Millisecond {
-		bad("mau.day: must be at least 1ms (e.g. 2s, or 24h for real days), got %v", c.Day)
+		bad("mau.day", "must be at least 1ms (e.g. 2s, or 24h for real days), got %v", c.Day)
 	}
 	if c.Days < 1 || c.Days > 366 {
-		bad("mau.days: must be between 1 and 366, got %d", c.Days)
+		bad("mau.days", "must be between 1 and 366, got %d", c.Days)
 	}
 	if _, err := ParseDate(c.Start); err != nil {
-		bad("mau.start: %v", err)
+		bad("mau.start", "%v", err)
 	}
 	if _, err := parseZone(c.Zone); err != nil {
-		bad("mau.zone: %v", err)
+		bad("mau.zone", "%v", err)
 	}
 	if c.Tick < time.Second || c.Tick > time.Hour || RealDay%c.Tick != 0 {
-		bad("mau.tick: must divide 24h and lie in [1s, 1h] (e.g. 1m, 5m), got %v", c.Tick)
+		bad("mau.tick", "must divide 24h and lie in [1s, 1h] (e.g. 1m, 5m), got %v", c.Tick)
 	}
 	if c.Workers < 1 || c.Workers > 100000 {
-		bad("mau.workers: must be between 1 and 100000, got %d", c.Workers)
+		bad("mau.workers", "must be between 1 and 100000, got %d", c.Workers)
 	}
 	if c.Users < 0 {
-		bad("mau.users: must be >= 0, got %d", c.Users)
+		bad("mau.users", "must be >= 0, got %d", c.Users)
 	}
 	errs = append(errs, validatePlatforms(c.Platforms))
 	for i, s := range c.Segments {
@@ -328,17 +399,17 @@ func (c Config) Validate() error {
 	for i, s := range c.Strategies {
 		path := fmt.Sprintf("mau.strategies[%d]", i)
 		if _, err := s.Strategy(); err != nil {
-			bad("%s: %v", path, err)
+			bad(path, "%v", err)
 		}
 		if names[s.Name] {
-			bad("%s: strategy %q is listed twice", path, s.Name)
+			bad(path, "strategy %q is listed twice", s.Name)
 		}
 		names[s.Name] = true
 	}
 	errs = append(errs, c.Pricing.validate("mau.pricing"))
 	if c.Users > 0 {
 		if _, err := resolveSegments(c.Segments, c.Users); err != nil {
-			bad("mau.segments: %v", err)
+			bad("mau.segments", "%v", err)
 		}
 	}
 	return errors.Join(errs...)
@@ -348,17 +419,18 @@ func validatePlatforms(m map[string]float64) error {
 	var errs []error
 	sum := 0.0
 	for _, k := range sortedKeys(m) {
+		field := "mau.platforms." + k
 		if _, err := policy.ParsePlatform(k); err != nil {
-			errs = append(errs, fmt.Errorf("mau.platforms.%s: %w", k, err))
+			errs = append(errs, yamlpos.Errorf(field, "%v", err))
 		}
 		if w := m[k]; !(w >= 0) || math.IsInf(w, 0) {
-			errs = append(errs, fmt.Errorf("mau.platforms.%s: weight must be >= 0, got %v", k, w))
+			errs = append(errs, yamlpos.Errorf(field, "weight must be >= 0, got %v", w))
 		} else {
 			sum += w
 		}
 	}
 	if len(m) > 0 && sum <= 0 {
-		errs = append(errs, fmt.Errorf("mau.platforms: weights sum to 0; give at least one positive weight"))
+		errs = append(errs, yamlpos.Errorf("mau.platforms", "weights sum to 0; give at least one positive weight"))
 	}
 	return errors.Join(errs...)
 }
@@ -374,22 +446,28 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (s Segment) validate(path string) error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(path+format, a...)) }
+	bad := func(key, format string, a ...any) { // key "": the segment itself
+		field := path
+		if key != "" {
+			field = yamlpos.Join(path, key)
+		}
+		errs = append(errs, yamlpos.Errorf(field, format, a...))
+	}
 	prob := func(key string, p float64) {
 		if !(p >= 0 && p <= 1) {
-			bad(".%s: must be a probability in [0, 1], got %v", key, p)
+			bad(key, "must be a probability in [0, 1], got %v", p)
 		}
 	}
 	if s.Name == "" {
-		bad(".name: must be set")
+		bad("name", "must be set")
 	}
 	switch {
 	case s.Users < 0:
-		bad(".users: must be >= 0, got %d", s.Users)
+		bad("users", "must be >= 0, got %d", s.Users)
 	case s.Users > 0 && s.Share != 0:
-		bad(": give users (a count) or share (a fraction), not both")
+		bad("", "give users (a count) or share (a fraction), not both")
 	case s.Users == 0 && s.Share == 0:
-		bad(": give users (a count) or share (a fraction of the population)")
+		bad("", "give users (a count) or share (a fraction of the population)")
 	}
 	prob("share", s.Share)
 	prob("open_prob", s.OpenProb)
@@ -401,14 +479,14 @@ func (s Segment) validate(path string) error {
 	prob("joining", s.Joining)
 	prob("churning", s.Churning)
 	if s.SessionsPerDay != 0 && !(s.SessionsPerDay >= 1 && s.SessionsPerDay <= maxSessionsPerDay) {
-		bad(".sessions_per_day: mean must be in [1, %d] (sessions on a day the app is opened), got %v",
+		bad("sessions_per_day", "mean must be in [1, %d] (sessions on a day the app is opened), got %v",
 			maxSessionsPerDay, s.SessionsPerDay)
 	}
 	if s.SessionLength < 0 || s.SessionLength > 12*time.Hour {
-		bad(".session_length: must be in [0, 12h], got %v", s.SessionLength)
+		bad("session_length", "must be in [0, 12h], got %v", s.SessionLength)
 	}
 	if s.ChatLength < 0 || s.ChatLength > 12*time.Hour {
-		bad(".chat_length: must be in [0, 12h], got %v", s.ChatLength)
+		bad("chat_length", "must be in [0, 12h], got %v", s.ChatLength)
 	}
 	return errors.Join(errs...)
 }

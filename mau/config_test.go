@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imload/imload/internal/yamlpos"
 )
 
 func readConfig(t *testing.T, name string) Config {
@@ -139,13 +141,20 @@ func TestParseConfigUnknownKeys(t *testing.T) {
 	if err == nil {
 		t.Fatal("unknown keys accepted")
 	}
+	// The problems are positioned errors (line:col: field: msg), one per
+	// unknown key.
 	for _, want := range []string{
-		"line 5 col 5: mau.segments[0].opne_prob: unknown key (allowed: name, users, share,",
-		"line 6 col 1: mau.pricng: unknown key",
+		"5:5: mau.segments[0].opne_prob: unknown key (allowed: name, users, share,",
+		"6:1: mau.pricng: unknown key",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+	list := yamlpos.Locate(nil, "mau", err)
+	if len(list) != 2 || list[0].Line != 5 || list[0].Col != 5 || list[0].Field != "mau.segments[0].opne_prob" ||
+		list[1].Line != 6 || list[1].Col != 1 || list[1].Field != "mau.pricng" {
+		t.Errorf("problems %+v", list)
 	}
 }
 

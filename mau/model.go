@@ -46,16 +46,15 @@ type UserProfile struct {
 // or on the order of calls, so the same population runs under every
 // strategy. A Model is safe for concurrent use.
 type Model struct {
-	seed    uint64
-	days    int
-	users   int
-	segs    []segModel
-	names   []string
-	bounds  []int // bounds[i]: one past the last user of segment i
-	weekend []bool
-	plats   []policy.Platform
-	platCum []float64
-	hourCum [24]float64
+	seed      uint64
+	days      int
+	users     int
+	segs      []segModel
+	names     []string
+	bounds    []int // bounds[i]: one past the last user of segment i
+	weekend   []bool
+	platforms policy.Mix
+	hourCum   [24]float64
 }
 
 type segModel struct {
@@ -114,19 +113,10 @@ func NewModel(cfg Config, users int) (*Model, error) {
 		wd := cal.Date(d).Weekday()
 		m.weekend = append(m.weekend, wd == time.Saturday || wd == time.Sunday)
 	}
+	// Validate refused bad names and weights; a weight of 0 leaves its
+	// platform out, as NewMix does.
+	m.platforms, _ = policy.NewMix(c.Platforms)
 	sum := 0.0
-	for _, k := range sortedKeys(c.Platforms) {
-		if w := c.Platforms[k]; w > 0 {
-			p, _ := policy.ParsePlatform(k)
-			sum += w
-			m.plats = append(m.plats, p)
-			m.platCum = append(m.platCum, sum)
-		}
-	}
-	for i := range m.platCum {
-		m.platCum[i] /= sum
-	}
-	sum = 0
 	for h, w := range diurnal {
 		sum += w
 		m.hourCum[h] = sum
@@ -193,14 +183,7 @@ func (m *Model) Profile(u int) UserProfile {
 	s := &m.segs[seg]
 	r := newRNG(m.seed, uint64(u), math.MaxUint64)
 	p := UserProfile{Segment: seg, ChurnDay: m.days}
-	x := r.float()
-	p.Platform = m.plats[len(m.plats)-1]
-	for i, c := range m.platCum {
-		if x < c {
-			p.Platform = m.plats[i]
-			break
-		}
-	}
+	p.Platform = m.platforms.Pick(r.float())
 	if r.float() < s.joining && m.days > 1 {
 		p.JoinDay = 1 + int(r.next()%uint64(m.days-1))
 	}

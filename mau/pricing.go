@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/imload/imload/internal/yamlpos"
 )
 
 // Pricing turns a month's MAU into money: the first Included users are
@@ -41,21 +43,21 @@ func (p Pricing) Validate() error { return p.validate("pricing") }
 func (p Pricing) validate(path string) error {
 	var errs []error
 	if p.Included < 0 {
-		errs = append(errs, fmt.Errorf(path+".included: must be >= 0, got %d", p.Included))
+		errs = append(errs, yamlpos.Errorf(path+".included", "must be >= 0, got %d", p.Included))
 	}
 	prev := 0
 	for i, t := range p.Tiers {
 		last := i == len(p.Tiers)-1
 		switch {
 		case t.UpTo == 0 && !last:
-			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: 0 (no limit) is allowed only in the last tier", i))
+			errs = append(errs, yamlpos.Errorf(fmt.Sprintf("%s.tiers[%d].up_to", path, i), "0 (no limit) is allowed only in the last tier"))
 		case t.UpTo != 0 && last:
-			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: the last tier must have up_to: 0 (no limit), got %d", i, t.UpTo))
+			errs = append(errs, yamlpos.Errorf(fmt.Sprintf("%s.tiers[%d].up_to", path, i), "the last tier must have up_to: 0 (no limit), got %d", t.UpTo))
 		case t.UpTo < 0 || (t.UpTo != 0 && t.UpTo <= prev):
-			errs = append(errs, fmt.Errorf(path+".tiers[%d].up_to: must be above the previous tier's %d, got %d", i, prev, t.UpTo))
+			errs = append(errs, yamlpos.Errorf(fmt.Sprintf("%s.tiers[%d].up_to", path, i), "must be above the previous tier's %d, got %d", prev, t.UpTo))
 		}
 		if !(t.PerThousand >= 0) || math.IsInf(t.PerThousand, 0) {
-			errs = append(errs, fmt.Errorf(path+".tiers[%d].per_thousand: must be a price >= 0, got %v", i, t.PerThousand))
+			errs = append(errs, yamlpos.Errorf(fmt.Sprintf("%s.tiers[%d].per_thousand", path, i), "must be a price >= 0, got %v", t.PerThousand))
 		}
 		if t.UpTo > prev {
 			prev = t.UpTo

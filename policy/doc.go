@@ -35,8 +35,9 @@
 // the others a device type outside the strategy may not log in at all, which
 // a policy whose newest login always wins cannot say.
 //
-// A custom policy comes from YAML with Parse or LoadFile; errors name
-// file:line:col and the field, and say what is allowed.
+// A custom policy comes from a YAML policy file through package
+// policy/policyfile (docs/POLICY.md); this package parses no YAML, so that
+// the event type, which imports it, carries no YAML parser.
 //
 // The package imports nothing of imload's (the oracle, the server and the
 // scenario loader import it) and holds no mutable state besides the

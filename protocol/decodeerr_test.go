@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"github.com/imload/imload/codes"
 	"testing"
 )
 
@@ -14,18 +15,18 @@ func TestDecodeErrorCarriesTheID(t *testing.T) {
 		code int
 		id   uint64
 	}{
-		{`{"op":"login","id":2,"platform":"Web"}`, CodeBadFrame, 2},
-		{`{"op":"login","id":3,"user_id":"","platform":"Web"}`, CodeBadFrame, 3},
-		{`{"op":"login","id":4,"user_id":"u"}`, CodeBadFrame, 4},
-		{`{"op":"resume","id":5}`, CodeBadFrame, 5},
-		{`{"op":"hello","id":6}`, CodeBadFrame, 6},
-		{`{"id":7}`, CodeBadFrame, 7},
-		{`{"op":"dance","id":8}`, CodeUnknownOp, 8},
-		{`{"id": 9, "op" : "dance"}`, CodeUnknownOp, 9}, // the encoding/json path
-		{`{"op":"login","id":10,`, CodeBadFrame, 0},
-		{`{"op":"ping","id":"11"}`, CodeBadFrame, 0},
-		{"{\"op\":\"ping\",\"id\":12,\"message\":\"\xff\"}", CodeBadFrame, 0},
-		{"{\"op\":\"ping\",\"id\":13,\"message\":\"\xed\xa0\x80\"}", CodeBadFrame, 0}, // a surrogate half
+		{`{"op":"login","id":2,"platform":"Web"}`, codes.BadFrame, 2},
+		{`{"op":"login","id":3,"user_id":"","platform":"Web"}`, codes.BadFrame, 3},
+		{`{"op":"login","id":4,"user_id":"u"}`, codes.BadFrame, 4},
+		{`{"op":"resume","id":5}`, codes.BadFrame, 5},
+		{`{"op":"hello","id":6}`, codes.BadFrame, 6},
+		{`{"id":7}`, codes.BadFrame, 7},
+		{`{"op":"dance","id":8}`, codes.UnknownOp, 8},
+		{`{"id": 9, "op" : "dance"}`, codes.UnknownOp, 9}, // the encoding/json path
+		{`{"op":"login","id":10,`, codes.BadFrame, 0},
+		{`{"op":"ping","id":"11"}`, codes.BadFrame, 0},
+		{"{\"op\":\"ping\",\"id\":12,\"message\":\"\xff\"}", codes.BadFrame, 0},
+		{"{\"op\":\"ping\",\"id\":13,\"message\":\"\xed\xa0\x80\"}", codes.BadFrame, 0}, // a surrogate half
 	} {
 		_, err := Decode([]byte(tc.in))
 		var de *DecodeError

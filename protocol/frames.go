@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/imload/imload/codes"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -44,43 +45,7 @@ const (
 	OpError          = "error"
 )
 
-// Error codes used on the wire (SPEC.md section 5).
-const (
-	CodeOK               = 0
-	CodeSigExpired       = 70001
-	CodeSigEmpty         = 70002
-	CodeSigUndecodable   = 70003
-	CodeSigBadSignature  = 70009
-	CodeSigUserMismatch  = 70013
-	CodeSigAppMismatch   = 70014
-	CodeKeyNotFound      = 70016
-	CodeAppNotFound      = 70020
-	CodeSigRateLimited   = 70050
-	CodeBlacklisted      = 70051
-	CodeSigInvalidated   = 70052
-	CodeNotImported      = 70107
-	CodeClientSigExpired = 6206
-	CodeKickedWhileOff   = 6208
-	CodeNotLoggedIn      = 6014
-	CodeNotInitialised   = 6013
-	CodeInProgress       = 6015
-	CodeInvalidParam     = 6017
-	CodeInvalidUserID    = 7003
-	CodeTooOften         = 7008
-	// Frame-level errors of this protocol (not Tencent codes).
-	CodeBadFrame     = 1001 // malformed JSON or missing fields
-	CodeUnknownOp    = 1002
-	CodeFrameTooBig  = 1003
-	CodeNoHello      = 1004 // a frame other than hello before hello
-	CodeBadVersion   = 1005
-	CodeResumeFailed = 1006 // resume token unknown or session gone
-	CodeServerClosed = 1007 // server shutting down
-	// CodeLoginRefused: the login is refused because it conflicts with the
-	// user's sessions online (a device limit is full, or its instance is
-	// online): the server keeps the sessions and turns the newcomer away
-	// instead of kicking (policy on_conflict: refuse_new).
-	CodeLoginRefused = 1008
-)
+// The error codes of frames (Frame.Code) are package codes.
 
 // Frame is every frame of the protocol: Op says which fields matter. Unused
 // fields are omitted on the wire.
@@ -147,10 +112,10 @@ func (e *DecodeError) Error() string { return fmt.Sprintf("protocol: %s (code %d
 func Decode(b []byte) (Frame, error) {
 	var f Frame
 	if len(b) > MaxFrameBytes {
-		return f, &DecodeError{Code: CodeFrameTooBig, Msg: fmt.Sprintf("frame of %d bytes exceeds %d", len(b), MaxFrameBytes)}
+		return f, &DecodeError{Code: codes.FrameTooBig, Msg: fmt.Sprintf("frame of %d bytes exceeds %d", len(b), MaxFrameBytes)}
 	}
 	if !utf8.Valid(b) {
-		return f, &DecodeError{Code: CodeBadFrame, Msg: ErrNotUTF8}
+		return f, &DecodeError{Code: codes.BadFrame, Msg: ErrNotUTF8}
 	}
 	if !f.scan(b) {
 		return decodeJSON(b)
@@ -166,7 +131,7 @@ func Decode(b []byte) (Frame, error) {
 func decodeJSON(b []byte) (Frame, error) {
 	f := new(Frame)
 	if err := json.Unmarshal(b, f); err != nil {
-		return Frame{}, &DecodeError{Code: CodeBadFrame, Msg: "malformed JSON: " + err.Error()}
+		return Frame{}, &DecodeError{Code: codes.BadFrame, Msg: "malformed JSON: " + err.Error()}
 	}
 	if err := f.validate(); err != nil {
 		return Frame{}, err
@@ -711,7 +676,7 @@ func signed(n uint64, neg bool, bits int) (int64, bool) {
 
 func (f *Frame) validate() error {
 	missing := func(field string) error {
-		return &DecodeError{Code: CodeBadFrame, Msg: fmt.Sprintf("%s frame needs %q", f.Op, field), ID: f.ID}
+		return &DecodeError{Code: codes.BadFrame, Msg: fmt.Sprintf("%s frame needs %q", f.Op, field), ID: f.ID}
 	}
 	switch f.Op {
 	case OpHello:
@@ -733,9 +698,9 @@ func (f *Frame) validate() error {
 	case OpHelloOK, OpLoginResult, OpLogoutResult, OpResumeResult, OpPong,
 		OpKickedOffline, OpUserSigExpired, OpError:
 	case "":
-		return &DecodeError{Code: CodeBadFrame, Msg: `frame needs "op"`, ID: f.ID}
+		return &DecodeError{Code: codes.BadFrame, Msg: `frame needs "op"`, ID: f.ID}
 	default:
-		return &DecodeError{Code: CodeUnknownOp, Msg: fmt.Sprintf("unknown op %q", f.Op), ID: f.ID}
+		return &DecodeError{Code: codes.UnknownOp, Msg: fmt.Sprintf("unknown op %q", f.Op), ID: f.ID}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/imload/imload/codes"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,14 +18,14 @@ import (
 // the scanner must agree with.
 func referenceDecode(b []byte) (Frame, error) {
 	if len(b) > MaxFrameBytes {
-		return Frame{}, &DecodeError{Code: CodeFrameTooBig, Msg: "too big"}
+		return Frame{}, &DecodeError{Code: codes.FrameTooBig, Msg: "too big"}
 	}
 	if !utf8.Valid(b) {
-		return Frame{}, &DecodeError{Code: CodeBadFrame, Msg: ErrNotUTF8}
+		return Frame{}, &DecodeError{Code: codes.BadFrame, Msg: ErrNotUTF8}
 	}
 	var f Frame
 	if err := json.Unmarshal(b, &f); err != nil {
-		return Frame{}, &DecodeError{Code: CodeBadFrame, Msg: "malformed JSON: " + err.Error()}
+		return Frame{}, &DecodeError{Code: codes.BadFrame, Msg: "malformed JSON: " + err.Error()}
 	}
 	if err := f.validate(); err != nil {
 		return Frame{}, err

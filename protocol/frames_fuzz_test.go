@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"github.com/imload/imload/codes"
 	"reflect"
 	"strings"
 	"testing"
@@ -42,12 +43,12 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode(%q): error %v is not a *DecodeError", b, err)
 			}
 			switch de.Code {
-			case CodeBadFrame, CodeUnknownOp, CodeFrameTooBig:
+			case codes.BadFrame, codes.UnknownOp, codes.FrameTooBig:
 			default:
 				t.Fatalf("Decode(%q): code %d", b, de.Code)
 			}
-			if len(b) > MaxFrameBytes && de.Code != CodeFrameTooBig {
-				t.Fatalf("Decode of %d bytes: code %d, want %d", len(b), de.Code, CodeFrameTooBig)
+			if len(b) > MaxFrameBytes && de.Code != codes.FrameTooBig {
+				t.Fatalf("Decode of %d bytes: code %d, want %d", len(b), de.Code, codes.FrameTooBig)
 			}
 			if !reflect.DeepEqual(fr, Frame{}) {
 				t.Fatalf("Decode(%q) failed but returned %+v", b, fr)

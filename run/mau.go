@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -21,6 +18,7 @@ import (
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/driver/inproc"
 	"github.com/imload/imload/driver/ws"
+	"github.com/imload/imload/internal/yamlpos"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
@@ -55,7 +53,7 @@ func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
 	case cfg.Users == 0:
 		cfg.Users = sc.Population.Users
 	case cfg.Users != sc.Population.Users:
-		return cfg, positioned(sc.File, n, fmt.Errorf("mau.users: %d, but population.users is %d: give the population once, as population.users", cfg.Users, sc.Population.Users))
+		return cfg, positioned(sc.File, n, yamlpos.Errorf("mau.users", "%d, but population.users is %d: give the population once, as population.users", cfg.Users, sc.Population.Users))
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(sc.Seed)
@@ -72,7 +70,7 @@ func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
 	}
 	if cfg.Realtime && cfg.Start != "" {
 		// The embedded server dates its days from the run's start.
-		errs = append(errs, errors.New("mau.start: a realtime run starts now and its days carry today's date onwards (Beijing time), as the embedded server dates them; remove start, or realtime"))
+		errs = append(errs, yamlpos.Errorf("mau.start", "a realtime run starts now and its days carry today's date onwards (Beijing time), as the embedded server dates them; remove start, or realtime"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return cfg, positioned(sc.File, n, err)
@@ -80,182 +78,14 @@ func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
 	return cfg, nil
 }
 
-var (
-	// "line 5 col 5: mau.segments[0].x: ..." (unknown keys) and
-	// "mau: line 1 col 14: strategy: ..." (a strategy's own decoding).
-	lineColErr = regexp.MustCompile(`^(?:mau: )?line (\d+) col (\d+): (.*)$`)
-	// "  line 7: cannot unmarshal !!str `x` into int" under "yaml: unmarshal errors:".
-	lineErr = regexp.MustCompile(`^\s*line (\d+): (.*)$`)
-	// "mau.segments[0].open_prob: must be ..." (Validate).
-	pathErr   = regexp.MustCompile(`^(mau(?:\.[A-Za-z0-9_]+|\[\d+\])*): (.*)$`)
-	unmarshal = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
-)
-
-// positioned turns the errors of mau.DecodeConfig and mau.Config.Validate
-// (one a line) into scenario errors at file:line:col, found from the
-// section's node n.
+// positioned puts the problems of the mau section n (the *yamlpos.Error
+// values of mau.DecodeConfig and mau.Config.Validate) at file:line:col.
 func positioned(file string, n *yaml.Node, err error) error {
-	es := &scenario.Errors{}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if strings.TrimSpace(line) == "" || strings.HasSuffix(line, "yaml: unmarshal errors:") {
-			continue
-		}
-		e := &scenario.Error{File: file, Line: n.Line, Col: n.Column, Msg: line}
-		if m := lineColErr.FindStringSubmatch(line); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Col, _ = strconv.Atoi(m[2])
-			e.Msg = m[3]
-			if pm := pathErr.FindStringSubmatch(e.Msg); pm != nil {
-				e.Field, e.Msg = pm[1], pm[2]
-			}
-		} else if m := lineErr.FindStringSubmatch(line); m != nil {
-			l, _ := strconv.Atoi(m[1])
-			kind, value := unmarshalGot(m[2])
-			at, path := nodeOnLine(n, "mau", l, kind, value)
-			e.Line, e.Field, e.Msg = l, path, explainUnmarshal(m[2])
-			if at != nil {
-				e.Col = at.Column
-			}
-		} else if m := pathErr.FindStringSubmatch(line); m != nil {
-			e.Field, e.Msg = m[1], m[2]
-			if at := nodeAt(n, m[1]); at != nil {
-				e.Line, e.Col = at.Line, at.Column
-			}
-		}
-		es.List = append(es.List, e)
+	list := yamlpos.Locate(n, "mau", err)
+	for _, e := range list {
+		e.File = file
 	}
-	slices.SortStableFunc(es.List, func(a, b *scenario.Error) int {
-		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
-	})
-	if len(es.List) > scenario.MaxErrors {
-		es.Dropped = len(es.List) - scenario.MaxErrors
-		es.List = es.List[:scenario.MaxErrors]
-	}
-	return es
-}
-
-// unmarshalGot returns the kind of node ("str", "seq", "map", ...) and the
-// value a yaml type error names (both "" if it names none).
-func unmarshalGot(msg string) (kind, value string) {
-	if m := unmarshal.FindStringSubmatch(msg); m != nil {
-		return m[1], m[2]
-	}
-	return "", ""
-}
-
-// explainUnmarshal rewords a yaml type error as what the key allows.
-func explainUnmarshal(msg string) string {
-	m := unmarshal.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	got := "a " + map[string]string{"map": "mapping", "seq": "list", "str": "string", "int": "number",
-		"float": "number", "bool": "boolean", "null": "null"}[m[1]]
-	if m[2] != "" {
-		got = strconv.Quote(m[2])
-	}
-	want := map[string]string{
-		"time.Duration": "a duration such as 2s or 5m", "int": "a whole number", "uint64": "a whole number >= 0",
-		"float64": "a number", "bool": "true or false", "string": "a string",
-		"map[string]float64": "a mapping of platform to weight", "[]mau.Segment": "a list of segments",
-		"[]mau.StrategySpec": "a list of strategies", "[]mau.Tier": "a list of tiers ({up_to, per_thousand})",
-		"mau.Pricing": "a mapping {currency, included, tiers}", "mau.Segment": "a mapping of segment settings",
-		"mau.Tier": "a mapping {up_to, per_thousand}", "mau.Config": "a mapping of month-simulation settings",
-	}[m[3]]
-	if want == "" {
-		return msg
-	}
-	return "expected " + want + ", got " + got
-}
-
-// nodeAt finds the node of a path such as "mau.segments[0].open_prob" under
-// the section's node n (whose path is "mau"): the deepest node the path
-// reaches, nil when it reaches none below n.
-func nodeAt(n *yaml.Node, path string) *yaml.Node {
-	rest, ok := strings.CutPrefix(path, "mau")
-	if !ok {
-		return nil
-	}
-	cur, found := n, (*yaml.Node)(nil)
-	for rest != "" {
-		for cur != nil && cur.Kind == yaml.AliasNode {
-			cur = cur.Alias
-		}
-		if cur == nil {
-			break
-		}
-		var next *yaml.Node
-		switch {
-		case rest[0] == '.':
-			key := rest[1:]
-			if i := strings.IndexAny(key, ".["); i >= 0 {
-				key = key[:i]
-			}
-			rest = rest[1+len(key):]
-			if cur.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(cur.Content); i += 2 {
-					if cur.Content[i].Value == key {
-						next = cur.Content[i+1]
-					}
-				}
-			}
-		case rest[0] == '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return found
-			}
-			i, err := strconv.Atoi(rest[1:end])
-			rest = rest[end+1:]
-			if err == nil && cur.Kind == yaml.SequenceNode && i >= 0 && i < len(cur.Content) {
-				next = cur.Content[i]
-			}
-		default:
-			return found
-		}
-		if next == nil {
-			break
-		}
-		cur, found = next, next
-	}
-	return found
-}
-
-// nodeOnLine finds the value node on line l under n that a yaml type
-// error names: a list or mapping for kind seq or map, else a scalar,
-// preferring one whose value is want. It returns the node with its path
-// ("mau.days").
-func nodeOnLine(n *yaml.Node, path string, l int, kind, want string) (*yaml.Node, string) {
-	var best *yaml.Node
-	bestPath := "mau"
-	wantKind := yaml.ScalarNode
-	switch kind {
-	case "seq":
-		wantKind = yaml.SequenceNode
-	case "map":
-		wantKind = yaml.MappingNode
-	}
-	var walk func(n *yaml.Node, path string, depth int)
-	walk = func(n *yaml.Node, path string, depth int) {
-		if n == nil || depth > 32 {
-			return
-		}
-		if n.Line == l && n.Kind == wantKind && depth > 0 &&
-			(best == nil || (want != "" && n.Value == want && best.Value != want)) {
-			best, bestPath = n, path
-		}
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				walk(n.Content[i+1], path+"."+n.Content[i].Value, depth+1)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
-			}
-		}
-	}
-	walk(n, path, 0)
-	return best, bestPath
+	return scenario.NewErrors(list)
 }
 
 // mauStatus prints a status line per simulated day, at most one per

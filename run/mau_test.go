@@ -435,32 +435,3 @@ func TestMAUThresholds(t *testing.T) {
 		})
 	}
 }
-
-// TestNodeAt finds the nodes that Validate's paths name.
-func TestNodeAt(t *testing.T) {
-	sc := parseScenario(t, "population: {users: 10}\nmau:\n  segments:\n    - name: a\n      share: 1\n  platforms: {Android: 1}\n")
-	n := sc.MAU.Node
-	cases := []struct {
-		path      string
-		line, col int
-	}{
-		{"mau.segments[0].share", 5, 14},
-		{"mau.segments[0]", 4, 7},
-		{"mau.segments[3].share", 4, 5}, // no such segment: the list
-		{"mau.platforms.Android", 6, 24},
-		{"mau.pricing.included", 0, 0}, // not given
-		{"other", 0, 0},
-	}
-	for _, c := range cases {
-		t.Run(c.path, func(t *testing.T) {
-			got := nodeAt(n, c.path)
-			line, col := 0, 0
-			if got != nil {
-				line, col = got.Line, got.Column
-			}
-			if line != c.line || col != c.col {
-				t.Errorf("at %d:%d, want %d:%d", line, col, c.line, c.col)
-			}
-		})
-	}
-}

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/imload/imload/check"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/judge/eval"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 )
@@ -81,7 +81,7 @@ func (s *reloginSink) Observe(e *event.Event) {
 		}
 		delete(s.kicked, key)
 		switch {
-		case e.Outcome == event.Failed && e.Code == protocol.CodeSigExpired:
+		case e.Outcome == event.Failed && e.Code == codes.SigExpired:
 			s.refused++
 		case e.Outcome == event.OK:
 			s.accepted++

@@ -17,6 +17,7 @@ import (
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/driver/inproc"
 	"github.com/imload/imload/driver/ws"
@@ -25,7 +26,6 @@ import (
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
@@ -276,7 +276,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			AnonymousKicks: sc.Target.Driver == scenario.DriverXMPP,
 			// The ws, inproc and xmpp drivers report a login refused for
 			// a conflict or limit with the protocol's code.
-			RefusalCodes: []int{protocol.CodeLoginRefused},
+			RefusalCodes: []int{codes.LoginRefused},
 		}
 		out.Kickout = check.Check(hist, pol, opts)
 		raw, err := json.Marshal(out.Kickout)

@@ -8,11 +8,12 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imload/imload/internal/yamlpos"
 )
 
 // Load reads, decodes and validates the scenario file at path, and applies
@@ -83,8 +84,6 @@ func newDecoder(file string) *decoder {
 	}
 }
 
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // parse turns data into the root mapping node, or reports why it cannot.
 func (d *decoder) parse(data []byte) (root *yaml.Node) {
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -137,16 +136,11 @@ func safeDecode(dec *yaml.Decoder, n *yaml.Node, d *decoder) (err error) {
 		d.errs.add(&Error{File: d.file, Line: 1, Col: 1, Msg: "the file holds no YAML document"})
 		return err
 	}
-	msg := err.Error()
-	line := 1
-	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if strings.HasPrefix(msg, "did not find expected") {
-			msg += " (in the block that starts on this line: check the indentation below it)"
-		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+	line, msg := yamlpos.Syntax(err)
+	if line == 0 {
+		line = 1
+	} else if strings.HasPrefix(msg, "did not find expected") {
+		msg += " (in the block that starts on this line: check the indentation below it)"
 	}
 	d.errs.add(&Error{File: d.file, Line: line, Col: 1, Msg: "invalid YAML: " + msg})
 	return err
@@ -222,12 +216,7 @@ func parentPath(p string) string {
 	return p[:i]
 }
 
-func joinPath(base, key string) string {
-	if base == "" {
-		return key
-	}
-	return base + "." + key
-}
+func joinPath(base, key string) string { return yamlpos.Join(base, key) }
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
@@ -236,10 +225,8 @@ func isNull(n *yaml.Node) bool {
 // describe names what a node holds, for "got ..." in errors.
 func describe(n *yaml.Node) string {
 	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
+	case yaml.MappingNode, yaml.SequenceNode:
+		return yamlpos.Describe(n)
 	case yaml.ScalarNode:
 		v := n.Value
 		if len(v) > 40 {
@@ -254,12 +241,7 @@ func describe(n *yaml.Node) string {
 }
 
 // resolve follows aliases (bounded, so a cycle cannot hang).
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
+func resolve(n *yaml.Node) *yaml.Node { return yamlpos.Resolve(n) }
 
 // entry is one key/value pair of a mapping, after merge keys are expanded.
 type entry struct {

@@ -5,40 +5,19 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/imload/imload/internal/yamlpos"
 )
 
 // MaxErrors is how many errors an *Errors keeps; the rest are counted.
 const MaxErrors = 25
 
-// Error is one problem in a scenario, at a position of its YAML text.
-type Error struct {
-	File  string // as given to Load or Parse; may be empty
-	Line  int    // 1-based; 0 when the problem has no position
-	Col   int    // 1-based
-	Field string // path of the field, e.g. "phases[1].rate"; empty for the document
-	Msg   string // what is wrong, and what is allowed
-}
-
-// Error formats the problem as "file:line:col: field: msg".
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(":")
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Col)
-	}
-	if b.Len() > 0 {
-		b.WriteString(" ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// Error is one problem in a scenario, at a position of its YAML text:
+// File (as given to Load or Parse; may be empty), Line and Col (1-based; 0
+// when the problem has no position), Field (the path, e.g.
+// "phases[1].rate"; empty for the document) and Msg (what is wrong, and
+// what is allowed). It formats as "file:line:col: field: msg".
+type Error = yamlpos.Error
 
 // Errors is every problem found in one scenario, in document order, at most
 // MaxErrors of them; Dropped counts the ones left out.
@@ -79,6 +58,17 @@ func (es *Errors) add(e *Error) {
 		return
 	}
 	es.List = append(es.List, e)
+}
+
+// NewErrors gathers problems found outside Parse (the mau section's own
+// settings, say) as Load reports its own: sorted by position, duplicates
+// dropped, at most MaxErrors; nil when there is none.
+func NewErrors(list []*Error) error {
+	es := &Errors{}
+	for _, e := range list {
+		es.add(e)
+	}
+	return es.finish()
 }
 
 // finish sorts the problems by position (stable, so problems at one node keep

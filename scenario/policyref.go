@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/policy/policyfile"
 )
 
 // knownPolicy reports whether name is a policy name that policy.Lookup
@@ -41,7 +42,7 @@ func resolvePolicyFile(scenarioFile, p string) (string, error) {
 	if !isRegular(full) {
 		return "", fmt.Errorf("policy file %s not found (a relative path is relative to the scenario file)", full)
 	}
-	if _, err := policy.LoadFile(full); err != nil {
+	if _, err := policyfile.LoadFile(full); err != nil {
 		return "", fmt.Errorf("invalid policy file: %w", err)
 	}
 	return full, nil
@@ -52,7 +53,7 @@ func resolvePolicyFile(scenarioFile, p string) (string, error) {
 // PolicyFile.
 func (t *Target) LoadPolicy() (*policy.Policy, error) {
 	if t.PolicyFile != "" {
-		pol, err := policy.LoadFile(t.PolicyFile)
+		pol, err := policyfile.LoadFile(t.PolicyFile)
 		if err != nil {
 			return nil, fmt.Errorf("target.policy: %w", err)
 		}

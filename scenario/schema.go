@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/imload/imload/faults"
 	"github.com/imload/imload/judge"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/policy/policyfile"
 )
 
 // SchemaID is the $id of the scenario JSON Schema.
@@ -49,7 +51,7 @@ func fieldDocs() map[string]fieldDoc {
 		"target.key_file":       {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},
 		"target.admin":          {desc: "UserID of the REST admin identity (1 to 32 bytes of printable ASCII).", def: DefaultAdmin},
 		"target.timeout":        {desc: "Bound on each operation (dial, login, logout).", def: Duration(DefaultTimeout).String()},
-		"target.policy":         {desc: "Multi-device login policy: " + strings.Join(policy.Names(), ", ") + "; or a path to a policy file, relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policy.Names()}},
+		"target.policy":         {desc: "Multi-device login policy: " + strings.Join(policy.Names(), ", ") + "; or a path to a policy file (docs/POLICY.md), relative to the scenario file. The oracle checks the target against it.", def: DefaultPolicy, extra: map[string]any{"examples": policy.Names()}},
 		"target.instances":      {desc: "Instances per native platform, for named policies with a tunable limit (Tencent's: 1 to 3); 0: the policy's default. Not with a policy file.", extra: nonNegative},
 		"target.web_instances":  {desc: "Web instances, for named policies with a tunable limit (Tencent's: 1 to 10); 0: the policy's default. Not with a policy file.", extra: nonNegative},
 		"target.webhook_listen": {desc: "host:port where the run receives State.StateChange callbacks (POST, any path) and checks them with the kickout oracle; point the target's callback URL at http://HOST:PORT/. The embedded server sends to a loopback port of its own when this is empty.", extra: map[string]any{"pattern": `^.*:[0-9]+$`}},
@@ -98,7 +100,7 @@ func fieldDocs() map[string]fieldDoc {
 		"thresholds": {desc: "Pass/fail expressions that set the exit code: metric operator value, e.g. \"login.p99 < 250ms\", \"errors.rate < 0.1%\", \"kickout.violations == 0\", \"login.rate > 50\", \"mau.mismatches == 0\" (a month simulation: harness and server counts disagreeing). Operators < <= > >= == !=; the value is in the metric's unit: a duration with its unit for latencies, a percentage for error rates, a whole number for counts, a number per second for rates. " + judge.Summary()},
 
 		"mau":                          {desc: "Month simulation instead of phases: compressed days (day, days, start, zone, realtime, tick), the usage model (users, platforms, segments), login strategies compared on the same population and seed (presets eager, lazy, lazy-logout, background-keep, or {name, login_on, logout_on, background}), and pricing ({currency, included, tiers: [{up_to, per_thousand}]}). Decoded and checked by the mau package (see README, MAU strategies); {} takes every default."},
-		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faultNames}},
+		"target.faults.items":          {desc: "A fault to inject.", extra: map[string]any{"enum": faults.Names()}},
 		"thresholds.items":             {desc: "One threshold expression.", extra: map[string]any{"pattern": `^\s*[A-Za-z_][A-Za-z0-9_.]*\s*(<=|>=|==|!=|<|>)\s*\S+\s*$`}},
 		"platforms.additionalProperty": {desc: "Weight of the platform (> 0).", extra: positive},
 
@@ -248,22 +250,7 @@ func (g *schemaGen) typ(t reflect.Type, path string) map[string]any {
 }
 
 // platformPattern matches the platform names in any letter case.
-func platformPattern() string {
-	alts := make([]string, len(policy.Platforms))
-	for i, p := range policy.Platforms {
-		var b strings.Builder
-		for _, r := range string(p) {
-			lo, up := strings.ToLower(string(r)), strings.ToUpper(string(r))
-			if lo == up {
-				b.WriteString(lo)
-			} else {
-				b.WriteString("[" + lo + up + "]")
-			}
-		}
-		alts[i] = b.String()
-	}
-	return "^(" + strings.Join(alts, "|") + ")$"
-}
+func platformPattern() string { return policyfile.PlatformPattern() }
 
 // distSchema describes Dist: a plain duration or one of the mapping forms,
 // each kind requiring its parameters and allowing no others.

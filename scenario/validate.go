@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imload/imload/faults"
 	"github.com/imload/imload/policy"
 	"gopkg.in/yaml.v3"
 )
@@ -63,14 +64,9 @@ const (
 	DriverXMPP   = "xmpp" // XMPP over WebSocket (driver/xmpp), at target.url
 )
 
-// Faults of the embedded server that a scenario may inject.
-var faultNames = []string{
-	"wrong-victim", "kick-not-delivered", "limit-not-enforced",
-	"late-kick", "stale-online-status", "accept-expired", "refuse-new-login",
-}
-
-// Faults returns the fault names target.faults accepts.
-func Faults() []string { return slices.Clone(faultNames) }
+// Faults returns the fault names target.faults accepts: the embedded
+// server's faults (package faults).
+func Faults() []string { return faults.Names() }
 
 // MaxUserIDLen is the longest UserID in bytes (SPEC.md section 1).
 const MaxUserIDLen = 32
@@ -284,8 +280,8 @@ func (v *validator) target() {
 	seen := map[string]int{}
 	for i, f := range t.Faults {
 		p := fmt.Sprintf("target.faults[%d]", i)
-		if !slices.Contains(faultNames, f) {
-			v.errf(p, "unknown fault %q (allowed: %s)", f, strings.Join(faultNames, ", "))
+		if !faults.Valid(f) {
+			v.errf(p, "unknown fault %q (allowed: %s)", f, strings.Join(faults.Names(), ", "))
 		} else if j, ok := seen[f]; ok {
 			v.errf(p, "fault %q given twice (first as target.faults[%d])", f, j)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/usersig"
@@ -21,18 +22,18 @@ func TestBadFrames(t *testing.T) {
 		code      int
 		wantClose bool
 	}{
-		{"oversize frame", true, `{"op":"ping","message":"` + strings.Repeat("x", protocol.MaxFrameBytes) + `"}`, protocol.CodeFrameTooBig, true},
-		{"unknown op", true, `{"op":"dance","id":3}`, protocol.CodeUnknownOp, false},
-		{"server op from client", true, `{"op":"pong","id":3}`, protocol.CodeUnknownOp, false},
-		{"malformed JSON", true, `{"op":"login",`, protocol.CodeBadFrame, false},
-		{"not JSON", true, "\x00\xff", protocol.CodeBadFrame, false},
-		{"missing op", true, `{"id":1}`, protocol.CodeBadFrame, false},
-		{"login without user_id", true, `{"op":"login","id":1,"platform":"Web"}`, protocol.CodeBadFrame, false},
-		{"second hello", true, `{"op":"hello","v":1}`, protocol.CodeBadFrame, false},
-		{"login before hello", false, `{"op":"login","id":1,"user_id":"a","platform":"Web"}`, protocol.CodeNoHello, true},
-		{"ping before hello", false, `{"op":"ping","id":1}`, protocol.CodeNoHello, true},
-		{"wrong version", false, `{"op":"hello","v":2}`, protocol.CodeBadVersion, true},
-		{"unknown platform in hello", false, `{"op":"hello","v":1,"platform":"Symbian"}`, protocol.CodeInvalidParam, true},
+		{"oversize frame", true, `{"op":"ping","message":"` + strings.Repeat("x", protocol.MaxFrameBytes) + `"}`, codes.FrameTooBig, true},
+		{"unknown op", true, `{"op":"dance","id":3}`, codes.UnknownOp, false},
+		{"server op from client", true, `{"op":"pong","id":3}`, codes.UnknownOp, false},
+		{"malformed JSON", true, `{"op":"login",`, codes.BadFrame, false},
+		{"not JSON", true, "\x00\xff", codes.BadFrame, false},
+		{"missing op", true, `{"id":1}`, codes.BadFrame, false},
+		{"login without user_id", true, `{"op":"login","id":1,"platform":"Web"}`, codes.BadFrame, false},
+		{"second hello", true, `{"op":"hello","v":1}`, codes.BadFrame, false},
+		{"login before hello", false, `{"op":"login","id":1,"user_id":"a","platform":"Web"}`, codes.NoHello, true},
+		{"ping before hello", false, `{"op":"ping","id":1}`, codes.NoHello, true},
+		{"wrong version", false, `{"op":"hello","v":2}`, codes.BadVersion, true},
+		{"unknown platform in hello", false, `{"op":"hello","v":1,"platform":"Symbian"}`, codes.InvalidParam, true},
 	}
 	h := newHarness(t)
 	for _, tc := range cases {
@@ -82,16 +83,16 @@ func TestBadLogins(t *testing.T) {
 		sig  string
 		code int
 	}{
-		{"33-byte UserID", strings.Repeat("u", 33), good, protocol.CodeInvalidUserID},
-		{"control byte in UserID", "bad\x01id", good, protocol.CodeInvalidUserID},
-		{"DEL in UserID", "bad\x7fid", good, protocol.CodeInvalidUserID},
-		{"non-ASCII UserID", "用户", good, protocol.CodeInvalidUserID},
-		{"empty ticket", "ivan", "", protocol.CodeSigEmpty},
-		{"truncated ticket", "ivan", good[:len(good)/2], protocol.CodeSigUndecodable},
-		{"forged ticket", "ivan", gen(testApp, []byte("another-key"), "ivan", time.Hour, t0()), protocol.CodeSigBadSignature},
-		{"other user's ticket", "ivan", h.ticket("judy", time.Hour), protocol.CodeSigUserMismatch},
-		{"other app's ticket", "ivan", gen(testApp+1, testKey, "ivan", time.Hour, t0()), protocol.CodeSigAppMismatch},
-		{"expired ticket", "ivan", gen(testApp, testKey, "ivan", time.Minute, t0().Add(-time.Hour)), protocol.CodeSigExpired},
+		{"33-byte UserID", strings.Repeat("u", 33), good, codes.InvalidUserID},
+		{"control byte in UserID", "bad\x01id", good, codes.InvalidUserID},
+		{"DEL in UserID", "bad\x7fid", good, codes.InvalidUserID},
+		{"non-ASCII UserID", "用户", good, codes.InvalidUserID},
+		{"empty ticket", "ivan", "", codes.SigEmpty},
+		{"truncated ticket", "ivan", good[:len(good)/2], codes.SigUndecodable},
+		{"forged ticket", "ivan", gen(testApp, []byte("another-key"), "ivan", time.Hour, t0()), codes.SigBadSignature},
+		{"other user's ticket", "ivan", h.ticket("judy", time.Hour), codes.SigUserMismatch},
+		{"other app's ticket", "ivan", gen(testApp+1, testKey, "ivan", time.Hour, t0()), codes.SigAppMismatch},
+		{"expired ticket", "ivan", gen(testApp, testKey, "ivan", time.Minute, t0().Add(-time.Hour)), codes.SigExpired},
 	}
 	c := h.dial(policy.Android, "phone")
 	c.t = t
@@ -115,7 +116,7 @@ func TestBadLogins(t *testing.T) {
 	o := h.dialRaw("other-app")
 	o.send(protocol.Frame{Op: protocol.OpHello, V: 1, SDKAppID: testApp + 7, Platform: "Web"})
 	o.next()
-	if r := o.loginOn(policy.Web, "ivan", good); r.Code != protocol.CodeAppNotFound {
+	if r := o.loginOn(policy.Web, "ivan", good); r.Code != codes.AppNotFound {
 		t.Fatalf("login to another app: %+v, want 70020", r)
 	}
 }
@@ -130,17 +131,17 @@ func TestRepeatedTicketFailuresAreRateLimited(t *testing.T) {
 	// 70001 does not count towards the limit.
 	for i := 0; i < 15; i++ {
 		old, _ := usersig.Gen(testApp, testKey, "kate", time.Second, t0().Add(-time.Hour), nil)
-		if r := c.loginOn(policy.Android, "kate", old); r.Code != protocol.CodeSigExpired {
+		if r := c.loginOn(policy.Android, "kate", old); r.Code != codes.SigExpired {
 			t.Fatalf("expired %d: %+v", i, r)
 		}
 	}
 	for i := 1; i <= DefaultFailureLimit+1; i++ {
-		if r := c.loginOn(policy.Android, "kate", forged); r.Code != protocol.CodeSigBadSignature {
+		if r := c.loginOn(policy.Android, "kate", forged); r.Code != codes.SigBadSignature {
 			t.Fatalf("failure %d: %+v, want 70009", i, r)
 		}
 	}
 	// More than 10 failures within a minute: even a good ticket is refused.
-	if r := c.loginOn(policy.Android, "kate", h.ticket("kate", time.Hour)); r.Code != protocol.CodeSigRateLimited {
+	if r := c.loginOn(policy.Android, "kate", h.ticket("kate", time.Hour)); r.Code != codes.SigRateLimited {
 		t.Fatalf("after %d failures: %+v, want 70050", DefaultFailureLimit+1, r)
 	}
 	// Other users from the same address are not affected.
@@ -148,7 +149,7 @@ func TestRepeatedTicketFailuresAreRateLimited(t *testing.T) {
 	c2.mustLogin(policy.Web, "liam", h.ticket("liam", time.Hour))
 	h.clk.Advance(DefaultFailureBlock + time.Second)
 	c.mustLogin(policy.Android, "kate", h.ticket("kate", time.Hour))
-	if n := h.s.Stats().LoginsFailed[protocol.CodeSigRateLimited]; n != 1 {
+	if n := h.s.Stats().LoginsFailed[codes.SigRateLimited]; n != 1 {
 		t.Fatalf("70050 counted %d times, want 1", n)
 	}
 }
@@ -172,7 +173,7 @@ func TestLoginWhileLoginInProgress(t *testing.T) {
 		{Op: protocol.OpLogout},
 		{Op: protocol.OpResume, ResumeToken: "bWlh.AAAAAAAAAAAAAAAAAAAAAA"},
 	} {
-		if r := c.call(f); r.Code != protocol.CodeInProgress {
+		if r := c.call(f); r.Code != codes.InProgress {
 			core.op.Unlock()
 			t.Fatalf("%s during a running login: %+v, want 6015", f.Op, r)
 		}
@@ -182,7 +183,7 @@ func TestLoginWhileLoginInProgress(t *testing.T) {
 	}
 	core.op.Unlock()
 	c.mustLogin(policy.Web, "mia", h.ticket("mia", time.Hour))
-	if n := h.s.Stats().LoginsFailed[protocol.CodeInProgress]; n != 1 {
+	if n := h.s.Stats().LoginsFailed[codes.InProgress]; n != 1 {
 		t.Fatalf("6015 logins counted %d, want 1", n)
 	}
 }
@@ -210,7 +211,7 @@ func TestPipelinedLogins(t *testing.T) {
 	if got[1].Code != 0 || got[1].Seq != 1 {
 		t.Fatalf("first login: %+v", got[1])
 	}
-	if s := got[2]; !(s.Code == protocol.CodeInProgress || (s.Code == 0 && s.RepeatLogin && s.Seq == 1)) {
+	if s := got[2]; !(s.Code == codes.InProgress || (s.Code == 0 && s.RepeatLogin && s.Seq == 1)) {
 		t.Fatalf("second login: %+v, want 6015 or a repeat login", s)
 	}
 }

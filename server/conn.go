@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -107,16 +108,16 @@ func (c *Conn) BadFrame(code int, msg string) protocol.Frame { return c.errorFra
 // 1003 and 1004.
 func (c *Conn) Undecodable(err error) (reply protocol.Frame, hangup bool) {
 	c.Touch()
-	code, msg, id := protocol.CodeBadFrame, err.Error(), uint64(0)
+	code, msg, id := codes.BadFrame, err.Error(), uint64(0)
 	var de *protocol.DecodeError
 	if errors.As(err, &de) {
 		code, msg, id = de.Code, de.Msg, de.ID
 	}
 	switch {
-	case code == protocol.CodeFrameTooBig:
+	case code == codes.FrameTooBig:
 		return c.errorFrame(0, code, msg), true
 	case !c.helloDone.Load():
-		return c.errorFrame(id, protocol.CodeNoHello, "first frame must be a valid hello: "+msg), true
+		return c.errorFrame(id, codes.NoHello, "first frame must be a valid hello: "+msg), true
 	}
 	return c.errorFrame(id, code, msg), false
 }
@@ -145,7 +146,7 @@ func (c *Conn) Handle(f *protocol.Frame) (reply protocol.Frame, hangup bool) {
 		return r, !ok
 	}
 	if !c.helloDone.Load() {
-		return c.errorFrame(f.ID, protocol.CodeNoHello, fmt.Sprintf("first frame must be hello, got %q", f.Op)), true
+		return c.errorFrame(f.ID, codes.NoHello, fmt.Sprintf("first frame must be hello, got %q", f.Op)), true
 	}
 	switch f.Op {
 	case protocol.OpLogin:
@@ -157,7 +158,7 @@ func (c *Conn) Handle(f *protocol.Frame) (reply protocol.Frame, hangup bool) {
 	case protocol.OpPing:
 		return c.Ping(f), false
 	}
-	return c.errorFrame(f.ID, protocol.CodeUnknownOp, fmt.Sprintf("op %q is not a client op (allowed: hello, login, logout, resume, ping)", f.Op)), false
+	return c.errorFrame(f.ID, codes.UnknownOp, fmt.Sprintf("op %q is not a client op (allowed: hello, login, logout, resume, ping)", f.Op)), false
 }
 
 // Hello accepts the first frame: protocol version, SDKAppID, platform and
@@ -168,14 +169,14 @@ func (c *Conn) Hello(f *protocol.Frame) (reply protocol.Frame, ok bool) {
 	defer c.op.Unlock()
 	c.Touch()
 	if c.helloDone.Load() {
-		return c.errorFrame(f.ID, protocol.CodeBadFrame, "hello was already received on this connection"), true
+		return c.errorFrame(f.ID, codes.BadFrame, "hello was already received on this connection"), true
 	}
 	if f.V != protocol.Version {
-		return c.errorFrame(f.ID, protocol.CodeBadVersion, fmt.Sprintf("protocol version %d is not supported (supported: %d)", f.V, protocol.Version)), false
+		return c.errorFrame(f.ID, codes.BadVersion, fmt.Sprintf("protocol version %d is not supported (supported: %d)", f.V, protocol.Version)), false
 	}
 	if f.Platform != "" {
 		if _, err := wirePlatform(f.Platform); err != nil {
-			return c.errorFrame(f.ID, protocol.CodeInvalidParam, "hello: "+err.Error()), false
+			return c.errorFrame(f.ID, codes.InvalidParam, "hello: "+err.Error()), false
 		}
 	}
 	c.sdkappid = f.SDKAppID
@@ -348,11 +349,11 @@ func (c *Conn) InProgress(f *protocol.Frame) protocol.Frame {
 	const msg = "a login, logout or resume is already in progress on this connection"
 	switch f.Op {
 	case protocol.OpLogin:
-		return c.s.loginFail(f, protocol.CodeInProgress, msg)
+		return c.s.loginFail(f, codes.InProgress, msg)
 	case protocol.OpResume:
-		return c.s.resumeFail(f, protocol.CodeInProgress, msg)
+		return c.s.resumeFail(f, codes.InProgress, msg)
 	}
-	return protocol.Frame{Op: protocol.OpLogoutResult, ID: f.ID, Code: protocol.CodeInProgress, Message: msg,
+	return protocol.Frame{Op: protocol.OpLogoutResult, ID: f.ID, Code: codes.InProgress, Message: msg,
 		ServerTimeMs: c.s.clk.Now().UnixMilli()}
 }
 

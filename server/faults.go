@@ -1,53 +1,43 @@
 package server
 
 import (
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/imload/imload/faults"
 )
 
-// Fault names one deliberately wrong behaviour of the server. Each exists to
-// prove that the kickout oracle detects it.
-type Fault string
+// Fault names one deliberately wrong behaviour of the server (the list is
+// package faults). Each exists to prove that the kickout oracle detects it.
+type Fault = faults.Fault
 
+// The faults, as package faults names them.
 const (
 	// FaultWrongVictim kicks the newest conflicting instance of the victim's
 	// platform instead of the earliest.
-	FaultWrongVictim Fault = "wrong-victim"
+	FaultWrongVictim = faults.WrongVictim
 	// FaultKickNotDelivered removes the victim but sends no push and leaves
 	// its connection open.
-	FaultKickNotDelivered Fault = "kick-not-delivered"
+	FaultKickNotDelivered = faults.KickNotDelivered
 	// FaultLimitNotEnforced never kicks anyone.
-	FaultLimitNotEnforced Fault = "limit-not-enforced"
+	FaultLimitNotEnforced = faults.LimitNotEnforced
 	// FaultLateKick delivers the kicked_offline push after Faults.LateKickDelay.
-	FaultLateKick Fault = "late-kick"
+	FaultLateKick = faults.LateKick
 	// FaultStaleOnlineStatus keeps ended sessions in OnlineStatus for
 	// Faults.StaleFor.
-	FaultStaleOnlineStatus Fault = "stale-online-status"
+	FaultStaleOnlineStatus = faults.StaleOnlineStatus
 	// FaultAcceptExpired accepts expired tickets (never answers 70001).
-	FaultAcceptExpired Fault = "accept-expired"
+	FaultAcceptExpired = faults.AcceptExpired
 	// FaultRefuseNewLogin refuses a login that would displace a session
 	// (answers 1008, keeps the sessions online) instead of kicking, whatever
 	// the policy's on_conflict says.
-	FaultRefuseNewLogin Fault = "refuse-new-login"
+	FaultRefuseNewLogin = faults.RefuseNewLogin
 )
 
-// FaultNames lists every fault name, in a fixed order.
-func FaultNames() []string {
-	return []string{string(FaultWrongVictim), string(FaultKickNotDelivered), string(FaultLimitNotEnforced),
-		string(FaultLateKick), string(FaultStaleOnlineStatus), string(FaultAcceptExpired), string(FaultRefuseNewLogin)}
-}
+// FaultNames lists every fault name, in a fixed order (faults.Names).
+func FaultNames() []string { return faults.Names() }
 
 // ParseFault accepts a fault name (any letter case, '_' for '-').
-func ParseFault(name string) (Fault, error) {
-	n := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "_", "-")
-	for _, f := range FaultNames() {
-		if n == f {
-			return Fault(f), nil
-		}
-	}
-	return "", fmt.Errorf("unknown fault %q (allowed: %s)", name, strings.Join(FaultNames(), ", "))
-}
+func ParseFault(name string) (Fault, error) { return faults.Parse(name) }
 
 // Faults is the set of injected faults; the zero value injects none.
 type Faults struct {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/usersig"
@@ -98,7 +99,7 @@ func TestFaultKickNotDelivered(t *testing.T) {
 		if r := a.call(protocol.Frame{Op: protocol.OpPing}); r.Op != protocol.OpPong {
 			t.Fatalf("fault: victim %+v", r)
 		}
-		if r := a.call(protocol.Frame{Op: protocol.OpLogout}); r.Code != protocol.CodeNotLoggedIn {
+		if r := a.call(protocol.Frame{Op: protocol.OpLogout}); r.Code != codes.NotLoggedIn {
 			t.Fatalf("fault: victim logout %+v", r)
 		}
 		if st := h.s.Stats(); st.Kicks != 1 {
@@ -209,7 +210,7 @@ func TestFaultAcceptExpired(t *testing.T) {
 		a := h.dial(policy.IPad, "pad")
 		r := a.loginOn(policy.IPad, "tina", old)
 		if !fault {
-			if r.Code != protocol.CodeSigExpired {
+			if r.Code != codes.SigExpired {
 				t.Fatalf("no fault: %+v", r)
 			}
 			continue
@@ -219,7 +220,7 @@ func TestFaultAcceptExpired(t *testing.T) {
 		}
 		// The signature is still checked.
 		b := h.dial(policy.IPad, "pad2")
-		if r := b.loginOn(policy.IPad, "tina", forged); r.Code != protocol.CodeSigBadSignature {
+		if r := b.loginOn(policy.IPad, "tina", forged); r.Code != codes.SigBadSignature {
 			t.Fatalf("fault: forged expired ticket: %+v", r)
 		}
 	}
@@ -250,8 +251,8 @@ func refusalCase(t *testing.T, refuse bool, mods ...func(*Config)) {
 		}
 		return
 	}
-	if res.Code != protocol.CodeLoginRefused || res.Seq != 0 || res.ResumeToken != "" {
-		t.Fatalf("and4 login: %+v, want code %d and no session", res, protocol.CodeLoginRefused)
+	if res.Code != codes.LoginRefused || res.Seq != 0 || res.ResumeToken != "" {
+		t.Fatalf("and4 login: %+v, want code %d and no session", res, codes.LoginRefused)
 	}
 	for _, c := range cs {
 		if !c.quiet(20 * time.Millisecond) {

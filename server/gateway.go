@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/protocol"
 )
 
@@ -65,8 +66,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	p.drained.L = &p.qmu
 	c, err := s.Attach(p, remoteIP(r))
 	if err != nil {
-		s.ctr.frameErr.add(protocol.CodeServerClosed)
-		p.send(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
+		s.ctr.frameErr.add(codes.ServerClosed)
+		p.send(protocol.Frame{Op: protocol.OpError, Code: codes.ServerClosed, Message: "server shutting down"})
 		p.closeWith(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
@@ -96,7 +97,7 @@ func (p *wsPeer) read() {
 		}
 		if len(buf) > max {
 			c.Touch()
-			p.reply(buf, c.BadFrame(protocol.CodeFrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
+			p.reply(buf, c.BadFrame(codes.FrameTooBig, fmt.Sprintf("frame exceeds %d bytes", max)))
 			p.end()
 			p.closeWith(websocket.CloseMessageTooBig, "frame too big")
 			return
@@ -107,7 +108,7 @@ func (p *wsPeer) read() {
 			buf = p.reply(buf, reply)
 			p.end()
 			switch {
-			case reply.Code == protocol.CodeFrameTooBig:
+			case reply.Code == codes.FrameTooBig:
 				p.closeWith(websocket.CloseMessageTooBig, "frame too big")
 				return
 			case hangup:
@@ -206,7 +207,7 @@ func (p *wsPeer) send(f protocol.Frame) {
 }
 
 func isFinal(f *protocol.Frame) bool {
-	return f.Op == protocol.OpKickedOffline || (f.Op == protocol.OpError && f.Code == protocol.CodeServerClosed)
+	return f.Op == protocol.OpKickedOffline || (f.Op == protocol.OpError && f.Code == codes.ServerClosed)
 }
 
 // Push implements Peer.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -66,15 +67,15 @@ func (s *Server) loginFail(f *protocol.Frame, code int, msg string) protocol.Fra
 func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	s := c.s
 	if !c.op.TryLock() {
-		return s.loginFail(f, protocol.CodeInProgress, "a login, logout or resume is already in progress on this connection")
+		return s.loginFail(f, codes.InProgress, "a login, logout or resume is already in progress on this connection")
 	}
 	defer c.op.Unlock()
 	c.Touch()
 	if !c.helloDone.Load() {
-		return s.loginFail(f, protocol.CodeNotInitialised, "hello first")
+		return s.loginFail(f, codes.NotInitialised, "hello first")
 	}
 	if c.closed.Load() {
-		return s.loginFail(f, protocol.CodeNotLoggedIn, "connection is closed")
+		return s.loginFail(f, codes.NotLoggedIn, "connection is closed")
 	}
 	platName, inst := f.Platform, f.Instance
 	if platName == "" {
@@ -85,13 +86,13 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	}
 	plat, err := wirePlatform(platName)
 	if err != nil {
-		return s.loginFail(f, protocol.CodeInvalidParam, "login: "+err.Error())
+		return s.loginFail(f, codes.InvalidParam, "login: "+err.Error())
 	}
 	if msg := checkUserID(f.UserID); msg != "" {
-		return s.loginFail(f, protocol.CodeInvalidUserID, msg)
+		return s.loginFail(f, codes.InvalidUserID, msg)
 	}
 	if c.sdkappid != s.cfg.SDKAppID {
-		return s.loginFail(f, protocol.CodeAppNotFound, fmt.Sprintf("SDKAppID %d is not served here", c.sdkappid))
+		return s.loginFail(f, codes.AppNotFound, fmt.Sprintf("SDKAppID %d is not served here", c.sdkappid))
 	}
 	now := s.clk.Now()
 	rec := s.reg.get(f.UserID, true)
@@ -110,7 +111,7 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 		blocked := st != nil && now.Before(st.blockedUntil)
 		rec.mu.Unlock()
 		if blocked {
-			return s.loginFail(f, protocol.CodeSigRateLimited, "too many ticket failures from this address: retry after a minute")
+			return s.loginFail(f, codes.SigRateLimited, "too many ticket failures from this address: retry after a minute")
 		}
 	}
 
@@ -126,11 +127,11 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	rec.mu.Lock()
 	if rec.invalidBefore != 0 && facts.issued <= rec.invalidBefore {
 		rec.mu.Unlock()
-		return s.loginFail(f, protocol.CodeSigInvalidated, "ticket was issued before the user's login state was revoked: make a new one")
+		return s.loginFail(f, codes.SigInvalidated, "ticket was issued before the user's login state was revoked: make a new one")
 	}
 	if c.closed.Load() {
 		rec.mu.Unlock()
-		return s.loginFail(f, protocol.CodeNotLoggedIn, "connection is closed")
+		return s.loginFail(f, codes.NotLoggedIn, "connection is closed")
 	}
 	if len(rec.gone) > 0 || len(rec.fails) > 0 || len(rec.ghosts) > 0 {
 		rec.prune(now, s.cfg.FailureWindow)
@@ -170,7 +171,7 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	victims, refused := s.displace(rec, x)
 	if refused {
 		rec.mu.Unlock()
-		return s.loginFail(f, protocol.CodeLoginRefused, "login refused: it conflicts with the user's sessions online (log out elsewhere first)")
+		return s.loginFail(f, codes.LoginRefused, "login refused: it conflicts with the user's sessions online (log out elsewhere first)")
 	}
 	rec.seq++
 	var kicked []SessionInfo
@@ -414,7 +415,7 @@ func (c *Conn) Logout(f *protocol.Frame) protocol.Frame {
 	s := c.s
 	res := protocol.Frame{Op: protocol.OpLogoutResult, ID: f.ID}
 	if !c.op.TryLock() {
-		res.Code, res.Message = protocol.CodeInProgress, "a login, logout or resume is already in progress on this connection"
+		res.Code, res.Message = codes.InProgress, "a login, logout or resume is already in progress on this connection"
 		return res
 	}
 	defer c.op.Unlock()
@@ -423,7 +424,7 @@ func (c *Conn) Logout(f *protocol.Frame) protocol.Frame {
 	x := c.sess
 	c.sess = nil
 	if x == nil || !s.logoutSession(c, x, false) {
-		res.Code, res.Message = protocol.CodeNotLoggedIn, "not logged in"
+		res.Code, res.Message = codes.NotLoggedIn, "not logged in"
 	}
 	return res
 }
@@ -439,29 +440,29 @@ func (s *Server) resumeFail(f *protocol.Frame, code int, msg string) protocol.Fr
 func (c *Conn) Resume(f *protocol.Frame) protocol.Frame {
 	s := c.s
 	if !c.op.TryLock() {
-		return s.resumeFail(f, protocol.CodeInProgress, "a login, logout or resume is already in progress on this connection")
+		return s.resumeFail(f, codes.InProgress, "a login, logout or resume is already in progress on this connection")
 	}
 	defer c.op.Unlock()
 	c.Touch()
 	if c.closed.Load() {
-		return s.resumeFail(f, protocol.CodeNotLoggedIn, "connection is closed")
+		return s.resumeFail(f, codes.NotLoggedIn, "connection is closed")
 	}
 	if cur := c.sess; cur != nil {
 		cur.rec.mu.Lock()
 		live := cur.state != sessEnded
 		cur.rec.mu.Unlock()
 		if live {
-			return s.resumeFail(f, protocol.CodeInvalidParam, "this connection already carries a session: log out first")
+			return s.resumeFail(f, codes.InvalidParam, "this connection already carries a session: log out first")
 		}
 		c.sess = nil
 	}
 	uid, ok := tokenUser(f.ResumeToken)
 	if !ok {
-		return s.resumeFail(f, protocol.CodeResumeFailed, "resume token is malformed")
+		return s.resumeFail(f, codes.ResumeFailed, "resume token is malformed")
 	}
 	rec := s.reg.get(uid, false)
 	if rec == nil {
-		return s.resumeFail(f, protocol.CodeResumeFailed, "resume token is unknown")
+		return s.resumeFail(f, codes.ResumeFailed, "resume token is unknown")
 	}
 	now := s.clk.Now()
 	rec.mu.Lock()
@@ -469,14 +470,14 @@ func (c *Conn) Resume(f *protocol.Frame) protocol.Frame {
 	x := rec.find(f.ResumeToken)
 	if x == nil {
 		if until, ok := rec.gone[f.ResumeToken]; ok && now.Before(until) {
-			return s.resumeFail(f, protocol.CodeKickedWhileOff, "the session was kicked off by another device while disconnected")
+			return s.resumeFail(f, codes.KickedWhileOff, "the session was kicked off by another device while disconnected")
 		}
-		return s.resumeFail(f, protocol.CodeResumeFailed, "resume token is unknown or its session has ended")
+		return s.resumeFail(f, codes.ResumeFailed, "resume token is unknown or its session has ended")
 	}
 	// The session belongs to one instance (platform and instance id): a
 	// connection whose hello named another may not take it.
 	if (c.platform != "" && c.platform != string(x.platform)) || (!c.anonInst && c.instance != x.instance) {
-		return s.resumeFail(f, protocol.CodeInvalidParam, fmt.Sprintf(
+		return s.resumeFail(f, codes.InvalidParam, fmt.Sprintf(
 			"the session belongs to instance %q on %s, and this connection's hello named instance %q on %q",
 			x.instance, x.platform, c.helloInstance(), c.platform))
 	}

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/usersig"
 )
 
@@ -29,19 +29,9 @@ const (
 	AppInfoDays        = 30      // rows of getappinfo
 )
 
-// Codes of the REST API besides the ticket codes of usersig.Verify (70001,
-// 70002, 70003, 70009, 70013, 70014), which a bad admin ticket gets as is.
-const (
-	CodeRESTBadHTTP     = 60002 // not POST, unknown service or command, body too large or unreadable
-	CodeRESTBadJSON     = 60003 // body is not JSON of the command's shape
-	CodeRESTNoIdentity  = 60004 // identifier or usersig missing from the URL
-	CodeRESTBadURL      = 60005 // random is not a 32-bit unsigned integer
-	CodeRESTBadApp      = 60006 // sdkappid is not this app's
-	CodeRESTNotAdmin    = 60010 // identifier is not the app admin
-	CodeRESTNoApp       = 60012 // sdkappid missing from the URL
-	CodeRESTNotImported = protocol.CodeNotImported
-	CodeRESTBadParam    = 70402 // a field of the body is missing or invalid
-)
+// The REST API answers with the codes.REST* codes, and with the ticket
+// codes of usersig.Verify (70001, 70002, 70003, 70009, 70013, 70014) for a
+// bad admin ticket as is.
 
 // Statuses of query_online_status.
 const (
@@ -278,32 +268,32 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleREST(w http.ResponseWriter, r *http.Request) (any, *restError) {
 	if r.Method != http.MethodPost {
-		return nil, restErr(CodeRESTBadHTTP, "method %s: the REST API takes POST only", r.Method)
+		return nil, restErr(codes.RESTBadHTTP, "method %s: the REST API takes POST only", r.Method)
 	}
 	name := strings.TrimPrefix(r.URL.Path, RESTPrefix)
 	cmd := lookupCommand(name)
 	if cmd == nil {
-		return nil, restErr(CodeRESTBadHTTP, "unknown command %q (allowed: %s)", name, strings.Join(RESTCommands(), ", "))
+		return nil, restErr(codes.RESTBadHTTP, "unknown command %q (allowed: %s)", name, strings.Join(RESTCommands(), ", "))
 	}
 	q := r.URL.Query()
 	app := q.Get("sdkappid")
 	if app == "" {
-		return nil, restErr(CodeRESTNoApp, "the URL has no sdkappid")
+		return nil, restErr(codes.RESTNoApp, "the URL has no sdkappid")
 	}
 	if id, err := strconv.ParseUint(app, 10, 64); err != nil || id != s.cfg.SDKAppID {
-		return nil, restErr(CodeRESTBadApp, "sdkappid %q is not served here", app)
+		return nil, restErr(codes.RESTBadApp, "sdkappid %q is not served here", app)
 	}
 	if rnd := q.Get("random"); rnd != "" {
 		if _, err := strconv.ParseUint(rnd, 10, 32); err != nil {
-			return nil, restErr(CodeRESTBadURL, "random %q is not a 32-bit unsigned integer (0 to 4294967295)", rnd)
+			return nil, restErr(codes.RESTBadURL, "random %q is not a 32-bit unsigned integer (0 to 4294967295)", rnd)
 		}
 	}
 	ident, sig := q.Get("identifier"), q.Get("usersig")
 	if ident == "" || sig == "" {
-		return nil, restErr(CodeRESTNoIdentity, "the URL needs identifier (the app admin) and usersig (its ticket)")
+		return nil, restErr(codes.RESTNoIdentity, "the URL needs identifier (the app admin) and usersig (its ticket)")
 	}
 	if ident != s.cfg.Admin {
-		return nil, restErr(CodeRESTNotAdmin, "identifier %q is not the app admin: this API needs the app admin", ident)
+		return nil, restErr(codes.RESTNotAdmin, "identifier %q is not the app admin: this API needs the app admin", ident)
 	}
 	now := s.clk.Now()
 	if _, err := usersig.Verify(sig, s.cfg.SDKAppID, s.cfg.Key, ident, nil, now); err != nil {
@@ -311,21 +301,21 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request) (any, *restE
 		if errors.As(err, &ue) {
 			return nil, restErr(ue.Code, "admin usersig: %s", ue.Reason)
 		}
-		return nil, restErr(protocol.CodeSigUndecodable, "admin usersig: %v", err)
+		return nil, restErr(codes.SigUndecodable, "admin usersig: %v", err)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRESTBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, restErr(CodeRESTBadHTTP, "body is larger than %d bytes", MaxRESTBody)
+			return nil, restErr(codes.RESTBadHTTP, "body is larger than %d bytes", MaxRESTBody)
 		}
-		return nil, restErr(CodeRESTBadHTTP, "reading the body: %v", err)
+		return nil, restErr(codes.RESTBadHTTP, "reading the body: %v", err)
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, restErr(CodeRESTBadJSON, "body is empty: send a JSON object (at least {})")
+		return nil, restErr(codes.RESTBadJSON, "body is empty: send a JSON object (at least {})")
 	}
 	if !json.Valid(body) {
-		return nil, restErr(CodeRESTBadJSON, "body is not valid JSON")
+		return nil, restErr(codes.RESTBadJSON, "body is not valid JSON")
 	}
 	return cmd(s, body, now)
 }
@@ -333,7 +323,7 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request) (any, *restE
 // decodeBody reads a command's body into v.
 func decodeBody(body []byte, v any) *restError {
 	if err := json.Unmarshal(body, v); err != nil {
-		return restErr(CodeRESTBadJSON, "body does not have the command's shape: %v", err)
+		return restErr(codes.RESTBadJSON, "body does not have the command's shape: %v", err)
 	}
 	return nil
 }
@@ -352,10 +342,10 @@ func restKick(s *Server, body []byte, _ time.Time) (any, *restError) {
 		return nil, err
 	}
 	if msg := badUserID(req.UserID); msg != "" {
-		return nil, restErr(CodeRESTBadParam, "%s", msg)
+		return nil, restErr(codes.RESTBadParam, "%s", msg)
 	}
 	if !s.accounts.has(req.UserID) {
-		return nil, restErr(CodeRESTNotImported, "UserID %q is not an account (never imported, never logged in)", req.UserID)
+		return nil, restErr(codes.RESTNotImported, "UserID %q is not an account (never imported, never logged in)", req.UserID)
 	}
 	s.Kick(req.UserID)
 	return ok(), nil
@@ -367,19 +357,19 @@ func restQueryOnline(s *Server, body []byte, _ time.Time) (any, *restError) {
 		return nil, err
 	}
 	if len(req.ToAccount) == 0 {
-		return nil, restErr(CodeRESTBadParam, "To_Account is empty: name 1 to %d accounts", MaxOnlineQuery)
+		return nil, restErr(codes.RESTBadParam, "To_Account is empty: name 1 to %d accounts", MaxOnlineQuery)
 	}
 	if len(req.ToAccount) > MaxOnlineQuery {
-		return nil, restErr(CodeRESTBadParam, "To_Account names %d accounts: at most %d per request", len(req.ToAccount), MaxOnlineQuery)
+		return nil, restErr(codes.RESTBadParam, "To_Account names %d accounts: at most %d per request", len(req.ToAccount), MaxOnlineQuery)
 	}
 	res := OnlineStatusResponse{RESTStatus: ok(), QueryResult: make([]OnlineStatusResult, 0, len(req.ToAccount))}
 	for _, id := range req.ToAccount {
 		if checkUserID(id) != "" {
-			res.ErrorList = append(res.ErrorList, AccountError{ToAccount: id, ErrorCode: CodeRESTBadParam})
+			res.ErrorList = append(res.ErrorList, AccountError{ToAccount: id, ErrorCode: codes.RESTBadParam})
 			continue
 		}
 		if !s.accounts.has(id) {
-			res.ErrorList = append(res.ErrorList, AccountError{ToAccount: id, ErrorCode: CodeRESTNotImported})
+			res.ErrorList = append(res.ErrorList, AccountError{ToAccount: id, ErrorCode: codes.RESTNotImported})
 			continue
 		}
 		st, detail := onlineStatus(s.OnlineStatus(id))
@@ -420,7 +410,7 @@ func restAccountImport(s *Server, body []byte, now time.Time) (any, *restError) 
 		return nil, err
 	}
 	if msg := badUserID(req.UserID); msg != "" {
-		return nil, restErr(CodeRESTBadParam, "%s", msg)
+		return nil, restErr(codes.RESTBadParam, "%s", msg)
 	}
 	s.accounts.importAccount(Account{UserID: req.UserID, Nick: req.Nick, FaceURL: req.FaceURL, Imported: true, Created: now})
 	return ok(), nil
@@ -447,10 +437,10 @@ func restMultiImport(s *Server, body []byte, now time.Time) (any, *restError) {
 
 func checkCount(field string, n int) *restError {
 	if n == 0 {
-		return restErr(CodeRESTBadParam, "%s is empty: name 1 to %d accounts", field, MaxAccountsPerCall)
+		return restErr(codes.RESTBadParam, "%s is empty: name 1 to %d accounts", field, MaxAccountsPerCall)
 	}
 	if n > MaxAccountsPerCall {
-		return restErr(CodeRESTBadParam, "%s names %d accounts: at most %d per request", field, n, MaxAccountsPerCall)
+		return restErr(codes.RESTBadParam, "%s names %d accounts: at most %d per request", field, n, MaxAccountsPerCall)
 	}
 	return nil
 }
@@ -468,9 +458,9 @@ func restAccountDelete(s *Server, body []byte, now time.Time) (any, *restError) 
 		r := AccountResult{UserID: it.UserID}
 		switch {
 		case badUserID(it.UserID) != "":
-			r.ResultCode, r.ResultInfo = CodeRESTBadParam, badUserID(it.UserID)
+			r.ResultCode, r.ResultInfo = codes.RESTBadParam, badUserID(it.UserID)
 		case !s.accounts.remove(it.UserID, now):
-			r.ResultCode, r.ResultInfo = CodeRESTNotImported, "not an account"
+			r.ResultCode, r.ResultInfo = codes.RESTNotImported, "not an account"
 		default:
 			// A deleted account is logged out everywhere, as by a REST
 			// kick: its sessions end with kicked_offline admin_kick and
@@ -497,7 +487,7 @@ func restAccountCheck(s *Server, body []byte, _ time.Time) (any, *restError) {
 		r := AccountResult{UserID: it.UserID, AccountStatus: AccountNotImported}
 		switch {
 		case badUserID(it.UserID) != "":
-			r.ResultCode, r.ResultInfo = CodeRESTBadParam, badUserID(it.UserID)
+			r.ResultCode, r.ResultInfo = codes.RESTBadParam, badUserID(it.UserID)
 		case s.accounts.has(it.UserID):
 			r.AccountStatus = AccountImported
 		}
@@ -515,7 +505,7 @@ func restAppInfo(s *Server, body []byte, now time.Time) (any, *restError) {
 	if len(req.RequestField) > 0 {
 		for _, f := range req.RequestField {
 			if !containsString(AppInfoFields, f) && f != "Date" && f != "AppId" {
-				return nil, restErr(CodeRESTBadParam, "RequestField %q is not served here (allowed: %s, Date, AppId)", f, strings.Join(AppInfoFields, ", "))
+				return nil, restErr(codes.RESTBadParam, "RequestField %q is not served here (allowed: %s, Date, AppId)", f, strings.Join(AppInfoFields, ", "))
 			}
 		}
 		fields = req.RequestField

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/usersig"
@@ -121,29 +122,29 @@ func TestRESTRequestErrors(t *testing.T) {
 		body   []byte
 		code   int
 	}{
-		{"GET", http.MethodGet, kick, good, nil, CodeRESTBadHTTP},
-		{"PUT", http.MethodPut, kick, good, body, CodeRESTBadHTTP},
-		{"unknown command", http.MethodPost, "im_open_login_svc/nope", good, body, CodeRESTBadHTTP},
-		{"no sdkappid", http.MethodPost, kick, with("sdkappid", ""), body, CodeRESTNoApp},
-		{"other sdkappid", http.MethodPost, kick, with("sdkappid", "1400000002"), body, CodeRESTBadApp},
-		{"sdkappid not a number", http.MethodPost, kick, with("sdkappid", "abc"), body, CodeRESTBadApp},
-		{"random too big", http.MethodPost, kick, with("random", "4294967296"), body, CodeRESTBadURL},
-		{"no identifier", http.MethodPost, kick, with("identifier", ""), body, CodeRESTNoIdentity},
-		{"no usersig", http.MethodPost, kick, with("usersig", ""), body, CodeRESTNoIdentity},
-		{"non-admin ticket", http.MethodPost, kick, notAdmin, body, CodeRESTNotAdmin},
-		{"admin with a user's ticket", http.MethodPost, kick, with("usersig", userSig), body, protocol.CodeSigUserMismatch},
-		{"expired admin ticket", http.MethodPost, kick, with("usersig", gen(testApp, testKey, testAdmin, time.Minute, h.clk.Now().Add(-time.Hour))), body, protocol.CodeSigExpired},
-		{"admin ticket of another key", http.MethodPost, kick, with("usersig", gen(testApp, []byte("another-key"), testAdmin, time.Hour, h.clk.Now())), body, protocol.CodeSigBadSignature},
-		{"admin ticket of another app", http.MethodPost, kick, with("usersig", gen(1400000002, testKey, testAdmin, time.Hour, h.clk.Now())), body, protocol.CodeSigAppMismatch},
-		{"garbage admin ticket", http.MethodPost, kick, with("usersig", "not-a-ticket"), body, protocol.CodeSigUndecodable},
-		{"bad JSON", http.MethodPost, kick, good, []byte(`{"UserID":`), CodeRESTBadJSON},
-		{"empty body", http.MethodPost, kick, good, nil, CodeRESTBadJSON},
-		{"wrong shape", http.MethodPost, kick, good, []byte(`{"UserID":5}`), CodeRESTBadJSON},
-		{"not an object", http.MethodPost, "openim/query_online_status", good, []byte(`[1,2]`), CodeRESTBadJSON},
-		{"body too large", http.MethodPost, kick, good, bytes.Repeat([]byte(" "), MaxRESTBody+1), CodeRESTBadHTTP},
-		{"empty UserID", http.MethodPost, kick, good, []byte(`{"UserID":""}`), CodeRESTBadParam},
-		{"33-byte UserID", http.MethodPost, kick, good, []byte(`{"UserID":"` + strings.Repeat("x", 33) + `"}`), CodeRESTBadParam},
-		{"kick of no account", http.MethodPost, kick, good, body, CodeRESTNotImported},
+		{"GET", http.MethodGet, kick, good, nil, codes.RESTBadHTTP},
+		{"PUT", http.MethodPut, kick, good, body, codes.RESTBadHTTP},
+		{"unknown command", http.MethodPost, "im_open_login_svc/nope", good, body, codes.RESTBadHTTP},
+		{"no sdkappid", http.MethodPost, kick, with("sdkappid", ""), body, codes.RESTNoApp},
+		{"other sdkappid", http.MethodPost, kick, with("sdkappid", "1400000002"), body, codes.RESTBadApp},
+		{"sdkappid not a number", http.MethodPost, kick, with("sdkappid", "abc"), body, codes.RESTBadApp},
+		{"random too big", http.MethodPost, kick, with("random", "4294967296"), body, codes.RESTBadURL},
+		{"no identifier", http.MethodPost, kick, with("identifier", ""), body, codes.RESTNoIdentity},
+		{"no usersig", http.MethodPost, kick, with("usersig", ""), body, codes.RESTNoIdentity},
+		{"non-admin ticket", http.MethodPost, kick, notAdmin, body, codes.RESTNotAdmin},
+		{"admin with a user's ticket", http.MethodPost, kick, with("usersig", userSig), body, codes.SigUserMismatch},
+		{"expired admin ticket", http.MethodPost, kick, with("usersig", gen(testApp, testKey, testAdmin, time.Minute, h.clk.Now().Add(-time.Hour))), body, codes.SigExpired},
+		{"admin ticket of another key", http.MethodPost, kick, with("usersig", gen(testApp, []byte("another-key"), testAdmin, time.Hour, h.clk.Now())), body, codes.SigBadSignature},
+		{"admin ticket of another app", http.MethodPost, kick, with("usersig", gen(1400000002, testKey, testAdmin, time.Hour, h.clk.Now())), body, codes.SigAppMismatch},
+		{"garbage admin ticket", http.MethodPost, kick, with("usersig", "not-a-ticket"), body, codes.SigUndecodable},
+		{"bad JSON", http.MethodPost, kick, good, []byte(`{"UserID":`), codes.RESTBadJSON},
+		{"empty body", http.MethodPost, kick, good, nil, codes.RESTBadJSON},
+		{"wrong shape", http.MethodPost, kick, good, []byte(`{"UserID":5}`), codes.RESTBadJSON},
+		{"not an object", http.MethodPost, "openim/query_online_status", good, []byte(`[1,2]`), codes.RESTBadJSON},
+		{"body too large", http.MethodPost, kick, good, bytes.Repeat([]byte(" "), MaxRESTBody+1), codes.RESTBadHTTP},
+		{"empty UserID", http.MethodPost, kick, good, []byte(`{"UserID":""}`), codes.RESTBadParam},
+		{"33-byte UserID", http.MethodPost, kick, good, []byte(`{"UserID":"` + strings.Repeat("x", 33) + `"}`), codes.RESTBadParam},
+		{"kick of no account", http.MethodPost, kick, good, body, codes.RESTNotImported},
 	}
 	before := h.s.RESTStats()
 	want := map[int]uint64{}
@@ -191,7 +192,7 @@ func TestRESTKick(t *testing.T) {
 		t.Fatalf("sessions after kick: %s", instances(in))
 	}
 	c := h.dial(policy.Android, "phone")
-	if r := c.loginOn(policy.Android, "henry", old); r.Code != protocol.CodeSigInvalidated {
+	if r := c.loginOn(policy.Android, "henry", old); r.Code != codes.SigInvalidated {
 		t.Fatalf("old ticket after the REST kick: %+v, want 70052", r)
 	}
 	h.clk.Advance(time.Second)
@@ -207,7 +208,7 @@ func TestRESTKick(t *testing.T) {
 		t.Fatalf("kick of an imported account: %+v", st)
 	}
 	d := h.dial(policy.Web, "tab2")
-	if r := d.loginOn(policy.Web, "ivy", pre); r.Code != protocol.CodeSigInvalidated {
+	if r := d.loginOn(policy.Web, "ivy", pre); r.Code != codes.SigInvalidated {
 		t.Fatalf("ticket from before the kick: %+v, want 70052", r)
 	}
 	if st := h.s.Stats(); st.AdminKicks != 2 {
@@ -292,7 +293,7 @@ func TestRESTQueryOnlineStatus(t *testing.T) {
 	for _, e := range res.ErrorList {
 		errs[e.ToAccount] = e.ErrorCode
 	}
-	if len(errs) != 2 || errs["nobody"] != CodeRESTNotImported || errs[""] != CodeRESTBadParam {
+	if len(errs) != 2 || errs["nobody"] != codes.RESTNotImported || errs[""] != codes.RESTBadParam {
 		t.Errorf("ErrorList %+v, want nobody 70107 and \"\" 70402", res.ErrorList)
 	}
 
@@ -316,7 +317,7 @@ func TestRESTQueryOnlineStatus(t *testing.T) {
 		for i := range ids {
 			ids[i] = fmt.Sprintf("u%d", i)
 		}
-		if st := h.rest("openim/query_online_status", OnlineStatusRequest{ToAccount: ids}, nil); st.ErrorCode != CodeRESTBadParam {
+		if st := h.rest("openim/query_online_status", OnlineStatusRequest{ToAccount: ids}, nil); st.ErrorCode != codes.RESTBadParam {
 			t.Errorf("%d accounts: %+v, want 70402", n, st)
 		}
 	}
@@ -339,7 +340,7 @@ func TestRESTAccounts(t *testing.T) {
 	if acc, ok := h.s.Account("alice"); !ok || !acc.Imported || acc.Nick != "Alice" || acc.FaceURL != "http://example.invalid/a.png" {
 		t.Fatalf("alice: %+v %v", acc, ok)
 	}
-	if st := h.rest("im_open_login_svc/account_import", AccountImportRequest{UserID: long}, nil); st.ErrorCode != CodeRESTBadParam {
+	if st := h.rest("im_open_login_svc/account_import", AccountImportRequest{UserID: long}, nil); st.ErrorCode != codes.RESTBadParam {
 		t.Fatalf("import of a 33-byte UserID: %+v", st)
 	}
 	var mi MultiAccountImportResponse
@@ -379,7 +380,7 @@ func TestRESTAccounts(t *testing.T) {
 			t.Errorf("check %s: %+v, want %s", id, got[id], want)
 		}
 	}
-	if got[""].ResultCode != CodeRESTBadParam {
+	if got[""].ResultCode != codes.RESTBadParam {
 		t.Errorf("check of an empty UserID: %+v", got[""])
 	}
 
@@ -387,11 +388,11 @@ func TestRESTAccounts(t *testing.T) {
 	if st := h.rest("im_open_login_svc/account_delete", AccountDeleteRequest{DeleteItem: []UserItem{{"bob"}, {"zed"}, {"dave"}}}, &del); st.ErrorCode != 0 {
 		t.Fatalf("account_delete: %+v", st)
 	}
-	codes := map[string]int{}
+	deleted := map[string]int{}
 	for _, r := range del.ResultItem {
-		codes[r.UserID] = r.ResultCode
+		deleted[r.UserID] = r.ResultCode
 	}
-	if len(codes) != 3 || codes["bob"] != 0 || codes["dave"] != 0 || codes["zed"] != CodeRESTNotImported {
+	if len(deleted) != 3 || deleted["bob"] != 0 || deleted["dave"] != 0 || deleted["zed"] != codes.RESTNotImported {
 		t.Fatalf("ResultItem %+v", del.ResultItem)
 	}
 	got = check("bob", "dave", "alice")
@@ -416,7 +417,7 @@ func TestRESTAccounts(t *testing.T) {
 		{"im_open_login_svc/account_delete", AccountDeleteRequest{DeleteItem: many}},
 		{"im_open_login_svc/multiaccount_import", MultiAccountImportRequest{}},
 	} {
-		if st := h.rest(tc.cmd, tc.req, nil); st.ErrorCode != CodeRESTBadParam {
+		if st := h.rest(tc.cmd, tc.req, nil); st.ErrorCode != codes.RESTBadParam {
 			t.Errorf("%s out of bounds: %+v, want 70402", tc.cmd, st)
 		}
 	}
@@ -493,7 +494,7 @@ func TestRESTAppInfo(t *testing.T) {
 	if row := some.Result[AppInfoDays-1]; len(row) != 3 || row["LoginTimes"] != "1" || row["Date"] != "20240311" {
 		t.Errorf("RequestField LoginTimes: %v", row)
 	}
-	if st := h.rest("openconfigsvr/getappinfo", AppInfoRequest{RequestField: []string{"APNSMsgNum"}}, nil); st.ErrorCode != CodeRESTBadParam {
+	if st := h.rest("openconfigsvr/getappinfo", AppInfoRequest{RequestField: []string{"APNSMsgNum"}}, nil); st.ErrorCode != codes.RESTBadParam {
 		t.Errorf("unknown RequestField: %+v", st)
 	}
 }
@@ -534,7 +535,7 @@ func FuzzRESTBody(f *testing.F) {
 		if (st.ActionStatus == "OK") != (st.ErrorCode == 0) {
 			t.Fatalf("%s: %+v", cmd, st)
 		}
-		if !json.Valid(body) && st.ErrorCode != CodeRESTBadJSON {
+		if !json.Valid(body) && st.ErrorCode != codes.RESTBadJSON {
 			t.Fatalf("%s: invalid JSON %q answered %+v, want 60003", cmd, body, st)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -225,8 +226,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 func (c *Conn) shutdown() {
 	c.closed.Store(true)
 	if c.hung.CompareAndSwap(false, true) {
-		c.peer.Push(&protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
-		c.s.ctr.frameErr.add(protocol.CodeServerClosed)
+		c.peer.Push(&protocol.Frame{Op: protocol.OpError, Code: codes.ServerClosed, Message: "server shutting down"})
+		c.s.ctr.frameErr.add(codes.ServerClosed)
 		c.peer.Hangup("server shutting down")
 	}
 	c.Detach(ReasonShutdown)

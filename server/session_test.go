@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -73,10 +74,10 @@ func TestResumeAfterWindowAndAfterKick(t *testing.T) {
 		t.Fatalf("state change %+v", changes[0])
 	}
 	b := h.dial(policy.Android, "phone")
-	if res := b.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != protocol.CodeResumeFailed {
+	if res := b.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != codes.ResumeFailed {
 		t.Fatalf("resume after window: %+v, want 1006", res)
 	}
-	if res := b.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: "garbage"}); res.Code != protocol.CodeResumeFailed {
+	if res := b.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: "garbage"}); res.Code != codes.ResumeFailed {
 		t.Fatalf("resume with garbage token: %+v, want 1006", res)
 	}
 
@@ -87,11 +88,11 @@ func TestResumeAfterWindowAndAfterKick(t *testing.T) {
 	c := h.dial(policy.Mac, "laptop")
 	c.mustLogin(policy.Mac, "bob", h.ticket("bob", time.Hour))
 	d := h.dial(policy.Android, "phone")
-	if res := d.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r2.ResumeToken}); res.Code != protocol.CodeKickedWhileOff {
+	if res := d.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r2.ResumeToken}); res.Code != codes.KickedWhileOff {
 		t.Fatalf("resume after kick: %+v, want 6208", res)
 	}
 	st := h.s.Stats()
-	if st.TimedOut != 1 || st.Kicks != 1 || st.ResumeFailed[protocol.CodeResumeFailed] != 2 || st.ResumeFailed[protocol.CodeKickedWhileOff] != 1 || st.Resumes != 0 {
+	if st.TimedOut != 1 || st.Kicks != 1 || st.ResumeFailed[codes.ResumeFailed] != 2 || st.ResumeFailed[codes.KickedWhileOff] != 1 || st.Resumes != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	// A user kicked while offline logs in again successfully.
@@ -202,7 +203,7 @@ func TestLogoutAccountSwitchAndRepeatLogin(t *testing.T) {
 	if lo := a.call(protocol.Frame{Op: protocol.OpLogout}); lo.Op != protocol.OpLogoutResult || lo.Code != 0 {
 		t.Fatalf("logout: %+v", lo)
 	}
-	if lo := a.call(protocol.Frame{Op: protocol.OpLogout}); lo.Code != protocol.CodeNotLoggedIn {
+	if lo := a.call(protocol.Frame{Op: protocol.OpLogout}); lo.Code != codes.NotLoggedIn {
 		t.Fatalf("second logout: %+v, want 6014", lo)
 	}
 	if in := h.s.OnlineStatus("grace"); len(in) != 0 {
@@ -238,12 +239,12 @@ func TestAdminKickInvalidatesTickets(t *testing.T) {
 		}
 	}
 	c := h.dial(policy.Android, "phone")
-	if r := c.loginOn(policy.Android, "henry", old); r.Code != protocol.CodeSigInvalidated {
+	if r := c.loginOn(policy.Android, "henry", old); r.Code != codes.SigInvalidated {
 		t.Fatalf("old ticket after kick: %+v, want 70052", r)
 	}
 	h.clk.Advance(time.Second)
 	c.mustLogin(policy.Android, "henry", h.ticket("henry", time.Hour))
-	if st := h.s.Stats(); st.AdminKicks != 2 || st.LoginsFailed[protocol.CodeSigInvalidated] != 1 {
+	if st := h.s.Stats(); st.AdminKicks != 2 || st.LoginsFailed[codes.SigInvalidated] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
 }

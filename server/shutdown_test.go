@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -52,7 +53,7 @@ func TestShutdownTellsClientsAndLeaksNothing(t *testing.T) {
 		}
 		for _, c := range append(live, silent) {
 			f := c.next()
-			if f.Op != protocol.OpError || f.Code != protocol.CodeServerClosed {
+			if f.Op != protocol.OpError || f.Code != codes.ServerClosed {
 				t.Fatalf("%s: got %+v, want error 1007", c.name, f)
 			}
 			if !c.closed() {
@@ -65,7 +66,7 @@ func TestShutdownTellsClientsAndLeaksNothing(t *testing.T) {
 		if _, err := s.Attach(nil, "x"); err == nil {
 			t.Fatal("Attach after Shutdown succeeded")
 		}
-		if st := s.Stats(); st.Conns != 0 || st.FrameErrors[protocol.CodeServerClosed] != uint64(len(live)+1) {
+		if st := s.Stats(); st.Conns != 0 || st.FrameErrors[codes.ServerClosed] != uint64(len(live)+1) {
 			t.Fatalf("after shutdown: %+v", st)
 		}
 		for _, c := range append(live, silent, dropped) {

@@ -1,12 +1,11 @@
 package server
 
 import (
+	"github.com/imload/imload/codes"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/imload/imload/protocol"
 )
 
 // Stats is a snapshot of the server's counters. Codes are the answers given
@@ -52,21 +51,20 @@ type MonthStats struct {
 // code without a map on the hot path.
 func knownCodes() [27]int {
 	return [...]int{
-		protocol.CodeSigExpired, protocol.CodeSigEmpty, protocol.CodeSigUndecodable, protocol.CodeSigBadSignature,
-		protocol.CodeSigUserMismatch, protocol.CodeSigAppMismatch, protocol.CodeKeyNotFound, protocol.CodeAppNotFound,
-		protocol.CodeSigRateLimited, protocol.CodeBlacklisted, protocol.CodeSigInvalidated, protocol.CodeNotImported,
-		protocol.CodeClientSigExpired, protocol.CodeKickedWhileOff, protocol.CodeNotLoggedIn, protocol.CodeNotInitialised,
-		protocol.CodeInProgress, protocol.CodeInvalidParam, protocol.CodeInvalidUserID, protocol.CodeTooOften,
-		protocol.CodeBadFrame, protocol.CodeUnknownOp, protocol.CodeFrameTooBig, protocol.CodeNoHello,
-		protocol.CodeBadVersion, protocol.CodeResumeFailed, protocol.CodeServerClosed,
+		codes.SigExpired, codes.SigEmpty, codes.SigUndecodable, codes.SigBadSignature,
+		codes.SigUserMismatch, codes.SigAppMismatch, codes.KeyNotFound, codes.AppNotFound,
+		codes.SigRateLimited, codes.Blacklisted, codes.SigInvalidated, codes.NotImported,
+		codes.ClientSigExpired, codes.KickedWhileOff, codes.NotLoggedIn, codes.NotInitialised,
+		codes.InProgress, codes.InvalidParam, codes.InvalidUserID, codes.TooOften,
+		codes.BadFrame, codes.UnknownOp, codes.FrameTooBig, codes.NoHello,
+		codes.BadVersion, codes.ResumeFailed, codes.ServerClosed,
 	}
 }
 
 const nCodes = 27 + 1 // last slot: any other code
 
 func codeSlot(code int) int {
-	codes := knownCodes()
-	for i, c := range codes {
+	for i, c := range knownCodes() {
 		if c == code {
 			return i
 		}
@@ -80,12 +78,12 @@ func (c *codeCounters) add(code int) { c[codeSlot(code)].Add(1) }
 
 func (c *codeCounters) snapshot() map[int]uint64 {
 	out := map[int]uint64{}
-	codes := knownCodes()
+	known := knownCodes()
 	for i := range c {
 		if n := c[i].Load(); n > 0 {
 			code := -1
-			if i < len(codes) {
-				code = codes[i]
+			if i < len(known) {
+				code = known[i]
 			}
 			out[code] += n
 		}

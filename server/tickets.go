@@ -2,12 +2,11 @@ package server
 
 import (
 	"errors"
+	"github.com/imload/imload/codes"
+	"github.com/imload/imload/usersig"
 	"hash/maphash"
 	"sync"
 	"time"
-
-	"github.com/imload/imload/protocol"
-	"github.com/imload/imload/usersig"
 )
 
 // ticketCache remembers tickets whose signature verified, so that a ticket
@@ -72,16 +71,16 @@ func (c *ticketCache) put(t string, f ticketFacts) {
 // the error code and a message.
 func (s *Server) verify(ticket, userID string, now time.Time) (ticketFacts, int, string) {
 	if ticket == "" {
-		return ticketFacts{}, protocol.CodeSigEmpty, "user_sig is empty"
+		return ticketFacts{}, codes.SigEmpty, "user_sig is empty"
 	}
 	if f, ok := s.tickets.get(ticket); ok {
 		switch {
 		case f.sdkappid != s.cfg.SDKAppID:
-			return f, protocol.CodeSigAppMismatch, "ticket is for another SDKAppID"
+			return f, codes.SigAppMismatch, "ticket is for another SDKAppID"
 		case f.identifier != userID:
-			return f, protocol.CodeSigUserMismatch, "ticket is for another UserID"
+			return f, codes.SigUserMismatch, "ticket is for another UserID"
 		case now.Unix() > f.issued+f.expire && !s.cfg.Faults.AcceptExpired:
-			return f, protocol.CodeSigExpired, "ticket expired at " + time.Unix(f.issued+f.expire, 0).UTC().Format(time.RFC3339)
+			return f, codes.SigExpired, "ticket expired at " + time.Unix(f.issued+f.expire, 0).UTC().Format(time.RFC3339)
 		}
 		return f, 0, ""
 	}
@@ -95,7 +94,7 @@ func (s *Server) verify(ticket, userID string, now time.Time) (ticketFacts, int,
 		if errors.As(err, &ue) {
 			return ticketFacts{}, ue.Code, ue.Reason
 		}
-		return ticketFacts{}, protocol.CodeSigUndecodable, err.Error()
+		return ticketFacts{}, codes.SigUndecodable, err.Error()
 	}
 	f := ticketFacts{identifier: t.Identifier, sdkappid: t.SDKAppID, issued: t.Time, expire: t.Expire}
 	s.tickets.put(ticket, f)
@@ -105,7 +104,7 @@ func (s *Server) verify(ticket, userID string, now time.Time) (ticketFacts, int,
 // countsAsFailure says which ticket failures count towards 70050.
 func countsAsFailure(code int) bool {
 	switch code {
-	case protocol.CodeSigUndecodable, protocol.CodeSigBadSignature, protocol.CodeSigUserMismatch, protocol.CodeSigAppMismatch:
+	case codes.SigUndecodable, codes.SigBadSignature, codes.SigUserMismatch, codes.SigAppMismatch:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -68,7 +69,7 @@ func TestPlatformNamesAreExactOnTheWire(t *testing.T) {
 			c := h.dialRaw("raw")
 			c.t = t
 			c.send(protocol.Frame{Op: protocol.OpHello, V: 1, SDKAppID: testApp, Platform: name, Instance: "x"})
-			if f := c.next(); f.Op != protocol.OpError || f.Code != protocol.CodeInvalidParam {
+			if f := c.next(); f.Op != protocol.OpError || f.Code != codes.InvalidParam {
 				t.Fatalf("hello with platform %q: %+v, want error 6017", name, f)
 			}
 			if !c.closed() {
@@ -79,7 +80,7 @@ func TestPlatformNamesAreExactOnTheWire(t *testing.T) {
 			c := h.dial(policy.Web, "tab-"+name)
 			c.t = t
 			r := c.call(protocol.Frame{Op: protocol.OpLogin, UserID: "pete", UserSig: h.ticket("pete", time.Hour), Platform: name})
-			if r.Op != protocol.OpLoginResult || r.Code != protocol.CodeInvalidParam {
+			if r.Op != protocol.OpLoginResult || r.Code != codes.InvalidParam {
 				t.Fatalf("login with platform %q: %+v, want 6017", name, r)
 			}
 			if len(h.s.OnlineStatus("pete")) != 0 {
@@ -129,17 +130,17 @@ func TestErrorsEchoTheReadableID(t *testing.T) {
 		id   uint64
 		code int
 	}{
-		{`{"op":"login","id":2,"platform":"Linux"}`, 2, protocol.CodeBadFrame},
-		{`{"op":"login","id":3,"user_id":"","platform":"Linux"}`, 3, protocol.CodeBadFrame}, // empty is absent
-		{`{"op":"login","id":4,"user_id":"rita"}`, 4, protocol.CodeBadFrame},
-		{`{"op":"resume","id":5}`, 5, protocol.CodeBadFrame},
-		{`{"op":"subscribe","id":6}`, 6, protocol.CodeUnknownOp},
-		{`{"op":"pong","id":7}`, 7, protocol.CodeUnknownOp},
-		{`{"id":8}`, 8, protocol.CodeBadFrame},
-		{`{"op":"hello","id":9,"v":1}`, 9, protocol.CodeBadFrame},
-		{`{"op":"login","id":10,`, 0, protocol.CodeBadFrame},
-		{`{"op":"ping","id":"11"}`, 0, protocol.CodeBadFrame},
-		{"{\"op\":\"ping\",\"id\":12,\"message\":\"\xff\"}", 0, protocol.CodeBadFrame}, // not UTF-8
+		{`{"op":"login","id":2,"platform":"Linux"}`, 2, codes.BadFrame},
+		{`{"op":"login","id":3,"user_id":"","platform":"Linux"}`, 3, codes.BadFrame}, // empty is absent
+		{`{"op":"login","id":4,"user_id":"rita"}`, 4, codes.BadFrame},
+		{`{"op":"resume","id":5}`, 5, codes.BadFrame},
+		{`{"op":"subscribe","id":6}`, 6, codes.UnknownOp},
+		{`{"op":"pong","id":7}`, 7, codes.UnknownOp},
+		{`{"id":8}`, 8, codes.BadFrame},
+		{`{"op":"hello","id":9,"v":1}`, 9, codes.BadFrame},
+		{`{"op":"login","id":10,`, 0, codes.BadFrame},
+		{`{"op":"ping","id":"11"}`, 0, codes.BadFrame},
+		{"{\"op\":\"ping\",\"id\":12,\"message\":\"\xff\"}", 0, codes.BadFrame}, // not UTF-8
 	}
 	for _, tc := range cases {
 		c.sendRaw([]byte(tc.raw))
@@ -171,7 +172,7 @@ func TestBadFirstFrameCloses(t *testing.T) {
 		c := h.dialRaw("raw")
 		c.sendRaw([]byte(tc.raw))
 		f := c.next()
-		if f.Op != protocol.OpError || f.Code != protocol.CodeNoHello || f.ID != tc.id {
+		if f.Op != protocol.OpError || f.Code != codes.NoHello || f.ID != tc.id {
 			t.Errorf("%s: %+v, want error 1004 with id %d", tc.raw, f, tc.id)
 		}
 		// A hello sent now must not be answered: the server has closed.
@@ -197,12 +198,12 @@ func TestRateLimitScopeAndThreshold(t *testing.T) {
 	forged = forged[:len(forged)/2] // 70003 counts
 	a := h.attach("192.0.2.1", policy.Android, "a")
 	for i := 1; i <= DefaultFailureLimit+1; i++ {
-		if r := a.Login(&protocol.Frame{Op: protocol.OpLogin, ID: uint64(i), UserID: "sam", UserSig: forged, Platform: "Android"}); r.Code != protocol.CodeSigUndecodable {
+		if r := a.Login(&protocol.Frame{Op: protocol.OpLogin, ID: uint64(i), UserID: "sam", UserSig: forged, Platform: "Android"}); r.Code != codes.SigUndecodable {
 			t.Fatalf("attempt %d: %+v, want 70003", i, r)
 		}
 	}
 	good := h.ticket("sam", time.Hour)
-	if r := a.Login(&protocol.Frame{Op: protocol.OpLogin, ID: 12, UserID: "sam", UserSig: good, Platform: "Android"}); r.Code != protocol.CodeSigRateLimited {
+	if r := a.Login(&protocol.Frame{Op: protocol.OpLogin, ID: 12, UserID: "sam", UserSig: good, Platform: "Android"}); r.Code != codes.SigRateLimited {
 		t.Fatalf("attempt 12: %+v, want 70050", r)
 	}
 	b := h.attach("192.0.2.2", policy.Android, "b")
@@ -230,11 +231,11 @@ func TestKickedWhileConnectedResumeIs6208(t *testing.T) {
 		t.Fatalf("%+v, want kicked_offline", f)
 	}
 	c := h.dial(policy.Android, "phone-1")
-	if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != protocol.CodeKickedWhileOff {
+	if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != codes.KickedWhileOff {
 		t.Fatalf("resume within the window after a kick while connected: %+v, want 6208", res)
 	}
 	h.clk.Advance(DefaultResumeWindow)
-	if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != protocol.CodeResumeFailed {
+	if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != codes.ResumeFailed {
 		t.Fatalf("resume a window after the kick: %+v, want 1006", res)
 	}
 }
@@ -299,7 +300,7 @@ func TestResumeNeedsTheSameInstance(t *testing.T) {
 		c := h.dialRaw("other")
 		c.send(protocol.Frame{Op: protocol.OpHello, V: 1, SDKAppID: testApp, Platform: string(tc.plat), Instance: tc.inst})
 		c.next()
-		if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != protocol.CodeInvalidParam {
+		if res := c.call(protocol.Frame{Op: protocol.OpResume, ResumeToken: r.ResumeToken}); res.Code != codes.InvalidParam {
 			t.Fatalf("resume from %s/%s: %+v, want 6017", tc.plat, tc.inst, res)
 		}
 	}
@@ -361,11 +362,11 @@ func TestAccountDeleteEndsSessions(t *testing.T) {
 	}
 	var q OnlineStatusResponse
 	h.rest("openim/query_online_status", OnlineStatusRequest{ToAccount: []string{"abby"}}, &q)
-	if len(q.ErrorList) != 1 || q.ErrorList[0].ErrorCode != CodeRESTNotImported || len(q.QueryResult) != 0 {
+	if len(q.ErrorList) != 1 || q.ErrorList[0].ErrorCode != codes.RESTNotImported || len(q.QueryResult) != 0 {
 		t.Fatalf("query after delete: %+v", q)
 	}
 	c := h.dial(policy.Android, "phone")
-	if r := c.loginOn(policy.Android, "abby", old); r.Code != protocol.CodeSigInvalidated {
+	if r := c.loginOn(policy.Android, "abby", old); r.Code != codes.SigInvalidated {
 		t.Fatalf("login with a ticket from before the delete: %+v, want 70052", r)
 	}
 	h.clk.Advance(time.Second)
@@ -426,7 +427,7 @@ func TestRequestWithoutIDIsAnsweredWithoutID(t *testing.T) {
 		t.Fatalf("%+v, want a pong without id", f)
 	}
 	c.sendRaw([]byte(`{"op":"logout"}`))
-	if f := c.next(); f.Op != protocol.OpLogoutResult || f.ID != 0 || f.Code != protocol.CodeNotLoggedIn {
+	if f := c.next(); f.Op != protocol.OpLogoutResult || f.ID != 0 || f.Code != codes.NotLoggedIn {
 		t.Fatalf("%+v, want logout_result 6014 without id", f)
 	}
 }

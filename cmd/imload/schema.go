@@ -1,21 +1,28 @@
 package main
 
 import (
+	"github.com/imload/imload/policy/policyfile"
 	"github.com/imload/imload/scenario"
 	"github.com/spf13/cobra"
 )
 
-// newSchemaCmd prints the JSON Schema of scenario files.
+// newSchemaCmd prints the JSON Schema of scenario files, or of policy files.
 func newSchemaCmd() *cobra.Command {
-	return &cobra.Command{
+	var policyFiles bool
+	cmd := &cobra.Command{
 		Use:   "schema",
-		Short: "Print the JSON Schema (draft 2020-12) of scenario files, for editors",
-		Long: "Schema prints the JSON Schema of imload scenario files. Save it and point\n" +
-			"an editor's YAML language server at it, e.g. with the first line\n" +
+		Short: "Print the JSON Schema (draft 2020-12) of scenario files, or of policy files, for editors",
+		Long: "Schema prints the JSON Schema of imload scenario files (with --policy:\n" +
+			"of policy files, docs/POLICY.md). Save it and point an editor's YAML\n" +
+			"language server at it, e.g. with the first line\n" +
 			"  # yaml-language-server: $schema=imload-scenario.schema.json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := scenario.Schema()
+			schema := scenario.Schema
+			if policyFiles {
+				schema = policyfile.Schema
+			}
+			b, err := schema()
 			if err != nil {
 				return err
 			}
@@ -23,4 +30,6 @@ func newSchemaCmd() *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&policyFiles, "policy", false, "print the schema of policy files instead")
+	return cmd
 }

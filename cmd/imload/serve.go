@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/policy/policyfile"
 	"github.com/imload/imload/server"
 )
 
@@ -178,7 +179,7 @@ func (f *serveFlags) resolvePolicy(cmd *cobra.Command) (*policy.Policy, error) {
 		if cmd.Flags().Changed("instances") || cmd.Flags().Changed("web-instances") {
 			return nil, withCode(exitBadInput, fmt.Errorf("--policy %s is a policy file, which sets its own limits: drop --instances and --web-instances", f.policy))
 		}
-		pol, err := policy.LoadFile(f.policy)
+		pol, err := policyfile.LoadFile(f.policy)
 		if err != nil {
 			return nil, withCode(exitBadInput, fmt.Errorf("--policy: %w", err))
 		}

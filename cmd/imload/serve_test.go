@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/server"
 	"github.com/imload/imload/usersig"
@@ -104,7 +105,7 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	}
 	var last protocol.Frame
 	_, b, err := ws.ReadMessage()
-	if err != nil || json.Unmarshal(b, &last) != nil || last.Code != protocol.CodeServerClosed {
+	if err != nil || json.Unmarshal(b, &last) != nil || last.Code != codes.ServerClosed {
 		t.Fatalf("after shutdown the client read %q %v, want error 1007", b, err)
 	}
 	if !strings.Contains(out.String(), "stopped: 1 logins (0 refused)") {

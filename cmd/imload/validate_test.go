@@ -38,6 +38,38 @@ func exitCode(err error) int {
 
 const testdataDir = "../../scenario/testdata/"
 
+// cmdCase is one run of the imload command and what it must print, exit
+// with and return.
+type cmdCase struct {
+	name       string
+	args       []string
+	wantOut    string
+	wantErr    string // "": not checked
+	wantCode   int
+	errMessage string // "": not checked
+}
+
+func runCmdCases(t *testing.T, cases []cmdCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, errOut, err := execScenarioCmd(t, c.args...)
+			if out != c.wantOut {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
+			}
+			if c.wantErr != "" && errOut != c.wantErr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
+			}
+			if got := exitCode(err); got != c.wantCode {
+				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
+			}
+			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
+				t.Errorf("error %v, want %q", err, c.errMessage)
+			}
+		})
+	}
+}
+
 func TestValidateCmd(t *testing.T) {
 	minimal := testdataDir + "good/minimal.yaml"
 	full := testdataDir + "good/full.yaml"
@@ -54,14 +86,7 @@ func TestValidateCmd(t *testing.T) {
 	if !strings.HasPrefix(string(misspeltErr), "testdata/bad/threshold_unknown_metric.yaml:8:5: thresholds[0]: col 1: unknown metric \"logn.p99\"; did you mean login.p99?") {
 		t.Fatalf("golden file lost the misspelt metric's position or suggestion:\n%s", misspeltErr)
 	}
-	cases := []struct {
-		name       string
-		args       []string
-		wantOut    string
-		wantErr    string
-		wantCode   int
-		errMessage string
-	}{
+	cases := []cmdCase{
 		{
 			name:    "one valid file",
 			args:    []string{"validate", minimal},
@@ -108,23 +133,7 @@ func TestValidateCmd(t *testing.T) {
 			wantCode: exitBadInput,
 		},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out, errOut, err := execScenarioCmd(t, c.args...)
-			if out != c.wantOut {
-				t.Errorf("stdout:\n%s\nwant:\n%s", out, c.wantOut)
-			}
-			if c.wantErr != "" && errOut != c.wantErr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", errOut, c.wantErr)
-			}
-			if got := exitCode(err); got != c.wantCode {
-				t.Errorf("exit code %d (%v), want %d", got, err, c.wantCode)
-			}
-			if c.errMessage != "" && (err == nil || err.Error() != c.errMessage) {
-				t.Errorf("error %v, want %q", err, c.errMessage)
-			}
-		})
-	}
+	runCmdCases(t, cases)
 }
 
 func TestValidateRepoScenarios(t *testing.T) {
@@ -161,6 +170,73 @@ func TestSchemaCmd(t *testing.T) {
 	}
 	if _, _, err := execScenarioCmd(t, "schema", "extra"); exitCode(err) != exitBadInput {
 		t.Errorf("schema with an argument: %v", err)
+	}
+}
+
+const policyTestdata = "../../policy/policyfile/testdata/"
+
+// validate takes a file of policy keys for a policy file (docs/POLICY.md),
+// and --policy takes every file for one.
+func TestValidatePolicyFiles(t *testing.T) {
+	noCap := policyTestdata + "good/xmpp-no-cap.yaml"
+	dual := policyTestdata + "good/dual-multi.yaml"
+	badPlat := policyTestdata + "bad/unknown-platform.yaml"
+	misspelt := policyTestdata + "bad/unknown-key.yaml"
+	minimal := testdataDir + "good/minimal.yaml"
+	cases := []cmdCase{
+		{
+			name:    "a policy file is detected",
+			args:    []string{"validate", noCap},
+			wantOut: noCap + ": ok (policy xmpp-no-cap: no limits; a login on an online instance replaces it; on conflict kick_old)\n",
+		},
+		{
+			name: "policy and scenario files together",
+			args: []string{"validate", dual, minimal},
+			wantOut: dual + ": ok (policy my-dual: per platform at most 3 (Web 10); group native of 6 platforms: at most 1 platform; on conflict kick_old)\n" +
+				minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+		},
+		{
+			name:       "a bad policy file",
+			args:       []string{"validate", badPlat, minimal},
+			wantOut:    minimal + ": ok (1 phase, 10 users, policy dual-platform)\n",
+			wantErr:    badPlat + `:4:26: groups[0].platforms[1]: unknown platform "Andriod" (allowed: Android, iPhone, iPad, Windows, Mac, Linux, Web)` + "\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 2 files invalid",
+		},
+		{
+			name:       "--policy: a misspelt key is a policy error",
+			args:       []string{"validate", "--policy", misspelt},
+			wantErr:    misspelt + ":2:1: per_platfrom: unknown key (allowed: name, description, per_platform, groups, replace_same_instance, on_conflict)\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 policy files invalid",
+		},
+		{
+			name:       "--policy: a scenario is no policy",
+			args:       []string{"validate", "--policy", minimal},
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 policy files invalid",
+		},
+	}
+	runCmdCases(t, cases)
+}
+
+func TestSchemaCmdPolicy(t *testing.T) {
+	out, _, err := execScenarioCmd(t, "schema", "--policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("schema output is not JSON: %v", err)
+	}
+	if doc["$id"] != "https://github.com/imload/imload/policy.schema.json" || doc["type"] != "object" {
+		t.Errorf("unexpected schema head: $id=%v type=%v", doc["$id"], doc["type"])
+	}
+	props, _ := doc["properties"].(map[string]any)
+	for _, k := range []string{"name", "per_platform", "groups", "replace_same_instance", "on_conflict"} {
+		if _, ok := props[k]; !ok {
+			t.Errorf("policy schema lacks %s", k)
+		}
 	}
 }
 

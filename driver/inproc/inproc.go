@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
@@ -147,7 +148,7 @@ func msTime(ms int64) time.Time {
 // and the ws driver do.
 func (c *Conn) Login(ctx context.Context, req driver.LoginRequest) (driver.LoginResult, error) {
 	if req.UserID == "" {
-		return driver.LoginResult{Code: protocol.CodeInvalidUserID, Message: "empty UserID refused by the client"}, nil
+		return driver.LoginResult{Code: codes.InvalidUserID, Message: "empty UserID refused by the client"}, nil
 	}
 	f, err := c.call(ctx, protocol.Frame{Op: protocol.OpLogin, UserID: req.UserID, UserSig: req.UserSig,
 		Platform: string(c.dev.Platform), Instance: c.dev.Instance})

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/server"
 	"github.com/imload/imload/usersig"
 )
@@ -139,7 +139,7 @@ func TestResumeAfterCloseAddsNoLogin(t *testing.T) {
 		t.Fatalf("logout %d %v", code, err)
 	}
 	c := e.connect(policy.IPhone, "phone")
-	if res, _ := c.Resume(context.Background(), r.ResumeToken); res.Code != protocol.CodeResumeFailed {
+	if res, _ := c.Resume(context.Background(), r.ResumeToken); res.Code != codes.ResumeFailed {
 		t.Fatalf("resume after logout %+v", res)
 	}
 }
@@ -175,7 +175,7 @@ func TestShutdownEndsDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := nextPush(t, a)
-	if p.Kind != driver.PushClosed || p.Code != protocol.CodeServerClosed {
+	if p.Kind != driver.PushClosed || p.Code != codes.ServerClosed {
 		t.Fatalf("push %+v, want PushClosed with 1007", p)
 	}
 	if err := a.Ping(context.Background()); !errors.Is(err, driver.ErrClosed) {
@@ -189,10 +189,10 @@ func TestShutdownEndsDevices(t *testing.T) {
 func TestLocalChecksAndDeadlines(t *testing.T) {
 	e := newEnv(t)
 	a := e.connect(policy.Linux, "box")
-	if r, err := a.Login(context.Background(), driver.LoginRequest{}); err != nil || r.Code != protocol.CodeInvalidUserID {
+	if r, err := a.Login(context.Background(), driver.LoginRequest{}); err != nil || r.Code != codes.InvalidUserID {
 		t.Fatalf("empty UserID: %+v %v", r, err)
 	}
-	if r, err := a.Login(context.Background(), driver.LoginRequest{UserID: "eve", UserSig: "garbage"}); err != nil || r.Code != protocol.CodeSigUndecodable {
+	if r, err := a.Login(context.Background(), driver.LoginRequest{UserID: "eve", UserSig: "garbage"}); err != nil || r.Code != codes.SigUndecodable {
 		t.Fatalf("bad ticket: %+v %v", r, err)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
@@ -206,7 +206,7 @@ func TestLocalChecksAndDeadlines(t *testing.T) {
 	if _, err := e.d.Connect(context.Background(), driver.Device{SDKAppID: app, Platform: "Symbian"}); err == nil {
 		t.Fatal("connect with an unknown platform succeeded")
 	}
-	if code, err := a.Logout(context.Background()); err != nil || code != protocol.CodeNotLoggedIn {
+	if code, err := a.Logout(context.Background()); err != nil || code != codes.NotLoggedIn {
 		t.Fatalf("logout without login: %d %v", code, err)
 	}
 }
@@ -219,8 +219,8 @@ func TestOverlappingCalls(t *testing.T) {
 	a := e.connect(policy.Android, "phone")
 	sig := e.sig("fay", time.Hour)
 	var wg sync.WaitGroup
-	codes := make([]driver.LoginResult, 8)
-	for i := range codes {
+	results := make([]driver.LoginResult, 8)
+	for i := range results {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -228,12 +228,12 @@ func TestOverlappingCalls(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 			}
-			codes[i] = r
+			results[i] = r
 		}(i)
 	}
 	wg.Wait()
-	for _, r := range codes {
-		if !(r.Code == protocol.CodeInProgress || (r.Code == 0 && r.Seq == 1)) {
+	for _, r := range results {
+		if !(r.Code == codes.InProgress || (r.Code == 0 && r.Seq == 1)) {
 			t.Fatalf("result %+v", r)
 		}
 	}

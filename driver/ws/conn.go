@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
@@ -80,7 +81,7 @@ func (c *Conn) LocalAddr() string { return c.ws.LocalAddr().String() }
 // server unchanged (the target judges UserIDs and tickets).
 func (c *Conn) Login(ctx context.Context, req driver.LoginRequest) (driver.LoginResult, error) {
 	if req.UserID == "" {
-		return driver.LoginResult{Code: protocol.CodeInvalidUserID, Message: "empty UserID refused by the client"}, nil
+		return driver.LoginResult{Code: codes.InvalidUserID, Message: "empty UserID refused by the client"}, nil
 	}
 	f, err := c.call(ctx, protocol.Frame{Op: protocol.OpLogin, UserID: req.UserID, UserSig: req.UserSig,
 		Platform: c.helloPlatform(), Instance: c.helloInstance()}, protocol.OpLoginResult)
@@ -372,7 +373,7 @@ func msTime(ms int64) time.Time {
 // connection (docs/PROTOCOL.md, section 5).
 func closesConn(code int) bool {
 	switch code {
-	case protocol.CodeFrameTooBig, protocol.CodeNoHello, protocol.CodeBadVersion, protocol.CodeServerClosed:
+	case codes.FrameTooBig, codes.NoHello, codes.BadVersion, codes.ServerClosed:
 		return true
 	}
 	return false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
@@ -110,8 +111,8 @@ func TestRoundTrips(t *testing.T) {
 	if code, err := c.Logout(ctxT(t)); err != nil || code != 0 {
 		t.Fatalf("Logout = %d, %v; want 0", code, err)
 	}
-	if code, err := c.Logout(ctxT(t)); err != nil || code != protocol.CodeNotLoggedIn {
-		t.Fatalf("second Logout = %d, %v; want %d", code, err, protocol.CodeNotLoggedIn)
+	if code, err := c.Logout(ctxT(t)); err != nil || code != codes.NotLoggedIn {
+		t.Fatalf("second Logout = %d, %v; want %d", code, err, codes.NotLoggedIn)
 	}
 	if r3 := login(t, c, "alice", "ok"); r3.Code != 0 || r3.Seq != 2 {
 		t.Fatalf("login after logout = %+v, want seq 2", r3)
@@ -126,17 +127,17 @@ func TestLoginCodes(t *testing.T) {
 		name, user, sig string
 		code            int
 	}{
-		{"expired", "u1", "code:70001", protocol.CodeSigExpired},
-		{"empty ticket", "u1", "", protocol.CodeSigEmpty},
-		{"undecodable", "u1", "code:70003", protocol.CodeSigUndecodable},
-		{"bad signature", "u1", "code:70009", protocol.CodeSigBadSignature},
-		{"user mismatch", "u1", "code:70013", protocol.CodeSigUserMismatch},
-		{"app mismatch", "u1", "code:70014", protocol.CodeSigAppMismatch},
-		{"rate limited", "u1", "code:70050", protocol.CodeSigRateLimited},
-		{"invalidated", "u1", "code:70052", protocol.CodeSigInvalidated},
-		{"in progress", "u1", "code:6015", protocol.CodeInProgress},
-		{"bad user id from server", "x\x01", "code:7003", protocol.CodeInvalidUserID},
-		{"empty user id refused locally", "", "ok", protocol.CodeInvalidUserID},
+		{"expired", "u1", "code:70001", codes.SigExpired},
+		{"empty ticket", "u1", "", codes.SigEmpty},
+		{"undecodable", "u1", "code:70003", codes.SigUndecodable},
+		{"bad signature", "u1", "code:70009", codes.SigBadSignature},
+		{"user mismatch", "u1", "code:70013", codes.SigUserMismatch},
+		{"app mismatch", "u1", "code:70014", codes.SigAppMismatch},
+		{"rate limited", "u1", "code:70050", codes.SigRateLimited},
+		{"invalidated", "u1", "code:70052", codes.SigInvalidated},
+		{"in progress", "u1", "code:6015", codes.InProgress},
+		{"bad user id from server", "x\x01", "code:7003", codes.InvalidUserID},
+		{"empty user id refused locally", "", "ok", codes.InvalidUserID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,8 +269,8 @@ func TestResume(t *testing.T) {
 	t.Run("unknown token", func(t *testing.T) {
 		b := dial(t, d, policy.Android, "b")
 		rr, err := b.Resume(ctxT(t), "no-such-token")
-		if err != nil || rr.Code != protocol.CodeResumeFailed {
-			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, protocol.CodeResumeFailed)
+		if err != nil || rr.Code != codes.ResumeFailed {
+			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, codes.ResumeFailed)
 		}
 	})
 	t.Run("kicked while disconnected", func(t *testing.T) {
@@ -280,16 +281,16 @@ func TestResume(t *testing.T) {
 		login(t, c, "frank", "ok")
 		b := dial(t, d, policy.IPad, "pad-1")
 		rr, err := b.Resume(ctxT(t), r.ResumeToken)
-		if err != nil || rr.Code != protocol.CodeKickedWhileOff {
-			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, protocol.CodeKickedWhileOff)
+		if err != nil || rr.Code != codes.KickedWhileOff {
+			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, codes.KickedWhileOff)
 		}
 	})
 	t.Run("on a logged-in connection", func(t *testing.T) {
 		a := dial(t, d, policy.Linux, "l")
 		r := login(t, a, "gina", "ok")
 		rr, err := a.Resume(ctxT(t), r.ResumeToken)
-		if err != nil || rr.Code != protocol.CodeInvalidParam {
-			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, protocol.CodeInvalidParam)
+		if err != nil || rr.Code != codes.InvalidParam {
+			t.Fatalf("Resume = %+v, %v; want code %d", rr, err, codes.InvalidParam)
 		}
 	})
 	t.Run("empty token is refused locally", func(t *testing.T) {
@@ -302,15 +303,15 @@ func TestResume(t *testing.T) {
 
 func TestErrorFrames(t *testing.T) {
 	t.Run("error frame answering a request", func(t *testing.T) {
-		srv := newFakeServer(t, func(s *fakeServer) { s.errorOnLogin = protocol.CodeBadFrame })
+		srv := newFakeServer(t, func(s *fakeServer) { s.errorOnLogin = codes.BadFrame })
 		c := dial(t, newTestDriver(t, srv.URL()), policy.Web, "w")
 		_, err := c.Login(ctxT(t), driver.LoginRequest{UserID: "u", UserSig: "ok"})
 		var se *ServerError
-		if !errors.As(err, &se) || se.Code != protocol.CodeBadFrame || se.Op != protocol.OpLogin {
+		if !errors.As(err, &se) || se.Code != codes.BadFrame || se.Op != protocol.OpLogin {
 			t.Fatalf("Login error = %v, want *ServerError 1001 for login", err)
 		}
 		var coded interface{ ErrorCode() int }
-		if !errors.As(err, &coded) || coded.ErrorCode() != protocol.CodeBadFrame {
+		if !errors.As(err, &coded) || coded.ErrorCode() != codes.BadFrame {
 			t.Fatalf("Login error %v does not expose its code through ErrorCode()", err)
 		}
 		if err := c.Ping(ctxT(t)); err != nil {
@@ -322,7 +323,7 @@ func TestErrorFrames(t *testing.T) {
 		d := newTestDriver(t, srv.URL())
 		_, err := d.Connect(ctxT(t), driver.Device{SDKAppID: testSDKAppID, Platform: "Toaster", Instance: "x"})
 		var se *ServerError
-		if !errors.As(err, &se) || se.Code != protocol.CodeInvalidParam || se.Op != protocol.OpHello {
+		if !errors.As(err, &se) || se.Code != codes.InvalidParam || se.Op != protocol.OpHello {
 			t.Fatalf("Connect error = %v, want *ServerError 6017 for hello", err)
 		}
 	})
@@ -338,11 +339,11 @@ func TestErrorFrames(t *testing.T) {
 		srv.Shutdown()
 		err := <-errc
 		var se *ServerError
-		if !errors.As(err, &se) || se.Code != protocol.CodeServerClosed {
+		if !errors.As(err, &se) || se.Code != codes.ServerClosed {
 			t.Fatalf("pending Login = %v, want *ServerError 1007", err)
 		}
 		p := expectClosedPush(t, c)
-		if p.Code != protocol.CodeServerClosed {
+		if p.Code != codes.ServerClosed {
 			t.Fatalf("PushClosed = %+v, want Code 1007", p)
 		}
 		if err := c.Ping(ctxT(t)); !errors.Is(err, driver.ErrClosed) {
@@ -360,13 +361,13 @@ func TestConnectionErrorWithoutClose(t *testing.T) {
 		errc <- err
 	}()
 	waitPending(t, c, 1)
-	srv.SendAll(protocol.Frame{Op: protocol.OpError, Code: protocol.CodeBadFrame, Message: "could not parse"})
+	srv.SendAll(protocol.Frame{Op: protocol.OpError, Code: codes.BadFrame, Message: "could not parse"})
 	var se *ServerError
-	if err := <-errc; !errors.As(err, &se) || se.Code != protocol.CodeBadFrame || se.Op != protocol.OpLogout {
+	if err := <-errc; !errors.As(err, &se) || se.Code != codes.BadFrame || se.Op != protocol.OpLogout {
 		t.Fatalf("pending Logout = %v, want *ServerError 1001", err)
 	}
 	srv.Shutdown() // now a closing error follows; only that one is reported
-	if p := expectClosedPush(t, c); p.Code != protocol.CodeServerClosed {
+	if p := expectClosedPush(t, c); p.Code != codes.ServerClosed {
 		t.Fatalf("PushClosed = %+v, want Code 1007, not the earlier 1001", p)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -146,9 +147,9 @@ func (s *fakeServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		case protocol.OpPing:
 			s.send(c, protocol.Frame{Op: protocol.OpPong, ID: f.ID})
 		case protocol.OpHello:
-			s.send(c, protocol.Frame{Op: protocol.OpError, ID: f.ID, Code: protocol.CodeBadFrame, Message: "hello already done"})
+			s.send(c, protocol.Frame{Op: protocol.OpError, ID: f.ID, Code: codes.BadFrame, Message: "hello already done"})
 		default:
-			s.send(c, protocol.Frame{Op: protocol.OpError, ID: f.ID, Code: protocol.CodeUnknownOp, Message: "not a client op: " + f.Op})
+			s.send(c, protocol.Frame{Op: protocol.OpError, ID: f.ID, Code: codes.UnknownOp, Message: "not a client op: " + f.Op})
 		}
 	}
 }
@@ -161,14 +162,14 @@ func (s *fakeServer) hello(c *fakeConn) bool {
 	f, err := protocol.Decode(b)
 	switch {
 	case err != nil || f.Op != protocol.OpHello:
-		s.refuse(c, protocol.CodeNoHello, "first frame must be hello")
+		s.refuse(c, codes.NoHello, "first frame must be hello")
 		return false
 	case f.V != protocol.Version:
-		s.refuse(c, protocol.CodeBadVersion, "version "+strconv.Itoa(f.V)+" not supported; this server speaks 1")
+		s.refuse(c, codes.BadVersion, "version "+strconv.Itoa(f.V)+" not supported; this server speaks 1")
 		return false
 	}
 	if !isPlatform(f.Platform) || f.Instance == "" {
-		s.refuse(c, protocol.CodeInvalidParam, "hello needs a known platform and an instance")
+		s.refuse(c, codes.InvalidParam, "hello needs a known platform and an instance")
 		return false
 	}
 	if s.noHelloOK {
@@ -229,7 +230,7 @@ func (s *fakeServer) login(c *fakeConn, f protocol.Frame) {
 		return
 	}
 	if f.UserSig == "" {
-		res.Code, res.Message = protocol.CodeSigEmpty, "user_sig is empty"
+		res.Code, res.Message = codes.SigEmpty, "user_sig is empty"
 		s.send(c, res)
 		return
 	}
@@ -295,9 +296,9 @@ func (s *fakeServer) logout(c *fakeConn, f protocol.Frame) {
 		s.dropLocked(sess)
 	}
 	s.mu.Unlock()
-	code := protocol.CodeOK
+	code := codes.OK
 	if sess == nil {
-		code = protocol.CodeNotLoggedIn
+		code = codes.NotLoggedIn
 	}
 	s.send(c, protocol.Frame{Op: protocol.OpLogoutResult, ID: f.ID, Code: code})
 }
@@ -308,11 +309,11 @@ func (s *fakeServer) resume(c *fakeConn, f protocol.Frame) {
 	sess := s.tokens[f.ResumeToken]
 	switch {
 	case c.sess != nil:
-		res.Code = protocol.CodeInvalidParam
+		res.Code = codes.InvalidParam
 	case sess == nil:
-		res.Code = protocol.CodeResumeFailed
+		res.Code = codes.ResumeFailed
 	case sess.kicked:
-		res.Code = protocol.CodeKickedWhileOff
+		res.Code = codes.KickedWhileOff
 	default:
 		sess.conn, c.sess = c, sess
 		res.Seq = sess.seq
@@ -358,7 +359,7 @@ func (s *fakeServer) Shutdown() {
 	}
 	s.mu.Unlock()
 	for _, c := range all {
-		s.send(c, protocol.Frame{Op: protocol.OpError, Code: protocol.CodeServerClosed, Message: "server shutting down"})
+		s.send(c, protocol.Frame{Op: protocol.OpError, Code: codes.ServerClosed, Message: "server shutting down"})
 		s.closeConn(c, websocket.CloseGoingAway, "shutdown")
 	}
 }

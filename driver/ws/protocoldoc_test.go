@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/protocol"
 )
 
@@ -118,8 +119,8 @@ func TestProtocolDocTranscripts(t *testing.T) {
 					// refused with 1004; the error carries the id of a
 					// readable frame.
 					c.wantErr, c.wantErrID = de.Code, de.ID
-					if !c.sawClient && de.Code != protocol.CodeFrameTooBig {
-						c.wantErr = protocol.CodeNoHello
+					if !c.sawClient && de.Code != codes.FrameTooBig {
+						c.wantErr = codes.NoHello
 					}
 					c.sawClient = true
 					if de.ID != 0 {
@@ -146,7 +147,7 @@ func TestProtocolDocTranscripts(t *testing.T) {
 				switch dir {
 				case ">":
 					if !c.sawClient && f.Op != protocol.OpHello {
-						c.wantErr, c.wantErrID = protocol.CodeNoHello, f.ID // must be refused with 1004
+						c.wantErr, c.wantErrID = codes.NoHello, f.ID // must be refused with 1004
 					}
 					c.sawClient = true
 					if f.Op != protocol.OpHello && f.ID == 0 {
@@ -198,35 +199,35 @@ func TestProtocolDocTranscripts(t *testing.T) {
 }
 
 // TestProtocolDocCodes checks the error-code table of docs/PROTOCOL.md
-// against protocol/frames.go: every row names a constant with its value, and
+// against package codes: every row names a constant with its value, and
 // every constant has a row.
 func TestProtocolDocCodes(t *testing.T) {
 	consts := map[string]int{
-		"CodeOK": protocol.CodeOK, "CodeBadFrame": protocol.CodeBadFrame, "CodeUnknownOp": protocol.CodeUnknownOp,
-		"CodeFrameTooBig": protocol.CodeFrameTooBig, "CodeNoHello": protocol.CodeNoHello, "CodeBadVersion": protocol.CodeBadVersion,
-		"CodeResumeFailed": protocol.CodeResumeFailed, "CodeServerClosed": protocol.CodeServerClosed,
-		"CodeLoginRefused":   protocol.CodeLoginRefused,
-		"CodeNotInitialised": protocol.CodeNotInitialised, "CodeNotLoggedIn": protocol.CodeNotLoggedIn,
-		"CodeInProgress": protocol.CodeInProgress, "CodeInvalidParam": protocol.CodeInvalidParam,
-		"CodeKickedWhileOff": protocol.CodeKickedWhileOff, "CodeInvalidUserID": protocol.CodeInvalidUserID,
-		"CodeSigExpired": protocol.CodeSigExpired, "CodeSigEmpty": protocol.CodeSigEmpty,
-		"CodeSigUndecodable": protocol.CodeSigUndecodable, "CodeSigBadSignature": protocol.CodeSigBadSignature,
-		"CodeSigUserMismatch": protocol.CodeSigUserMismatch, "CodeSigAppMismatch": protocol.CodeSigAppMismatch,
-		"CodeKeyNotFound": protocol.CodeKeyNotFound, "CodeAppNotFound": protocol.CodeAppNotFound,
-		"CodeSigRateLimited": protocol.CodeSigRateLimited, "CodeBlacklisted": protocol.CodeBlacklisted,
-		"CodeSigInvalidated": protocol.CodeSigInvalidated,
+		"OK": codes.OK, "BadFrame": codes.BadFrame, "UnknownOp": codes.UnknownOp,
+		"FrameTooBig": codes.FrameTooBig, "NoHello": codes.NoHello, "BadVersion": codes.BadVersion,
+		"ResumeFailed": codes.ResumeFailed, "ServerClosed": codes.ServerClosed,
+		"LoginRefused":   codes.LoginRefused,
+		"NotInitialised": codes.NotInitialised, "NotLoggedIn": codes.NotLoggedIn,
+		"InProgress": codes.InProgress, "InvalidParam": codes.InvalidParam,
+		"KickedWhileOff": codes.KickedWhileOff, "InvalidUserID": codes.InvalidUserID,
+		"SigExpired": codes.SigExpired, "SigEmpty": codes.SigEmpty,
+		"SigUndecodable": codes.SigUndecodable, "SigBadSignature": codes.SigBadSignature,
+		"SigUserMismatch": codes.SigUserMismatch, "SigAppMismatch": codes.SigAppMismatch,
+		"KeyNotFound": codes.KeyNotFound, "AppNotFound": codes.AppNotFound,
+		"SigRateLimited": codes.SigRateLimited, "Blacklisted": codes.Blacklisted,
+		"SigInvalidated": codes.SigInvalidated,
 	}
 	b, err := os.ReadFile(protocolDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| (\\d+) \\| (Code\\w+) \\|")
+	row := regexp.MustCompile("(?m)^\\| (\\d+) \\| `codes\\.(\\w+)` \\|")
 	seen := map[string]bool{}
 	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
 		code, _ := strconv.Atoi(m[1])
 		want, ok := consts[m[2]]
 		if !ok {
-			t.Errorf("row %s %s: no such constant in protocol (or add it to this test)", m[1], m[2])
+			t.Errorf("row %s %s: no such constant in package codes (or add it to this test)", m[1], m[2])
 			continue
 		}
 		if code != want {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
-	"github.com/imload/imload/protocol"
 )
 
 // Conn is one device's connection: a WebSocket carrying one XMPP stream.
@@ -88,10 +88,10 @@ func (c *Conn) current(op string) (*transport, error) {
 func (c *Conn) Login(ctx context.Context, req driver.LoginRequest) (driver.LoginResult, error) {
 	local, domain, err := splitUser(req.UserID, c.d.domain)
 	if err != nil {
-		return driver.LoginResult{Code: protocol.CodeInvalidUserID, Message: err.Error()}, nil
+		return driver.LoginResult{Code: codes.InvalidUserID, Message: err.Error()}, nil
 	}
 	if req.UserSig == "" {
-		return driver.LoginResult{Code: protocol.CodeSigEmpty, Message: "empty password (UserSig)"}, nil
+		return driver.LoginResult{Code: codes.SigEmpty, Message: "empty password (UserSig)"}, nil
 	}
 	t, err := c.current("login")
 	if err != nil {
@@ -185,7 +185,7 @@ func (c *Conn) login(ctx context.Context, t *transport, local, domain, password 
 	}
 	if n.attr("type") == "error" {
 		e := n.child("", "error")
-		code, msg := protocol.CodeInvalidParam, "bind refused"
+		code, msg := codes.InvalidParam, "bind refused"
 		if e != nil {
 			msg += ": " + e.errMessage(nsStanzas)
 			switch e.condition(nsStanzas) {
@@ -194,7 +194,7 @@ func (c *Conn) login(ctx context.Context, t *transport, local, domain, password 
 				// keeps the session that has it, or the account has
 				// reached its limit of connected resources. The login is
 				// refused for a conflict, not for a bad request.
-				code = protocol.CodeLoginRefused
+				code = codes.LoginRefused
 			}
 		}
 		return driver.LoginResult{Code: code, Message: msg}, nil
@@ -215,7 +215,7 @@ func (c *Conn) login(ctx context.Context, t *transport, local, domain, password 
 			return driver.LoginResult{}, err
 		}
 		if n.attr("type") == "error" {
-			return driver.LoginResult{Code: protocol.CodeInvalidParam, Message: "session refused"}, nil
+			return driver.LoginResult{Code: codes.InvalidParam, Message: "session refused"}, nil
 		}
 	}
 	c.mu.Lock()
@@ -283,15 +283,15 @@ func (c *Conn) authenticate(ctx context.Context, t *transport, local, password s
 func saslCode(cond string) int {
 	switch cond {
 	case "account-disabled":
-		return protocol.CodeBlacklisted
+		return codes.Blacklisted
 	case "credentials-expired":
-		return protocol.CodeSigExpired
+		return codes.SigExpired
 	case "temporary-auth-failure":
-		return protocol.CodeSigRateLimited
+		return codes.SigRateLimited
 	case "malformed-request", "incorrect-encoding", "invalid-authzid":
-		return protocol.CodeSigUndecodable
+		return codes.SigUndecodable
 	}
-	return protocol.CodeSigBadSignature // not-authorized and the rest
+	return codes.SigBadSignature // not-authorized and the rest
 }
 
 // sasl runs one authentication exchange; it returns the failure condition
@@ -401,7 +401,7 @@ func (c *Conn) register(ctx context.Context, t *transport, local, password strin
 		}
 		msg += ": " + e.errMessage(nsStanzas)
 	}
-	return protocol.CodeSigBadSignature, msg, false, nil
+	return codes.SigBadSignature, msg, false, nil
 }
 
 // Logout closes the stream (RFC 7395 <close/>) and waits until the server
@@ -415,7 +415,7 @@ func (c *Conn) Logout(ctx context.Context) (int, error) {
 	in := c.loggedIn
 	c.mu.Unlock()
 	if !in || t == nil {
-		return protocol.CodeNotLoggedIn, nil
+		return codes.NotLoggedIn, nil
 	}
 	t.local.Store(true)
 	c.mu.Lock()
@@ -440,7 +440,7 @@ func (c *Conn) Logout(ctx context.Context) (int, error) {
 // (XEP-0198), so a dropped device logs in again. It answers 1006, which
 // devices take as "log in again".
 func (c *Conn) Resume(ctx context.Context, token string) (driver.ResumeResult, error) {
-	return driver.ResumeResult{Code: protocol.CodeResumeFailed, Message: "xmpp: no stream resumption; log in again"}, nil
+	return driver.ResumeResult{Code: codes.ResumeFailed, Message: "xmpp: no stream resumption; log in again"}, nil
 }
 
 // Ping sends an XEP-0199 ping to the server and waits for its answer (an

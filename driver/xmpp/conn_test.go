@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -113,15 +113,15 @@ func TestLoginCodes(t *testing.T) {
 		code     int
 		msg      string
 	}{
-		{"wrong password", "", "alice", "nope", protocol.CodeSigBadSignature, "not-authorized"},
-		{"unknown user", "", "bob", "pw", protocol.CodeSigBadSignature, "not-authorized"},
-		{"account disabled", "account-disabled", "alice", "pw", protocol.CodeBlacklisted, "account-disabled"},
-		{"credentials expired", "credentials-expired", "alice", "pw", protocol.CodeSigExpired, "credentials-expired"},
-		{"temporary failure", "temporary-auth-failure", "alice", "pw", protocol.CodeSigRateLimited, "temporary-auth-failure"},
-		{"malformed", "malformed-request", "alice", "pw", protocol.CodeSigUndecodable, "malformed-request"},
-		{"invalid localpart", "", "a/b", "pw", protocol.CodeInvalidUserID, "not allowed"},
-		{"empty user", "", "", "pw", protocol.CodeInvalidUserID, "empty"},
-		{"empty password", "", "alice", "", protocol.CodeSigEmpty, "empty password"},
+		{"wrong password", "", "alice", "nope", codes.SigBadSignature, "not-authorized"},
+		{"unknown user", "", "bob", "pw", codes.SigBadSignature, "not-authorized"},
+		{"account disabled", "account-disabled", "alice", "pw", codes.Blacklisted, "account-disabled"},
+		{"credentials expired", "credentials-expired", "alice", "pw", codes.SigExpired, "credentials-expired"},
+		{"temporary failure", "temporary-auth-failure", "alice", "pw", codes.SigRateLimited, "temporary-auth-failure"},
+		{"malformed", "malformed-request", "alice", "pw", codes.SigUndecodable, "malformed-request"},
+		{"invalid localpart", "", "a/b", "pw", codes.InvalidUserID, "not allowed"},
+		{"empty user", "", "", "pw", codes.InvalidUserID, "empty"},
+		{"empty password", "", "alice", "", codes.SigEmpty, "empty password"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,9 +156,9 @@ func TestRegister(t *testing.T) {
 		registers bool
 	}{
 		{"new user registered", true, true, "", 0, "", true},
-		{"registration off in the driver", true, false, "", protocol.CodeSigBadSignature, "not-authorized", false},
-		{"server offers none", false, true, "", protocol.CodeSigBadSignature, "not-authorized", false},
-		{"user exists with another password", true, true, "other", protocol.CodeSigBadSignature, "exists with another password", false},
+		{"registration off in the driver", true, false, "", codes.SigBadSignature, "not-authorized", false},
+		{"server offers none", false, true, "", codes.SigBadSignature, "not-authorized", false},
+		{"user exists with another password", true, true, "other", codes.SigBadSignature, "exists with another password", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,16 +248,16 @@ func TestBindRefusal(t *testing.T) {
 		t.Fatalf("login: %+v, %v", res, err)
 	}
 	same := dial(t, d, policy.Mac, "m1")
-	if res, err := same.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != protocol.CodeLoginRefused {
-		t.Fatalf("login of an online resource: %+v, %v; want code %d", res, err, protocol.CodeLoginRefused)
+	if res, err := same.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != codes.LoginRefused {
+		t.Fatalf("login of an online resource: %+v, %v; want code %d", res, err, codes.LoginRefused)
 	}
 	other := dial(t, d, policy.Android, "a1")
 	if res, err := other.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 {
 		t.Fatalf("second resource: %+v, %v", res, err)
 	}
 	third := dial(t, d, policy.Web, "w1")
-	if res, err := third.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != protocol.CodeLoginRefused {
-		t.Fatalf("login over the cap: %+v, %v; want code %d", res, err, protocol.CodeLoginRefused)
+	if res, err := third.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != codes.LoginRefused {
+		t.Fatalf("login over the cap: %+v, %v; want code %d", res, err, codes.LoginRefused)
 	}
 	noPush(t, first)
 }
@@ -329,8 +329,8 @@ func TestLogoutThenLogin(t *testing.T) {
 		t.Errorf("server still holds %v after logout", got)
 	}
 	noPush(t, c)
-	if code, err := c.Logout(ctx); err != nil || code != protocol.CodeNotLoggedIn {
-		t.Errorf("logout while logged out: %d, %v; want %d", code, err, protocol.CodeNotLoggedIn)
+	if code, err := c.Logout(ctx); err != nil || code != codes.NotLoggedIn {
+		t.Errorf("logout while logged out: %d, %v; want %d", code, err, codes.NotLoggedIn)
 	}
 	if err := c.Ping(ctx); err == nil {
 		t.Error("ping while logged out succeeded")
@@ -554,7 +554,7 @@ func TestRegisterOnce(t *testing.T) {
 	}
 	late := dial(t, d, policy.Web, "late")
 	res, err := late.Login(testCtx(t), driver.LoginRequest{UserID: "dave", UserSig: "wrong"})
-	if err != nil || res.Code != protocol.CodeSigBadSignature || !strings.Contains(res.Message, "another password") {
+	if err != nil || res.Code != codes.SigBadSignature || !strings.Contains(res.Message, "another password") {
 		t.Errorf("wrong password after registration: %+v, %v", res, err)
 	}
 	f.mu.Lock()

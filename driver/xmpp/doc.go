@@ -46,6 +46,6 @@
 // server refuses) is 70009 with the reason in the message. Transport
 // failures, timeouts and streams the server ends during a login are errors.
 //
-// The package adds no policy logic. It imports driver, protocol (for the
-// codes) and clock, and must not import agent, server, check or report.
+// The package adds no policy logic. It imports driver, codes (the error
+// codes it answers with) and clock, and must not import agent, server, check or report.
 package xmpp

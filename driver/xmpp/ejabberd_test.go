@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/imload/imload/check"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 )
 
 // The tests in this file need a real ejabberd: scripts/test starts one with
@@ -398,8 +398,8 @@ func TestEjabberdAccounts(t *testing.T) {
 	}
 	defer c.Close()
 	alice, bob := "acct"+tag+"_a", "acct"+tag+"_b"
-	if res, err := c.Login(ctx, driver.LoginRequest{UserID: alice, UserSig: pw(alice)}); err != nil || res.Code != protocol.CodeSigBadSignature {
-		t.Fatalf("login of an unregistered user without Register: %+v, %v; want %d", res, err, protocol.CodeSigBadSignature)
+	if res, err := c.Login(ctx, driver.LoginRequest{UserID: alice, UserSig: pw(alice)}); err != nil || res.Code != codes.SigBadSignature {
+		t.Fatalf("login of an unregistered user without Register: %+v, %v; want %d", res, err, codes.SigBadSignature)
 	}
 
 	reg, err := New(Config{URL: url, Register: true, Mechanisms: []string{MechPlain}})
@@ -422,12 +422,12 @@ func TestEjabberdAccounts(t *testing.T) {
 	}
 	// The same password again works; another one is refused even with
 	// Register, because the user exists.
-	if res, err := c2.Login(ctx, driver.LoginRequest{UserID: alice, UserSig: pw(alice)}); err != nil || res.Code != protocol.CodeSigBadSignature || !strings.Contains(res.Message, "exists") {
-		t.Fatalf("login with another password: %+v, %v; want %d saying the user exists", res, err, protocol.CodeSigBadSignature)
+	if res, err := c2.Login(ctx, driver.LoginRequest{UserID: alice, UserSig: pw(alice)}); err != nil || res.Code != codes.SigBadSignature || !strings.Contains(res.Message, "exists") {
+		t.Fatalf("login with another password: %+v, %v; want %d saying the user exists", res, err, codes.SigBadSignature)
 	}
 	// An account switch: bob (registered now) on the same Conn, SCRAM by
 	// default.
-	if res, err := c.Login(ctx, driver.LoginRequest{UserID: bob, UserSig: pw(bob)}); err != nil || res.Code != protocol.CodeSigBadSignature {
+	if res, err := c.Login(ctx, driver.LoginRequest{UserID: bob, UserSig: pw(bob)}); err != nil || res.Code != codes.SigBadSignature {
 		t.Fatalf("bob before registration: %+v, %v", res, err)
 	}
 	c3, err := reg.Dial(ctx, driver.Device{Platform: policy.Android, Instance: "a"})

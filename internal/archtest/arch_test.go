@@ -21,27 +21,31 @@ var allowed = map[string][]string{
 	"clock":                  nil,
 	"health":                 nil,
 	"policy":                 nil,
+	"policy/policyfile":      {"internal/yamlpos", "policy"},
 	"usersig":                nil,
-	"protocol":               nil,
+	"codes":                  nil,
+	"protocol":               {"codes"},
+	"faults":                 nil,
 	"internal/atomicfile":    nil,
+	"internal/yamlpos":       nil,
 	"internal/archtest":      nil,
 	"deploy/k8s":             nil,
 	"event":                  {"policy"},
 	"judge":                  {"event", "policy"},
 	"judge/eval":             {"check", "judge", "mau", "metrics", "results"},
-	"scenario":               {"judge", "policy"},
+	"scenario":               {"faults", "internal/yamlpos", "judge", "policy", "policy/policyfile"},
 	"pacer":                  {"scenario", "clock"},
 	"driver":                 {"policy", "clock"},
 	"driver/internal/wsdial": {"driver"},
-	"driver/ws":              {"driver", "driver/internal/wsdial", "policy", "protocol", "clock"},
-	"driver/xmpp":            {"driver", "driver/internal/wsdial", "policy", "protocol", "clock"},
-	"driver/inproc":          {"driver", "policy", "protocol", "server"},
-	"server":                 {"clock", "policy", "protocol", "usersig"},
-	"agent":                  {"clock", "driver", "event", "pacer", "policy", "protocol", "scenario", "usersig"},
+	"driver/ws":              {"codes", "driver", "driver/internal/wsdial", "policy", "protocol", "clock"},
+	"driver/xmpp":            {"codes", "driver", "driver/internal/wsdial", "policy", "clock"},
+	"driver/inproc":          {"codes", "driver", "policy", "protocol", "server"},
+	"server":                 {"clock", "codes", "faults", "policy", "protocol", "usersig"},
+	"agent":                  {"clock", "codes", "driver", "event", "pacer", "policy", "scenario", "usersig"},
 	"metrics":                {"clock", "event", "policy"},
-	"results":                {"metrics", "policy", "protocol", "internal/atomicfile"},
+	"results":                {"codes", "metrics", "policy", "internal/atomicfile"},
 	"check":                  {"event", "policy"},
-	"mau":                    {"clock", "driver", "policy"},
+	"mau":                    {"clock", "driver", "internal/yamlpos", "policy"},
 	"report":                 {"check", "mau", "metrics", "policy", "results", "internal/atomicfile"},
 	"run":                    {"*"},
 	"cmd/imload":             {"*"},
@@ -148,5 +152,56 @@ func TestViolationsCatchesForbiddenImports(t *testing.T) {
 	want := []string{"check imports agent", "newpkg: no row in the architecture table", "policy imports server"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("violations %q, want %q", got, want)
+	}
+}
+
+// yamlFree lists packages whose transitive imports, by the table above, must
+// hold no YAML parser: event is on every device's hot path and its
+// dependencies stay small.
+var yamlFree = []string{"event", "policy", "clock", "codes", "faults"}
+
+func TestHotPathPackagesImportNoYAML(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The closure of yamlFree under the table: a package they may import
+	// must be YAML-free too.
+	closure := map[string]bool{}
+	var visit func(pkg string)
+	visit = func(pkg string) {
+		if closure[pkg] {
+			return
+		}
+		closure[pkg] = true
+		for _, d := range allowed[pkg] {
+			visit(d)
+		}
+	}
+	for _, p := range yamlFree {
+		if _, ok := allowed[p]; !ok {
+			t.Fatalf("%s has no row in the architecture table", p)
+		}
+		visit(p)
+	}
+	for pkg := range closure {
+		files, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(pkg), "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				if p, _ := strconv.Unquote(imp.Path.Value); strings.Contains(strings.ToLower(p), "yaml") {
+					t.Errorf("%s imports %s: %s must stay free of YAML (it is imported by %v)", file, p, pkg, yamlFree)
+				}
+			}
+		}
 	}
 }

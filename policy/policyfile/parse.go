@@ -1,42 +1,26 @@
-package policy
+// Package policyfile reads multi-device policies from YAML policy files
+// (docs/POLICY.md) into policy.Policy values; errors name file:line:col and
+// the field, and say what is allowed. It is apart from package policy so
+// that policy, and the event type that imports it, carry no YAML parser.
+package policyfile
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/imload/imload/internal/yamlpos"
+	"github.com/imload/imload/policy"
 )
 
-// ParseError is a fault in a policy file, at File:Line:Column, in Field.
-type ParseError struct {
-	File         string
-	Line, Column int
-	Field        string // e.g. groups[1].platforms[0]; empty for the document
-	Msg          string // what is wrong and what is allowed
-}
-
-func (e *ParseError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// ParseError is a fault in a policy file, at File:Line:Col, in Field (e.g.
+// groups[1].platforms[0]; empty for the document); Msg says what is wrong
+// and what is allowed.
+type ParseError = yamlpos.Error
 
 // The keys of a policy file and of a group.
 func topKeys() []string {
@@ -45,7 +29,7 @@ func topKeys() []string {
 func groupKeys() []string { return []string{"name", "platforms", "max_platforms", "max_instances"} }
 
 // LoadFile reads a policy file; see Parse.
-func LoadFile(path string) (*Policy, error) {
+func LoadFile(path string) (*policy.Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
@@ -54,7 +38,7 @@ func LoadFile(path string) (*Policy, error) {
 }
 
 // Parse reads a custom policy from YAML; file names the source in errors,
-// which are *ParseError. The schema:
+// which are *ParseError. The format (docs/POLICY.md, and Schema):
 //
 //	name: my-policy                 # required
 //	description: free text          # optional
@@ -64,14 +48,15 @@ func LoadFile(path string) (*Policy, error) {
 //	replace_same_instance: false
 //	on_conflict: kick_old           # or refuse_new
 //
-// per_platform caps the instances of each platform; default applies to the
-// platforms not named, and is 1 when left out; 0 means no cap. Every group
+// A limit the file does not give is no limit. per_platform caps the
+// instances of each platform; default applies to the platforms not named
+// (no cap when left out, as is per_platform itself); 0 means no cap. Every group
 // needs a unique name, platforms (each at most once) and at least one of
 // max_platforms (at most the number of its platforms) and max_instances.
 // on_conflict says what a login that would push a session out does:
 // kick_old (the default) kicks the sessions Displace names, refuse_new
 // refuses the login and keeps them (Policy.Admit). Unknown keys are errors.
-func Parse(data []byte, file string) (*Policy, error) {
+func Parse(data []byte, file string) (*policy.Policy, error) {
 	p := parser{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -80,8 +65,8 @@ func Parse(data []byte, file string) (*Policy, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &ParseError{File: file, Msg: "empty policy file (want a mapping with keys " + strings.Join(topKeys(), ", ") + ")"}
 	}
-	root := deref(doc.Content[0])
-	pol := &Policy{DefaultPerPlatform: 1}
+	root := yamlpos.Resolve(doc.Content[0])
+	pol := &policy.Policy{} // nothing said about a limit: no limit
 	var nameNode *yaml.Node
 	err := p.mapping(root, "", topKeys(), func(key string, k, v *yaml.Node) error {
 		var err error
@@ -117,10 +102,10 @@ func Parse(data []byte, file string) (*Policy, error) {
 type parser struct{ file string }
 
 func (p *parser) errf(n *yaml.Node, field, format string, args ...any) error {
-	return &ParseError{File: p.file, Line: n.Line, Column: n.Column, Field: field, Msg: fmt.Sprintf(format, args...)}
+	e := yamlpos.At(n, field, format, args...)
+	e.File = p.file
+	return e
 }
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxError turns yaml.v3's "yaml: line N: msg" into a ParseError.
 func (p *parser) syntaxError(err error) error {
@@ -128,57 +113,31 @@ func (p *parser) syntaxError(err error) error {
 	if errors.As(err, &te) {
 		return &ParseError{File: p.file, Msg: strings.Join(te.Errors, "; ")}
 	}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ParseError{File: p.file, Line: line, Msg: "YAML syntax: " + m[2]}
-	}
-	return &ParseError{File: p.file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-}
-
-// deref follows aliases.
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
+	line, msg := yamlpos.Syntax(err)
+	return &ParseError{File: p.file, Line: line, Msg: "YAML syntax: " + msg}
 }
 
 // mapping calls f for every key of n, which must be a mapping with keys from
 // allowed (nil: any), each at most once.
 func (p *parser) mapping(n *yaml.Node, field string, allowed []string, f func(key string, k, v *yaml.Node) error) error {
-	n = deref(n)
+	n = yamlpos.Resolve(n)
 	if n.Kind != yaml.MappingNode {
 		if allowed != nil {
-			return p.errf(n, field, "want a mapping with keys %s, got %s", strings.Join(allowed, ", "), kindName(n))
+			return p.errf(n, field, "want a mapping with keys %s, got %s", strings.Join(allowed, ", "), yamlpos.Describe(n))
 		}
-		return p.errf(n, field, "want a mapping, got %s", kindName(n))
+		return p.errf(n, field, "want a mapping, got %s", yamlpos.Describe(n))
 	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		k, v := yamlpos.Resolve(n.Content[i]), yamlpos.Resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
-			return p.errf(k, field, "want a plain key, got %s", kindName(k))
+			return p.errf(k, field, "want a plain key, got %s", yamlpos.Describe(k))
 		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
-			return p.errf(k, join(field, k.Value), "unknown key (allowed: %s)", strings.Join(allowed, ", "))
+			return p.errf(k, yamlpos.Join(field, k.Value), "unknown key (allowed: %s)", strings.Join(allowed, ", "))
 		}
 		if line, dup := seen[k.Value]; dup {
-			return p.errf(k, join(field, k.Value), "given twice (first at line %d)", line)
+			return p.errf(k, yamlpos.Join(field, k.Value), "given twice (first at line %d)", line)
 		}
 		seen[k.Value] = k.Line
 		if err := f(k.Value, k, v); err != nil {
@@ -188,69 +147,62 @@ func (p *parser) mapping(n *yaml.Node, field string, allowed []string, f func(ke
 	return nil
 }
 
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
-
 func (p *parser) str(n *yaml.Node, field string) (string, error) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return "", p.errf(n, field, "want a string, got %s", kindName(n))
+		return "", p.errf(n, field, "want a string, got %s", yamlpos.Describe(n))
 	}
 	return n.Value, nil
 }
 
 func (p *parser) boolean(n *yaml.Node, field string) (bool, error) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, p.errf(n, field, "want true or false, got %s", kindName(n))
+		return false, p.errf(n, field, "want true or false, got %s", yamlpos.Describe(n))
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		return false, p.errf(n, field, "want true or false, got %s", kindName(n))
+		return false, p.errf(n, field, "want true or false, got %s", yamlpos.Describe(n))
 	}
 	return b, nil
 }
 
-func (p *parser) onConflict(n *yaml.Node) (OnConflict, error) {
+func (p *parser) onConflict(n *yaml.Node) (policy.OnConflict, error) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-		if o, err := ParseOnConflict(n.Value); err == nil {
+		if o, err := policy.ParseOnConflict(n.Value); err == nil {
 			return o, nil
 		}
 	}
-	return 0, p.errf(n, "on_conflict", "want kick_old or refuse_new, got %s", kindName(n))
+	return 0, p.errf(n, "on_conflict", "want kick_old or refuse_new, got %s", yamlpos.Describe(n))
 }
 
 // count reads a limit: an integer, 0 or more (0: none).
 func (p *parser) count(n *yaml.Node, field string) (int, error) {
 	var v int
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil || v < 0 {
-		return 0, p.errf(n, field, "want a whole number 0 or more (0: no limit), got %s", kindName(n))
+		return 0, p.errf(n, field, "want a whole number 0 or more (0: no limit), got %s", yamlpos.Describe(n))
 	}
 	return v, nil
 }
 
 func platformNames() string {
-	names := make([]string, len(Platforms))
-	for i, pl := range Platforms {
+	names := make([]string, len(policy.Platforms))
+	for i, pl := range policy.Platforms {
 		names[i] = string(pl)
 	}
 	return strings.Join(names, ", ")
 }
 
-func (p *parser) platform(n *yaml.Node, field string) (Platform, error) {
+func (p *parser) platform(n *yaml.Node, field string) (policy.Platform, error) {
 	if n.Kind == yaml.ScalarNode {
-		if pl, err := ParsePlatform(n.Value); err == nil {
+		if pl, err := policy.ParsePlatform(n.Value); err == nil {
 			return pl, nil
 		}
 	}
-	return "", p.errf(n, field, "unknown platform %s (allowed: %s)", kindName(n), platformNames())
+	return "", p.errf(n, field, "unknown platform %s (allowed: %s)", yamlpos.Describe(n), platformNames())
 }
 
-func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
-	pol.PerPlatform = map[Platform]int{}
-	lines := map[Platform]int{}
+func (p *parser) perPlatform(n *yaml.Node, pol *policy.Policy) error {
+	pol.PerPlatform = map[policy.Platform]int{}
+	lines := map[policy.Platform]int{}
 	return p.mapping(n, "per_platform", nil, func(key string, k, v *yaml.Node) error {
 		field := "per_platform." + key
 		lim, err := p.count(v, field)
@@ -261,7 +213,7 @@ func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
 			pol.DefaultPerPlatform = lim
 			return nil
 		}
-		pl, err := ParsePlatform(key)
+		pl, err := policy.ParsePlatform(key)
 		if err != nil {
 			return p.errf(k, field, "unknown key (allowed: default, %s)", platformNames())
 		}
@@ -274,17 +226,17 @@ func (p *parser) perPlatform(n *yaml.Node, pol *Policy) error {
 	})
 }
 
-func (p *parser) groups(n *yaml.Node) ([]Group, error) {
-	n = deref(n)
+func (p *parser) groups(n *yaml.Node) ([]policy.Group, error) {
+	n = yamlpos.Resolve(n)
 	if n.Kind != yaml.SequenceNode {
-		return nil, p.errf(n, "groups", "want a list of groups, got %s", kindName(n))
+		return nil, p.errf(n, "groups", "want a list of groups, got %s", yamlpos.Describe(n))
 	}
-	var gs []Group
+	var gs []policy.Group
 	names := map[string]int{}
 	for i, gn := range n.Content {
-		gn = deref(gn)
+		gn = yamlpos.Resolve(gn)
 		field := fmt.Sprintf("groups[%d]", i)
-		var g Group
+		var g policy.Group
 		var platNode, maxPlatNode *yaml.Node
 		err := p.mapping(gn, field, groupKeys(), func(key string, k, v *yaml.Node) error {
 			var err error
@@ -327,18 +279,18 @@ func (p *parser) groups(n *yaml.Node) ([]Group, error) {
 	return gs, nil
 }
 
-func (p *parser) platforms(n *yaml.Node, field string) ([]Platform, error) {
-	n = deref(n)
+func (p *parser) platforms(n *yaml.Node, field string) ([]policy.Platform, error) {
+	n = yamlpos.Resolve(n)
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		got := kindName(n)
+		got := yamlpos.Describe(n)
 		if n.Kind == yaml.SequenceNode {
 			got = "an empty list"
 		}
 		return nil, p.errf(n, field, "want a non-empty list of platforms (allowed: %s), got %s", platformNames(), got)
 	}
-	out := make([]Platform, 0, len(n.Content))
+	out := make([]policy.Platform, 0, len(n.Content))
 	for i, e := range n.Content {
-		e = deref(e)
+		e = yamlpos.Resolve(e)
 		f := fmt.Sprintf("%s[%d]", field, i)
 		pl, err := p.platform(e, f)
 		if err != nil {
@@ -350,4 +302,28 @@ func (p *parser) platforms(n *yaml.Node, field string) ([]Platform, error) {
 		out = append(out, pl)
 	}
 	return out, nil
+}
+
+// Looks reports whether data reads as a policy file rather than a scenario:
+// a YAML mapping whose keys are all keys of a policy file, name among them.
+// A scenario always has keys a policy file has not (population, phases,
+// mau), so a file Looks accepts is never a valid scenario.
+func Looks(data []byte) bool {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return false
+	}
+	root := yamlpos.Resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return false
+	}
+	named := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i].Value
+		if !slices.Contains(topKeys(), k) {
+			return false
+		}
+		named = named || k == "name"
+	}
+	return named
 }
