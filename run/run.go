@@ -2,33 +2,24 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
-	"github.com/imload/imload/driver"
-	"github.com/imload/imload/driver/inproc"
-	"github.com/imload/imload/driver/ws"
-	"github.com/imload/imload/driver/xmpp"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/protocol"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/target"
 )
 
 // Options of one run.
@@ -117,15 +108,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target.policy: %w", err)
 	}
-	faultNames := append(append([]string(nil), sc.Target.Faults...), o.Faults...)
-	if len(faultNames) > 0 && sc.Target.URL != "" {
-		return nil, errors.New("faults apply to the embedded server only, and the scenario names a target URL")
-	}
-	faults, err := server.ParseFaults(faultNames)
-	if err != nil {
-		return nil, err
-	}
-	key, err := targetKey(&sc.Target)
+	key, err := target.Key(&sc.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +119,21 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	defer wh.close()
-	tgt, err := startTarget(sc, pol, key, faults, clk, o.Log, wh.url())
+	tgt, err := target.Open(target.Spec{
+		Target: &sc.Target, Policy: pol, Key: key, Clock: clk,
+		Faults:         append(append([]string(nil), sc.Target.Faults...), o.Faults...),
+		WebhookURL:     wh.url(),
+		TicketLifetime: sc.Behaviour.TicketLifetime.D(),
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tgt.close()
-	wh.attach(tgt.srv)
+	if tgt.About != "" {
+		fmt.Fprintf(o.Log, "target: %s (policy %s)\n", tgt.About, pol.Name)
+	}
+	closeBudget := 5 * time.Second
+	defer func() { _ = tgt.Close(closeBudget) }()
+	wh.attach(tgt.Server)
 
 	start := clk.Now()
 	rec := metrics.NewRecorder(metrics.WithStart(start), metrics.WithClock(clk))
@@ -155,7 +147,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	live := &Live{}
 	sinks = append(sinks, live)
-	rm, err := startRunMetrics(&o, live, sc, tgt.srv)
+	rm, err := startRunMetrics(&o, live, sc, tgt.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -168,11 +160,8 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 
 	cfg := agent.ScenarioConfig(sc)
-	cfg.Driver = tgt.drv
-	cfg.Tickets = &agent.SigTickets{SDKAppID: sc.Target.SDKAppID, Key: key, Lifetime: sc.Behaviour.TicketLifetime.D()}
-	if sc.Target.Driver == scenario.DriverXMPP {
-		cfg.Tickets = xmpp.PasswordTickets{Secret: key} // passwords derived from the key
-	}
+	cfg.Driver = tgt.Driver
+	cfg.Tickets = tgt.Tickets
 	if o.tickets != nil {
 		cfg.Tickets = o.tickets(cfg.Tickets)
 	}
@@ -207,7 +196,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	// while the devices still hold their sessions.
 	var statusAt time.Time
 	readStatus := func() {
-		if hist == nil || tgt.srv == nil {
+		if hist == nil || !tgt.Traits.ServerTime {
 			return
 		}
 		statusAt = clk.Now()
@@ -216,7 +205,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			// Devices go on while users are read: each user's status is
 			// judged at its own read.
 			from := clk.Now()
-			sessions := tgt.srv.OnlineStatus(uid)
+			sessions := tgt.Server.OnlineStatus(uid)
 			to := clk.Now()
 			inst := make([]policy.Instance, 0, len(sessions))
 			for _, s := range sessions {
@@ -242,7 +231,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if interrupted {
 		finishBudget = 500 * time.Millisecond
 	}
-	tgt.closeBudget = finishBudget
+	closeBudget = finishBudget
 
 	f := &results.File{
 		Schema:       results.Schema,
@@ -254,12 +243,12 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		Ended:        end,
 		Duration:     results.Duration(end.Sub(start)),
 		Interrupted:  interrupted,
-		Environment:  results.CurrentEnvironment(o.Version, tgt.describe()),
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: tgt.Kind, URL: tgt.URL}),
 		Metrics:      rec.Snapshot(),
 	}
 	out := &Outcome{File: f, Passed: true}
-	if tgt.srv != nil {
-		st := tgt.srv.Stats()
+	if tgt.Server != nil {
+		st := tgt.Server.Stats()
 		out.Server = &st
 	}
 	if hist != nil {
@@ -267,16 +256,14 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			fmt.Fprintln(o.Log, note)
 		}
 		opts := check.Options{
-			Grace:     kickCfg.Grace.D(),
-			LateAfter: kickCfg.LateAfter.D(),
-			Examples:  kickCfg.Examples,
-			End:       end,
-			StatusAt:  statusAt,
-			// XMPP's <conflict/> names no displacer: the search attributes it.
-			AnonymousKicks: sc.Target.Driver == scenario.DriverXMPP,
-			// The ws, inproc and xmpp drivers report a login refused for
-			// a conflict or limit with the protocol's code.
-			RefusalCodes: []int{protocol.CodeLoginRefused},
+			Grace:          kickCfg.Grace.D(),
+			LateAfter:      kickCfg.LateAfter.D(),
+			Examples:       kickCfg.Examples,
+			End:            end,
+			StatusAt:       statusAt,
+			Mode:           oracleMode(tgt.Traits),
+			AnonymousKicks: tgt.Traits.AnonymousKicks,
+			RefusalCodes:   tgt.Traits.RefusalCodes,
 		}
 		out.Kickout = check.Check(hist, pol, opts)
 		raw, err := json.Marshal(out.Kickout)
@@ -300,118 +287,12 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	return out, nil
 }
 
-// targetKey returns the app's secret key: from the scenario's env variable or
-// file, or, for the embedded server with neither, a fresh random key.
-func targetKey(t *scenario.Target) ([]byte, error) {
-	switch {
-	case t.KeyEnv != "":
-		v := os.Getenv(t.KeyEnv)
-		if v == "" {
-			return nil, fmt.Errorf("target.key_env: environment variable %s is empty or unset", t.KeyEnv)
-		}
-		return []byte(v), nil
-	case t.KeyFile != "":
-		b, err := os.ReadFile(t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.key_file: %w", err)
-		}
-		k := strings.TrimRight(string(b), "\r\n")
-		if k == "" {
-			return nil, fmt.Errorf("target.key_file: %s is empty", t.KeyFile)
-		}
-		return []byte(k), nil
-	case t.URL != "":
-		return nil, errors.New("target.url needs key_env or key_file")
+// oracleMode orders a user's logins by their numbers when the target
+// numbers them (check.Auto still searches for users whose logins lack
+// one), and searches for an order otherwise.
+func oracleMode(tr target.Traits) check.Mode {
+	if tr.Sequenced {
+		return check.Auto
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	return []byte(hex.EncodeToString(b[:])), nil
-}
-
-// target is what the devices talk to.
-type target struct {
-	kind string // embedded, inproc, ws
-	url  string
-	srv  *server.Server // nil for an external target
-	drv  driver.Driver
-	// closeBudget bounds the server's graceful shutdown (0: 5s).
-	closeBudget time.Duration
-}
-
-func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer, webhookURL string) (*target, error) {
-	t := &target{}
-	if sc.Target.Driver == scenario.DriverXMPP {
-		d, err := xmpp.New(xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk})
-		if err != nil {
-			return nil, fmt.Errorf("target.url: %w", err)
-		}
-		t.kind, t.url, t.drv = "xmpp", sc.Target.URL, d
-		fmt.Fprintf(log, "target: XMPP server at %s (domain %s, policy %s)\n", sc.Target.URL, d.Domain(), pol.Name)
-		return t, nil
-	}
-	if sc.Target.URL != "" {
-		// Source addresses spread over 127.0.0.0/8 (used only when the URL
-		// is loopback), as for the embedded server.
-		spread, _ := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
-		d, err := ws.New(ws.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
-		if err != nil {
-			return nil, fmt.Errorf("target.url: %w", err)
-		}
-		t.kind, t.url, t.drv = "ws", sc.Target.URL, d
-		return t, nil
-	}
-	srv, err := server.New(server.Config{
-		SDKAppID: sc.Target.SDKAppID,
-		Key:      key,
-		Admin:    sc.Target.Admin,
-		Policy:   pol,
-		Clock:    clk,
-		Faults:   faults,
-		// The run's listener, when the kickout oracle is on.
-		WebhookURL: webhookURL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("embedded server: %w", err)
-	}
-	t.srv = srv
-	if sc.Target.Driver == "inproc" {
-		t.kind, t.drv = "inproc", inproc.New(srv)
-		fmt.Fprintf(log, "target: embedded reference server, in process (policy %s)\n", pol.Name)
-		return t, nil
-	}
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("embedded server: %w", err)
-	}
-	t.url = "ws://" + addr.String() + "/v1/ws"
-	spread, err := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return nil, err
-	}
-	d, err := ws.New(ws.Config{URL: t.url, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return nil, err
-	}
-	t.kind, t.drv = "embedded", d
-	fmt.Fprintf(log, "target: embedded reference server on %s (policy %s)\n", t.url, pol.Name)
-	return t, nil
-}
-
-func (t *target) describe() results.Target { return results.Target{Kind: t.kind, URL: t.url} }
-
-func (t *target) close() {
-	_ = t.drv.Close()
-	if t.srv != nil {
-		budget := t.closeBudget
-		if budget <= 0 {
-			budget = 5 * time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_ = t.srv.Shutdown(ctx)
-	}
+	return check.Search
 }

@@ -50,8 +50,8 @@ func (d *distFlags) apply(sc *scenario.Scenario) (run.Shard, error) {
 		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			return run.Shard{}, fmt.Errorf("--target %q: want a WebSocket URL such as ws://127.0.0.1:9000/v1/ws", d.target)
 		}
-		if sc.Target.Driver == "inproc" {
-			return run.Shard{}, errors.New("--target: the scenario's target.driver is inproc, which drives the embedded server only; drop target.driver or --target")
+		if err := scenario.CheckDriver(sc.Target.Driver, true); err != nil {
+			return run.Shard{}, fmt.Errorf("--target: the scenario's target.driver: %w; drop target.driver or --target", err)
 		}
 		sc.Target.URL = d.target
 	}

@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"check":                  {"event", "policy"},
 	"mau":                    {"clock", "driver", "policy"},
 	"report":                 {"check", "mau", "metrics", "policy", "results", "internal/atomicfile"},
+	"target":                 {"agent", "clock", "driver", "driver/inproc", "driver/ws", "driver/xmpp", "policy", "protocol", "scenario", "server"},
 	"run":                    {"*"},
 	"cmd/imload":             {"*"},
 }
