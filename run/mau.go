@@ -3,7 +3,6 @@ package run
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -371,14 +370,8 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
 		Metrics:      metrics.NewRecorder(metrics.WithStart(start)).Snapshot(),
 	}
-	if rep != nil {
-		raw, err := json.Marshal(rep)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the MAU report: %w", err)
-		}
-		f.MAU = raw
-	}
-	out := &Outcome{File: f, Passed: true}
+	f.MAU = rep
+	out := &Outcome{File: f}
 	if rep != nil && !interrupted {
 		f.Thresholds = judgeThresholds(thresholds, nil, nil, rep)
 	} else {
@@ -387,11 +380,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 				Error: "the month simulation was interrupted before it ended"})
 		}
 	}
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
+	out.Passed = passed(f.Thresholds)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -447,14 +436,10 @@ func shardNoteMAU(s Shard) string {
 // MAUReport returns the month simulation's report held in the results (nil
 // when the run had no mau section).
 func (o *Outcome) MAUReport() (*mau.Report, error) {
-	if o == nil || o.File == nil || o.File.MAU == nil {
+	if o == nil || o.File == nil {
 		return nil, nil
 	}
-	rep := &mau.Report{}
-	if err := json.Unmarshal(o.File.MAU, rep); err != nil {
-		return nil, fmt.Errorf("results: mau: %w", err)
-	}
-	return rep, nil
+	return o.File.MAU, nil
 }
 
 // mauTargets opens a fresh embedded reference server per strategy.

@@ -54,22 +54,12 @@ func userIndex(t *testing.T, id string) int {
 	return n
 }
 
-func kickoutOf(t *testing.T, f *results.File) *checkReport {
+func kickoutOf(t *testing.T, f *results.File) *check.Report {
 	t.Helper()
-	var r checkReport
-	if err := json.Unmarshal(f.Kickout, &r); err != nil {
-		t.Fatal(err)
+	if f.Kickout == nil {
+		t.Fatal("the results hold no kickout report")
 	}
-	return &r
-}
-
-// checkReport is the part of the kickout report the test reads.
-type checkReport struct {
-	Checks struct {
-		Users  int64 `json:"users"`
-		Logins int64 `json:"logins"`
-		Kicks  int64 `json:"kicks"`
-	} `json:"checks"`
+	return f.Kickout
 }
 
 // A run split in four shards: each user in exactly one shard, merged counts
@@ -282,7 +272,7 @@ func TestMergeFilesRefuses(t *testing.T) {
 	}{
 		{"same shard twice", []*results.File{mk("0/2"), mk("0/2")}, "both shard"},
 		{"splits of different N", []*results.File{mk("0/2"), mk("1/4")}, "shard of 2"},
-		{"kickout in one only", []*results.File{mk("0/2"), func() *results.File { f := mk("1/2"); f.Kickout = json.RawMessage(`{}`); return f }()}, "kickout"},
+		{"kickout in one only", []*results.File{mk("0/2"), func() *results.File { f := mk("1/2"); f.Kickout = &check.Report{}; return f }()}, "kickout"},
 		{"other thresholds", []*results.File{mk("0/2"), func() *results.File {
 			f := mk("1/2")
 			f.Thresholds = []results.Threshold{{Expr: "login.p99 < 1s"}}

@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -266,18 +265,10 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 			RefusalCodes:   tgt.Traits.RefusalCodes,
 		}
 		out.Kickout = check.Check(hist, pol, opts)
-		raw, err := json.Marshal(out.Kickout)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the kickout report: %w", err)
-		}
-		f.Kickout = raw
+		f.Kickout = out.Kickout
 	}
 	f.Thresholds = evalThresholds(thresholds, f.Metrics, out.Kickout)
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
+	out.Passed = passed(f.Thresholds)
 	rm.finish(out.Kickout)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
@@ -295,4 +286,14 @@ func oracleMode(tr target.Traits) check.Mode {
 		return check.Auto
 	}
 	return check.Search
+}
+
+// passed reports whether every threshold passed (true when there are none).
+func passed(ths []results.Threshold) bool {
+	for _, t := range ths {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
 }

@@ -1,16 +1,12 @@
 package run
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 
 	"github.com/imload/imload/agent"
-	"github.com/imload/imload/check"
-	"github.com/imload/imload/mau"
-	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 )
@@ -202,118 +198,23 @@ func (s Shard) picker(pop *agent.Population, total int) (agent.UserPicker, error
 	return NewShardUsers(pop, total, s)
 }
 
-// EvalThresholds judges each threshold against a run's metrics and kickout
-// report (nil when the oracle was off), as Execute does at the end of a run;
-// a merged run is judged again with it.
-func EvalThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *check.Report) []results.Threshold {
-	return evalThresholds(ths, snap, kick)
-}
-
-// MergeFiles combines the results of the shards of one run: the metrics
-// exactly (results.Merge), the kickout reports (check.Report.Merge: users
-// are disjoint across shards, so the counts add), the MAU reports
-// (mau.Merge), and the thresholds judged again over the merged data, from
-// the expressions the shards recorded. Outcome.Passed says whether every
-// threshold passed. The order of files does not change the result. The
-// files are not changed.
+// MergeFiles combines the results of the shards of one run
+// (results.Merge: metrics, kickout verdicts and MAU accounting) and judges
+// the thresholds again over the merged data, from the expressions the shards
+// recorded. Outcome.Passed says whether every threshold passed.
 func MergeFiles(files ...*results.File) (*Outcome, error) {
 	f, err := results.Merge(files...)
 	if err != nil {
 		return nil, err
 	}
-	count := -1
-	for i, g := range files {
-		if g.Shard == "" {
-			continue
-		}
-		sh, err := ParseShard(g.Shard)
-		if err != nil {
-			return nil, fmt.Errorf("file %d: %w", i+1, err)
-		}
-		if count >= 0 && sh.Count != count {
-			return nil, fmt.Errorf("file %d is shard %s, but an earlier file is a shard of %d: only the shards of one split merge", i+1, g.Shard, count)
-		}
-		count = sh.Count
-	}
-	out := &Outcome{File: f, Passed: true}
-
-	// Kickout verdicts: all files or none.
-	if files[0].Kickout != nil {
-		out.Kickout = &check.Report{}
-	}
-	for i, g := range files {
-		if (g.Kickout != nil) != (out.Kickout != nil) {
-			return nil, fmt.Errorf("file %d and file 1 differ in having kickout verdicts (checks.kickout.enabled): merge the shards of one run", i+1)
-		}
-		if g.Kickout == nil {
-			continue
-		}
-		var rep check.Report
-		if err := json.Unmarshal(g.Kickout, &rep); err != nil {
-			return nil, fmt.Errorf("file %d: kickout: %w", i+1, err)
-		}
-		out.Kickout.Merge(&rep)
-	}
-	if out.Kickout != nil {
-		raw, err := json.Marshal(out.Kickout)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the merged kickout report: %w", err)
-		}
-		f.Kickout = raw
-	}
-
-	// MAU reports: all files or none.
-	var maus []*mau.Report
-	var merged *mau.Report // nil: not a month simulation
-	for i, g := range files {
-		if (g.MAU != nil) != (files[0].MAU != nil) {
-			return nil, fmt.Errorf("file %d and file 1 differ in having MAU results: merge the shards of one run", i+1)
-		}
-		if g.MAU == nil {
-			continue
-		}
-		rep := &mau.Report{}
-		if err := json.Unmarshal(g.MAU, rep); err != nil {
-			return nil, fmt.Errorf("file %d: mau: %w", i+1, err)
-		}
-		maus = append(maus, rep)
-	}
-	if len(maus) > 0 {
-		m, err := mau.Merge(maus...)
-		merged = m
-		if err != nil {
-			return nil, err
-		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the merged MAU report: %w", err)
-		}
-		f.MAU = raw
-	}
-
-	// Thresholds: the same expressions in every file, judged again.
 	exprs := make([]string, len(files[0].Thresholds))
 	for i, t := range files[0].Thresholds {
 		exprs[i] = t.Expr
-	}
-	for i, g := range files[1:] {
-		same := len(g.Thresholds) == len(exprs)
-		for j := 0; same && j < len(exprs); j++ {
-			same = g.Thresholds[j].Expr == exprs[j]
-		}
-		if !same {
-			return nil, fmt.Errorf("file %d has other thresholds than file 1: merge the shards of one run", i+2)
-		}
 	}
 	ths, err := parseThresholds(exprs, "file 1: ")
 	if err != nil {
 		return nil, err
 	}
-	f.Thresholds = judgeThresholds(ths, f.Metrics, out.Kickout, merged)
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
-	return out, nil
+	f.Thresholds = judgeThresholds(ths, f.Metrics, f.Kickout, f.MAU)
+	return &Outcome{File: f, Kickout: f.Kickout, Passed: passed(f.Thresholds)}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
@@ -168,14 +169,8 @@ not merge (other scenario or seed, the same shard twice, unreadable).`,
 }
 
 func writeMergeSummary(w io.Writer, res *run.Outcome, out string) error {
-	if err := results.WriteSummary(w, res.File); err != nil {
+	if err := report.WriteText(w, res.File); err != nil {
 		return err
-	}
-	if res.Kickout != nil {
-		fmt.Fprintln(w)
-		if err := res.Kickout.WriteText(w); err != nil {
-			return err
-		}
 	}
 	if out != "" {
 		fmt.Fprintf(w, "\nmerged %d shard files: %s\n", res.File.MergedFrom, out)

@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"server":                 {"clock", "policy", "protocol", "usersig"},
 	"agent":                  {"clock", "driver", "event", "pacer", "policy", "protocol", "scenario", "usersig"},
 	"metrics":                {"clock", "event", "policy"},
-	"results":                {"metrics", "policy", "protocol", "internal/atomicfile"},
+	"results":                {"check", "mau", "metrics", "policy", "protocol", "internal/atomicfile"},
 	"check":                  {"event", "policy"},
 	"mau":                    {"clock", "driver", "policy"},
 	"report":                 {"check", "mau", "metrics", "policy", "results", "internal/atomicfile"},
