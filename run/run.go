@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -12,9 +13,12 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/hooks"
+	"github.com/imload/imload/live"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/promsink"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
@@ -46,13 +50,13 @@ type Options struct {
 	// figures. Prom, when set, receives the metrics (served or not).
 	MetricsAddr   string
 	MetricsLinger time.Duration
-	Prom          *Prom
+	Prom          *promsink.Sink
 	// Sink, when set, also receives every event of the devices.
 	Sink event.Sink
 
 	// webhookWrap, in tests, stands between the target's State.StateChange
 	// callbacks and the run's listener (a target that lies).
-	webhookWrap handlerWrap
+	webhookWrap func(http.Handler) http.Handler
 	// tickets, in tests, stands between the devices and the tickets they
 	// are given (tickets that are corrupt, counted, ...).
 	tickets func(agent.Tickets) agent.Tickets
@@ -80,7 +84,30 @@ type Outcome struct {
 	// Server is the embedded server's counters once every device has ended
 	// (nil for a target URL).
 	Server *server.Stats
-	// Lines to print after the summary (e.g. oracle verdicts).
+}
+
+// phases is one run of a scenario's phases, step by step: setUp, drive,
+// judge, close.
+type phases struct {
+	o          *Options
+	sc         *scenario.Scenario
+	thresholds []scenario.Threshold
+	pol        *policy.Policy
+	clk        clock.Clock
+	hooks      *hooks.Receiver // nil: the oracle is off, or the target sends none
+	tgt        *target.Target
+	rec        *metrics.Recorder
+	hist       *check.History // nil: the oracle is off
+	view       *live.View
+	prom       *runMetrics
+	pop        *agent.Population
+	pool       *agent.Pool
+	timeline   *pacer.Timeline
+	// start and end of the devices; statusAt when the target's view of
+	// who is online was read.
+	start, end, statusAt time.Time
+	// closeBudget bounds the embedded server's shutdown.
+	closeBudget time.Duration
 }
 
 // Execute runs o.Scenario to its end or until ctx is done (then the results
@@ -99,183 +126,211 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	o.defaults()
-	thresholds, err := scenarioThresholds(sc)
-	if err != nil {
+	r := &phases{o: &o, sc: sc, clk: clock.Real{}, closeBudget: 5 * time.Second}
+	defer r.close(ctx)
+	if err := r.setUp(); err != nil {
 		return nil, err
 	}
-	pol, err := sc.Target.LoadPolicy()
-	if err != nil {
-		return nil, fmt.Errorf("target.policy: %w", err)
+	interrupted := r.drive(ctx)
+	return r.judge(interrupted)
+}
+
+// setUp opens the target with the oracle's webhook listener, assembles the
+// sinks of the devices' events and plans the devices.
+func (r *phases) setUp() error {
+	sc, o := r.sc, r.o
+	var err error
+	if r.thresholds, err = scenarioThresholds(sc); err != nil {
+		return err
+	}
+	if r.pol, err = sc.Target.LoadPolicy(); err != nil {
+		return fmt.Errorf("target.policy: %w", err)
 	}
 	key, err := target.Key(&sc.Target)
 	if err != nil {
-		return nil, err
+		return err
 	}
-
-	clk := clock.Real{}
-	wh, err := startWebhooks(sc, &o)
-	if err != nil {
-		return nil, err
+	oracleOn := sc.Checks.Kickout.Enabled == nil || *sc.Checks.Kickout.Enabled
+	// The embedded server always sends to the run's listener; a target URL
+	// only when the scenario says where to listen.
+	if oracleOn && (sc.Target.URL == "" || sc.Target.WebhookListen != "") {
+		if r.hooks, err = hooks.Start(sc.Target.WebhookListen, sc.Target.SDKAppID, o.webhookWrap); err != nil {
+			return fmt.Errorf("target.webhook_listen: %w", err)
+		}
+		if sc.Target.URL != "" {
+			fmt.Fprintf(o.Log, "webhooks: point the target's State.StateChange callback at %s\n", r.hooks.URL())
+		}
 	}
-	defer wh.close()
-	tgt, err := target.Open(target.Spec{
-		Target: &sc.Target, Policy: pol, Key: key, Clock: clk,
+	r.tgt, err = target.Open(target.Spec{
+		Target: &sc.Target, Policy: r.pol, Key: key, Clock: r.clk,
 		Faults:         append(append([]string(nil), sc.Target.Faults...), o.Faults...),
-		WebhookURL:     wh.url(),
+		WebhookURL:     r.hooks.URL(),
 		TicketLifetime: sc.Behaviour.TicketLifetime.D(),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if tgt.About != "" {
-		fmt.Fprintf(o.Log, "target: %s (policy %s)\n", tgt.About, pol.Name)
+	if r.tgt.About != "" {
+		fmt.Fprintf(o.Log, "target: %s (policy %s)\n", r.tgt.About, r.pol.Name)
 	}
-	closeBudget := 5 * time.Second
-	defer func() { _ = tgt.Close(closeBudget) }()
-	wh.attach(tgt.Server)
+	r.hooks.Attach(r.tgt.Server)
 
-	start := clk.Now()
-	rec := metrics.NewRecorder(metrics.WithStart(start), metrics.WithClock(clk))
-	kickCfg := sc.Checks.Kickout
-	oracleOn := kickCfg.Enabled == nil || *kickCfg.Enabled
-	var hist *check.History
-	sinks := event.Sinks{rec}
+	r.start = r.clk.Now()
+	r.rec = metrics.NewRecorder(metrics.WithStart(r.start), metrics.WithClock(r.clk))
+	r.view = &live.View{}
+	sinks := event.Sinks{r.rec}
 	if oracleOn {
-		hist = check.NewHistory()
-		sinks = append(sinks, hist)
+		r.hist = check.NewHistory()
+		sinks = append(sinks, r.hist)
 	}
-	live := &Live{}
-	sinks = append(sinks, live)
-	rm, err := startRunMetrics(&o, live, sc, tgt.Server)
-	if err != nil {
-		return nil, err
+	sinks = append(sinks, r.view)
+	if r.prom, err = startRunMetrics(o, r.view, sc, r.tgt.Server); err != nil {
+		return err
 	}
-	defer rm.close(ctx)
-	if rm != nil {
-		sinks = append(sinks, rm.p)
+	if r.prom != nil {
+		sinks = append(sinks, r.prom.p)
 	}
 	if o.Sink != nil {
 		sinks = append(sinks, o.Sink)
 	}
+	return r.plan(sinks)
+}
 
+// plan makes the devices' pool, with their users, and the timeline of
+// their arrivals.
+func (r *phases) plan(sinks event.Sinks) error {
+	sc := r.sc
 	cfg := agent.ScenarioConfig(sc)
-	cfg.Driver = tgt.Driver
-	cfg.Tickets = tgt.Tickets
-	if o.tickets != nil {
-		cfg.Tickets = o.tickets(cfg.Tickets)
+	cfg.Driver, cfg.Tickets, cfg.Sink, cfg.Clock = r.tgt.Driver, r.tgt.Tickets, sinks, r.clk
+	if r.o.tickets != nil {
+		cfg.Tickets = r.o.tickets(cfg.Tickets)
 	}
-	cfg.Sink = sinks
-	cfg.Clock = clk
 	cfg.Book = agent.NewLoginBook()
-	pop := agent.NewPopulation(sc.Population)
-	users, err := o.Shard.picker(pop, sc.Population.Users)
+	r.pop = agent.NewPopulation(sc.Population)
+	users, err := r.o.Shard.picker(r.pop, sc.Population.Users)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	planner, err := agent.NewPlanner(sc.Seed, sc, users)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pool := agent.NewPool(cfg, planner)
-	timeline, err := pacer.Schedule(sc.Phases)
-	if err != nil {
-		return nil, err
-	}
+	r.pool = agent.NewPool(cfg, planner)
+	r.timeline, err = pacer.Schedule(sc.Phases)
+	return err
+}
 
-	live.begin(start, sc.Phases)
+// drive runs the phases with the live view shown, and reports whether the
+// run was interrupted.
+func (r *phases) drive(ctx context.Context) (interrupted bool) {
+	o, ph := r.o, r.sc.Phases
+	r.view.Begin(r.start, ph)
 	viewCtx, stopView := context.WithCancel(context.Background())
 	var viewWG sync.WaitGroup
 	viewWG.Add(1)
 	go func() {
 		defer viewWG.Done()
-		live.show(viewCtx, o.Progress, o.TTY, sc.Phases, o.StatusEvery)
+		r.view.Show(viewCtx, o.Progress, o.TTY, ph, o.StatusEvery)
 	}()
-
-	// The target's view of who is online, read at the end of the last phase
-	// while the devices still hold their sessions.
-	var statusAt time.Time
-	readStatus := func() {
-		if hist == nil || !tgt.Traits.ServerTime {
-			return
-		}
-		statusAt = clk.Now()
-		for k := range o.Shard.Users(sc.Population.Users) {
-			uid := pop.UserID(o.Shard.User(k))
-			// Devices go on while users are read: each user's status is
-			// judged at its own read.
-			from := clk.Now()
-			sessions := tgt.Server.OnlineStatus(uid)
-			to := clk.Now()
-			inst := make([]policy.Instance, 0, len(sessions))
-			for _, s := range sessions {
-				inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
-			}
-			hist.SetServerOnlineAt(uid, inst, from, to)
-		}
-	}
 	spawn := func(ctx context.Context, a pacer.Arrival) {
 		a.Index = o.Shard.Device(a.Index)
-		live.DeviceStarted()
-		defer live.DeviceEnded()
-		pool.Spawn(ctx, a)
+		r.view.DeviceStarted()
+		defer r.view.DeviceEnded()
+		r.pool.Spawn(ctx, a)
 	}
-	runErr := timeline.Run(ctx, spawn, pacer.WithClock(clk), pacer.WithBeforeStop(readStatus))
-	end := clk.Now()
+	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline))
+	r.end = r.clk.Now()
 	stopView()
 	viewWG.Wait()
-	interrupted := runErr != nil || ctx.Err() != nil
+	interrupted = runErr != nil || ctx.Err() != nil
 	// An interrupted run must end promptly (Ctrl-C is answered within two
 	// seconds): what is still in flight gets a short budget.
-	finishBudget := 10 * time.Second
+	r.closeBudget = 10 * time.Second
 	if interrupted {
-		finishBudget = 500 * time.Millisecond
+		r.closeBudget = 500 * time.Millisecond
 	}
-	closeBudget = finishBudget
+	return interrupted
+}
 
+// readOnline reads the target's view of who is online at the end of the
+// last phase, while the devices still hold their sessions. Devices go on
+// while users are read: each user's status is judged at its own read.
+func (r *phases) readOnline() {
+	if r.hist == nil || !r.tgt.Traits.ServerTime {
+		return
+	}
+	r.statusAt = r.clk.Now()
+	for k := range r.o.Shard.Users(r.sc.Population.Users) {
+		uid := r.pop.UserID(r.o.Shard.User(k))
+		from := r.clk.Now()
+		sessions := r.tgt.Server.OnlineStatus(uid)
+		to := r.clk.Now()
+		inst := make([]policy.Instance, 0, len(sessions))
+		for _, s := range sessions {
+			inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
+		}
+		r.hist.SetServerOnlineAt(uid, inst, from, to)
+	}
+}
+
+// judge builds the results file, runs the oracle over the history and the
+// webhooks, evaluates the thresholds and writes the file.
+func (r *phases) judge(interrupted bool) (*Outcome, error) {
+	sc, o := r.sc, r.o
 	f := &results.File{
 		Schema:       results.Schema,
 		Scenario:     sc.Name,
 		ScenarioFile: sc.File,
 		Seed:         sc.Seed,
 		Shard:        o.Shard.String(),
-		Started:      start,
-		Ended:        end,
-		Duration:     results.Duration(end.Sub(start)),
+		Started:      r.start,
+		Ended:        r.end,
+		Duration:     results.Duration(r.end.Sub(r.start)),
 		Interrupted:  interrupted,
-		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: tgt.Kind, URL: tgt.URL}),
-		Metrics:      rec.Snapshot(),
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: r.tgt.Kind, URL: r.tgt.URL}),
+		Metrics:      r.rec.Snapshot(),
 	}
-	out := &Outcome{File: f, Passed: true}
-	if tgt.Server != nil {
-		st := tgt.Server.Stats()
+	out := &Outcome{File: f}
+	if r.tgt.Server != nil {
+		st := r.tgt.Server.Stats()
 		out.Server = &st
 	}
-	if hist != nil {
-		if note := wh.finish(hist, finishBudget); note != "" {
+	if r.hist != nil {
+		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
 			fmt.Fprintln(o.Log, note)
 		}
-		opts := check.Options{
-			Grace:          kickCfg.Grace.D(),
-			LateAfter:      kickCfg.LateAfter.D(),
-			Examples:       kickCfg.Examples,
-			End:            end,
-			StatusAt:       statusAt,
-			Mode:           oracleMode(tgt.Traits),
-			AnonymousKicks: tgt.Traits.AnonymousKicks,
-			RefusalCodes:   tgt.Traits.RefusalCodes,
-		}
-		out.Kickout = check.Check(hist, pol, opts)
-		f.Kickout = out.Kickout
+		k := sc.Checks.Kickout
+		f.Kickout = check.Check(r.hist, r.pol, check.Options{
+			Grace:          k.Grace.D(),
+			LateAfter:      k.LateAfter.D(),
+			Examples:       k.Examples,
+			End:            r.end,
+			StatusAt:       r.statusAt,
+			Mode:           oracleMode(r.tgt.Traits),
+			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
+			RefusalCodes:   r.tgt.Traits.RefusalCodes,
+		})
+		out.Kickout = f.Kickout
 	}
-	f.Thresholds = evalThresholds(thresholds, f.Metrics, out.Kickout)
+	f.Thresholds = evalThresholds(r.thresholds, f.Metrics, out.Kickout)
 	out.Passed = passed(f.Thresholds)
-	rm.finish(out.Kickout)
+	r.prom.finish(out.Kickout)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
+}
+
+// close ends what setUp started, in reverse: the metrics (after their
+// linger), the target, the webhook listener.
+func (r *phases) close(ctx context.Context) {
+	r.prom.close(ctx)
+	if r.tgt != nil {
+		_ = r.tgt.Close(r.closeBudget)
+	}
+	r.hooks.Close()
 }
 
 // oracleMode orders a user's logins by their numbers when the target
@@ -296,4 +351,59 @@ func passed(ths []results.Threshold) bool {
 		}
 	}
 	return true
+}
+
+// runMetrics is the Prometheus side of one run.
+type runMetrics struct {
+	p        *promsink.Sink
+	srv      *promsink.Server
+	linger   time.Duration
+	finished bool
+}
+
+// startRunMetrics sets up the run's metrics when o asks for them (nil
+// otherwise) and starts serving them when o.MetricsAddr is set. The
+// embedded server's statistics (srv, nil for an external target) join them.
+func startRunMetrics(o *Options, view *live.View, sc *scenario.Scenario, srv *server.Server) (*runMetrics, error) {
+	if o.Prom == nil && o.MetricsAddr == "" {
+		return nil, nil
+	}
+	m := &runMetrics{p: o.Prom, linger: o.MetricsLinger}
+	if m.p == nil {
+		m.p = promsink.New()
+	}
+	m.p.Begin(view, sc.Name, sc.Seed, o.Shard.String())
+	if srv != nil {
+		if err := m.p.Registry().Register(srv.Collector()); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	if o.MetricsAddr != "" {
+		var err error
+		if m.srv, err = promsink.Serve(o.MetricsAddr, m.p); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Log, "metrics: http://%s/metrics\n", m.srv.Addr())
+	}
+	return m, nil
+}
+
+// finish publishes the verdicts; nil-safe.
+func (m *runMetrics) finish(rep *check.Report) {
+	if m != nil {
+		m.p.Finish(rep)
+		m.finished = true
+	}
+}
+
+// close stops serving, after the linger time once the run has been judged;
+// nil-safe.
+func (m *runMetrics) close(ctx context.Context) {
+	if m == nil || m.srv == nil {
+		return
+	}
+	if !m.finished {
+		m.linger = 0
+	}
+	m.srv.CloseAfter(ctx, m.linger)
 }
