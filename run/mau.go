@@ -22,6 +22,7 @@ import (
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/shard"
 	"github.com/imload/imload/target"
 	"github.com/imload/imload/usersig"
 )
@@ -426,7 +427,7 @@ func simulateRealtime(ctx context.Context, cfg mau.Config, open mau.TargetFunc, 
 	return rep, nil
 }
 
-func shardNoteMAU(s Shard) string {
+func shardNoteMAU(s shard.Shard) string {
 	if s.Whole() {
 		return ""
 	}

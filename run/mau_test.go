@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/imload/imload/shard"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -292,7 +293,7 @@ func TestMAUShardsMerge(t *testing.T) {
 	}
 	var files []*results.File
 	for i := range 2 {
-		res, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text), Shard: Shard{Index: i, Count: 2}})
+		res, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text), Shard: shard.Shard{Index: i, Count: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}

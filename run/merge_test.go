@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"github.com/imload/imload/shard"
 	"math"
 	"strconv"
 	"strings"
@@ -91,7 +92,7 @@ func TestShardsMerge(t *testing.T) {
 	for i := range n {
 		go func() {
 			defer wg.Done()
-			shards[i], errs[i] = Execute(ctx, Options{Scenario: scs[i], Shard: Shard{i, n}, Sink: &shardUsers[i]})
+			shards[i], errs[i] = Execute(ctx, Options{Scenario: scs[i], Shard: shard.Shard{Index: i, Count: n}, Sink: &shardUsers[i]})
 		}()
 	}
 	wg.Wait()
@@ -104,7 +105,7 @@ func TestShardsMerge(t *testing.T) {
 	// Every user in exactly one shard: the one that owns it.
 	seen := map[string]int{}
 	for i := range n {
-		if got := shards[i].File.Shard; got != (Shard{i, n}).String() {
+		if got := shards[i].File.Shard; got != (shard.Shard{Index: i, Count: n}).String() {
 			t.Errorf("shard %d wrote Shard %q", i, got)
 		}
 		if len(shardUsers[i].m) == 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/shard"
 	"github.com/imload/imload/target"
 )
 
@@ -42,8 +43,8 @@ type Options struct {
 	// Log receives notes about the run (where the target listens, ...).
 	Log io.Writer
 	// Shard is this process's part of a run split over several (zero: the
-	// whole run); see Shard.
-	Shard Shard
+	// whole run); see package shard.
+	Shard shard.Shard
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics on this
 	// address during the run; MetricsLinger keeps serving them that long
 	// after the run has been judged, so that a last scrape sees the final
@@ -121,7 +122,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if sc.MAU != nil {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
 	}
-	sc, err := o.Shard.apply(sc)
+	sc, err := o.Shard.Apply(sc)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +208,7 @@ func (r *phases) plan(sinks event.Sinks) error {
 	}
 	cfg.Book = agent.NewLoginBook()
 	r.pop = agent.NewPopulation(sc.Population)
-	users, err := r.o.Shard.picker(r.pop, sc.Population.Users)
+	users, err := r.o.Shard.Picker(r.pop, sc.Population.Users)
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/imload/imload/results"
-	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/shard"
 )
 
 func TestDistFlagsApply(t *testing.T) {
@@ -18,14 +18,14 @@ func TestDistFlagsApply(t *testing.T) {
 		flags     distFlags
 		env       string // JOB_COMPLETION_INDEX; "-" unset
 		driver    string
-		want      run.Shard
+		want      shard.Shard
 		wantURL   string
 		wantKey   string
 		wantError string
 	}{
 		{name: "whole run", env: "-"},
-		{name: "shard flag", flags: distFlags{shard: "2/4"}, env: "-", want: run.Shard{Index: 2, Count: 4}},
-		{name: "indexed job", flags: distFlags{shards: 8}, env: "5", want: run.Shard{Index: 5, Count: 8}},
+		{name: "shard flag", flags: distFlags{shard: "2/4"}, env: "-", want: shard.Shard{Index: 2, Count: 4}},
+		{name: "indexed job", flags: distFlags{shards: 8}, env: "5", want: shard.Shard{Index: 5, Count: 8}},
 		{name: "indexed job without index", flags: distFlags{shards: 8}, env: "-", wantError: "JOB_COMPLETION_INDEX"},
 		{name: "index out of range", flags: distFlags{shards: 8}, env: "8", wantError: "from 0 to 7"},
 		{name: "index not a number", flags: distFlags{shards: 8}, env: "x", wantError: "whole number"},

@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"live":                   {"event", "scenario"},
 	"promsink":               {"check", "event", "live", "policy"},
 	"hooks":                  {"check", "clock", "policy", "server"},
+	"shard":                  {"agent", "scenario"},
 	"target":                 {"agent", "clock", "driver", "driver/inproc", "driver/ws", "driver/xmpp", "policy", "protocol", "scenario", "server"},
 	"run":                    {"*"},
 	"cmd/imload":             {"*"},

@@ -1,4 +1,9 @@
-package run
+// Package shard splits a run over several processes: shard i of N owns the
+// users whose index is i mod N, 1/N of the open-model arrival rate and of
+// the closed-model devices, and numbers its devices so that no two shards
+// draw the same plan. Per-user checks stay within one process, so the
+// shards' results merge exactly (results.Merge).
+package shard
 
 import (
 	"fmt"
@@ -7,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/imload/imload/agent"
-	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 )
 
@@ -22,8 +26,8 @@ type Shard struct {
 	Index, Count int
 }
 
-// ParseShard reads "i/N" with 0 ≤ i < N.
-func ParseShard(s string) (Shard, error) {
+// Parse reads "i/N" with 0 ≤ i < N.
+func Parse(s string) (Shard, error) {
 	is, ns, ok := strings.Cut(strings.TrimSpace(s), "/")
 	if !ok {
 		return Shard{}, fmt.Errorf("shard %q: want i/N, e.g. 0/4 (shards are numbered from 0)", s)
@@ -141,39 +145,39 @@ func (s Shard) Phases(phases []scenario.Phase) ([]scenario.Phase, error) {
 	return out, nil
 }
 
-// ShardUsers is the shard's part of a population: an agent.UserPicker that
+// Users is the shard's part of a population: an agent.UserPicker that
 // draws uniformly among the users the shard owns.
-type ShardUsers struct {
+type Users struct {
 	pop   *agent.Population
 	shard Shard
 	n     int
 }
 
-// NewShardUsers returns the picker of shard s over a population of total
+// NewUsers returns the picker of shard s over a population of total
 // users; it fails when the shard owns none.
-func NewShardUsers(pop *agent.Population, total int, s Shard) (*ShardUsers, error) {
+func NewUsers(pop *agent.Population, total int, s Shard) (*Users, error) {
 	s = s.norm()
 	n := s.Users(total)
 	if n == 0 {
 		return nil, fmt.Errorf("shard %d/%d owns no user of a population of %d: use at most %d shards", s.Index, s.Count, total, total)
 	}
-	return &ShardUsers{pop: pop, shard: s, n: n}, nil
+	return &Users{pop: pop, shard: s, n: n}, nil
 }
 
 // Pick implements agent.UserPicker.
-func (u *ShardUsers) Pick(r *rand.Rand) string {
+func (u *Users) Pick(r *rand.Rand) string {
 	return u.pop.UserID(u.shard.User(r.IntN(u.n)))
 }
 
 // Len returns how many users the shard owns.
-func (u *ShardUsers) Len() int { return u.n }
+func (u *Users) Len() int { return u.n }
 
 // UserID returns the ID of the shard's k-th user (0 ≤ k < Len).
-func (u *ShardUsers) UserID(k int) string { return u.pop.UserID(u.shard.User(k)) }
+func (u *Users) UserID(k int) string { return u.pop.UserID(u.shard.User(k)) }
 
-// apply returns the shard's scenario: a copy with the shard's phases (sc
+// Apply returns the shard's scenario: a copy with the shard's phases (sc
 // itself for the whole run).
-func (s Shard) apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
+func (s Shard) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -189,32 +193,11 @@ func (s Shard) apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 	return &c, nil
 }
 
-// picker returns the users the shard's devices draw from: pop itself for
+// Picker returns the users the shard's devices draw from: pop itself for
 // the whole run.
-func (s Shard) picker(pop *agent.Population, total int) (agent.UserPicker, error) {
+func (s Shard) Picker(pop *agent.Population, total int) (agent.UserPicker, error) {
 	if s.Whole() {
 		return pop, nil
 	}
-	return NewShardUsers(pop, total, s)
-}
-
-// MergeFiles combines the results of the shards of one run
-// (results.Merge: metrics, kickout verdicts and MAU accounting) and judges
-// the thresholds again over the merged data, from the expressions the shards
-// recorded. Outcome.Passed says whether every threshold passed.
-func MergeFiles(files ...*results.File) (*Outcome, error) {
-	f, err := results.Merge(files...)
-	if err != nil {
-		return nil, err
-	}
-	exprs := make([]string, len(files[0].Thresholds))
-	for i, t := range files[0].Thresholds {
-		exprs[i] = t.Expr
-	}
-	ths, err := parseThresholds(exprs, "file 1: ")
-	if err != nil {
-		return nil, err
-	}
-	f.Thresholds = judgeThresholds(ths, f.Metrics, f.Kickout, f.MAU)
-	return &Outcome{File: f, Kickout: f.Kickout, Passed: passed(f.Thresholds)}, nil
+	return NewUsers(pop, total, s)
 }
