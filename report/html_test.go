@@ -173,7 +173,7 @@ func TestHTMLSections(t *testing.T) {
 		{name: "no verdicts", edit: func(f *results.File) { f.Kickout, f.MAU, f.Thresholds = nil, nil, nil },
 			want:    []string{"The kickout oracle did not run", "holds no MAU accounting", "set no thresholds"},
 			notWant: []string{"chart_mau_dau"}},
-		{name: "unreadable mau", edit: func(f *results.File) { f.MAU = []byte(`{"strategies": 3}`) },
+		{name: "unreadable mau", edit: func(f *results.File) { *f = *withSection(t, f, "mau", []byte(`{"strategies": 3}`)) },
 			want: []string{"Note: mau section left out", "holds no MAU accounting", "wrong_victim"}},
 		{name: "no metrics series", edit: func(f *results.File) {
 			m := *f.Metrics
@@ -182,7 +182,7 @@ func TestHTMLSections(t *testing.T) {
 		}, want: []string{"No per-second series"}, notWant: []string{"chart_online", "chart_latency_login"}},
 		{name: "hostile names", edit: func(f *results.File) {
 			f.Scenario = `</script><script>alert(1)</script>`
-			f.Kickout = mustJSON(t, map[string]any{"policy": `</script><script>alert(2)`})
+			*f = *withSection(t, f, "kickout", mustJSON(t, map[string]any{"policy": `</script><script>alert(2)`}))
 			m := *f.Metrics
 			m.Ops = maps.Clone(m.Ops)
 			login := maps.Clone(m.Ops["login"])

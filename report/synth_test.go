@@ -168,22 +168,14 @@ func newSynthFile(t testing.TB) *results.File {
 		rec.Observe(&e)
 	}
 	snap := rec.Snapshot()
-	kick, err := json.Marshal(synthKickout())
-	if err != nil {
-		fail(err)
-	}
-	m, err := json.Marshal(synthMAU())
-	if err != nil {
-		fail(err)
-	}
 	f := &results.File{
 		Schema: results.Schema, Scenario: "synthetic", ScenarioFile: "testdata/synthetic.yaml", Seed: 7,
 		Started: synthStart, Ended: synthStart.Add(synthSpan), Duration: results.Duration(synthSpan),
 		Environment: results.Environment{GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", CPUs: 2, Version: "v0.0.0-test",
 			Target: results.Target{Kind: "embedded", URL: "ws://127.0.0.1:9/v1/ws"}},
 		Metrics: snap,
-		Kickout: kick,
-		MAU:     m,
+		Kickout: synthKickout(),
+		MAU:     synthMAU(),
 	}
 	for _, th := range []struct {
 		expr, metric string
@@ -219,4 +211,27 @@ func loadSynth(t testing.TB) *results.File {
 		t.Fatalf("%v (go test ./report -update creates it)", err)
 	}
 	return f
+}
+
+// withSection returns f as read back from a results file whose section key
+// ("kickout", "mau") holds raw: how a file with any such section reads.
+func withSection(t testing.TB, f *results.File, key string, raw []byte) *results.File {
+	t.Helper()
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc[key] = raw
+	if b, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	g, err := results.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

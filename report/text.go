@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -10,8 +9,7 @@ import (
 	"github.com/imload/imload/results"
 )
 
-// Verdicts holds the sections that a results file carries as raw JSON,
-// decoded with their owners' types.
+// Verdicts holds the sections of a results file beyond its metrics.
 type Verdicts struct {
 	Kickout *check.Report // nil when the file has none
 	MAU     *mau.Report   // nil when the file has none
@@ -20,32 +18,17 @@ type Verdicts struct {
 	Notes []string
 }
 
-// DecodeVerdicts decodes the kickout and MAU sections of f. A section that
-// does not decode is left nil and explained in Notes, so a report still
-// shows everything else.
+// DecodeVerdicts returns the kickout and MAU sections of f, and the notes
+// on the sections that did not decode when f was read (results.File.Notes),
+// so a report still shows everything else.
 func DecodeVerdicts(f *results.File) Verdicts {
-	var v Verdicts
-	if len(f.Kickout) > 0 && string(f.Kickout) != "null" {
-		var r check.Report
-		if err := json.Unmarshal(f.Kickout, &r); err != nil {
-			v.Notes = append(v.Notes, fmt.Sprintf("kickout section left out: %v", err))
-		} else {
-			v.Kickout = &r
-		}
-	}
-	if len(f.MAU) > 0 && string(f.MAU) != "null" {
-		var r mau.Report
-		if err := json.Unmarshal(f.MAU, &r); err != nil {
-			v.Notes = append(v.Notes, fmt.Sprintf("mau section left out: %v", err))
-		} else {
-			v.MAU = &r
-		}
-	}
-	return v
+	return Verdicts{Kickout: f.Kickout, MAU: f.MAU, Notes: f.Notes}
 }
 
 // WriteText prints the terminal report of f: the summary of package results,
 // then the kickout oracle's verdicts and the MAU strategies when f has them.
+// It is the one writer of a run's terminal report: imload run, merge and
+// report all print with it.
 func WriteText(w io.Writer, f *results.File) error {
 	if err := results.WriteSummary(w, f); err != nil {
 		return err

@@ -2,11 +2,11 @@
 // JSON document ("schema": "imload/results/v1") with the scenario and seed,
 // the environment, the metrics snapshot (HDR histograms in their standard
 // compressed encoding, counters, errors by code, per-second series), the
-// threshold verdicts, and room for the kickout oracle's and the MAU
-// accounting's verdicts. It writes the file atomically, reads it back with a
-// version check, merges the files of shards exactly, and prints the terminal
-// summary.
+// threshold verdicts, the kickout oracle's verdicts (check.Report) and the
+// MAU accounting (mau.Report). It writes the file atomically, reads it back
+// with a version check, merges the files of shards exactly (metrics,
+// verdicts and accounting), and prints the terminal summary of the metrics.
 //
-// results imports metrics and protocol; it must not import agent, server,
-// driver or check (their verdicts arrive as raw JSON).
+// results imports metrics, protocol and the report types of check and mau;
+// it must not import agent, server or driver.
 package results

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imload/imload/check"
 	"github.com/imload/imload/internal/atomicfile"
+	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 )
 
@@ -37,10 +39,53 @@ type File struct {
 	MergedFrom int               `json:"merged_from,omitempty"`
 	Metrics    *metrics.Snapshot `json:"metrics"`
 	Thresholds []Threshold       `json:"thresholds,omitempty"`
-	// Kickout holds the kickout oracle's verdicts and MAU the MAU/DAU
-	// accounting, each in the shape its own package defines.
-	Kickout json.RawMessage `json:"kickout,omitempty"`
-	MAU     json.RawMessage `json:"mau,omitempty"`
+	// Kickout holds the kickout oracle's verdicts (nil: the oracle was
+	// off) and MAU the MAU/DAU accounting of a month simulation (nil: not
+	// one), each in the shape its own package defines.
+	Kickout *check.Report `json:"kickout,omitempty"`
+	MAU     *mau.Report   `json:"mau,omitempty"`
+	// Notes say which sections a file held but could not be read (they are
+	// then nil): a report still shows the rest, a merge refuses the file.
+	// Not written.
+	Notes []string `json:"-"`
+}
+
+// UnmarshalJSON decodes a results document; a kickout or mau section that
+// does not decode is left nil and explained in Notes.
+func (f *File) UnmarshalJSON(b []byte) error {
+	type plain File // without this method
+	var doc struct {
+		*plain
+		Kickout json.RawMessage `json:"kickout"`
+		MAU     json.RawMessage `json:"mau"`
+	}
+	doc.plain = (*plain)(f)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return err
+	}
+	f.Kickout, f.MAU, f.Notes = nil, nil, nil
+	if section(doc.Kickout) {
+		var r check.Report
+		if err := json.Unmarshal(doc.Kickout, &r); err != nil {
+			f.Notes = append(f.Notes, fmt.Sprintf("kickout section left out: %v", err))
+		} else {
+			f.Kickout = &r
+		}
+	}
+	if section(doc.MAU) {
+		var r mau.Report
+		if err := json.Unmarshal(doc.MAU, &r); err != nil {
+			f.Notes = append(f.Notes, fmt.Sprintf("mau section left out: %v", err))
+		} else {
+			f.MAU = &r
+		}
+	}
+	return nil
+}
+
+// section reports whether raw holds a section (not absent, not null).
+func section(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(bytes.TrimSpace(raw)) != "null"
 }
 
 // Environment says where and with what the run happened.

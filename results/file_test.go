@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/metrics"
@@ -17,7 +18,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	f := syntheticFile(t)
 	f.Schema = "" // WriteFile sets it
 	f.Environment.Target.URL = "wss://admin:secret@im.example.com/v4/x?usersig=abc&sdkappid=1#frag"
-	f.Kickout = json.RawMessage(`{"violations":0}`)
+	f.Kickout = &check.Report{Policy: "dual-platform"}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "results.json")
 	if err := WriteFile(path, f); err != nil {
@@ -36,10 +37,8 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if u := got.Environment.Target.URL; u != "wss://im.example.com/v4/x" {
 		t.Errorf("target URL written as %q", u)
 	}
-	var kick bytes.Buffer
-	_ = json.Compact(&kick, got.Kickout)
-	if kick.String() != `{"violations":0}` || got.MAU != nil {
-		t.Errorf("kickout %s, mau %s", got.Kickout, got.MAU)
+	if got.Kickout == nil || got.Kickout.Policy != "dual-platform" || got.MAU != nil || got.Notes != nil {
+		t.Errorf("kickout %+v, mau %+v, notes %q", got.Kickout, got.MAU, got.Notes)
 	}
 	// Everything else survives as it was.
 	f.Schema, f.Environment.Target.URL = Schema, got.Environment.Target.URL
@@ -178,4 +177,32 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A section that does not decode leaves the rest of the file readable: it
+// is nil, with a note, and a merge refuses the file.
+func TestUnreadableSectionIsANote(t *testing.T) {
+	doc := map[string]any{}
+	if err := json.Unmarshal(mustJSON(t, syntheticFile(t)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["kickout"] = map[string]any{"verdicts": 3}
+	doc["mau"] = nil
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Kickout != nil || f.MAU != nil || len(f.Notes) != 1 || !strings.Contains(f.Notes[0], "kickout section left out") {
+		t.Errorf("kickout %v, mau %v, notes %q", f.Kickout, f.MAU, f.Notes)
+	}
+	if f.Metrics == nil || f.Scenario == "" {
+		t.Error("the rest of the file was not read")
+	}
+	if _, err := Merge(syntheticFile(t), f); err == nil || !strings.Contains(err.Error(), "file 2: kickout section left out") {
+		t.Errorf("merge: %v", err)
+	}
 }

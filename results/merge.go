@@ -3,17 +3,23 @@ package results
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 )
 
 // Merge combines the files of the shards of one run (same scenario, same
-// seed, distinct shards) into one: metrics merge exactly, Started is the
-// earliest start, Ended the latest end, Interrupted is set if any shard was
-// interrupted, and the environment is the first file's with the CPUs of all.
-// Thresholds, Kickout and MAU are left empty: they are verdicts over the
-// whole run, to be computed again from the merged data by their owners. The
-// files are not changed.
+// seed, distinct shards of one split, the same thresholds) into one:
+// metrics merge exactly, the kickout verdicts add (check.Report.Merge:
+// users are disjoint across shards), the MAU accounting adds (mau.Merge),
+// Started is the earliest start, Ended the latest end, Interrupted is set if
+// any shard was interrupted, and the environment is the first file's with
+// the CPUs of all. Thresholds are left empty: they are judged again over
+// the merged data by their owner, from the expressions of file 1. The order
+// of files does not change the result; the files are not changed.
 func Merge(files ...*File) (*File, error) {
 	if len(files) == 0 {
 		return nil, errors.New("results: nothing to merge")
@@ -22,7 +28,9 @@ func Merge(files ...*File) (*File, error) {
 	out := &File{Schema: Schema, Environment: first.Environment}
 	out.Environment.CPUs = 0
 	shards := map[string]int{}
+	split := "" // the N of the first shard's i/N
 	var ms metrics.Snapshot
+	var maus []*mau.Report
 	for i, f := range files {
 		n := i + 1
 		if f == nil || f.Metrics == nil {
@@ -35,11 +43,37 @@ func Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("results: file %d is scenario %q with seed %d but file 1 is scenario %q with seed %d: only the shards of one run merge",
 				n, f.Scenario, f.Seed, first.Scenario, first.Seed)
 		}
+		if len(f.Notes) > 0 {
+			return nil, fmt.Errorf("results: file %d: %s", n, strings.Join(f.Notes, "; "))
+		}
 		if f.Shard != "" {
 			if j, dup := shards[f.Shard]; dup {
 				return nil, fmt.Errorf("results: files %d and %d are both shard %s of the run", j, n, f.Shard)
 			}
 			shards[f.Shard] = n
+			_, of, _ := strings.Cut(f.Shard, "/")
+			if split != "" && of != split {
+				return nil, fmt.Errorf("results: file %d is shard %s, but an earlier file is a shard of %s: only the shards of one split merge", n, f.Shard, split)
+			}
+			split = of
+		}
+		if (f.Kickout != nil) != (first.Kickout != nil) {
+			return nil, fmt.Errorf("results: file %d and file 1 differ in having kickout verdicts (checks.kickout.enabled): merge the shards of one run", n)
+		}
+		if (f.MAU != nil) != (first.MAU != nil) {
+			return nil, fmt.Errorf("results: file %d and file 1 differ in having MAU results: merge the shards of one run", n)
+		}
+		if !sameExprs(f.Thresholds, first.Thresholds) {
+			return nil, fmt.Errorf("results: file %d has other thresholds than file 1: merge the shards of one run", n)
+		}
+		if f.Kickout != nil {
+			if out.Kickout == nil {
+				out.Kickout = &check.Report{}
+			}
+			out.Kickout.Merge(f.Kickout)
+		}
+		if f.MAU != nil {
+			maus = append(maus, f.MAU)
 		}
 		if i == 0 || f.Started.Before(out.Started) {
 			out.Started = f.Started
@@ -57,5 +91,18 @@ func Merge(files ...*File) (*File, error) {
 	out.Scenario, out.ScenarioFile, out.Seed = first.Scenario, first.ScenarioFile, first.Seed
 	out.Duration = Duration(out.Ended.Sub(out.Started))
 	out.Metrics = &ms
+	if len(maus) > 0 {
+		m, err := mau.Merge(maus...)
+		if err != nil {
+			return nil, err
+		}
+		out.MAU = m
+	}
 	return out, nil
+}
+
+// sameExprs reports whether a and b hold the same threshold expressions in
+// the same order.
+func sameExprs(a, b []Threshold) bool {
+	return slices.EqualFunc(a, b, func(x, y Threshold) bool { return x.Expr == y.Expr })
 }

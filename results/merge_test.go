@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/check"
+	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 )
@@ -99,6 +101,50 @@ func TestMergeRefuses(t *testing.T) {
 		{"same shard twice", []*File{other(func(f *File) { f.Shard = "1/3" }), base, other(func(f *File) { f.Shard = "1/3" })}, "files 1 and 3 are both shard 1/3"},
 		{"no metrics", []*File{base, other(func(f *File) { f.Metrics = nil })}, "file 2 has no metrics"},
 		{"other schema", []*File{base, other(func(f *File) { f.Schema = "imload/results/v0" })}, `schema "imload/results/v0"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Merge(tc.files...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The kickout verdicts of the shards add up; files must agree on having
+// verdicts, MAU accounting, the thresholds and the split.
+func TestMergeVerdictsAndRefusals(t *testing.T) {
+	base := syntheticFile(t)
+	shard := func(s string, fn func(f *File)) *File {
+		c := *base
+		c.Shard = s
+		if fn != nil {
+			fn(&c)
+		}
+		return &c
+	}
+	withKick := func(users int64) func(f *File) {
+		return func(f *File) {
+			f.Kickout = &check.Report{Policy: "dual-platform", Checks: check.Checks{Users: users}}
+		}
+	}
+	m, err := Merge(shard("0/2", withKick(3)), shard("1/2", withKick(4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kickout == nil || m.Kickout.Checks.Users != 7 || m.Kickout.Policy != "dual-platform" || m.MAU != nil || m.Thresholds != nil {
+		t.Errorf("merged kickout %+v, mau %v, thresholds %v", m.Kickout, m.MAU, m.Thresholds)
+	}
+	cases := []struct {
+		name  string
+		files []*File
+		want  string
+	}{
+		{"kickout in one only", []*File{shard("0/2", withKick(1)), shard("1/2", func(f *File) { f.Kickout = nil })}, "differ in having kickout verdicts"},
+		{"mau in one only", []*File{shard("0/2", nil), shard("1/2", func(f *File) { f.MAU = &mau.Report{} })}, "differ in having MAU results"},
+		{"other thresholds", []*File{shard("0/2", nil), shard("1/2", func(f *File) { f.Thresholds = f.Thresholds[:1] })}, "file 2 has other thresholds than file 1"},
+		{"other split", []*File{shard("0/2", nil), shard("1/4", nil)}, "file 2 is shard 1/4, but an earlier file is a shard of 2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
-// Package run wires a scenario into a run: it starts the target (the embedded
-// reference server on loopback, the in-process core, or a URL), the devices
-// by the pacer, the recorder, the history and the live view; at the end it
-// reads the target's view of who is online, runs the kickout oracle, evaluates
-// the thresholds and writes the results file. It is the only package that
-// knows every other one; cmd/imload only parses flags and calls Execute.
+// Package run wires a scenario into a run, and holds no feature of its
+// own: Execute sets up the target (package target), the oracle's webhook
+// receiver (hooks) and the sinks of the devices' events (the recorder, the
+// oracle's history, the live view of package live, the Prometheus sink of
+// package promsink), drives the devices by the pacer, then judges: the
+// results file, the kickout oracle, the thresholds. ExecuteMAU does the same
+// for a month simulation; MergeFiles judges merged shard files again.
+// cmd/imload only parses flags and calls it.
 package run

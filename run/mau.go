@@ -3,11 +3,9 @@ package run
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -15,9 +13,6 @@ import (
 
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/clock"
-	"github.com/imload/imload/driver"
-	"github.com/imload/imload/driver/inproc"
-	"github.com/imload/imload/driver/ws"
 	"github.com/imload/imload/internal/yamlpos"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
@@ -25,6 +20,8 @@ import (
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/shard"
+	"github.com/imload/imload/target"
 	"github.com/imload/imload/usersig"
 )
 
@@ -60,7 +57,7 @@ func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = mauWSWorkers
-		if sc.Target.Driver == scenario.DriverInproc {
+		if d, _ := scenario.LookupDriver(sc.Target.Driver); d.InProcess {
 			cfg.Workers = mauInprocWorkers
 		}
 	}
@@ -153,11 +150,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target.policy: %w", err)
 	}
-	faults, err := server.ParseFaults(append(append([]string(nil), sc.Target.Faults...), o.Faults...))
-	if err != nil {
-		return nil, err
-	}
-	key, err := targetKey(&sc.Target)
+	key, err := target.Key(&sc.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +167,10 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	status := &mauStatus{w: o.Progress, every: o.StatusEvery, days: days, start: start, last: start}
 	opts = append(opts, mau.OnDay(status.day))
 
+	faults := append(append([]string(nil), sc.Target.Faults...), o.Faults...)
+	if _, err := server.ParseFaults(faults); err != nil {
+		return nil, err
+	}
 	tk := &mauTargets{sc: sc, pol: pol, key: key, faults: faults, realtime: cfg.Realtime,
 		pop: agent.NewPopulation(sc.Population), days: days, log: o.Log}
 	fmt.Fprintf(o.Log, "mau: %d users%s, %d days of %s, %d strategies, seed %d, %d workers; target: a fresh embedded reference server per strategy, %s driver (policy %s)\n",
@@ -204,14 +201,8 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
 		Metrics:      metrics.NewRecorder(metrics.WithStart(start)).Snapshot(),
 	}
-	if rep != nil {
-		raw, err := json.Marshal(rep)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the MAU report: %w", err)
-		}
-		f.MAU = raw
-	}
-	out := &Outcome{File: f, Passed: true}
+	f.MAU = rep
+	out := &Outcome{File: f}
 	if rep != nil && !interrupted {
 		f.Thresholds = judgeThresholds(thresholds, nil, nil, rep)
 	} else {
@@ -220,11 +211,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 				Error: "the month simulation was interrupted before it ended"})
 		}
 	}
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
+	out.Passed = passed(f.Thresholds)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -273,7 +260,7 @@ func simulateRealtime(ctx context.Context, cfg mau.Config, open mau.TargetFunc, 
 	return rep, nil
 }
 
-func shardNoteMAU(s Shard) string {
+func shardNoteMAU(s shard.Shard) string {
 	if s.Whole() {
 		return ""
 	}
@@ -283,14 +270,10 @@ func shardNoteMAU(s Shard) string {
 // MAUReport returns the month simulation's report held in the results (nil
 // when the run had no mau section).
 func (o *Outcome) MAUReport() (*mau.Report, error) {
-	if o == nil || o.File == nil || o.File.MAU == nil {
+	if o == nil || o.File == nil {
 		return nil, nil
 	}
-	rep := &mau.Report{}
-	if err := json.Unmarshal(o.File.MAU, rep); err != nil {
-		return nil, fmt.Errorf("results: mau: %w", err)
-	}
-	return rep, nil
+	return o.File.MAU, nil
 }
 
 // mauTargets opens a fresh embedded reference server per strategy.
@@ -298,7 +281,7 @@ type mauTargets struct {
 	sc       *scenario.Scenario
 	pol      *policy.Policy
 	key      []byte
-	faults   server.Faults
+	faults   []string
 	realtime bool
 	pop      *agent.Population
 	days     int
@@ -325,54 +308,25 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 		resume = long
 	}
 	sdk := m.sc.Target.SDKAppID
-	srv, err := server.New(server.Config{
-		SDKAppID:     sdk,
-		Key:          m.key,
-		Admin:        m.sc.Target.Admin,
-		Policy:       m.pol,
-		Clock:        clk,
-		Faults:       m.faults,
-		Day:          cal.Day,
-		Epoch:        cal.Epoch,
-		IdleTimeout:  long,
-		ResumeWindow: resume,
+	tgt, err := target.Open(target.Spec{
+		Target: &m.sc.Target, Policy: m.pol, Key: m.key, Faults: m.faults, Clock: clk,
+		Server: func(c *server.Config) {
+			c.Day, c.Epoch, c.IdleTimeout, c.ResumeWindow = cal.Day, cal.Epoch, long, resume
+		},
 	})
 	if err != nil {
-		return mau.Target{}, fmt.Errorf("embedded server: %w", err)
+		return mau.Target{}, err
 	}
-	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}
-	var drv driver.Driver
+	srv := tgt.Server
 	var opTimeout time.Duration
-	if m.sc.Target.Driver == scenario.DriverInproc {
-		drv = inproc.New(srv)
-	} else {
-		addr, err := srv.Start("127.0.0.1:0")
-		if err != nil {
-			_ = shutdown()
-			return mau.Target{}, fmt.Errorf("embedded server: %w", err)
-		}
-		spread, err := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
-		if err != nil {
-			_ = shutdown()
-			return mau.Target{}, err
-		}
-		url := "ws://" + addr.String() + "/v1/ws"
-		d, err := ws.New(ws.Config{URL: url, DialTimeout: m.sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
-		if err != nil {
-			_ = shutdown()
-			return mau.Target{}, err
-		}
-		drv, opTimeout = d, m.sc.Target.Timeout.D()
-		fmt.Fprintf(m.log, "mau %s: embedded reference server on %s\n", st.Name, url)
+	if tgt.URL != "" { // over sockets, each call is bounded
+		opTimeout = m.sc.Target.Timeout.D()
+		fmt.Fprintf(m.log, "mau %s: %s\n", st.Name, tgt.About)
 	}
 	life := max(m.sc.Behaviour.TicketLifetime.D(), long)
 	key := m.key
 	return mau.Target{
-		Driver:    drv,
+		Driver:    tgt.Driver,
 		SDKAppID:  sdk,
 		Clock:     clk,
 		UserID:    m.pop.UserID,
@@ -382,9 +336,7 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 			return sig, now.Add(life), err
 		},
 		ServerCounts: func(context.Context) (mau.ServerCounts, error) { return serverCounts(srv.Stats()), nil },
-		Close: func() error {
-			return errors.Join(drv.Close(), shutdown())
-		},
+		Close:        func() error { return tgt.Close(10 * time.Second) },
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"encoding/json"
+	"github.com/imload/imload/shard"
 	"math"
 	"strconv"
 	"strings"
@@ -54,22 +55,12 @@ func userIndex(t *testing.T, id string) int {
 	return n
 }
 
-func kickoutOf(t *testing.T, f *results.File) *checkReport {
+func kickoutOf(t *testing.T, f *results.File) *check.Report {
 	t.Helper()
-	var r checkReport
-	if err := json.Unmarshal(f.Kickout, &r); err != nil {
-		t.Fatal(err)
+	if f.Kickout == nil {
+		t.Fatal("the results hold no kickout report")
 	}
-	return &r
-}
-
-// checkReport is the part of the kickout report the test reads.
-type checkReport struct {
-	Checks struct {
-		Users  int64 `json:"users"`
-		Logins int64 `json:"logins"`
-		Kicks  int64 `json:"kicks"`
-	} `json:"checks"`
+	return f.Kickout
 }
 
 // A run split in four shards: each user in exactly one shard, merged counts
@@ -101,7 +92,7 @@ func TestShardsMerge(t *testing.T) {
 	for i := range n {
 		go func() {
 			defer wg.Done()
-			shards[i], errs[i] = Execute(ctx, Options{Scenario: scs[i], Shard: Shard{i, n}, Sink: &shardUsers[i]})
+			shards[i], errs[i] = Execute(ctx, Options{Scenario: scs[i], Shard: shard.Shard{Index: i, Count: n}, Sink: &shardUsers[i]})
 		}()
 	}
 	wg.Wait()
@@ -114,7 +105,7 @@ func TestShardsMerge(t *testing.T) {
 	// Every user in exactly one shard: the one that owns it.
 	seen := map[string]int{}
 	for i := range n {
-		if got := shards[i].File.Shard; got != (Shard{i, n}).String() {
+		if got := shards[i].File.Shard; got != (shard.Shard{Index: i, Count: n}).String() {
 			t.Errorf("shard %d wrote Shard %q", i, got)
 		}
 		if len(shardUsers[i].m) == 0 {
@@ -282,7 +273,7 @@ func TestMergeFilesRefuses(t *testing.T) {
 	}{
 		{"same shard twice", []*results.File{mk("0/2"), mk("0/2")}, "both shard"},
 		{"splits of different N", []*results.File{mk("0/2"), mk("1/4")}, "shard of 2"},
-		{"kickout in one only", []*results.File{mk("0/2"), func() *results.File { f := mk("1/2"); f.Kickout = json.RawMessage(`{}`); return f }()}, "kickout"},
+		{"kickout in one only", []*results.File{mk("0/2"), func() *results.File { f := mk("1/2"); f.Kickout = &check.Report{}; return f }()}, "kickout"},
 		{"other thresholds", []*results.File{mk("0/2"), func() *results.File {
 			f := mk("1/2")
 			f.Thresholds = []results.Threshold{{Expr: "login.p99 < 1s"}}

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
 )
 
@@ -229,57 +228,4 @@ func TestPromScrape(t *testing.T) {
 	if _, ok := final.sum("imload_kickout_verdicts", map[string]string{"class": "wrong_victim"}); !ok {
 		t.Error("no kickout_verdicts{class=wrong_victim} after the run")
 	}
-}
-
-// Observe allocates nothing, whatever the event.
-func TestPromObserveAllocs(t *testing.T) {
-	p := NewProm()
-	evs := []event.Event{
-		{Kind: event.Login, Outcome: event.OK, Platform: policy.Android, Latency: time.Millisecond},
-		{Kind: event.Login, Outcome: event.Failed, Code: 70001, Platform: policy.Web, Latency: 2 * time.Millisecond},
-		{Kind: event.Logout, Outcome: event.TimedOut, Platform: policy.Mac, Latency: 5 * time.Second},
-		{Kind: event.Kicked, Platform: policy.IPhone},
-		{Kind: event.Disconnect, Platform: "Symbian"},
-		{Kind: event.Kind(200)},
-	}
-	for i := range evs {
-		p.Observe(&evs[i]) // first failure of a code adds its series
-	}
-	for i := range evs {
-		e := &evs[i]
-		if a := testing.AllocsPerRun(200, func() { p.Observe(e) }); a != 0 {
-			t.Errorf("Observe(%s %s) allocates %v times", e.Kind, e.Outcome, a)
-		}
-	}
-	// Each event was observed once, then 201 times by AllocsPerRun (one
-	// warm-up run and 200 measured).
-	fams, err := p.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := families{}
-	for _, f := range fams {
-		byName[f.GetName()] = f
-	}
-	if v, _ := byName.sum("imload_operation_errors_total", map[string]string{"op": "login", "code": "70001"}); v != 202 {
-		t.Errorf("login errors 70001 = %v, want 202", v)
-	}
-	if v, _ := byName.sum("imload_operation_errors_total", map[string]string{"op": "logout", "code": "timeout"}); v != 202 {
-		t.Errorf("logout timeouts = %v, want 202", v)
-	}
-	if v, _ := byName.sum("imload_events_total", map[string]string{"kind": "disconnect", "platform": "unknown"}); v != 202 {
-		t.Errorf("disconnects of an unknown platform = %v, want 202", v)
-	}
-}
-
-func BenchmarkPromObserve(b *testing.B) {
-	p := NewProm()
-	e := event.Event{Kind: event.Login, Outcome: event.OK, Platform: policy.IPhone, Latency: 800 * time.Microsecond}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			p.Observe(&e)
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

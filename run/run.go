@@ -2,33 +2,28 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
-	"os"
-	"strings"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
-	"github.com/imload/imload/codes"
-	"github.com/imload/imload/driver"
-	"github.com/imload/imload/driver/inproc"
-	"github.com/imload/imload/driver/ws"
-	"github.com/imload/imload/driver/xmpp"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/hooks"
+	"github.com/imload/imload/live"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/promsink"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/shard"
+	"github.com/imload/imload/target"
 )
 
 // Options of one run.
@@ -48,21 +43,21 @@ type Options struct {
 	// Log receives notes about the run (where the target listens, ...).
 	Log io.Writer
 	// Shard is this process's part of a run split over several (zero: the
-	// whole run); see Shard.
-	Shard Shard
+	// whole run); see package shard.
+	Shard shard.Shard
 	// MetricsAddr, when set, serves Prometheus metrics at /metrics on this
 	// address during the run; MetricsLinger keeps serving them that long
 	// after the run has been judged, so that a last scrape sees the final
 	// figures. Prom, when set, receives the metrics (served or not).
 	MetricsAddr   string
 	MetricsLinger time.Duration
-	Prom          *Prom
+	Prom          *promsink.Sink
 	// Sink, when set, also receives every event of the devices.
 	Sink event.Sink
 
 	// webhookWrap, in tests, stands between the target's State.StateChange
 	// callbacks and the run's listener (a target that lies).
-	webhookWrap handlerWrap
+	webhookWrap func(http.Handler) http.Handler
 	// tickets, in tests, stands between the devices and the tickets they
 	// are given (tickets that are corrupt, counted, ...).
 	tickets func(agent.Tickets) agent.Tickets
@@ -90,7 +85,30 @@ type Outcome struct {
 	// Server is the embedded server's counters once every device has ended
 	// (nil for a target URL).
 	Server *server.Stats
-	// Lines to print after the summary (e.g. oracle verdicts).
+}
+
+// phases is one run of a scenario's phases, step by step: setUp, drive,
+// judge, close.
+type phases struct {
+	o          *Options
+	sc         *scenario.Scenario
+	thresholds []scenario.Threshold
+	pol        *policy.Policy
+	clk        clock.Clock
+	hooks      *hooks.Receiver // nil: the oracle is off, or the target sends none
+	tgt        *target.Target
+	rec        *metrics.Recorder
+	hist       *check.History // nil: the oracle is off
+	view       *live.View
+	prom       *runMetrics
+	pop        *agent.Population
+	pool       *agent.Pool
+	timeline   *pacer.Timeline
+	// start and end of the devices; statusAt when the target's view of
+	// who is online was read.
+	start, end, statusAt time.Time
+	// closeBudget bounds the embedded server's shutdown.
+	closeBudget time.Duration
 }
 
 // Execute runs o.Scenario to its end or until ctx is done (then the results
@@ -104,194 +122,200 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if sc.MAU != nil {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
 	}
-	sc, err := o.Shard.apply(sc)
+	sc, err := o.Shard.Apply(sc)
 	if err != nil {
 		return nil, err
 	}
 	o.defaults()
-	thresholds, err := scenarioThresholds(sc)
-	if err != nil {
+	r := &phases{o: &o, sc: sc, clk: clock.Real{}, closeBudget: 5 * time.Second}
+	defer r.close(ctx)
+	if err := r.setUp(); err != nil {
 		return nil, err
 	}
-	pol, err := sc.Target.LoadPolicy()
-	if err != nil {
-		return nil, fmt.Errorf("target.policy: %w", err)
-	}
-	faultNames := append(append([]string(nil), sc.Target.Faults...), o.Faults...)
-	if len(faultNames) > 0 && sc.Target.URL != "" {
-		return nil, errors.New("faults apply to the embedded server only, and the scenario names a target URL")
-	}
-	faults, err := server.ParseFaults(faultNames)
-	if err != nil {
-		return nil, err
-	}
-	key, err := targetKey(&sc.Target)
-	if err != nil {
-		return nil, err
-	}
+	interrupted := r.drive(ctx)
+	return r.judge(interrupted)
+}
 
-	clk := clock.Real{}
-	wh, err := startWebhooks(sc, &o)
-	if err != nil {
-		return nil, err
+// setUp opens the target with the oracle's webhook listener, assembles the
+// sinks of the devices' events and plans the devices.
+func (r *phases) setUp() error {
+	sc, o := r.sc, r.o
+	var err error
+	if r.thresholds, err = scenarioThresholds(sc); err != nil {
+		return err
 	}
-	defer wh.close()
-	tgt, err := startTarget(sc, pol, key, faults, clk, o.Log, wh.url())
-	if err != nil {
-		return nil, err
+	if r.pol, err = sc.Target.LoadPolicy(); err != nil {
+		return fmt.Errorf("target.policy: %w", err)
 	}
-	defer tgt.close()
-	wh.attach(tgt.srv)
+	key, err := target.Key(&sc.Target)
+	if err != nil {
+		return err
+	}
+	oracleOn := sc.Checks.Kickout.Enabled == nil || *sc.Checks.Kickout.Enabled
+	// The embedded server always sends to the run's listener; a target URL
+	// only when the scenario says where to listen.
+	if oracleOn && (sc.Target.URL == "" || sc.Target.WebhookListen != "") {
+		if r.hooks, err = hooks.Start(sc.Target.WebhookListen, sc.Target.SDKAppID, o.webhookWrap); err != nil {
+			return fmt.Errorf("target.webhook_listen: %w", err)
+		}
+		if sc.Target.URL != "" {
+			fmt.Fprintf(o.Log, "webhooks: point the target's State.StateChange callback at %s\n", r.hooks.URL())
+		}
+	}
+	r.tgt, err = target.Open(target.Spec{
+		Target: &sc.Target, Policy: r.pol, Key: key, Clock: r.clk,
+		Faults:         append(append([]string(nil), sc.Target.Faults...), o.Faults...),
+		WebhookURL:     r.hooks.URL(),
+		TicketLifetime: sc.Behaviour.TicketLifetime.D(),
+	})
+	if err != nil {
+		return err
+	}
+	if r.tgt.About != "" {
+		fmt.Fprintf(o.Log, "target: %s (policy %s)\n", r.tgt.About, r.pol.Name)
+	}
+	r.hooks.Attach(r.tgt.Server)
 
-	start := clk.Now()
-	rec := metrics.NewRecorder(metrics.WithStart(start), metrics.WithClock(clk))
-	kickCfg := sc.Checks.Kickout
-	oracleOn := kickCfg.Enabled == nil || *kickCfg.Enabled
-	var hist *check.History
-	sinks := event.Sinks{rec}
+	r.start = r.clk.Now()
+	r.rec = metrics.NewRecorder(metrics.WithStart(r.start), metrics.WithClock(r.clk))
+	r.view = &live.View{}
+	sinks := event.Sinks{r.rec}
 	if oracleOn {
-		hist = check.NewHistory()
-		sinks = append(sinks, hist)
+		r.hist = check.NewHistory()
+		sinks = append(sinks, r.hist)
 	}
-	live := &Live{}
-	sinks = append(sinks, live)
-	rm, err := startRunMetrics(&o, live, sc, tgt.srv)
-	if err != nil {
-		return nil, err
+	sinks = append(sinks, r.view)
+	if r.prom, err = startRunMetrics(o, r.view, sc, r.tgt.Server); err != nil {
+		return err
 	}
-	defer rm.close(ctx)
-	if rm != nil {
-		sinks = append(sinks, rm.p)
+	if r.prom != nil {
+		sinks = append(sinks, r.prom.p)
 	}
 	if o.Sink != nil {
 		sinks = append(sinks, o.Sink)
 	}
+	return r.plan(sinks)
+}
 
+// plan makes the devices' pool, with their users, and the timeline of
+// their arrivals.
+func (r *phases) plan(sinks event.Sinks) error {
+	sc := r.sc
 	cfg := agent.ScenarioConfig(sc)
-	cfg.Driver = tgt.drv
-	cfg.Tickets = &agent.SigTickets{SDKAppID: sc.Target.SDKAppID, Key: key, Lifetime: sc.Behaviour.TicketLifetime.D()}
-	if sc.Target.Driver == scenario.DriverXMPP {
-		cfg.Tickets = xmpp.PasswordTickets{Secret: key} // passwords derived from the key
+	cfg.Driver, cfg.Tickets, cfg.Sink, cfg.Clock = r.tgt.Driver, r.tgt.Tickets, sinks, r.clk
+	if r.o.tickets != nil {
+		cfg.Tickets = r.o.tickets(cfg.Tickets)
 	}
-	if o.tickets != nil {
-		cfg.Tickets = o.tickets(cfg.Tickets)
-	}
-	cfg.Sink = sinks
-	cfg.Clock = clk
 	cfg.Book = agent.NewLoginBook()
-	pop := agent.NewPopulation(sc.Population)
-	users, err := o.Shard.picker(pop, sc.Population.Users)
+	r.pop = agent.NewPopulation(sc.Population)
+	users, err := r.o.Shard.Picker(r.pop, sc.Population.Users)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	planner, err := agent.NewPlanner(sc.Seed, sc, users)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pool := agent.NewPool(cfg, planner)
-	timeline, err := pacer.Schedule(sc.Phases)
-	if err != nil {
-		return nil, err
-	}
+	r.pool = agent.NewPool(cfg, planner)
+	r.timeline, err = pacer.Schedule(sc.Phases)
+	return err
+}
 
-	live.begin(start, sc.Phases)
+// drive runs the phases with the live view shown, and reports whether the
+// run was interrupted.
+func (r *phases) drive(ctx context.Context) (interrupted bool) {
+	o, ph := r.o, r.sc.Phases
+	r.view.Begin(r.start, ph)
 	viewCtx, stopView := context.WithCancel(context.Background())
 	var viewWG sync.WaitGroup
 	viewWG.Add(1)
 	go func() {
 		defer viewWG.Done()
-		live.show(viewCtx, o.Progress, o.TTY, sc.Phases, o.StatusEvery)
+		r.view.Show(viewCtx, o.Progress, o.TTY, ph, o.StatusEvery)
 	}()
-
-	// The target's view of who is online, read at the end of the last phase
-	// while the devices still hold their sessions.
-	var statusAt time.Time
-	readStatus := func() {
-		if hist == nil || tgt.srv == nil {
-			return
-		}
-		statusAt = clk.Now()
-		for k := range o.Shard.Users(sc.Population.Users) {
-			uid := pop.UserID(o.Shard.User(k))
-			// Devices go on while users are read: each user's status is
-			// judged at its own read.
-			from := clk.Now()
-			sessions := tgt.srv.OnlineStatus(uid)
-			to := clk.Now()
-			inst := make([]policy.Instance, 0, len(sessions))
-			for _, s := range sessions {
-				inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
-			}
-			hist.SetServerOnlineAt(uid, inst, from, to)
-		}
-	}
 	spawn := func(ctx context.Context, a pacer.Arrival) {
 		a.Index, a.Device = o.Shard.Device(a.Index), o.Shard.Device(a.Device)
-		live.DeviceStarted()
-		defer live.DeviceEnded()
-		pool.Spawn(ctx, a)
+		r.view.DeviceStarted()
+		defer r.view.DeviceEnded()
+		r.pool.Spawn(ctx, a)
 	}
-	runErr := timeline.Run(ctx, spawn, pacer.WithClock(clk), pacer.WithBeforeStop(readStatus))
-	end := clk.Now()
+	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline))
+	r.end = r.clk.Now()
 	stopView()
 	viewWG.Wait()
-	interrupted := runErr != nil || ctx.Err() != nil
+	interrupted = runErr != nil || ctx.Err() != nil
 	// An interrupted run must end promptly (Ctrl-C is answered within two
 	// seconds): what is still in flight gets a short budget.
-	finishBudget := 10 * time.Second
+	r.closeBudget = 10 * time.Second
 	if interrupted {
-		finishBudget = 500 * time.Millisecond
+		r.closeBudget = 500 * time.Millisecond
 	}
-	tgt.closeBudget = finishBudget
+	return interrupted
+}
 
+// readOnline reads the target's view of who is online at the end of the
+// last phase, while the devices still hold their sessions. Devices go on
+// while users are read: each user's status is judged at its own read.
+func (r *phases) readOnline() {
+	if r.hist == nil || !r.tgt.Traits.ServerTime {
+		return
+	}
+	r.statusAt = r.clk.Now()
+	for k := range r.o.Shard.Users(r.sc.Population.Users) {
+		uid := r.pop.UserID(r.o.Shard.User(k))
+		from := r.clk.Now()
+		sessions := r.tgt.Server.OnlineStatus(uid)
+		to := r.clk.Now()
+		inst := make([]policy.Instance, 0, len(sessions))
+		for _, s := range sessions {
+			inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
+		}
+		r.hist.SetServerOnlineAt(uid, inst, from, to)
+	}
+}
+
+// judge builds the results file, runs the oracle over the history and the
+// webhooks, evaluates the thresholds and writes the file.
+func (r *phases) judge(interrupted bool) (*Outcome, error) {
+	sc, o := r.sc, r.o
 	f := &results.File{
 		Schema:       results.Schema,
 		Scenario:     sc.Name,
 		ScenarioFile: sc.File,
 		Seed:         sc.Seed,
 		Shard:        o.Shard.String(),
-		Started:      start,
-		Ended:        end,
-		Duration:     results.Duration(end.Sub(start)),
+		Started:      r.start,
+		Ended:        r.end,
+		Duration:     results.Duration(r.end.Sub(r.start)),
 		Interrupted:  interrupted,
-		Environment:  results.CurrentEnvironment(o.Version, tgt.describe()),
-		Metrics:      rec.Snapshot(),
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: r.tgt.Kind, URL: r.tgt.URL}),
+		Metrics:      r.rec.Snapshot(),
 	}
-	out := &Outcome{File: f, Passed: true}
-	if tgt.srv != nil {
-		st := tgt.srv.Stats()
+	out := &Outcome{File: f}
+	if r.tgt.Server != nil {
+		st := r.tgt.Server.Stats()
 		out.Server = &st
 	}
-	if hist != nil {
-		if note := wh.finish(hist, finishBudget); note != "" {
+	if r.hist != nil {
+		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
 			fmt.Fprintln(o.Log, note)
 		}
-		opts := check.Options{
-			Grace:     kickCfg.Grace.D(),
-			LateAfter: kickCfg.LateAfter.D(),
-			Examples:  kickCfg.Examples,
-			End:       end,
-			StatusAt:  statusAt,
-			// XMPP's <conflict/> names no displacer: the search attributes it.
-			AnonymousKicks: sc.Target.Driver == scenario.DriverXMPP,
-			// The ws, inproc and xmpp drivers report a login refused for
-			// a conflict or limit with the protocol's code.
-			RefusalCodes: []int{codes.LoginRefused},
-		}
-		out.Kickout = check.Check(hist, pol, opts)
-		raw, err := json.Marshal(out.Kickout)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the kickout report: %w", err)
-		}
-		f.Kickout = raw
+		k := sc.Checks.Kickout
+		f.Kickout = check.Check(r.hist, r.pol, check.Options{
+			Grace:          k.Grace.D(),
+			LateAfter:      k.LateAfter.D(),
+			Examples:       k.Examples,
+			End:            r.end,
+			StatusAt:       r.statusAt,
+			Mode:           oracleMode(r.tgt.Traits),
+			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
+			RefusalCodes:   r.tgt.Traits.RefusalCodes,
+		})
+		out.Kickout = f.Kickout
 	}
-	f.Thresholds = evalThresholds(thresholds, f.Metrics, out.Kickout)
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
-	rm.finish(out.Kickout)
+	f.Thresholds = evalThresholds(r.thresholds, f.Metrics, out.Kickout)
+	out.Passed = passed(f.Thresholds)
+	r.prom.finish(out.Kickout)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -300,128 +324,87 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	return out, nil
 }
 
-// targetKey returns the app's secret key: from the scenario's env variable or
-// file, or, for the embedded server with neither, a fresh random key.
-func targetKey(t *scenario.Target) ([]byte, error) {
-	switch {
-	case t.KeyEnv != "":
-		v := os.Getenv(t.KeyEnv)
-		if v == "" {
-			return nil, fmt.Errorf("target.key_env: environment variable %s is empty or unset", t.KeyEnv)
-		}
-		return []byte(v), nil
-	case t.KeyFile != "":
-		b, err := os.ReadFile(t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.key_file: %w", err)
-		}
-		k := strings.TrimRight(string(b), "\r\n")
-		if k == "" {
-			return nil, fmt.Errorf("target.key_file: %s is empty", t.KeyFile)
-		}
-		return []byte(k), nil
-	case t.URL != "":
-		return nil, errors.New("target.url needs key_env or key_file")
+// close ends what setUp started, in reverse: the metrics (after their
+// linger), the target, the webhook listener.
+func (r *phases) close(ctx context.Context) {
+	r.prom.close(ctx)
+	if r.tgt != nil {
+		_ = r.tgt.Close(r.closeBudget)
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	return []byte(hex.EncodeToString(b[:])), nil
+	r.hooks.Close()
 }
 
-// xmppConfig is the xmpp driver's configuration for sc: devices bind the
-// resource target.xmpp_resource makes of their platform and instance ID.
-func xmppConfig(sc *scenario.Scenario, clk clock.Clock) xmpp.Config {
-	tmpl := sc.Target.XMPPResource
-	return xmpp.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Register: true, Clock: clk,
-		Resource: func(dev driver.Device) string {
-			return scenario.XMPPResource(tmpl, string(dev.Platform), dev.Instance)
-		}}
+// oracleMode orders a user's logins by their numbers when the target
+// numbers them (check.Auto still searches for users whose logins lack
+// one), and searches for an order otherwise.
+func oracleMode(tr target.Traits) check.Mode {
+	if tr.Sequenced {
+		return check.Auto
+	}
+	return check.Search
 }
 
-// target is what the devices talk to.
-type target struct {
-	kind string // embedded, inproc, ws
-	url  string
-	srv  *server.Server // nil for an external target
-	drv  driver.Driver
-	// closeBudget bounds the server's graceful shutdown (0: 5s).
-	closeBudget time.Duration
+// passed reports whether every threshold passed (true when there are none).
+func passed(ths []results.Threshold) bool {
+	for _, t := range ths {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
 }
 
-func startTarget(sc *scenario.Scenario, pol *policy.Policy, key []byte, faults server.Faults, clk clock.Clock, log io.Writer, webhookURL string) (*target, error) {
-	t := &target{}
-	if sc.Target.Driver == scenario.DriverXMPP {
-		d, err := xmpp.New(xmppConfig(sc, clk))
-		if err != nil {
-			return nil, fmt.Errorf("target.url: %w", err)
-		}
-		t.kind, t.url, t.drv = "xmpp", sc.Target.URL, d
-		fmt.Fprintf(log, "target: XMPP server at %s (domain %s, policy %s)\n", sc.Target.URL, d.Domain(), pol.Name)
-		return t, nil
-	}
-	if sc.Target.URL != "" {
-		// Source addresses spread over 127.0.0.0/8 (used only when the URL
-		// is loopback), as for the embedded server.
-		spread, _ := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
-		d, err := ws.New(ws.Config{URL: sc.Target.URL, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
-		if err != nil {
-			return nil, fmt.Errorf("target.url: %w", err)
-		}
-		t.kind, t.url, t.drv = "ws", sc.Target.URL, d
-		return t, nil
-	}
-	srv, err := server.New(server.Config{
-		SDKAppID: sc.Target.SDKAppID,
-		Key:      key,
-		Admin:    sc.Target.Admin,
-		Policy:   pol,
-		Clock:    clk,
-		Faults:   faults,
-		// The run's listener, when the kickout oracle is on.
-		WebhookURL: webhookURL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("embedded server: %w", err)
-	}
-	t.srv = srv
-	if sc.Target.Driver == "inproc" {
-		t.kind, t.drv = "inproc", inproc.New(srv)
-		fmt.Fprintf(log, "target: embedded reference server, in process (policy %s)\n", pol.Name)
-		return t, nil
-	}
-	addr, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("embedded server: %w", err)
-	}
-	t.url = "ws://" + addr.String() + "/v1/ws"
-	spread, err := ws.LoopbackRange(netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.254"))
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return nil, err
-	}
-	d, err := ws.New(ws.Config{URL: t.url, DialTimeout: sc.Target.Timeout.D(), Clock: clk, LocalAddrs: spread})
-	if err != nil {
-		_ = srv.Shutdown(context.Background())
-		return nil, err
-	}
-	t.kind, t.drv = "embedded", d
-	fmt.Fprintf(log, "target: embedded reference server on %s (policy %s)\n", t.url, pol.Name)
-	return t, nil
+// runMetrics is the Prometheus side of one run.
+type runMetrics struct {
+	p        *promsink.Sink
+	srv      *promsink.Server
+	linger   time.Duration
+	finished bool
 }
 
-func (t *target) describe() results.Target { return results.Target{Kind: t.kind, URL: t.url} }
-
-func (t *target) close() {
-	_ = t.drv.Close()
-	if t.srv != nil {
-		budget := t.closeBudget
-		if budget <= 0 {
-			budget = 5 * time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_ = t.srv.Shutdown(ctx)
+// startRunMetrics sets up the run's metrics when o asks for them (nil
+// otherwise) and starts serving them when o.MetricsAddr is set. The
+// embedded server's statistics (srv, nil for an external target) join them.
+func startRunMetrics(o *Options, view *live.View, sc *scenario.Scenario, srv *server.Server) (*runMetrics, error) {
+	if o.Prom == nil && o.MetricsAddr == "" {
+		return nil, nil
 	}
+	m := &runMetrics{p: o.Prom, linger: o.MetricsLinger}
+	if m.p == nil {
+		m.p = promsink.New()
+	}
+	m.p.Begin(view, sc.Name, sc.Seed, o.Shard.String())
+	if srv != nil {
+		if err := m.p.Registry().Register(srv.Collector()); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	if o.MetricsAddr != "" {
+		var err error
+		if m.srv, err = promsink.Serve(o.MetricsAddr, m.p); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Log, "metrics: http://%s/metrics\n", m.srv.Addr())
+	}
+	return m, nil
+}
+
+// finish publishes the verdicts; nil-safe.
+func (m *runMetrics) finish(rep *check.Report) {
+	if m != nil {
+		m.p.Finish(rep)
+		m.finished = true
+	}
+}
+
+// close stops serving, after the linger time once the run has been judged;
+// nil-safe.
+func (m *runMetrics) close(ctx context.Context) {
+	if m == nil || m.srv == nil {
+		return
+	}
+	if !m.finished {
+		m.linger = 0
+	}
+	m.srv.CloseAfter(ctx, m.linger)
 }

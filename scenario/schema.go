@@ -45,7 +45,7 @@ func fieldDocs() map[string]fieldDoc {
 
 		"target":                {desc: "What the devices talk to: the embedded reference server (default) or a server at a URL."},
 		"target.url":            {desc: "ws:// or wss:// URL of a server speaking imload's protocol. Empty: the embedded reference server on a loopback port. Needs key_env or key_file.", extra: map[string]any{"pattern": "^wss?://.+"}},
-		"target.driver":         {desc: "How devices reach the target: ws (WebSocket), inproc (calls the embedded server directly, no sockets; only without url) or xmpp (XMPP over WebSocket at url; the key is the secret user passwords derive from). Default ws, and inproc in a scenario with a mau section.", def: DefaultDriver, extra: map[string]any{"enum": []string{DriverWS, DriverInproc, DriverXMPP}}},
+		"target.driver":         {desc: driverDoc(), def: DefaultDriver, extra: map[string]any{"enum": DriverNames()}},
 		"target.sdkappid":       {desc: "The app's SDKAppID.", def: DefaultSDKAppID, extra: map[string]any{"minimum": 1}},
 		"target.key_env":        {desc: "Name of an environment variable holding the app's secret key. Give key_env or key_file, not both; for the embedded server a key is generated when neither is given."},
 		"target.key_file":       {desc: "Path of a file holding the app's secret key. Give key_env or key_file, not both."},

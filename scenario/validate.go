@@ -206,18 +206,8 @@ func (v *validator) target() {
 			v.errf("target.faults", "faults apply to the embedded server only; remove target.url or target.faults")
 		}
 	}
-	switch t.Driver {
-	case "", DriverWS:
-	case DriverInproc:
-		if t.URL != "" {
-			v.errf("target.driver", "inproc drives the embedded server only, not target.url (allowed with a url: ws, xmpp)")
-		}
-	case DriverXMPP:
-		if t.URL == "" {
-			v.errf("target.driver", "xmpp needs target.url, the ws:// URL of the XMPP server's WebSocket listener (e.g. ws://127.0.0.1:15280/ws)")
-		}
-	default:
-		v.errf("target.driver", "unknown driver %q (allowed: ws, inproc, xmpp)", t.Driver)
+	if err := CheckDriver(t.Driver, t.URL != ""); err != nil {
+		v.errf("target.driver", "%v", err)
 	}
 	if v.given("target.xmpp_resource", t.XMPPResource != "") {
 		if t.Driver != DriverXMPP {

@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/shard"
 )
 
 // distFlags are the flags of `imload run` for runs beyond one process:
@@ -44,14 +46,14 @@ func (d *distFlags) register(f *pflag.FlagSet) {
 }
 
 // apply sets the target URL on sc and returns the shard to run.
-func (d *distFlags) apply(sc *scenario.Scenario) (run.Shard, error) {
+func (d *distFlags) apply(sc *scenario.Scenario) (shard.Shard, error) {
 	if d.target != "" {
 		u, err := url.Parse(d.target)
 		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-			return run.Shard{}, fmt.Errorf("--target %q: want a WebSocket URL such as ws://127.0.0.1:9000/v1/ws", d.target)
+			return shard.Shard{}, fmt.Errorf("--target %q: want a WebSocket URL such as ws://127.0.0.1:9000/v1/ws", d.target)
 		}
-		if sc.Target.Driver == "inproc" {
-			return run.Shard{}, errors.New("--target: the scenario's target.driver is inproc, which drives the embedded server only; drop target.driver or --target")
+		if err := scenario.CheckDriver(sc.Target.Driver, true); err != nil {
+			return shard.Shard{}, fmt.Errorf("--target: the scenario's target.driver: %w; drop target.driver or --target", err)
 		}
 		sc.Target.URL = d.target
 	}
@@ -59,40 +61,40 @@ func (d *distFlags) apply(sc *scenario.Scenario) (run.Shard, error) {
 		sc.Target.KeyEnv, sc.Target.KeyFile = d.keyEnv, ""
 	}
 	if d.metricsLinger < 0 {
-		return run.Shard{}, fmt.Errorf("--metrics-linger must be 0s or more, got %s", d.metricsLinger)
+		return shard.Shard{}, fmt.Errorf("--metrics-linger must be 0s or more, got %s", d.metricsLinger)
 	}
 	switch {
 	case d.shard != "" && d.shards != 0:
-		return run.Shard{}, errors.New("--shard and --shards both given: give --shard i/N, or --shards N with the index in $" + jobIndexEnv)
+		return shard.Shard{}, errors.New("--shard and --shards both given: give --shard i/N, or --shards N with the index in $" + jobIndexEnv)
 	case d.shard != "":
-		sh, err := run.ParseShard(d.shard)
+		sh, err := shard.Parse(d.shard)
 		if err != nil {
-			return run.Shard{}, fmt.Errorf("--shard: %w", err)
+			return shard.Shard{}, fmt.Errorf("--shard: %w", err)
 		}
 		return sh, nil
 	case d.shards != 0:
 		if d.shards < 1 {
-			return run.Shard{}, fmt.Errorf("--shards must be at least 1, got %d", d.shards)
+			return shard.Shard{}, fmt.Errorf("--shards must be at least 1, got %d", d.shards)
 		}
 		v, ok := os.LookupEnv(jobIndexEnv)
 		if !ok || strings.TrimSpace(v) == "" {
-			return run.Shard{}, fmt.Errorf("--shards %d needs the shard index in $%s (a Kubernetes Indexed Job sets it), or use --shard i/N", d.shards, jobIndexEnv)
+			return shard.Shard{}, fmt.Errorf("--shards %d needs the shard index in $%s (a Kubernetes Indexed Job sets it), or use --shard i/N", d.shards, jobIndexEnv)
 		}
 		i, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			return run.Shard{}, fmt.Errorf("$%s=%q: want a whole number from 0 to %d", jobIndexEnv, v, d.shards-1)
+			return shard.Shard{}, fmt.Errorf("$%s=%q: want a whole number from 0 to %d", jobIndexEnv, v, d.shards-1)
 		}
-		sh := run.Shard{Index: i, Count: d.shards}
+		sh := shard.Shard{Index: i, Count: d.shards}
 		if err := sh.Validate(); err != nil {
-			return run.Shard{}, fmt.Errorf("$%s with --shards: %w", jobIndexEnv, err)
+			return shard.Shard{}, fmt.Errorf("$%s with --shards: %w", jobIndexEnv, err)
 		}
 		return sh, nil
 	}
-	return run.Shard{}, nil
+	return shard.Shard{}, nil
 }
 
 // shardNote is ", shard i/N" for a shard, "" for a whole run.
-func shardNote(s run.Shard) string {
+func shardNote(s shard.Shard) string {
 	if s.Whole() {
 		return ""
 	}
@@ -168,14 +170,8 @@ not merge (other scenario or seed, the same shard twice, unreadable).`,
 }
 
 func writeMergeSummary(w io.Writer, res *run.Outcome, out string) error {
-	if err := results.WriteSummary(w, res.File); err != nil {
+	if err := report.WriteText(w, res.File); err != nil {
 		return err
-	}
-	if res.Kickout != nil {
-		fmt.Fprintln(w)
-		if err := res.Kickout.WriteText(w); err != nil {
-			return err
-		}
 	}
 	if out != "" {
 		fmt.Fprintf(w, "\nmerged %d shard files: %s\n", res.File.MergedFrom, out)
@@ -188,7 +184,7 @@ func writeMergeSummary(w io.Writer, res *run.Outcome, out string) error {
 func missingShards(files []*results.File) (int, []int) {
 	n, seen := 0, map[int]bool{}
 	for _, f := range files {
-		sh, err := run.ParseShard(f.Shard)
+		sh, err := shard.Parse(f.Shard)
 		if f.Shard == "" || err != nil {
 			return 0, nil // merged or whole files: nothing to tell
 		}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/imload/imload/results"
-	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/shard"
 )
 
 func TestDistFlagsApply(t *testing.T) {
@@ -18,14 +18,14 @@ func TestDistFlagsApply(t *testing.T) {
 		flags     distFlags
 		env       string // JOB_COMPLETION_INDEX; "-" unset
 		driver    string
-		want      run.Shard
+		want      shard.Shard
 		wantURL   string
 		wantKey   string
 		wantError string
 	}{
 		{name: "whole run", env: "-"},
-		{name: "shard flag", flags: distFlags{shard: "2/4"}, env: "-", want: run.Shard{Index: 2, Count: 4}},
-		{name: "indexed job", flags: distFlags{shards: 8}, env: "5", want: run.Shard{Index: 5, Count: 8}},
+		{name: "shard flag", flags: distFlags{shard: "2/4"}, env: "-", want: shard.Shard{Index: 2, Count: 4}},
+		{name: "indexed job", flags: distFlags{shards: 8}, env: "5", want: shard.Shard{Index: 5, Count: 8}},
 		{name: "indexed job without index", flags: distFlags{shards: 8}, env: "-", wantError: "JOB_COMPLETION_INDEX"},
 		{name: "index out of range", flags: distFlags{shards: 8}, env: "8", wantError: "from 0 to 7"},
 		{name: "index not a number", flags: distFlags{shards: 8}, env: "x", wantError: "whole number"},
@@ -102,7 +102,7 @@ func TestMergeCmd(t *testing.T) {
 		t.Errorf("merged logins %d, shards add up to %d", got, want)
 	}
 	if len(m.Thresholds) != 1 || !m.Thresholds[0].Pass || m.Kickout == nil {
-		t.Errorf("merged thresholds %+v, kickout %d bytes", m.Thresholds, len(m.Kickout))
+		t.Errorf("merged thresholds %+v, kickout %v", m.Thresholds, m.Kickout != nil)
 	}
 	if !strings.Contains(stdout, "merged 2 shard files") || !strings.Contains(stdout, "kickout oracle") {
 		t.Errorf("summary:\n%s", stdout)
@@ -130,5 +130,26 @@ func TestMergeCmd(t *testing.T) {
 	_, _, err = execScenarioCmd(t, "merge", shard(0), shard(0), "-q")
 	if exitCode(err) != exitBadInput || !strings.Contains(err.Error(), "both shard 0/2") {
 		t.Errorf("same shard twice: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// The summary of merged month-simulation shards shows the merged MAU
+// accounting, as the summary of a whole run does.
+func TestMergeCmdShowsTheMAUSection(t *testing.T) {
+	dir := t.TempDir()
+	var shards []string
+	for i := range 2 {
+		p := filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))
+		if _, stderr, err := execScenarioCmd(t, "run", "testdata/mau-shard.yaml", "--shard", fmt.Sprintf("%d/2", i), "-o", p, "-q"); err != nil {
+			t.Fatalf("shard %d: %v\n%s", i, err, stderr)
+		}
+		shards = append(shards, p)
+	}
+	stdout, stderr, err := execScenarioCmd(t, "merge", shards[0], shards[1], "-o", filepath.Join(dir, "all.json"))
+	if err != nil {
+		t.Fatalf("merge: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "MAU simulation 2026-11-25") || !strings.Contains(stdout, "2 of 2 shards") || !strings.Contains(stdout, "PASS  mau.mismatches == 0") {
+		t.Errorf("merge summary lacks the merged MAU section:\n%s", stdout)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
@@ -81,23 +82,8 @@ usage, 130 interrupted (results still written).`,
 			if note := misbehaveNote(sc, res.File); note != "" {
 				fmt.Fprintln(stdout, note)
 			}
-			if err := results.WriteSummary(stdout, res.File); err != nil {
+			if err := report.WriteText(stdout, res.File); err != nil {
 				return err
-			}
-			if res.Kickout != nil {
-				fmt.Fprintln(stdout)
-				if err := res.Kickout.WriteText(stdout); err != nil {
-					return err
-				}
-			}
-			if rep, err := res.MAUReport(); err != nil || rep != nil {
-				fmt.Fprintln(stdout)
-				if err == nil {
-					err = rep.WriteText(stdout)
-				}
-				if err != nil {
-					return err
-				}
 			}
 			if out != "" {
 				fmt.Fprintf(stdout, "\nresults: %s\n", out)

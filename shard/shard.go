@@ -1,17 +1,17 @@
-package run
+// Package shard splits a run over several processes: shard i of N owns the
+// users whose index is i mod N, 1/N of the open-model arrival rate and of
+// the closed-model devices, and numbers its devices so that no two shards
+// draw the same plan. Per-user checks stay within one process, so the
+// shards' results merge exactly (results.Merge).
+package shard
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 
 	"github.com/imload/imload/agent"
-	"github.com/imload/imload/check"
-	"github.com/imload/imload/mau"
-	"github.com/imload/imload/metrics"
-	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 )
 
@@ -26,8 +26,8 @@ type Shard struct {
 	Index, Count int
 }
 
-// ParseShard reads "i/N" with 0 ≤ i < N.
-func ParseShard(s string) (Shard, error) {
+// Parse reads "i/N" with 0 ≤ i < N.
+func Parse(s string) (Shard, error) {
 	is, ns, ok := strings.Cut(strings.TrimSpace(s), "/")
 	if !ok {
 		return Shard{}, fmt.Errorf("shard %q: want i/N, e.g. 0/4 (shards are numbered from 0)", s)
@@ -145,39 +145,39 @@ func (s Shard) Phases(phases []scenario.Phase) ([]scenario.Phase, error) {
 	return out, nil
 }
 
-// ShardUsers is the shard's part of a population: an agent.UserPicker that
+// Users is the shard's part of a population: an agent.UserPicker that
 // draws uniformly among the users the shard owns.
-type ShardUsers struct {
+type Users struct {
 	pop   *agent.Population
 	shard Shard
 	n     int
 }
 
-// NewShardUsers returns the picker of shard s over a population of total
+// NewUsers returns the picker of shard s over a population of total
 // users; it fails when the shard owns none.
-func NewShardUsers(pop *agent.Population, total int, s Shard) (*ShardUsers, error) {
+func NewUsers(pop *agent.Population, total int, s Shard) (*Users, error) {
 	s = s.norm()
 	n := s.Users(total)
 	if n == 0 {
 		return nil, fmt.Errorf("shard %d/%d owns no user of a population of %d: use at most %d shards", s.Index, s.Count, total, total)
 	}
-	return &ShardUsers{pop: pop, shard: s, n: n}, nil
+	return &Users{pop: pop, shard: s, n: n}, nil
 }
 
 // Pick implements agent.UserPicker.
-func (u *ShardUsers) Pick(r *rand.Rand) string {
+func (u *Users) Pick(r *rand.Rand) string {
 	return u.pop.UserID(u.shard.User(r.IntN(u.n)))
 }
 
 // Len returns how many users the shard owns.
-func (u *ShardUsers) Len() int { return u.n }
+func (u *Users) Len() int { return u.n }
 
 // UserID returns the ID of the shard's k-th user (0 ≤ k < Len).
-func (u *ShardUsers) UserID(k int) string { return u.pop.UserID(u.shard.User(k)) }
+func (u *Users) UserID(k int) string { return u.pop.UserID(u.shard.User(k)) }
 
-// apply returns the shard's scenario: a copy with the shard's phases (sc
+// Apply returns the shard's scenario: a copy with the shard's phases (sc
 // itself for the whole run).
-func (s Shard) apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
+func (s Shard) Apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -193,127 +193,11 @@ func (s Shard) apply(sc *scenario.Scenario) (*scenario.Scenario, error) {
 	return &c, nil
 }
 
-// picker returns the users the shard's devices draw from: pop itself for
+// Picker returns the users the shard's devices draw from: pop itself for
 // the whole run.
-func (s Shard) picker(pop *agent.Population, total int) (agent.UserPicker, error) {
+func (s Shard) Picker(pop *agent.Population, total int) (agent.UserPicker, error) {
 	if s.Whole() {
 		return pop, nil
 	}
-	return NewShardUsers(pop, total, s)
-}
-
-// EvalThresholds judges each threshold against a run's metrics and kickout
-// report (nil when the oracle was off), as Execute does at the end of a run;
-// a merged run is judged again with it.
-func EvalThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *check.Report) []results.Threshold {
-	return evalThresholds(ths, snap, kick)
-}
-
-// MergeFiles combines the results of the shards of one run: the metrics
-// exactly (results.Merge), the kickout reports (check.Report.Merge: users
-// are disjoint across shards, so the counts add), the MAU reports
-// (mau.Merge), and the thresholds judged again over the merged data, from
-// the expressions the shards recorded. Outcome.Passed says whether every
-// threshold passed. The order of files does not change the result. The
-// files are not changed.
-func MergeFiles(files ...*results.File) (*Outcome, error) {
-	f, err := results.Merge(files...)
-	if err != nil {
-		return nil, err
-	}
-	count := -1
-	for i, g := range files {
-		if g.Shard == "" {
-			continue
-		}
-		sh, err := ParseShard(g.Shard)
-		if err != nil {
-			return nil, fmt.Errorf("file %d: %w", i+1, err)
-		}
-		if count >= 0 && sh.Count != count {
-			return nil, fmt.Errorf("file %d is shard %s, but an earlier file is a shard of %d: only the shards of one split merge", i+1, g.Shard, count)
-		}
-		count = sh.Count
-	}
-	out := &Outcome{File: f, Passed: true}
-
-	// Kickout verdicts: all files or none.
-	if files[0].Kickout != nil {
-		out.Kickout = &check.Report{}
-	}
-	for i, g := range files {
-		if (g.Kickout != nil) != (out.Kickout != nil) {
-			return nil, fmt.Errorf("file %d and file 1 differ in having kickout verdicts (checks.kickout.enabled): merge the shards of one run", i+1)
-		}
-		if g.Kickout == nil {
-			continue
-		}
-		var rep check.Report
-		if err := json.Unmarshal(g.Kickout, &rep); err != nil {
-			return nil, fmt.Errorf("file %d: kickout: %w", i+1, err)
-		}
-		out.Kickout.Merge(&rep)
-	}
-	if out.Kickout != nil {
-		raw, err := json.Marshal(out.Kickout)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the merged kickout report: %w", err)
-		}
-		f.Kickout = raw
-	}
-
-	// MAU reports: all files or none.
-	var maus []*mau.Report
-	var merged *mau.Report // nil: not a month simulation
-	for i, g := range files {
-		if (g.MAU != nil) != (files[0].MAU != nil) {
-			return nil, fmt.Errorf("file %d and file 1 differ in having MAU results: merge the shards of one run", i+1)
-		}
-		if g.MAU == nil {
-			continue
-		}
-		rep := &mau.Report{}
-		if err := json.Unmarshal(g.MAU, rep); err != nil {
-			return nil, fmt.Errorf("file %d: mau: %w", i+1, err)
-		}
-		maus = append(maus, rep)
-	}
-	if len(maus) > 0 {
-		m, err := mau.Merge(maus...)
-		merged = m
-		if err != nil {
-			return nil, err
-		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the merged MAU report: %w", err)
-		}
-		f.MAU = raw
-	}
-
-	// Thresholds: the same expressions in every file, judged again.
-	exprs := make([]string, len(files[0].Thresholds))
-	for i, t := range files[0].Thresholds {
-		exprs[i] = t.Expr
-	}
-	for i, g := range files[1:] {
-		same := len(g.Thresholds) == len(exprs)
-		for j := 0; same && j < len(exprs); j++ {
-			same = g.Thresholds[j].Expr == exprs[j]
-		}
-		if !same {
-			return nil, fmt.Errorf("file %d has other thresholds than file 1: merge the shards of one run", i+2)
-		}
-	}
-	ths, err := parseThresholds(exprs, "file 1: ")
-	if err != nil {
-		return nil, err
-	}
-	f.Thresholds = judgeThresholds(ths, f.Metrics, out.Kickout, merged)
-	for _, t := range f.Thresholds {
-		if !t.Pass {
-			out.Passed = false
-		}
-	}
-	return out, nil
+	return NewUsers(pop, total, s)
 }

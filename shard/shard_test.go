@@ -1,4 +1,4 @@
-package run
+package shard
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"github.com/imload/imload/scenario"
 )
 
-func TestParseShard(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    Shard
@@ -28,15 +28,15 @@ func TestParseShard(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := ParseShard(tc.in)
+			got, err := Parse(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseShard(%q) = %v, %v; want error containing %q", tc.in, got, err, tc.wantErr)
+					t.Fatalf("Parse(%q) = %v, %v; want error containing %q", tc.in, got, err, tc.wantErr)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("ParseShard(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+				t.Fatalf("Parse(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 			}
 		})
 	}
@@ -105,7 +105,7 @@ func TestShardPartition(t *testing.T) {
 func TestShardUsersPick(t *testing.T) {
 	pop := agent.NewPopulation(scenario.Population{Users: 10})
 	s := Shard{1, 4} // users 1, 5, 9
-	u, err := NewShardUsers(pop, 10, s)
+	u, err := NewUsers(pop, 10, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestShardUsersPick(t *testing.T) {
 			t.Errorf("user %s never picked in 200 draws", id)
 		}
 	}
-	if _, err := NewShardUsers(pop, 2, Shard{3, 4}); err == nil {
+	if _, err := NewUsers(pop, 2, Shard{3, 4}); err == nil {
 		t.Fatal("shard 3/4 of 2 users: want an error (it owns no user)")
 	}
 }

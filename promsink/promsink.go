@@ -1,4 +1,7 @@
-package run
+// Package promsink exports a run as Prometheus metrics while it runs: an
+// event.Sink that bumps pre-resolved counters and histograms, and the
+// listener that serves them at /metrics.
+package promsink
 
 import (
 	"context"
@@ -16,9 +19,8 @@ import (
 
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/live"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/scenario"
-	"github.com/imload/imload/server"
 )
 
 // LatencyBuckets are the upper bounds, in seconds, of the operation latency
@@ -53,7 +55,7 @@ func platName(i int) string {
 	return "unknown"
 }
 
-// Prom exports a run as Prometheus metrics while it runs. It is an
+// Sink exports a run as Prometheus metrics while it runs. It is an
 // event.Sink: every label combination is resolved when it is made, so
 // Observe only bumps atomic counters and histogram buckets, allocates
 // nothing and takes no lock (except the first failure of an operation with
@@ -74,7 +76,7 @@ func platName(i int) string {
 //	run_info{scenario,seed,shard}                  gauge, always 1
 //
 // plus the Go runtime and process collectors (memory, file descriptors).
-type Prom struct {
+type Sink struct {
 	reg *prometheus.Registry
 
 	logins  [nOutcomes][nPlats]prometheus.Counter
@@ -87,16 +89,16 @@ type Prom struct {
 	errs    [nOps]atomic.Pointer[map[int]prometheus.Counter]
 	timeout [nOps]prometheus.Counter
 
-	live       atomic.Pointer[Live]
+	live       atomic.Pointer[live.View]
 	violations prometheus.Gauge
 	verdicts   *prometheus.GaugeVec
 	finished   prometheus.Gauge
 	info       *prometheus.GaugeVec
 }
 
-// NewProm makes the metrics of one run in a registry of their own.
-func NewProm() *Prom {
-	p := &Prom{reg: prometheus.NewRegistry()}
+// New makes the metrics of one run in a registry of their own.
+func New() *Sink {
+	p := &Sink{reg: prometheus.NewRegistry()}
 	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "imload", Name: "logins_total",
 		Help: "Logins by outcome (ok, failed, timed_out) and platform.",
@@ -144,7 +146,7 @@ func NewProm() *Prom {
 		Help: "Device sessions running now.",
 	}, func() float64 {
 		if l := p.live.Load(); l != nil {
-			return float64(l.devices.Load())
+			return float64(l.Devices())
 		}
 		return 0
 	})
@@ -153,7 +155,7 @@ func NewProm() *Prom {
 		Help: "Instances logged in now: logins ok (not repeat) minus logouts, kicks and app kills.",
 	}, func() float64 {
 		if l := p.live.Load(); l != nil {
-			return float64(max(l.online.Load(), 0))
+			return float64(l.Online())
 		}
 		return 0
 	})
@@ -181,21 +183,22 @@ func NewProm() *Prom {
 }
 
 // Registry is where the metrics are registered; add collectors of your own.
-func (p *Prom) Registry() *prometheus.Registry { return p.reg }
+func (p *Sink) Registry() *prometheus.Registry { return p.reg }
 
 // Handler serves the metrics in the Prometheus exposition formats.
-func (p *Prom) Handler() http.Handler {
+func (p *Sink) Handler() http.Handler {
 	return promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{Registry: p.reg})
 }
 
-// begin ties the gauges to the run's live view and labels the run.
-func (p *Prom) begin(live *Live, scenario string, seed int64, shard Shard) {
-	p.live.Store(live)
-	p.info.WithLabelValues(scenario, strconv.FormatInt(seed, 10), shard.String()).Set(1)
+// Begin ties the gauges to the run's live view and labels the run (shard
+// "i/N", "" for a whole run).
+func (p *Sink) Begin(view *live.View, scenario string, seed int64, shard string) {
+	p.live.Store(view)
+	p.info.WithLabelValues(scenario, strconv.FormatInt(seed, 10), shard).Set(1)
 }
 
 // Observe implements event.Sink.
-func (p *Prom) Observe(e *event.Event) {
+func (p *Sink) Observe(e *event.Event) {
 	pl := platIndex(e.Platform)
 	k := int(e.Kind)
 	switch {
@@ -226,7 +229,7 @@ func (p *Prom) Observe(e *event.Event) {
 
 // codeCounter returns the error counter of (op, code), adding it on first
 // use: copy on write, so readers never lock.
-func (p *Prom) codeCounter(op, code int) prometheus.Counter {
+func (p *Sink) codeCounter(op, code int) prometheus.Counter {
 	if c, ok := (*p.errs[op].Load())[code]; ok {
 		return c
 	}
@@ -246,9 +249,9 @@ func (p *Prom) codeCounter(op, code int) prometheus.Counter {
 	return c
 }
 
-// finish publishes the oracle's verdicts (rep nil: the oracle was off) and
+// Finish publishes the oracle's verdicts (rep nil: the oracle was off) and
 // marks the run finished.
-func (p *Prom) finish(rep *check.Report) {
+func (p *Sink) Finish(rep *check.Report) {
 	if rep != nil {
 		p.violations.Set(float64(rep.Violations()))
 		for c := check.Class(0); c < check.NumClasses; c++ {
@@ -258,22 +261,22 @@ func (p *Prom) finish(rep *check.Report) {
 	p.finished.Set(1)
 }
 
-// metricsServer serves /metrics of a run on its own listener.
-type metricsServer struct {
+// Server serves /metrics of a run on its own listener.
+type Server struct {
 	srv  *http.Server
 	done chan struct{}
 	addr net.Addr
 }
 
-// serveMetrics listens on addr and serves p at /metrics until close.
-func serveMetrics(addr string, p *Prom) (*metricsServer, error) {
+// Serve listens on addr and serves p at /metrics until Close.
+func Serve(addr string, p *Sink) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-addr: listen on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", p.Handler())
-	m := &metricsServer{
+	m := &Server{
 		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
 		done: make(chan struct{}),
 		addr: ln.Addr(),
@@ -287,74 +290,28 @@ func serveMetrics(addr string, p *Prom) (*metricsServer, error) {
 	return m, nil
 }
 
-// close stops the server, letting a scrape in progress finish, and waits for
-// its goroutine.
-func (m *metricsServer) close() {
+// Addr is where the server listens.
+func (m *Server) Addr() net.Addr { return m.addr }
+
+// Close stops the server, letting a scrape in progress finish, and waits
+// for its goroutine.
+func (m *Server) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = m.srv.Shutdown(ctx)
 	<-m.done
 }
 
-// runMetrics is the Prometheus side of one Execute.
-type runMetrics struct {
-	p        *Prom
-	srv      *metricsServer
-	linger   time.Duration
-	finished bool
-}
-
-// startRunMetrics sets up the run's metrics when o asks for them (nil
-// otherwise) and starts serving them when o.MetricsAddr is set. The
-// embedded server's statistics (srv, nil for an external target) join them.
-func startRunMetrics(o *Options, live *Live, sc *scenario.Scenario, srv *server.Server) (*runMetrics, error) {
-	if o.Prom == nil && o.MetricsAddr == "" {
-		return nil, nil
-	}
-	p := o.Prom
-	if p == nil {
-		p = NewProm()
-	}
-	p.begin(live, sc.Name, sc.Seed, o.Shard)
-	if srv != nil {
-		if err := p.reg.Register(srv.Collector()); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
-		}
-	}
-	m := &runMetrics{p: p, linger: o.MetricsLinger}
-	if o.MetricsAddr != "" {
-		ms, err := serveMetrics(o.MetricsAddr, p)
-		if err != nil {
-			return nil, err
-		}
-		m.srv = ms
-		fmt.Fprintf(o.Log, "metrics: http://%s/metrics\n", ms.addr)
-	}
-	return m, nil
-}
-
-// finish publishes the verdicts; nil-safe.
-func (m *runMetrics) finish(rep *check.Report) {
-	if m == nil {
-		return
-	}
-	m.p.finish(rep)
-	m.finished = true
-}
-
-// close keeps serving for the linger time after a finished run (unless ctx
-// ends first), then stops the server; nil-safe.
-func (m *runMetrics) close(ctx context.Context) {
-	if m == nil || m.srv == nil {
-		return
-	}
-	if m.finished && m.linger > 0 && ctx.Err() == nil {
-		t := time.NewTimer(m.linger)
+// CloseAfter keeps serving for linger (unless ctx ends first), so that a
+// last scrape sees a finished run's figures, then closes the server.
+func (m *Server) CloseAfter(ctx context.Context, linger time.Duration) {
+	if linger > 0 && ctx.Err() == nil {
+		t := time.NewTimer(linger)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 		}
 		t.Stop()
 	}
-	m.srv.close()
+	m.Close()
 }

@@ -1,4 +1,8 @@
-package run
+// Package hooks receives a target's State.StateChange callbacks for the
+// kickout oracle: a loopback (or given) HTTP listener that keeps them until
+// the run ends, and the end of a run's callbacks (wait for the sender,
+// refuse to judge when it lost some, add them to the oracle's history).
+package hooks
 
 import (
 	"context"
@@ -16,19 +20,18 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/policy"
-	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
 )
 
 // maxCallbackBody bounds one callback's body.
 const maxCallbackBody = 64 << 10
 
-// WebhookListener receives a target's State.StateChange callbacks (SPEC.md
+// Listener receives a target's State.StateChange callbacks (SPEC.md
 // section 7) over HTTP, on any path, and keeps them for the kickout oracle.
 // Callbacks are held until Commit adds them to a check.History, so that a
 // run can leave them out when the sender says it lost some: a callback that
 // never came would otherwise read as a login without one.
-type WebhookListener struct {
+type Listener struct {
 	app uint64 // the SdkAppid expected (0: any)
 	clk clock.Clock
 	ln  net.Listener
@@ -50,10 +53,10 @@ type WebhookListener struct {
 	err   error
 }
 
-// ListenWebhooks listens on addr ("" : a loopback port) for the callbacks of
+// Listen listens on addr ("" : a loopback port) for the callbacks of
 // SDKAppID app (0: any app). wrap, when not nil, wraps the handler (tests
 // use it to play a target that lies).
-func ListenWebhooks(addr string, app uint64, clk clock.Clock, wrap func(http.Handler) http.Handler) (*WebhookListener, error) {
+func Listen(addr string, app uint64, clk clock.Clock, wrap func(http.Handler) http.Handler) (*Listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -64,7 +67,7 @@ func ListenWebhooks(addr string, app uint64, clk clock.Clock, wrap func(http.Han
 	if err != nil {
 		return nil, fmt.Errorf("webhook listener on %s: %w", addr, err)
 	}
-	l := &WebhookListener{app: app, clk: clk, ln: ln, done: make(chan struct{}), seen: map[string]struct{}{}}
+	l := &Listener{app: app, clk: clk, ln: ln, done: make(chan struct{}), seen: map[string]struct{}{}}
 	var h http.Handler = l
 	if wrap != nil {
 		h = wrap(h)
@@ -78,22 +81,22 @@ func ListenWebhooks(addr string, app uint64, clk clock.Clock, wrap func(http.Han
 }
 
 // URL is where a target sends its callbacks.
-func (l *WebhookListener) URL() string { return "http://" + l.ln.Addr().String() + "/imload/webhook" }
+func (l *Listener) URL() string { return "http://" + l.ln.Addr().String() + "/imload/webhook" }
 
 // Received counts the State.StateChange callbacks accepted; Rejected those
 // refused (not POST, not JSON, another SdkAppid, a body too large);
 // Ignored the callbacks of other commands, accepted and not kept.
-func (l *WebhookListener) Received() int64 { return l.received.Load() }
+func (l *Listener) Received() int64 { return l.received.Load() }
 
 // Rejected counts the requests refused.
-func (l *WebhookListener) Rejected() int64 { return l.rejected.Load() }
+func (l *Listener) Rejected() int64 { return l.rejected.Load() }
 
 // Ignored counts callbacks of other commands.
-func (l *WebhookListener) Ignored() int64 { return l.ignored.Load() }
+func (l *Listener) Ignored() int64 { return l.ignored.Load() }
 
 // Duplicates counts callbacks received again (same ImloadEventTimeNs,
 // account, action, reason and devices) and not kept twice.
-func (l *WebhookListener) Duplicates() int64 { return l.duplicates.Load() }
+func (l *Listener) Duplicates() int64 { return l.duplicates.Load() }
 
 func reply(w http.ResponseWriter, code int, info string) {
 	status := "OK"
@@ -106,7 +109,7 @@ func reply(w http.ResponseWriter, code int, info string) {
 }
 
 // ServeHTTP takes one callback.
-func (l *WebhookListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reject := func(status int, info string) {
 		l.rejected.Add(1)
 		w.WriteHeader(status)
@@ -192,7 +195,7 @@ func (l *WebhookListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Quiet waits until no callback has come for d (wall time), or ctx ends:
 // for a target whose callbacks trail its answers.
-func (l *WebhookListener) Quiet(ctx context.Context, d time.Duration) {
+func (l *Listener) Quiet(ctx context.Context, d time.Duration) {
 	t := time.NewTicker(max(d/10, time.Millisecond))
 	defer t.Stop()
 	start := time.Now().UnixNano()
@@ -210,7 +213,7 @@ func (l *WebhookListener) Quiet(ctx context.Context, d time.Duration) {
 }
 
 // Close stops listening and waits for the callbacks being taken.
-func (l *WebhookListener) Close(ctx context.Context) error {
+func (l *Listener) Close(ctx context.Context) error {
 	l.close.Do(func() {
 		l.mu.Lock()
 		l.shut = true
@@ -226,7 +229,7 @@ func (l *WebhookListener) Close(ctx context.Context) error {
 
 // Commit adds the callbacks held so far to h and forgets them; it returns
 // how many it added.
-func (l *WebhookListener) Commit(h *check.History) int {
+func (l *Listener) Commit(h *check.History) int {
 	l.mu.Lock()
 	held := l.held
 	l.held = nil
@@ -237,54 +240,43 @@ func (l *WebhookListener) Commit(h *check.History) int {
 	return len(held)
 }
 
-// webhooks is a run's callback listener, with the embedded server whose
-// sender it can ask about losses (nil for a target URL).
-type webhooks struct {
-	l   *WebhookListener
+// Receiver is a run's callback listener, with the embedded server whose
+// sender it can ask about losses (nil for a target URL). A nil *Receiver
+// (the oracle is off) does nothing.
+type Receiver struct {
+	l   *Listener
 	srv *server.Server
 }
 
-// startWebhooks starts the listener of a run whose kickout oracle is on:
-// always for the embedded server (which is pointed at it), and for a target
-// URL when the scenario names target.webhook_listen.
-func startWebhooks(sc *scenario.Scenario, o *Options) (*webhooks, error) {
-	t := &sc.Target
-	k := sc.Checks.Kickout
-	if k.Enabled != nil && !*k.Enabled || (t.URL != "" && t.WebhookListen == "") {
-		return nil, nil
-	}
-	l, err := ListenWebhooks(t.WebhookListen, t.SDKAppID, nil, o.webhookWrap)
+// Start listens on addr ("" : a loopback port) for the callbacks of
+// SDKAppID app; wrap as for Listen.
+func Start(addr string, app uint64, wrap func(http.Handler) http.Handler) (*Receiver, error) {
+	l, err := Listen(addr, app, nil, wrap)
 	if err != nil {
-		return nil, fmt.Errorf("target.webhook_listen: %w", err)
+		return nil, err
 	}
-	if t.URL != "" {
-		fmt.Fprintf(o.Log, "webhooks: point the target's State.StateChange callback at %s\n", l.URL())
-	}
-	return &webhooks{l: l}, nil
+	return &Receiver{l: l}, nil
 }
 
-// handlerWrap wraps the listener's handler (Options.webhookWrap).
-type handlerWrap = func(http.Handler) http.Handler
-
-// attach names the embedded server that sends the callbacks.
-func (w *webhooks) attach(srv *server.Server) {
+// Attach names the embedded server that sends the callbacks.
+func (w *Receiver) Attach(srv *server.Server) {
 	if w != nil {
 		w.srv = srv
 	}
 }
 
-// url is where the embedded server sends its callbacks ("" : none).
-func (w *webhooks) url() string {
+// URL is where the target sends its callbacks ("" : nowhere).
+func (w *Receiver) URL() string {
 	if w == nil {
 		return ""
 	}
 	return w.l.URL()
 }
 
-// finish waits for the callbacks of the run, stops listening and adds them
+// Finish waits for the callbacks of the run, stops listening and adds them
 // to the history, unless the embedded server lost some. It returns a note
 // for the log.
-func (w *webhooks) finish(h *check.History, budget time.Duration) string {
+func (w *Receiver) Finish(h *check.History, budget time.Duration) string {
 	if w == nil {
 		return ""
 	}
@@ -320,8 +312,8 @@ func (w *webhooks) finish(h *check.History, budget time.Duration) string {
 	return note
 }
 
-// close stops the listener when the run ends early.
-func (w *webhooks) close() {
+// Close stops the listener when the run ends early.
+func (w *Receiver) Close() {
 	if w == nil {
 		return
 	}

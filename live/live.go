@@ -1,4 +1,7 @@
-package run
+// Package live is the run's live view: a few running totals kept from the
+// devices' events (lock-free) and shown while the run goes on, as progress
+// bars on a terminal or a status line every few seconds otherwise.
+package live
 
 import (
 	"context"
@@ -16,9 +19,9 @@ import (
 	"github.com/imload/imload/scenario"
 )
 
-// Live keeps the few running totals the live view shows. It is an
+// View keeps the few running totals the live view shows. It is an
 // event.Sink; Observe is lock-free.
-type Live struct {
+type View struct {
 	loginsOK  atomic.Int64
 	loginsBad atomic.Int64
 	errors    atomic.Int64
@@ -31,7 +34,7 @@ type Live struct {
 }
 
 // Observe counts one event.
-func (l *Live) Observe(e *event.Event) {
+func (l *View) Observe(e *event.Event) {
 	switch e.Kind {
 	case event.Login:
 		if e.Outcome == event.OK {
@@ -58,16 +61,23 @@ func (l *Live) Observe(e *event.Event) {
 }
 
 // DeviceStarted and DeviceEnded track devices alive.
-func (l *Live) DeviceStarted() { l.devices.Add(1) }
-func (l *Live) DeviceEnded()   { l.devices.Add(-1) }
+func (l *View) DeviceStarted() { l.devices.Add(1) }
+func (l *View) DeviceEnded()   { l.devices.Add(-1) }
 
-// begin sets the run's start and phases; call it before show.
-func (l *Live) begin(start time.Time, phases []scenario.Phase) {
+// Devices returns the device sessions running now.
+func (l *View) Devices() int64 { return l.devices.Load() }
+
+// Online returns the instances logged in now (never below 0): logins ok
+// (not repeats) minus logouts, kicks and app kills.
+func (l *View) Online() int64 { return max(l.online.Load(), 0) }
+
+// Begin sets the run's start and phases; call it before Show.
+func (l *View) Begin(start time.Time, phases []scenario.Phase) {
 	l.start, l.phases = start, phases
 }
 
 // phaseAt returns the phase running at now and how long it has run.
-func (l *Live) phaseAt(now time.Time) (int, time.Duration) {
+func (l *View) phaseAt(now time.Time) (int, time.Duration) {
 	el := now.Sub(l.start)
 	for i, ph := range l.phases {
 		if el < ph.Duration.D() || i == len(l.phases)-1 {
@@ -78,24 +88,21 @@ func (l *Live) phaseAt(now time.Time) (int, time.Duration) {
 	return 0, el
 }
 
-func (l *Live) status(prevOK int64, dt time.Duration) (string, int64) {
+func (l *View) status(prevOK int64, dt time.Duration) (string, int64) {
 	ok := l.loginsOK.Load()
 	rate := 0.0
 	if dt > 0 {
 		rate = float64(ok-prevOK) / dt.Seconds()
 	}
-	online := l.online.Load()
-	if online < 0 {
-		online = 0
-	}
+	online := l.Online()
 	return fmt.Sprintf("devices %d  online ~%d  logins %d (%.0f/s)  failed %d  errors %d  kicks %d",
 		l.devices.Load(), online, ok, rate, l.loginsBad.Load(), l.errors.Load(), l.kicks.Load()), ok
 }
 
-// show renders progress until ctx ends: mpb bars (one per phase) on a
+// Show renders progress until ctx ends: mpb bars (one per phase) on a
 // terminal, a plain status line every interval otherwise. It returns when
 // rendering has stopped.
-func (l *Live) show(ctx context.Context, w io.Writer, tty bool, phases []scenario.Phase, interval time.Duration) {
+func (l *View) Show(ctx context.Context, w io.Writer, tty bool, phases []scenario.Phase, interval time.Duration) {
 	if tty {
 		l.showBars(ctx, w, phases)
 		return
@@ -125,7 +132,7 @@ func phaseName(phases []scenario.Phase, i int) string {
 	return fmt.Sprintf("phase %d", i+1)
 }
 
-func (l *Live) showBars(ctx context.Context, w io.Writer, phases []scenario.Phase) {
+func (l *View) showBars(ctx context.Context, w io.Writer, phases []scenario.Phase) {
 	p := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
 	bars := make([]*mpb.Bar, len(phases))
 	var mu sync.Mutex
