@@ -56,6 +56,7 @@ const (
 var faultNames = []string{
 	"wrong-victim", "kick-not-delivered", "limit-not-enforced",
 	"late-kick", "stale-online-status", "accept-expired", "refuse-new-login",
+	"slow-login",
 }
 
 // Faults returns the fault names target.faults accepts.
