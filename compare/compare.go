@@ -293,8 +293,14 @@ func differences(base, next []Run) []string {
 	}{
 		{"scenario file", func(f *results.File) string { return f.ScenarioFile }},
 		{"seed", func(f *results.File) string { return strconv.FormatInt(f.Seed, 10) }},
+		// The embedded server listens on a new loopback port each run: only
+		// a named target's URL is part of what the run was.
 		{"target", func(f *results.File) string {
-			return strings.TrimSpace(f.Environment.Target.Kind + " " + f.Environment.Target.URL)
+			t := f.Environment.Target
+			if t.Kind == "embedded" {
+				return t.Kind
+			}
+			return strings.TrimSpace(t.Kind + " " + t.URL)
 		}},
 		{"imload version", func(f *results.File) string { return f.Environment.Version }},
 		{"CPUs", func(f *results.File) string { return strconv.Itoa(f.Environment.CPUs) }},

@@ -39,7 +39,8 @@ var allowed = map[string][]string{
 	"results":                {"metrics", "policy", "protocol", "internal/atomicfile"},
 	"check":                  {"event", "policy"},
 	"mau":                    {"clock", "driver", "policy"},
-	"report":                 {"check", "mau", "metrics", "policy", "results", "internal/atomicfile"},
+	"compare":                {"check", "mau", "metrics", "policy", "results"},
+	"report":                 {"check", "compare", "mau", "metrics", "policy", "results", "internal/atomicfile"},
 	"run":                    {"*"},
 	"cmd/imload":             {"*"},
 }
