@@ -32,10 +32,13 @@ const (
 	// 1008, keeps the sessions online) instead of kicking, whatever the
 	// policy's on_conflict says.
 	RefuseNewLogin Fault = "refuse-new-login"
+	// SlowLogin delays a share of the logins before answering
+	// (slow-login=DELAY[@SHARE%]): a known slowdown for comparing runs.
+	SlowLogin Fault = "slow-login"
 )
 
 // all is every fault, in the fixed order Names gives.
-var all = [...]Fault{WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin}
+var all = [...]Fault{WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin}
 
 // All returns every fault, in a fixed order.
 func All() []Fault { return append([]Fault(nil), all[:]...) }

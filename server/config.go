@@ -26,6 +26,7 @@ const (
 	DefaultSendQueue        = 64
 	DefaultLateKickDelay    = 2 * time.Second
 	DefaultStaleFor         = 10 * time.Second
+	DefaultSlowLoginDelay   = 20 * time.Millisecond
 )
 
 // Config configures a Server. SDKAppID and Key are required; everything else
@@ -120,6 +121,7 @@ func (c *Config) withDefaults() (Config, error) {
 	def(&out.FailureBlock, DefaultFailureBlock)
 	def(&out.Faults.LateKickDelay, DefaultLateKickDelay)
 	def(&out.Faults.StaleFor, DefaultStaleFor)
+	def(&out.Faults.SlowLoginDelay, DefaultSlowLoginDelay)
 	if out.Day < 0 || out.IdleTimeout < 0 || out.HandshakeTimeout < 0 || out.WriteTimeout < 0 {
 		return out, errors.New("server: Day, IdleTimeout, HandshakeTimeout and WriteTimeout must be positive")
 	}

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imload/imload/faults"
@@ -31,22 +34,32 @@ const (
 	// (answers 1008, keeps the sessions online) instead of kicking, whatever
 	// the policy's on_conflict says.
 	FaultRefuseNewLogin = faults.RefuseNewLogin
+	// FaultSlowLogin delays a share of the logins (Faults.SlowLoginShare,
+	// default all) by Faults.SlowLoginDelay before answering: a known
+	// slowdown for testing comparisons of runs. Unlike the others it breaks
+	// no rule, only the latency.
+	FaultSlowLogin = faults.SlowLogin
 )
 
 // FaultNames lists every fault name, in a fixed order (faults.Names).
 func FaultNames() []string { return faults.Names() }
 
-// ParseFault accepts a fault name (any letter case, '_' for '-').
+// ParseFault accepts a fault name (any letter case, '_' for '-'). For
+// parameters (slow-login=DELAY@SHARE) use ParseFaults.
 func ParseFault(name string) (Fault, error) { return faults.Parse(name) }
 
 // Faults is the set of injected faults; the zero value injects none.
 type Faults struct {
-	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin bool
+	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin bool
 	// LateKickDelay is the delay of late-kick (default 2s).
 	LateKickDelay time.Duration
 	// StaleFor is how long stale-online-status keeps reporting an ended
 	// session (default 10s).
 	StaleFor time.Duration
+	// SlowLoginDelay is the delay of slow-login (default 20ms), and
+	// SlowLoginShare the share of logins it delays, in (0, 1] (0: all).
+	SlowLoginDelay time.Duration
+	SlowLoginShare float64
 }
 
 // Enable turns one fault on.
@@ -66,6 +79,8 @@ func (f *Faults) Enable(x Fault) {
 		f.AcceptExpired = true
 	case FaultRefuseNewLogin:
 		f.RefuseNewLogin = true
+	case FaultSlowLogin:
+		f.SlowLogin = true
 	}
 }
 
@@ -86,6 +101,8 @@ func (f *Faults) Has(x Fault) bool {
 		return f.AcceptExpired
 	case FaultRefuseNewLogin:
 		return f.RefuseNewLogin
+	case FaultSlowLogin:
+		return f.SlowLogin
 	}
 	return false
 }
@@ -101,15 +118,45 @@ func (f *Faults) Names() []string {
 	return out
 }
 
-// ParseFaults turns a list of names into a Faults set.
+// ParseFaults turns a list of names into a Faults set. slow-login takes
+// parameters: "slow-login=5ms" delays every login by 5ms,
+// "slow-login=5ms@25%" a quarter of them.
 func ParseFaults(names []string) (Faults, error) {
 	var f Faults
 	for _, n := range names {
-		x, err := ParseFault(n)
+		name, param, hasParam := strings.Cut(n, "=")
+		x, err := ParseFault(name)
 		if err != nil {
 			return Faults{}, err
+		}
+		if hasParam {
+			if x != FaultSlowLogin {
+				return Faults{}, fmt.Errorf("fault %q takes no parameter (only %s=DELAY[@SHARE%%] does)", n, FaultSlowLogin)
+			}
+			if err := f.slowLoginParams(param); err != nil {
+				return Faults{}, fmt.Errorf("fault %q: %w", n, err)
+			}
 		}
 		f.Enable(x)
 	}
 	return f, nil
+}
+
+// slowLoginParams reads "DELAY" or "DELAY@SHARE%".
+func (f *Faults) slowLoginParams(p string) error {
+	d, share, hasShare := strings.Cut(strings.TrimSpace(p), "@")
+	delay, err := time.ParseDuration(d)
+	if err != nil || delay <= 0 {
+		return fmt.Errorf("want a positive delay such as 5ms, got %q", d)
+	}
+	f.SlowLoginDelay = delay
+	if hasShare {
+		num, ok := strings.CutSuffix(share, "%")
+		v, err := strconv.ParseFloat(num, 64)
+		if !ok || err != nil || !(v > 0 && v <= 100) {
+			return fmt.Errorf("want a share from 0%% (excluded) to 100%% such as 25%%, got %q", share)
+		}
+		f.SlowLoginShare = v / 100
+	}
+	return nil
 }

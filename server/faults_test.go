@@ -297,3 +297,69 @@ func TestPolicyRefuseNew(t *testing.T) {
 		c.Policy = pol
 	})
 }
+
+func TestParseSlowLoginParams(t *testing.T) {
+	f, err := ParseFaults([]string{"slow-login=5ms@25%"})
+	if err != nil || !f.SlowLogin || f.SlowLoginDelay != 5*time.Millisecond || f.SlowLoginShare != 0.25 {
+		t.Fatalf("ParseFaults(slow-login=5ms@25%%) = %+v, %v", f, err)
+	}
+	if f, err := ParseFaults([]string{"slow-login=1s"}); err != nil || f.SlowLoginDelay != time.Second || f.SlowLoginShare != 0 {
+		t.Fatalf("slow-login=1s: %+v, %v", f, err)
+	}
+	for _, bad := range []string{"slow-login=", "slow-login=-1ms", "slow-login=5ms@0%", "slow-login=5ms@101%", "slow-login=5ms@25", "late-kick=1s"} {
+		if _, err := ParseFaults([]string{bad}); err == nil {
+			t.Errorf("ParseFaults(%q) accepted", bad)
+		}
+	}
+}
+
+// slowPick delays exactly the share of any run of logins, spread evenly.
+func TestSlowPickShare(t *testing.T) {
+	for _, share := range []float64{0, 0.1, 0.25, 0.5, 0.9, 1} {
+		n := 0
+		for i := range uint64(1000) {
+			if slowPick(i, share) {
+				n++
+			}
+		}
+		want := int(1000 * share)
+		if share == 0 {
+			want = 1000
+		}
+		if n != want {
+			t.Errorf("share %v: %d of 1000 delayed, want %d", share, n, want)
+		}
+	}
+	if slowPick(0, 0.25) || slowPick(1, 0.25) || slowPick(2, 0.25) || !slowPick(3, 0.25) {
+		t.Error("share 25%: want the 4th login of every 4 delayed")
+	}
+}
+
+// A slow login answers only once the server's clock has passed the delay.
+func TestFaultSlowLogin(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Faults.Enable(FaultSlowLogin)
+		c.Faults.SlowLoginDelay = time.Minute
+	})
+	c := h.dial(policy.Android, "and1")
+	sig := h.ticket("sam", time.Hour)
+	done := make(chan protocol.Frame, 1)
+	go func() { done <- c.loginOn(policy.Android, "sam", sig) }()
+	select {
+	case r := <-done:
+		t.Fatalf("login answered before the clock moved: %+v", r)
+	case <-time.After(300 * time.Millisecond):
+	}
+	for range 400 {
+		h.clk.Advance(time.Minute)
+		select {
+		case r := <-done:
+			if r.Code != 0 || r.Op != protocol.OpLoginResult {
+				t.Fatalf("slow login answered %+v", r)
+			}
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	t.Fatal("the slow login never answered")
+}

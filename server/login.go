@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/imload/imload/codes"
@@ -56,6 +57,26 @@ func (s *Server) notify(ch StateChange) {
 	}
 }
 
+// slowLogin is the slow-login fault: it waits Faults.SlowLoginDelay for
+// the logins slowPick chooses.
+func (s *Server) slowLogin() {
+	if !slowPick(s.slowLogins.Add(1)-1, s.cfg.Faults.SlowLoginShare) {
+		return
+	}
+	t := s.clk.NewTimer(s.cfg.Faults.SlowLoginDelay)
+	<-t.C()
+}
+
+// slowPick reports whether login n (from 0) is delayed under share (0 or
+// 1: every one): the ones where floor((n+1)·share) steps up, so any run of
+// logins has the share delayed, evenly spread.
+func slowPick(n uint64, share float64) bool {
+	if share <= 0 || share >= 1 {
+		return true
+	}
+	return math.Floor(float64(n+1)*share) > math.Floor(float64(n)*share)
+}
+
 func (s *Server) loginFail(f *protocol.Frame, code int, msg string) protocol.Frame {
 	s.ctr.loginFail.add(code)
 	return protocol.Frame{Op: protocol.OpLoginResult, ID: f.ID, Code: code, Message: msg, ServerTimeMs: s.clk.Now().UnixMilli()}
@@ -71,6 +92,9 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	}
 	defer c.op.Unlock()
 	c.Touch()
+	if s.cfg.Faults.SlowLogin {
+		s.slowLogin()
+	}
 	if !c.helloDone.Load() {
 		return s.loginFail(f, codes.NotInitialised, "hello first")
 	}

@@ -42,6 +42,8 @@ type Server struct {
 	hookMu sync.Mutex
 	hooks  atomic.Pointer[[]func(StateChange)]
 
+	slowLogins atomic.Uint64 // logins seen by the slow-login fault
+
 	// mux serves WSPath; the REST API mounts /v4/ on it.
 	mux      *http.ServeMux
 	upgrader websocket.Upgrader

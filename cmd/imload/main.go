@@ -42,7 +42,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newSigCmd(), newServeCmd(), newValidateCmd(), newSchemaCmd(), newRunCmd(), newReportCmd(), newMergeCmd())
+	root.AddCommand(newVersionCmd(), newSigCmd(), newServeCmd(), newValidateCmd(), newSchemaCmd(), newRunCmd(), newReportCmd(), newMergeCmd(), newCompareCmd())
 	return root
 }
 

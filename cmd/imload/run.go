@@ -26,6 +26,7 @@ func newRunCmd() *cobra.Command {
 		quiet       bool
 		statusEvery time.Duration
 		dist        distFlags
+		baseline    baselineFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -36,7 +37,9 @@ the end a summary is printed, the kickout oracle's verdicts, the thresholds, and
 the results file is written (atomically, also when interrupted with Ctrl-C).
 
 Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad scenario or
-usage, 130 interrupted (results still written).`,
+usage, 130 interrupted (results still written). With --baseline BASE.json the run
+is compared with BASE at its end (as imload compare does) and a regression beyond
+the tolerances also exits 1.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenario.Load(args[0])
@@ -49,6 +52,9 @@ usage, 130 interrupted (results still written).`,
 			shard, err := dist.apply(sc)
 			if err != nil {
 				return withCode(exitBadInput, err)
+			}
+			if err := baseline.load(); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -88,11 +94,17 @@ usage, 130 interrupted (results still written).`,
 			if out != "" {
 				fmt.Fprintf(stdout, "\nresults: %s\n", out)
 			}
+			regressed, err := baseline.compareRun(stdout, res.File, out)
+			if err != nil {
+				return err
+			}
 			switch {
 			case res.File.Interrupted:
 				return withCode(exitInterrupt, errors.New("interrupted; partial results written"))
 			case !res.Passed:
 				return withCode(exitFailed, errors.New("thresholds failed"))
+			case regressed:
+				return withCode(exitFailed, errors.New("regressed against the baseline"))
 			}
 			return nil
 		},
@@ -104,6 +116,7 @@ usage, 130 interrupted (results still written).`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "no live progress")
 	f.DurationVar(&statusEvery, "status-every", 5*time.Second, "interval of status lines when output is not a terminal")
 	dist.register(f)
+	baseline.register(f)
 	return cmd
 }
 
