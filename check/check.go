@@ -86,6 +86,11 @@ type Options struct {
 	// login explains under the policy is a violation. Such kicks are not
 	// judged late (their displacer is unknown).
 	AnonymousKicks bool
+	// HarnessLag, when set, says how long imload's own process was
+	// starved (its scheduler's worst wake-up delay, package health) between
+	// two times. A kick notice late by no more than LateAfter plus that lag
+	// is undecided, not a late kick: the delay may be imload's.
+	HarnessLag func(from, to time.Time) time.Duration
 	// RefusalCodes are the login codes with which the target refuses a
 	// login because it conflicts with the sessions online (a device limit
 	// full, the instance or resource online). Such a refused login is

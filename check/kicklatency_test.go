@@ -83,3 +83,40 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// A late notice while imload itself was starved is undecided, not a late
+// kick; a notice later than the starvation explains is still late.
+func TestLateKickWhileTheHarnessLagged(t *testing.T) {
+	const A, B = "A", "B"
+	for _, tc := range []struct {
+		name      string
+		lag       time.Duration
+		late, und int64
+	}{
+		{"no lag", 0, 1, 0},
+		{"lag explains it", 1500 * time.Millisecond, 0, 1},
+		{"lag explains part of it", 200 * time.Millisecond, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newHB(false)
+			b.device(A, policy.Android)
+			b.device(B, policy.IPhone)
+			b.login(A, 0, 10, 1)
+			b.login(B, 100, 110, 2)
+			b.kicked(A, 1600, 1, 2, B) // 1.49 s after the displacement
+			opts := testOpts()
+			opts.Grace, opts.LateAfter = 5*time.Second, time.Second
+			opts.HarnessLag = func(from, to time.Time) time.Duration {
+				if from.After(to) {
+					t.Errorf("lag asked from %v to %v", from, to)
+				}
+				return tc.lag
+			}
+			r := Check(b.h, mustTencent(t, policy.DualPlatform, 1, 1), opts)
+			if r.Count(LateKick) != tc.late || r.Count(Undecided) != tc.und {
+				dump(t, r)
+				t.Fatalf("late %d undecided %d, want %d and %d", r.Count(LateKick), r.Count(Undecided), tc.late, tc.und)
+			}
+		})
+	}
+}

@@ -74,6 +74,23 @@ func (a *analyzer) late() {
 				judged = min(lat, time.Duration(max(k.arrived-l.okAt, 0)))
 			}
 		}
+		if judged > a.opt.LateAfter && a.opt.HarnessLag != nil {
+			// imload's own process was starved while the notice was on
+			// its way: the lateness may be imload's, not the target's.
+			from := heardAt
+			if displacedAt != 0 {
+				from = displacedAt
+			}
+			if lag := a.opt.HarnessLag(time.Unix(0, from), time.Unix(0, k.arrived)); judged-lag <= a.opt.LateAfter {
+				if !a.flagged[Undecided] {
+					a.flag(Undecided, k.arrived, func() string {
+						return fmt.Sprintf("undecided: %s was told %s after %s (late after %s), but imload itself lagged up to %s meanwhile: not judged late",
+							a.devName(k.dev), judged.Round(time.Microsecond), a.loginName(k.displacer), a.opt.LateAfter, lag.Round(time.Millisecond))
+					}, l.rec, k.rec)
+				}
+				continue
+			}
+		}
 		if judged > a.opt.LateAfter {
 			a.flag(LateKick, k.arrived, func() string {
 				return fmt.Sprintf("%s was told %s after %s (late after %s)",

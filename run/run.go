@@ -13,6 +13,7 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/health"
 	"github.com/imload/imload/hooks"
 	"github.com/imload/imload/live"
 	"github.com/imload/imload/metrics"
@@ -104,6 +105,9 @@ type phases struct {
 	pop        *agent.Population
 	pool       *agent.Pool
 	timeline   *pacer.Timeline
+	// lag measures imload's own scheduler lag while the devices run: the
+	// oracle does not call a kick late that imload's starvation explains.
+	lag *health.Probe
 	// start and end of the devices; statusAt when the target's view of
 	// who is online was read.
 	start, end, statusAt time.Time
@@ -239,6 +243,7 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		defer r.view.DeviceEnded()
 		r.pool.Spawn(ctx, a)
 	}
+	r.lag = health.Start(ctx, 0)
 	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline))
 	r.end = r.clk.Now()
 	stopView()
@@ -310,6 +315,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 			Mode:           oracleMode(r.tgt.Traits),
 			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
 			RefusalCodes:   r.tgt.Traits.RefusalCodes,
+			HarnessLag:     r.lag.Lag,
 		})
 		out.Kickout = f.Kickout
 	}
@@ -327,6 +333,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 // close ends what setUp started, in reverse: the metrics (after their
 // linger), the target, the webhook listener.
 func (r *phases) close(ctx context.Context) {
+	if r.lag != nil {
+		r.lag.Stop()
+	}
 	r.prom.close(ctx)
 	if r.tgt != nil {
 		_ = r.tgt.Close(r.closeBudget)
