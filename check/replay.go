@@ -83,13 +83,21 @@ func (a *analyzer) replay() {
 		})
 		login := a.instance(L, a.modelSeq(L))
 		var victims []policy.Instance
+		// A session a login kicked was registered until then: it is never
+		// taken as removed before this login. (Coercing every mask, rather
+		// than refusing one, keeps members, insts and victims of one try.)
+		var mustStay uint64
+		for i, m := range maybeRemoved {
+			if i < 64 && a.sessions[m].kickedBy != 0 {
+				mustStay |= 1 << i
+			}
+		}
 		try := func(mask uint64) bool {
+			mask |= mustStay
 			members = append(members[:0], surelyRegistered...)
 			for i, m := range maybeRemoved {
 				if i >= 64 || mask&(1<<i) != 0 {
 					members = append(members, m)
-				} else if a.sessions[m].kickedBy != 0 {
-					return false // a login kicked it: it was registered until then
 				}
 			}
 			insts = insts[:0]

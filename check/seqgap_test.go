@@ -105,3 +105,34 @@ func TestReplayKeepsRacingRemovalsOpen(t *testing.T) {
 		t.Fatalf("verdicts %s, want none", got)
 	}
 }
+
+// A login no assignment explains, while a session whose removal may precede
+// it was kicked by a later login (so it cannot be taken as removed): the
+// replay judges it with one consistent set of registered sessions (it once
+// judged with the sessions of one try and the instances of another, and
+// panicked).
+func TestReplayUnexplainedLoginWithAKickedAmbiguousSession(t *testing.T) {
+	const A, X, Y, Z, W5, W6 = "A", "X", "Y", "Z", "W5", "W6"
+	b := newHB(false)
+	for _, d := range []string{A, X, Y, W5, W6} {
+		b.device(d, policy.Web)
+	}
+	b.device(Z, policy.Android)
+	b.login(A, 0, 10, 1)
+	b.login(X, 0, 20, 2)
+	b.login(Y, 0, 30, 3)
+	b.login(Z, 0, 40, 4)
+	b.at(event.SwitchUser, X, 100) // X's session may be gone from 100 to 100 + Grace
+	b.kicked(Z, 125, 4, 5, W5)     // multi-platform: a Web login displaces no Android
+	b.login(W5, 110, 130, 5)
+	b.kicked(X, 195, 2, 6, W6) // it was not gone yet
+	b.login(W6, 180, 200, 6)
+	b.op(event.Logout, event.OK, Y, 101, 300)
+	opts := testOpts()
+	opts.End = tms(400)
+	r := Check(b.h, mustTencent(t, policy.MultiPlatform, 1, 3), opts)
+	if r.Count(SpuriousKick) == 0 {
+		dump(t, r)
+		t.Fatal("the kick of Z, which no login displaces, is not a spurious kick")
+	}
+}
