@@ -29,11 +29,15 @@ type File struct {
 	Seed         int64  `json:"seed"`
 	// Shard is "i/N" when the run was one shard of N; empty otherwise and
 	// after a merge.
-	Shard       string      `json:"shard,omitempty"`
-	Started     time.Time   `json:"started"`
-	Ended       time.Time   `json:"ended"`
-	Duration    Duration    `json:"duration"`
-	Interrupted bool        `json:"interrupted"`
+	Shard       string    `json:"shard,omitempty"`
+	Started     time.Time `json:"started"`
+	Ended       time.Time `json:"ended"`
+	Duration    Duration  `json:"duration"`
+	Interrupted bool      `json:"interrupted"`
+	// Aborted says why the run ended before its phases did, on purpose
+	// ("": it did not): its first operations all failed the same way, or
+	// an abort_on_fail threshold could no longer pass.
+	Aborted     string      `json:"aborted,omitempty"`
 	Environment Environment `json:"environment"`
 	// MergedFrom is how many shard files a merged file holds (0: not merged).
 	MergedFrom int               `json:"merged_from,omitempty"`

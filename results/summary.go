@@ -58,6 +58,9 @@ func writeHeader(w io.Writer, f *File) {
 	if f.Interrupted {
 		run += ", interrupted"
 	}
+	if f.Aborted != "" {
+		run += ", aborted: " + f.Aborted
+	}
 	switch {
 	case f.MergedFrom > 0:
 		run += fmt.Sprintf(", merged from %d shards", f.MergedFrom)

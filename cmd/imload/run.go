@@ -98,7 +98,12 @@ the tolerances also exits 1.`,
 			if err != nil {
 				return err
 			}
+			var mis *run.Misconfigured
 			switch {
+			case errors.As(res.Aborted, &mis):
+				return withCode(exitBadInput, fmt.Errorf("run ended early: %s", mis.Diagnosis))
+			case res.Aborted != nil:
+				return withCode(exitFailed, fmt.Errorf("run aborted: %s", res.Aborted))
 			case res.File.Interrupted:
 				return withCode(exitInterrupt, errors.New("interrupted; partial results written"))
 			case !res.Passed:
