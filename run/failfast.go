@@ -19,6 +19,9 @@ import (
 // A misconfigured run says so in seconds instead of failing every
 // operation for its whole length: a preflight connect to a target URL
 // before the phases, and a watch over the first operations of the devices.
+// Both apply to a target URL only: the embedded server is configured from
+// the scenario itself (its SDKAppID, key and path cannot disagree), and
+// tests that refuse every login on purpose run against it.
 
 // Misconfigured is the error of a run ended because its first operations
 // all failed the same way: Diagnosis names the likely setting. The run's

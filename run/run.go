@@ -143,12 +143,15 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err := r.setUp(); err != nil {
 		return nil, err
 	}
-	if err := preflight(ctx, r.tgt.Driver, r.tgt.URL, sc.Target.SDKAppID); err != nil {
+	if err := preflight(ctx, r.tgt.Driver, sc.Target.URL, sc.Target.SDKAppID); err != nil {
 		r.aborted = err
 		r.start, r.end = r.clk.Now(), r.clk.Now()
 		return r.judge(false)
 	}
+	ths, _ := shardThresholds(r.thresholds, o.Shard)
+	stopWatch := r.watchAborts(runCtx, ths)
 	interrupted := r.drive(runCtx)
+	stopWatch()
 	if cause := context.Cause(runCtx); ctx.Err() == nil && runCtx.Err() != nil && cause != nil {
 		interrupted, r.aborted = false, cause // ended early on purpose, not interrupted
 	}
@@ -203,7 +206,10 @@ func (r *phases) setUp() error {
 		r.hist = check.NewHistory()
 		sinks = append(sinks, r.hist)
 	}
-	sinks = append(sinks, r.view, &failFast{s: settings{url: r.tgt.URL, sdkappid: sc.Target.SDKAppID, keyFrom: keySource(&sc.Target)}, abort: r.abort})
+	sinks = append(sinks, r.view)
+	if sc.Target.URL != "" { // the embedded server is made to match the scenario
+		sinks = append(sinks, &failFast{s: settings{url: sc.Target.URL, sdkappid: sc.Target.SDKAppID, keyFrom: keySource(&sc.Target)}, abort: r.abort})
+	}
 	if r.prom, err = startRunMetrics(o, r.view, sc, r.tgt.Server); err != nil {
 		return err
 	}
@@ -335,7 +341,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		})
 		out.Kickout = f.Kickout
 	}
-	f.Thresholds = evalThresholds(r.thresholds, f.Metrics, out.Kickout)
+	ths, notes := shardThresholds(r.thresholds, o.Shard)
+	f.Thresholds = evalThresholds(ths, f.Metrics, out.Kickout)
+	annotate(f.Thresholds, ths, notes, cutShort(interrupted, r.aborted))
 	out.Passed = passed(f.Thresholds)
 	r.prom.finish(out.Kickout)
 	if o.Out != "" {
