@@ -117,6 +117,13 @@ type Threshold struct {
 	// Error says why the metric had no value (e.g. no samples); Pass is then
 	// false.
 	Error string `json:"error,omitempty"`
+	// NotJudged says why a count had a value but no verdict: the run was
+	// cut short ("interrupted", "aborted") before the count could decide
+	// it. Pass is then false, but the threshold did not fail.
+	NotJudged string `json:"not_judged,omitempty"`
+	// Note says how the threshold was judged when not as written (a shard
+	// judges a count at 1/N of its value).
+	Note string `json:"note,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("1m30s").

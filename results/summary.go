@@ -203,23 +203,34 @@ func writeThresholds(w io.Writer, ths []Threshold) {
 	}
 	fmt.Fprintln(w)
 	t := newTable(w)
-	failed := 0
+	failed, unjudged := 0, 0
 	for _, th := range ths {
 		verdict := "PASS"
-		if !th.Pass {
+		actual := "actual " + FormatActual(th.Metric, th.Actual)
+		switch {
+		case th.NotJudged != "":
+			verdict = "----"
+			unjudged++
+			actual = fmt.Sprintf("not judged (%s): %s so far", th.NotJudged, actual)
+		case !th.Pass:
 			verdict = "FAIL"
 			failed++
 		}
-		actual := "actual " + FormatActual(th.Metric, th.Actual)
 		if th.Error != "" {
 			actual = th.Error
+		}
+		if th.Note != "" {
+			actual += " (" + th.Note + ")"
 		}
 		fmt.Fprintf(t, "%s\t%s\t%s\n", verdict, th.Expr, actual)
 	}
 	t.Flush()
+	if unjudged > 0 {
+		fmt.Fprintf(w, "thresholds: %d of %d not judged, the run was cut short\n", unjudged, len(ths))
+	}
 	if failed > 0 {
 		fmt.Fprintf(w, "thresholds: %d of %d failed\n", failed, len(ths))
-	} else {
+	} else if unjudged == 0 {
 		fmt.Fprintf(w, "thresholds: all %d passed\n", len(ths))
 	}
 }
