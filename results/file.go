@@ -100,6 +100,19 @@ type Environment struct {
 	CPUs      int    `json:"cpus"`
 	Version   string `json:"imload_version"`
 	Target    Target `json:"target"`
+	// Host is the machine's name ("": not known).
+	Host string `json:"host,omitempty"`
+	// Shards says, in a merged file, where each shard ran; CPUs then
+	// counts each host once.
+	Shards []ShardEnv `json:"shards,omitempty"`
+}
+
+// ShardEnv is where one shard of a merged run ran.
+type ShardEnv struct {
+	Shard  string `json:"shard"`
+	Host   string `json:"host,omitempty"`
+	CPUs   int    `json:"cpus"`
+	Target Target `json:"target"`
 }
 
 // Target is what the devices talked to.
@@ -150,7 +163,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // CPUs, the given imload version, and the target with its URL redacted.
 func CurrentEnvironment(version string, target Target) Environment {
 	target.URL = RedactURL(target.URL)
+	host, _ := os.Hostname()
 	return Environment{
+		Host:      host,
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
