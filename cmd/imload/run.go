@@ -16,6 +16,7 @@ import (
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
 )
 
 func newRunCmd() *cobra.Command {
@@ -40,8 +41,11 @@ Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad scenario or
 usage, 130 interrupted (results still written). With --baseline BASE.json the run
 is compared with BASE at its end (as imload compare does) and a regression beyond
 the tolerances also exits 1.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactlyOneFile("imload run scenarios/quickstart.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := server.ParseFaults(faults); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--fault: %w", err))
+			}
 			sc, err := scenario.Load(args[0])
 			if err != nil {
 				return withCode(exitBadInput, err)
