@@ -46,11 +46,44 @@ type Threshold struct {
 	// Ref is the metric resolved against the catalogue: its entry and the
 	// operation, platform, quantile or code it names.
 	Ref Ref
+	// AbortOnFail ends the run as soon as the threshold fails: written as
+	// a trailing "abort_on_fail" ("errors.count < 10 abort_on_fail"). See
+	// Parse for the metrics it is allowed on.
+	AbortOnFail bool
+}
+
+// abortOnFail is the word that asks for AbortOnFail.
+const abortOnFail = "abort_on_fail"
+
+// Monotone reports whether the metric only grows during a run (a count),
+// so that part of a run may already decide the verdict (see Settled).
+func (t Threshold) Monotone() bool { return t.Kind == KindCount }
+
+// Settled reports whether actual, measured over part of a run, already
+// decides the verdict for the whole run: a count only grows, so a bound
+// from above (<, <=, ==) that it has crossed fails for good, and a bound
+// from below (>, >=) that it has reached passes for good. A threshold on
+// any other kind is settled only by the whole run.
+func (t Threshold) Settled(actual float64) bool {
+	if !t.Monotone() {
+		return false
+	}
+	switch t.Op {
+	case OpLT, OpLE, OpEQ:
+		return !t.Eval(actual)
+	case OpGT, OpGE:
+		return t.Eval(actual)
+	}
+	return false
 }
 
 // String returns the expression in canonical spacing: "login.p99 < 250ms".
 func (t Threshold) String() string {
-	return t.Metric + " " + string(t.Op) + " " + t.Text
+	s := t.Metric + " " + string(t.Op) + " " + t.Text
+	if t.AbortOnFail {
+		s += " " + abortOnFail
+	}
+	return s
 }
 
 // Eval reports whether actual, in the unit of Kind, satisfies the threshold.
@@ -90,6 +123,14 @@ func (e *ThresholdError) Error() string { return fmt.Sprintf("col %d: %s", e.Col
 // metric's kind: a duration with its unit (250ms, 1.5s) for latencies; a
 // percentage (or a fraction from 0 to 1) for error rates; a whole number for
 // counts; a number per second for rates.
+//
+// A trailing abort_on_fail ("errors.count < 10 abort_on_fail") ends the run
+// as soon as the threshold fails, with the results written and marked
+// aborted: a count bounded from above when it crosses the bound (it can no
+// longer pass); any other metric of the recorder (rates, latencies) when it
+// fails on the figures so far, checked every second, as k6's abortOnFail
+// does. It is refused on a count bounded from below and on the kickout and
+// MAU metrics, which are known only at the end.
 func Parse(s string) (Threshold, error) {
 	p := &thresholdParser{s: s}
 	return p.parse()
@@ -161,6 +202,13 @@ func (p *thresholdParser) parse() (Threshold, error) {
 	text := p.s[valPos:end]
 	p.pos = end
 	p.skipSpace()
+	if rest := strings.TrimRight(p.s[p.pos:], " \t"); rest == abortOnFail {
+		if err := p.canAbort(&t); err != nil {
+			return t, err
+		}
+		t.AbortOnFail = true
+		p.pos = len(p.s)
+	}
 	if p.pos < len(p.s) {
 		return t, p.errf(p.pos, "unexpected %q after the value", p.s[p.pos:])
 	}
@@ -174,6 +222,21 @@ func (p *thresholdParser) parse() (Threshold, error) {
 	}
 	t.Value = v
 	return t, nil
+}
+
+// canAbort says why t may not carry abort_on_fail (nil: it may): the
+// run's recorder must measure it while the run goes on (the kickout
+// oracle and the MAU report judge only at the end), and a count must be
+// bounded from above, since only then can part of a run make it fail for
+// good.
+func (p *thresholdParser) canAbort(t *Threshold) error {
+	if t.Ref.Metric.Source != FromMetrics {
+		return p.errf(p.pos, "%s: %s is known only at the end of the run; it applies to metrics the recorder measures as the run goes", abortOnFail, t.Metric)
+	}
+	if t.Monotone() && t.Op != OpLT && t.Op != OpLE && t.Op != OpEQ {
+		return p.errf(p.pos, "%s: a count with %s cannot fail before the run ends (use <, <= or ==)", abortOnFail, t.Op)
+	}
+	return nil
 }
 
 // isQuantileInt matches "p" and digits: p50, p99.

@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -160,4 +161,63 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("%q: String %q does not round-trip: %+v, %v", s, th.String(), again, err)
 		}
 	})
+}
+
+// TestParseAbortOnFail: a trailing abort_on_fail is kept (and written
+// back), and refused where part of a run cannot make the threshold fail.
+func TestParseAbortOnFail(t *testing.T) {
+	th, err := Parse("errors.count < 10 abort_on_fail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !th.AbortOnFail || th.Value != 10 || th.String() != "errors.count < 10 abort_on_fail" {
+		t.Fatalf("got %+v (%q)", th, th.String())
+	}
+	for _, s := range []string{"login.p99 < 250ms abort_on_fail", "errors.rate < 1% abort_on_fail", "login.count == 3 abort_on_fail"} {
+		if th, err := Parse(s); err != nil || !th.AbortOnFail {
+			t.Errorf("%q: %v %+v", s, err, th)
+		}
+	}
+	for _, c := range []struct{ in, want string }{
+		{"switch_user.count >= 700 abort_on_fail", "col 26: abort_on_fail: a count with >= cannot fail before the run ends"},
+		{"kickout.violations == 0 abort_on_fail", "col 25: abort_on_fail: kickout.violations is known only at the end"},
+		{"login.p99 < 250ms abort", `col 19: unexpected "abort" after the value`},
+	} {
+		_, err := Parse(c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.in, err, c.want)
+		}
+	}
+	plain, _ := Parse("login.p99 < 250ms")
+	if plain.AbortOnFail || plain.String() != "login.p99 < 250ms" {
+		t.Errorf("plain threshold: %+v", plain)
+	}
+}
+
+// TestSettled: over part of a run, a count decides its verdict once it
+// has crossed a bound from above or reached one from below; nothing else
+// does.
+func TestSettled(t *testing.T) {
+	for _, c := range []struct {
+		expr   string
+		actual float64
+		want   bool
+	}{
+		{"switch_user.count >= 700", 409, false},
+		{"switch_user.count >= 700", 700, true},
+		{"errors.count < 10", 9, false},
+		{"errors.count < 10", 10, true},
+		{"kickout.violations == 0", 0, false},
+		{"kickout.violations == 0", 1, true},
+		{"login.p99 < 250ms", 1, false},
+		{"errors.rate < 1%", 0.5, false},
+	} {
+		th, err := Parse(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := th.Settled(c.actual); got != c.want {
+			t.Errorf("%s at %v: settled %v, want %v", c.expr, c.actual, got, c.want)
+		}
+	}
 }

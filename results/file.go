@@ -29,11 +29,15 @@ type File struct {
 	Seed         int64  `json:"seed"`
 	// Shard is "i/N" when the run was one shard of N; empty otherwise and
 	// after a merge.
-	Shard       string      `json:"shard,omitempty"`
-	Started     time.Time   `json:"started"`
-	Ended       time.Time   `json:"ended"`
-	Duration    Duration    `json:"duration"`
-	Interrupted bool        `json:"interrupted"`
+	Shard       string    `json:"shard,omitempty"`
+	Started     time.Time `json:"started"`
+	Ended       time.Time `json:"ended"`
+	Duration    Duration  `json:"duration"`
+	Interrupted bool      `json:"interrupted"`
+	// Aborted says why the run ended before its phases did, on purpose
+	// ("": it did not): its first operations all failed the same way, or
+	// an abort_on_fail threshold could no longer pass.
+	Aborted     string      `json:"aborted,omitempty"`
 	Environment Environment `json:"environment"`
 	// MergedFrom is how many shard files a merged file holds (0: not merged).
 	MergedFrom int               `json:"merged_from,omitempty"`
@@ -96,6 +100,19 @@ type Environment struct {
 	CPUs      int    `json:"cpus"`
 	Version   string `json:"imload_version"`
 	Target    Target `json:"target"`
+	// Host is the machine's name ("": not known).
+	Host string `json:"host,omitempty"`
+	// Shards says, in a merged file, where each shard ran; CPUs then
+	// counts each host once.
+	Shards []ShardEnv `json:"shards,omitempty"`
+}
+
+// ShardEnv is where one shard of a merged run ran.
+type ShardEnv struct {
+	Shard  string `json:"shard"`
+	Host   string `json:"host,omitempty"`
+	CPUs   int    `json:"cpus"`
+	Target Target `json:"target"`
 }
 
 // Target is what the devices talked to.
@@ -113,6 +130,13 @@ type Threshold struct {
 	// Error says why the metric had no value (e.g. no samples); Pass is then
 	// false.
 	Error string `json:"error,omitempty"`
+	// NotJudged says why a count had a value but no verdict: the run was
+	// cut short ("interrupted", "aborted") before the count could decide
+	// it. Pass is then false, but the threshold did not fail.
+	NotJudged string `json:"not_judged,omitempty"`
+	// Note says how the threshold was judged when not as written (a shard
+	// judges a count at 1/N of its value).
+	Note string `json:"note,omitempty"`
 }
 
 // Duration is a time.Duration written as text ("1m30s").
@@ -139,7 +163,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // CPUs, the given imload version, and the target with its URL redacted.
 func CurrentEnvironment(version string, target Target) Environment {
 	target.URL = RedactURL(target.URL)
+	host, _ := os.Hostname()
 	return Environment{
+		Host:      host,
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,

@@ -17,7 +17,9 @@ import (
 // users are disjoint across shards), the MAU accounting adds (mau.Merge),
 // Started is the earliest start, Ended the latest end, Interrupted is set if
 // any shard was interrupted, and the environment is the first file's with
-// the CPUs of all. Thresholds are left empty: they are judged again over
+// every shard's host, CPUs and target listed (Environment.Shards) and the
+// CPUs of each host counted once (files without a host name count as
+// hosts of their own). Thresholds are left empty: they are judged again over
 // the merged data by their owner, from the expressions of file 1. The order
 // of files does not change the result; the files are not changed.
 func Merge(files ...*File) (*File, error) {
@@ -27,6 +29,8 @@ func Merge(files ...*File) (*File, error) {
 	first := files[0]
 	out := &File{Schema: Schema, Environment: first.Environment}
 	out.Environment.CPUs = 0
+	out.Environment.Shards = nil
+	hostCPUs := map[string]int{}
 	shards := map[string]int{}
 	split := "" // the N of the first shard's i/N
 	var ms metrics.Snapshot
@@ -82,12 +86,23 @@ func Merge(files ...*File) (*File, error) {
 			out.Ended = f.Ended
 		}
 		out.Interrupted = out.Interrupted || f.Interrupted
-		out.Environment.CPUs += f.Environment.CPUs
+		for _, se := range shardEnvs(f) {
+			out.Environment.Shards = append(out.Environment.Shards, se)
+			if se.Host == "" {
+				out.Environment.CPUs += se.CPUs
+			} else {
+				hostCPUs[se.Host] = max(hostCPUs[se.Host], se.CPUs)
+			}
+		}
 		out.MergedFrom += max(f.MergedFrom, 1)
 		if err := ms.Merge(f.Metrics); err != nil {
 			return nil, fmt.Errorf("results: merging file %d: %w", n, err)
 		}
 	}
+	for _, n := range hostCPUs {
+		out.Environment.CPUs += n
+	}
+	slices.SortFunc(out.Environment.Shards, func(a, b ShardEnv) int { return strings.Compare(a.Shard, b.Shard) })
 	out.Scenario, out.ScenarioFile, out.Seed = first.Scenario, first.ScenarioFile, first.Seed
 	out.Duration = Duration(out.Ended.Sub(out.Started))
 	out.Metrics = &ms
@@ -105,4 +120,14 @@ func Merge(files ...*File) (*File, error) {
 // the same order.
 func sameExprs(a, b []Threshold) bool {
 	return slices.EqualFunc(a, b, func(x, y Threshold) bool { return x.Expr == y.Expr })
+}
+
+// shardEnvs says where the shards of f ran: its own list when f is a merge,
+// f itself otherwise.
+func shardEnvs(f *File) []ShardEnv {
+	if len(f.Environment.Shards) > 0 {
+		return f.Environment.Shards
+	}
+	e := f.Environment
+	return []ShardEnv{{Shard: f.Shard, Host: e.Host, CPUs: e.CPUs, Target: e.Target}}
 }

@@ -58,6 +58,9 @@ func writeHeader(w io.Writer, f *File) {
 	if f.Interrupted {
 		run += ", interrupted"
 	}
+	if f.Aborted != "" {
+		run += ", aborted: " + f.Aborted
+	}
 	switch {
 	case f.MergedFrom > 0:
 		run += fmt.Sprintf(", merged from %d shards", f.MergedFrom)
@@ -70,8 +73,21 @@ func writeHeader(w io.Writer, f *File) {
 	if e.Target.URL != "" {
 		target += " " + e.Target.URL
 	}
-	fmt.Fprintf(t, "target\t%s\n", target)
-	fmt.Fprintf(t, "imload\t%s, %s %s/%s, %d CPUs\n", e.Version, e.GoVersion, e.OS, e.Arch, e.CPUs)
+	if len(e.Shards) == 0 {
+		fmt.Fprintf(t, "target\t%s\n", target)
+	}
+	for _, se := range e.Shards {
+		tg := se.Target.Kind
+		if se.Target.URL != "" {
+			tg += " " + se.Target.URL
+		}
+		fmt.Fprintf(t, "shard %s\t%s on %s, %d CPUs\n", cmp.Or(se.Shard, "?"), tg, cmp.Or(se.Host, "an unnamed host"), se.CPUs)
+	}
+	cpus := fmt.Sprintf("%d CPUs", e.CPUs)
+	if len(e.Shards) > 0 {
+		cpus += " on " + plural(hosts(e.Shards), "host")
+	}
+	fmt.Fprintf(t, "imload\t%s, %s %s/%s, %s\n", e.Version, e.GoVersion, e.OS, e.Arch, cpus)
 	t.Flush()
 }
 
@@ -200,23 +216,34 @@ func writeThresholds(w io.Writer, ths []Threshold) {
 	}
 	fmt.Fprintln(w)
 	t := newTable(w)
-	failed := 0
+	failed, unjudged := 0, 0
 	for _, th := range ths {
 		verdict := "PASS"
-		if !th.Pass {
+		actual := "actual " + FormatActual(th.Metric, th.Actual)
+		switch {
+		case th.NotJudged != "":
+			verdict = "----"
+			unjudged++
+			actual = fmt.Sprintf("not judged (%s): %s so far", th.NotJudged, actual)
+		case !th.Pass:
 			verdict = "FAIL"
 			failed++
 		}
-		actual := "actual " + FormatActual(th.Metric, th.Actual)
 		if th.Error != "" {
 			actual = th.Error
+		}
+		if th.Note != "" {
+			actual += " (" + th.Note + ")"
 		}
 		fmt.Fprintf(t, "%s\t%s\t%s\n", verdict, th.Expr, actual)
 	}
 	t.Flush()
+	if unjudged > 0 {
+		fmt.Fprintf(w, "thresholds: %d of %d not judged, the run was cut short\n", unjudged, len(ths))
+	}
 	if failed > 0 {
 		fmt.Fprintf(w, "thresholds: %d of %d failed\n", failed, len(ths))
-	} else {
+	} else if unjudged == 0 {
 		fmt.Fprintf(w, "thresholds: all %d passed\n", len(ths))
 	}
 }
@@ -291,3 +318,23 @@ func perSecond(n int64, d time.Duration) float64 {
 }
 
 func fmtRate(r float64) string { return strconv.FormatFloat(r, 'f', 1, 64) }
+
+// hosts counts the distinct hosts of shards (an unnamed one each counts).
+func hosts(shards []ShardEnv) int {
+	seen := map[string]bool{}
+	n := 0
+	for _, se := range shards {
+		if se.Host == "" || !seen[se.Host] {
+			n++
+		}
+		seen[se.Host] = true
+	}
+	return n
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

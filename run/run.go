@@ -83,6 +83,10 @@ type Outcome struct {
 	Kickout *check.Report // nil when the oracle was off
 	// Passed: every threshold passed (true when there are none).
 	Passed bool
+	// Aborted says why the run ended before its phases did (nil: it did
+	// not): a *Misconfigured when its first operations all failed the
+	// same way, or the threshold that can no longer pass.
+	Aborted error
 	// Server is the embedded server's counters once every device has ended
 	// (nil for a target URL).
 	Server *server.Stats
@@ -113,6 +117,10 @@ type phases struct {
 	start, end, statusAt time.Time
 	// closeBudget bounds the embedded server's shutdown.
 	closeBudget time.Duration
+	// abort ends the run early with a reason (failfast.go, abort.go);
+	// aborted is that reason once the run has ended (nil: it was not).
+	abort   context.CancelCauseFunc
+	aborted error
 }
 
 // Execute runs o.Scenario to its end or until ctx is done (then the results
@@ -133,10 +141,24 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	o.defaults()
 	r := &phases{o: &o, sc: sc, clk: clock.Real{}, closeBudget: 5 * time.Second}
 	defer r.close(ctx)
+	runCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	r.abort = abort
 	if err := r.setUp(); err != nil {
 		return nil, err
 	}
-	interrupted := r.drive(ctx)
+	if err := preflight(ctx, r.tgt.Driver, sc.Target.URL, sc.Target.SDKAppID); err != nil {
+		r.aborted = err
+		r.start, r.end = r.clk.Now(), r.clk.Now()
+		return r.judge(false)
+	}
+	ths, _ := shardThresholds(r.thresholds, o.Shard)
+	stopWatch := r.watchAborts(runCtx, ths)
+	interrupted := r.drive(runCtx)
+	stopWatch()
+	if cause := context.Cause(runCtx); ctx.Err() == nil && runCtx.Err() != nil && cause != nil {
+		interrupted, r.aborted = false, cause // ended early on purpose, not interrupted
+	}
 	return r.judge(interrupted)
 }
 
@@ -189,6 +211,9 @@ func (r *phases) setUp() error {
 		sinks = append(sinks, r.hist)
 	}
 	sinks = append(sinks, r.view)
+	if sc.Target.URL != "" { // the embedded server is made to match the scenario
+		sinks = append(sinks, &failFast{s: settings{url: sc.Target.URL, sdkappid: sc.Target.SDKAppID, keyFrom: keySource(&sc.Target)}, abort: r.abort})
+	}
 	if r.prom, err = startRunMetrics(o, r.view, sc, r.tgt.Server); err != nil {
 		return err
 	}
@@ -296,7 +321,10 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: r.tgt.Kind, URL: r.tgt.URL}),
 		Metrics:      r.rec.Snapshot(),
 	}
-	out := &Outcome{File: f}
+	out := &Outcome{File: f, Aborted: r.aborted}
+	if r.aborted != nil {
+		f.Aborted = r.aborted.Error()
+	}
 	if r.tgt.Server != nil {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
@@ -319,7 +347,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		})
 		out.Kickout = f.Kickout
 	}
-	f.Thresholds = evalThresholds(r.thresholds, f.Metrics, out.Kickout)
+	ths, notes := shardThresholds(r.thresholds, o.Shard)
+	f.Thresholds = evalThresholds(ths, f.Metrics, out.Kickout)
+	annotate(f.Thresholds, ths, notes, cutShort(interrupted, r.aborted))
 	out.Passed = passed(f.Thresholds)
 	r.prom.finish(out.Kickout)
 	if o.Out != "" {

@@ -42,6 +42,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newVersionCmd(), newSigCmd(), newServeCmd(), newValidateCmd(), newSchemaCmd(), newRunCmd(), newReportCmd(), newMergeCmd(), newCompareCmd())
 	return root
 }

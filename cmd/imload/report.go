@@ -25,6 +25,13 @@ func newReportCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
+			for _, o := range []struct{ flag, path string }{{"--html", htmlOut}, {"--csv", csvOut}} {
+				if o.path != "" {
+					if err := outputDir(o.flag, o.path); err != nil {
+						return err
+					}
+				}
+			}
 			f, err := results.ReadFile(args[0])
 			if err != nil {
 				return withCode(exitBadInput, err)

@@ -40,7 +40,7 @@ func TestReportCmd(t *testing.T) {
 			name:     "html into a missing directory",
 			args:     []string{"report", synthResults, "--html", filepath.Join(dir, "no", "r.html")},
 			wantErr:  "--html",
-			wantCode: exitFailed,
+			wantCode: exitBadInput, // exit 1 means thresholds failed; a path that cannot be written is bad usage
 		},
 		{
 			name:     "no results file",

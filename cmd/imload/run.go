@@ -16,6 +16,7 @@ import (
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
 )
 
 func newRunCmd() *cobra.Command {
@@ -40,8 +41,11 @@ Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad scenario or
 usage, 130 interrupted (results still written). With --baseline BASE.json the run
 is compared with BASE at its end (as imload compare does) and a regression beyond
 the tolerances also exits 1.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactlyOneFile("imload run scenarios/quickstart.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := server.ParseFaults(faults); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--fault: %w", err))
+			}
 			sc, err := scenario.Load(args[0])
 			if err != nil {
 				return withCode(exitBadInput, err)
@@ -98,7 +102,12 @@ the tolerances also exits 1.`,
 			if err != nil {
 				return err
 			}
+			var mis *run.Misconfigured
 			switch {
+			case errors.As(res.Aborted, &mis):
+				return withCode(exitBadInput, fmt.Errorf("run ended early: %s", mis.Diagnosis))
+			case res.Aborted != nil:
+				return withCode(exitFailed, fmt.Errorf("run aborted: %s", res.Aborted))
 			case res.File.Interrupted:
 				return withCode(exitInterrupt, errors.New("interrupted; partial results written"))
 			case !res.Passed:
