@@ -219,7 +219,7 @@ func TestSigBadInput(t *testing.T) {
 		{"both keys", []string{"sig", "gen", "--sdkappid", sigApp, "--key-file", kf, "--key-env", "HOME", "--user", sigUser}, "give one of them"},
 		{"no sdkappid", []string{"sig", "gen", "--key-file", kf, "--user", sigUser}, "--sdkappid is required"},
 		{"zero sdkappid", []string{"sig", "gen", "--sdkappid", "0", "--key-file", kf, "--user", sigUser}, "--sdkappid is required"},
-		{"sdkappid not a number", []string{"sig", "gen", "--sdkappid", "abc", "--key-file", kf, "--user", sigUser}, `invalid argument "abc" for "--sdkappid"`},
+		{"sdkappid not a number", []string{"sig", "gen", "--sdkappid", "abc", "--key-file", kf, "--user", sigUser}, `--sdkappid: "abc" is not a whole number`},
 		{"no user", []string{"sig", "gen", "--sdkappid", sigApp, "--key-file", kf}, "--user is required"},
 		{"key file missing", []string{"sig", "gen", "--sdkappid", sigApp, "--key-file", kf + ".nope", "--user", sigUser}, "--key-file: open"},
 		{"key file empty", []string{"sig", "gen", "--sdkappid", sigApp, "--key-file", empty, "--user", sigUser}, "the file holds no key"},
