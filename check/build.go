@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/policy"
@@ -857,13 +858,18 @@ func (h *userHistory) kicksOf(s int32) []int32 {
 func (h *userHistory) modelSeq(s int32) uint64 { return h.modelSeqs[s] }
 
 // kickDue is the time by which login s's kicks must have arrived for a
-// missing one not to be excused; never when the run ended first.
+// missing one not to be excused; never when the run ended first. While
+// imload's own process was starved (Options.HarnessLag) a notice may wait
+// that much longer to be read, so the lag is added.
 func (h *userHistory) kickDue(s *session) int64 {
 	ref := s.okAt
 	if ref == 0 {
 		ref = s.latestProcessed
 	}
 	d := addSat(ref, int64(h.opt.LateAfter))
+	if h.opt.HarnessLag != nil {
+		d = addSat(d, int64(h.opt.HarnessLag(time.Unix(0, ref), time.Unix(0, min(d, h.end)))))
+	}
 	if d > h.end {
 		return never
 	}

@@ -120,3 +120,31 @@ func TestLateKickWhileTheHarnessLagged(t *testing.T) {
 		})
 	}
 }
+
+// A kick that never arrived while imload itself was starved until the run
+// ended is excused like one the run's end cut off; without the lag it is a
+// missing kick.
+func TestMissingKickWhileTheHarnessLagged(t *testing.T) {
+	const A, B = "A", "B"
+	for _, tc := range []struct {
+		name    string
+		lag     time.Duration
+		missing int64
+	}{{"no lag", 0, 1}, {"lag to the end", 2 * time.Second, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newHB(false)
+			b.device(A, policy.Android)
+			b.device(B, policy.IPhone)
+			b.login(A, 0, 10, 1)
+			b.login(B, 100, 110, 2) // displaces A, which hears nothing
+			opts := testOpts()
+			opts.Grace, opts.LateAfter, opts.End = 5*time.Second, time.Second, tms(1500)
+			opts.HarnessLag = func(from, to time.Time) time.Duration { return tc.lag }
+			r := Check(b.h, mustTencent(t, policy.DualPlatform, 1, 1), opts)
+			if r.Count(MissingKick) != tc.missing {
+				dump(t, r)
+				t.Fatalf("missing kicks %d, want %d", r.Count(MissingKick), tc.missing)
+			}
+		})
+	}
+}
