@@ -118,7 +118,7 @@ func coverage(t *testing.T, spec synthSpec, block, trials int, k float64) (cover
 // autocorrelated level; and a 10 % slowdown is seen most of the time.
 func TestBootstrapCoverage(t *testing.T) {
 	trials := 150
-	if testing.Short() {
+	if quick() {
 		trials = 50
 	}
 	spec := synthSpec{seconds: 40, perSec: 200, phi: 0.5, sd: 0.05}
@@ -142,7 +142,7 @@ func TestBootstrapCoverage(t *testing.T) {
 // strongly autocorrelated level, resampling single seconds (block 1)
 // covers the true ratio less often than the block rule does.
 func TestBlocksRespectAutocorrelation(t *testing.T) {
-	if testing.Short() {
+	if quick() {
 		t.Skip("long: 2 x 80 pairs of 100 s runs")
 	}
 	spec := synthSpec{seconds: 100, perSec: 100, phi: 0.8, sd: 0.06}
