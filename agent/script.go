@@ -27,7 +27,8 @@ const (
 // die. It returns nil when the script ends, including when the device gives
 // up its session after an error the client rules do not retry. When ctx is
 // done it closes the connection at once (logging out first only with
-// Config.LogoutOnCancel) and returns ctx.Err(). Run reads the connection's
+// Config.LogoutOnCancel; an OnlineAtEnd event otherwise) and returns
+// ctx.Err(). Run reads the connection's
 // pushes in its own goroutine and leaves no goroutine behind.
 func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	defer d.Close()
@@ -117,9 +118,9 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	}
 }
 
-// stop ends a session early: at once when ctx is done (with an AppKill, or a
-// logout under LogoutOnCancel, if still online), else quietly because the
-// device gave up (what it saw is already recorded).
+// stop ends a session early: at once when ctx is done (with an OnlineAtEnd,
+// or a logout under LogoutOnCancel, if still online), else quietly because
+// the device gave up (what it saw is already recorded).
 func (d *Device) stop(ctx context.Context) error {
 	if ctx.Err() == nil {
 		return nil
@@ -130,7 +131,7 @@ func (d *Device) stop(ctx context.Context) error {
 			d.logout(lctx, user, d.now(), "the run ended")
 			cancel()
 		} else {
-			d.emit(&event.Event{Kind: event.AppKill, UserID: user, At: d.now(), Note: "the run ended"})
+			d.emit(&event.Event{Kind: event.OnlineAtEnd, UserID: user, At: d.now(), Note: "the run ended"})
 		}
 	}
 	d.Close()
