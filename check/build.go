@@ -300,7 +300,10 @@ func (h *userHistory) build() {
 					}
 					current = h.newSession(ri, r)
 				}
-			case event.TimedOut:
+			case event.TimedOut, event.Cancelled:
+				// No answer before the operation's timeout, or before the
+				// run's end cut it off: the login may have succeeded at
+				// the target.
 				h.addPending(ri, r)
 			case event.Failed:
 				// No answer from the target (the transport failed, or the

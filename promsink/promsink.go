@@ -36,7 +36,7 @@ const (
 	nPlats    = 8 // policy.Platforms, then "unknown"
 	nOps      = int(event.Heartbeat) + 1
 	nOutcomes = int(event.TimedOut) + 1
-	nKinds    = int(event.Misbehaving) + 1
+	nKinds    = int(event.LastKind) + 1
 )
 
 // platIndex maps a platform to its slot in the pre-resolved arrays; the
@@ -133,7 +133,7 @@ func New() *Sink {
 		empty := map[int]prometheus.Counter{}
 		p.errs[k].Store(&empty)
 	}
-	for k := event.Kicked; k <= event.Misbehaving; k++ {
+	for k := event.Kicked; k <= event.LastKind; k++ {
 		for pl := 0; pl < nPlats; pl++ {
 			p.events[k][pl] = events.WithLabelValues(k.String(), platName(pl))
 		}
