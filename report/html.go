@@ -42,9 +42,9 @@ type page struct {
 	Errors   []errorRow
 	// Cancelled lists the operations the run's end cut off, by kind.
 	Cancelled string
-	ErrChart *chart
-	Events   []eventRow
-	Kicks    *chart
+	ErrChart  *chart
+	Events    []eventRow
+	Kicks     *chart
 
 	Kickout *kickoutView
 	MAU     *mauView
@@ -72,8 +72,8 @@ func (p *page) Charts() []chart {
 type opRow struct {
 	Op, Platform                           string
 	Count, OK, Failed, TimedOut, Cancelled int64
-	Rate, P50, P90, P99, P999, Max string
-	First                          bool
+	Rate, P50, P90, P99, P999, Max         string
+	First                                  bool
 }
 
 type thresholdRow struct {

@@ -13,7 +13,7 @@ import (
 // for the operation).
 type second struct {
 	attempted, ok, failed, timedOut, cancelled int64
-	p50, p99, max, mean             float64
+	p50, p99, max, mean                        float64
 }
 
 // opSeconds is one operation's per-second rows, all platforms together.
