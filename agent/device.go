@@ -408,6 +408,21 @@ func (d *Device) logout(ctx context.Context, user string, intended time.Time, no
 	octx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	code, err := d.conn.Logout(octx)
 	cancel()
+	if errors.Is(err, driver.ErrKicked) && ctx.Err() == nil {
+		// The target kicked the session before it took the logout (it
+		// ignores what follows a kick): no logout happened there, and the
+		// device, like the SDK after a kick, is logged out by the kick,
+		// whose push it records now. The logout is no operation of the
+		// target's, failed or not.
+		d.takeKick(user)
+		return fmt.Errorf("agent: %s logout of %q: %w", d.plan.Instance, user, err)
+	}
+	if err == nil && code == codes.NotLoggedIn && ctx.Err() == nil && d.awaitKick(user) {
+		// The same race one step earlier: the target displaced the
+		// session while the logout was on its way, answered it 6014 and
+		// then pushed the kick. The kick ended the session, not a logout.
+		return nil
+	}
 	e := d.opEvent(ctx, event.Logout, user, intended, start, code, err)
 	if err == nil {
 		refusal(e, "")
