@@ -14,9 +14,9 @@ import (
 )
 
 const (
-	numOps    = int(event.Heartbeat-event.Connect) + 1  // operations
-	numOthers = int(event.LastKind-event.Kicked) + 1 // things a device suffers or does
-	numKnown  = 7                                       // the platforms of policy.Platforms
+	numOps    = int(event.Heartbeat-event.Connect) + 1 // operations
+	numOthers = int(event.LastKind-event.Kicked) + 1   // things a device suffers or does
+	numKnown  = 7                                      // the platforms of policy.Platforms
 )
 
 // UnknownPlatform names events that carry no platform.

@@ -102,7 +102,7 @@ type OpSeries struct {
 	// Cancelled is absent in files of earlier versions.
 	Cancelled []int64 `json:"cancelled,omitempty"`
 	MaxNs     []int64 `json:"max_ns"` // exact maximum latency (of the successes, as Latency)
-	SumNs    []int64 `json:"sum_ns"` // sum of latencies, for the mean over OK
+	SumNs     []int64 `json:"sum_ns"` // sum of latencies, for the mean over OK
 	// Latency holds a histogram per second (null when the second had none)
 	// for the operations chosen by WithSeriesHistograms; absent otherwise.
 	Latency []*Hist `json:"latency,omitempty"`
