@@ -195,9 +195,12 @@ func TestPromScrape(t *testing.T) {
 		{"imload_logins_total", map[string]string{"outcome": "ok"}, float64(login.OK)},
 		{"imload_logins_total", map[string]string{"outcome": "failed"}, float64(login.Failed)},
 		{"imload_logins_total", map[string]string{"outcome": "timed_out"}, float64(login.TimedOut)},
-		{"imload_operation_duration_seconds", map[string]string{"op": "login"}, float64(login.Count)},
-		{"imload_operation_duration_seconds", map[string]string{"op": "connect"}, float64(snap.Op("connect").Count)},
-		{"imload_operation_duration_seconds", map[string]string{"op": "logout"}, float64(snap.Op("logout").Count)},
+		{"imload_logins_total", map[string]string{"outcome": "cancelled"}, float64(login.Cancelled)},
+		// The latency histograms hold the successful operations, as the
+		// results' do.
+		{"imload_operation_duration_seconds", map[string]string{"op": "login"}, float64(login.OK)},
+		{"imload_operation_duration_seconds", map[string]string{"op": "connect"}, float64(snap.Op("connect").OK)},
+		{"imload_operation_duration_seconds", map[string]string{"op": "logout"}, float64(snap.Op("logout").OK)},
 		{"imload_kicks_total", nil, float64(snap.EventCount("kicked", ""))},
 		{"imload_events_total", map[string]string{"kind": "app_kill"}, float64(snap.EventCount("app_kill", ""))},
 		{"imload_kickout_violations", nil, float64(res.out.Kickout.Violations())},
