@@ -335,7 +335,11 @@ func (h *userHistory) build() {
 					s.removalTo = max(r.at, s.removalFrom)
 				}
 			}
-		case event.AppKill:
+		case event.AppKill, event.OnlineAtEnd:
+			// Online at a cut end: like an app kill to the target (the
+			// transport dropped without a logout), and from then on the
+			// device listens no more, so a kick it would have got after
+			// is no missing one.
 			if current >= 0 {
 				h.endSession(current, r.at, endAppKill)
 				current = -1

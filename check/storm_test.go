@@ -226,6 +226,16 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{},
 		},
 		{
+			name: "a device cut at the run's end gets no kick for a login after the cut",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.at(event.OnlineAtEnd, A, 100)
+				b.login(B, 105, 120, 2) // displaces A at the target; A listens no more
+				b.op(event.Logout, event.OK, B, 4000, 4010)
+			},
+			want: verdictCounts{},
+		},
+		{
 			name: "a login with the cancelled outcome that displaced",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
