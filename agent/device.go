@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -187,17 +189,57 @@ func (d *Device) opEvent(ctx context.Context, kind event.Kind, user string, inte
 	case err == nil && code == 0:
 		e.Outcome = event.OK
 	case err == nil:
-		e.Outcome = event.Failed
+		e.Outcome = event.Failed // the caller adds the target's message
 	case errorCode(err) != 0:
 		e.Outcome, e.Code, e.Note = event.Failed, errorCode(err), err.Error()
 	case ctx.Err() != nil:
-		e.Outcome, e.Note = event.Failed, "canceled: the run ended"
+		// The run ended (or was interrupted) under the operation: not the
+		// operation's own timeout, which is octx's, nor the target's doing.
+		e.Outcome, e.Note = event.Cancelled, ReasonRunEnded
 	case errors.Is(err, driver.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		e.Outcome = event.TimedOut
 	default:
 		e.Outcome, e.Note = event.Failed, err.Error()
 	}
+	if err != nil {
+		if e.Outcome == event.Cancelled {
+			e.Reason = ReasonRunEnded
+		} else {
+			e.Reason = reasonOf(err.Error(), user, d.plan.Instance)
+		}
+	}
 	return e
+}
+
+// ReasonRunEnded is the reason of an operation the run's end cut off.
+const ReasonRunEnded = "canceled: the run ended"
+
+// varying matches what differs between devices in the same error: source
+// addresses of a dial ("127.0.0.5:40312->"), frame ids ("id 17").
+var varying = regexp.MustCompile(`(?:\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):\d+->| id \d+`)
+
+// reasonOf is msg with the user, the instance and what varies between
+// devices taken out, so that one cause counts as one reason. It runs for
+// operations that did not succeed only.
+func reasonOf(msg, user, instance string) string {
+	if instance != "" {
+		msg = strings.ReplaceAll(msg, instance, "<instance>")
+	}
+	if user != "" {
+		msg = strings.ReplaceAll(msg, user, "<user>")
+	}
+	return varying.ReplaceAllString(msg, "")
+}
+
+// refusal sets the reason of an operation the target answered with code
+// and message (no error).
+func refusal(e *event.Event, message string) {
+	if e.Outcome == event.Failed && e.Reason == "" {
+		e.Reason = message
+		if e.Reason == "" {
+			e.Reason = codes.Text(e.Code)
+		}
+	}
 }
 
 // addNote puts note before what the event already says.
@@ -333,6 +375,7 @@ func (d *Device) rawLogin(ctx context.Context, c driver.Conn, user, ticket strin
 	cancel()
 	e := d.opEvent(ctx, event.Login, user, intended, start, res.Code, err)
 	if err == nil {
+		refusal(e, res.Message)
 		e.Seq, e.Repeat = res.Seq, res.RepeatLogin
 		if res.Code == 0 {
 			e.ServerTime = res.ServerTime
@@ -365,7 +408,25 @@ func (d *Device) logout(ctx context.Context, user string, intended time.Time, no
 	octx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	code, err := d.conn.Logout(octx)
 	cancel()
+	if errors.Is(err, driver.ErrKicked) && ctx.Err() == nil {
+		// The target kicked the session before it took the logout (it
+		// ignores what follows a kick): no logout happened there, and the
+		// device, like the SDK after a kick, is logged out by the kick,
+		// whose push it records now. The logout is no operation of the
+		// target's, failed or not.
+		d.takeKick(user)
+		return fmt.Errorf("agent: %s logout of %q: %w", d.plan.Instance, user, err)
+	}
+	if err == nil && code == codes.NotLoggedIn && ctx.Err() == nil && d.awaitKick(user) {
+		// The same race one step earlier: the target displaced the
+		// session while the logout was on its way, answered it 6014 and
+		// then pushed the kick. The kick ended the session, not a logout.
+		return nil
+	}
 	e := d.opEvent(ctx, event.Logout, user, intended, start, code, err)
+	if err == nil {
+		refusal(e, "")
+	}
 	addNote(e, note)
 	d.record(e)
 	if err != nil {
@@ -385,6 +446,7 @@ func (d *Device) Resume(ctx context.Context, intended time.Time) (driver.ResumeR
 	cancel()
 	e := d.opEvent(ctx, event.Resume, d.account, intended, start, res.Code, err)
 	if err == nil {
+		refusal(e, res.Message)
 		e.Seq = res.Seq
 	}
 	d.record(e)

@@ -530,8 +530,13 @@ func TestCancel(t *testing.T) {
 				return
 			}
 			checkCalls(t, f, []string{"connect dev1", "login#0 alice t1", "close#0"})
-			if k := r.of(event.AppKill); len(k) != 1 || k[0].Note != "the run ended" {
-				t.Errorf("app kills %+v", k)
+			// The run's end is not an app kill: the device was online at
+			// the end.
+			if k := r.of(event.OnlineAtEnd); len(k) != 1 || k[0].Note != "the run ended" || k[0].UserID != "alice" {
+				t.Errorf("online at end %+v", k)
+			}
+			if k := r.of(event.AppKill); len(k) != 0 {
+				t.Errorf("app kills %+v, want none at the run's end", k)
 			}
 		})
 	}

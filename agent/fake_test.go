@@ -10,6 +10,7 @@ import (
 
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
 )
 
 // fakeDriver is an in-memory target: it records every call on every
@@ -38,6 +39,9 @@ type fakeDriver struct {
 	pending          int
 	// gate, when set, holds every login until it is closed.
 	gate chan struct{}
+	// logoutKicked: a logout finds the connection kicked (the kick's push
+	// queued, then driver.ErrKicked), as when a kick overtakes it.
+	logoutKicked bool
 }
 
 func newFake() *fakeDriver { return &fakeDriver{hang: map[string]bool{}} }
@@ -188,6 +192,10 @@ func (c *fakeConn) Logout(ctx context.Context) (int, error) {
 	c.f.record(fmt.Sprintf("logout#%d", c.id))
 	if c.isClosed() {
 		return 0, driver.ErrClosed
+	}
+	if c.f.logoutKicked {
+		c.push(driver.Push{Kind: driver.PushKicked, BySeq: 9, ByPlatform: policy.IPhone, ByInstance: "dev9", Reason: "kicked"})
+		return 0, fmt.Errorf("fake logout: %w", driver.ErrKicked)
 	}
 	if err := c.wait(ctx, "logout", 0); err != nil {
 		return 0, err

@@ -11,7 +11,8 @@ import (
 )
 
 // ScenarioConfig returns the device settings a scenario gives (SDKAppID,
-// operation timeout, re-login after kick, heartbeat); the caller adds the
+// operation timeout, re-login after kick, heartbeat, a logout at the run's
+// end under end: logout); the caller adds the
 // driver, tickets, sink, clock and book.
 func ScenarioConfig(sc *scenario.Scenario) Config {
 	c := Config{
@@ -19,6 +20,7 @@ func ScenarioConfig(sc *scenario.Scenario) Config {
 		Timeout:          sc.Target.Timeout.D(),
 		ReloginAfterKick: sc.Behaviour.ReloginAfterKick == nil || *sc.Behaviour.ReloginAfterKick,
 		Heartbeat:        sc.Behaviour.Heartbeat.D(),
+		LogoutOnCancel:   sc.End == scenario.EndLogout,
 	}
 	c.fill()
 	return c
@@ -42,7 +44,16 @@ func NewPool(cfg Config, planner *Planner) *Pool {
 // session (a.Session > 0) begins with the plan's think time and runs on the
 // device a.Device (see Planner.SessionPlan); a first session is a device of
 // its own.
-func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) {
+func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) { p.SpawnOn(ctx, ctx, a) }
+
+// SpawnOn is Spawn with the session's start gated by gate: a restarted
+// session still in its think time when gate is done does not begin, while
+// a session that has begun runs on ctx (a run that drains its sessions ends
+// gate at the end of the last phase and ctx only after a grace).
+func (p *Pool) SpawnOn(gate, ctx context.Context, a pacer.Arrival) {
+	if gate.Err() != nil {
+		return
+	}
 	device := a.Index
 	if a.Session > 0 {
 		device = a.Device
@@ -52,7 +63,7 @@ func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) {
 	intended := a.Intended
 	if a.Session > 0 && plan.Think > 0 {
 		intended = intended.Add(plan.Think)
-		if !d.sleepUntil(ctx, intended) {
+		if !d.sleepUntil(gate, intended) || ctx.Err() != nil {
 			return
 		}
 	}

@@ -77,10 +77,10 @@ func TestCountsAddUp(t *testing.T) {
 			}
 		}
 		attempted := f.count(prefix)
-		sum := byOutcome[event.OK] + byOutcome[event.Failed] + byOutcome[event.TimedOut]
+		sum := byOutcome[event.OK] + byOutcome[event.Failed] + byOutcome[event.TimedOut] + byOutcome[event.Cancelled]
 		if attempted != sum || sum != len(r.of(kind)) {
-			t.Errorf("%s: attempted %d, ok %d + failed %d + timed out %d = %d", kind, attempted,
-				byOutcome[event.OK], byOutcome[event.Failed], byOutcome[event.TimedOut], sum)
+			t.Errorf("%s: attempted %d, ok %d + failed %d + timed out %d + cancelled %d = %d", kind, attempted,
+				byOutcome[event.OK], byOutcome[event.Failed], byOutcome[event.TimedOut], byOutcome[event.Cancelled], sum)
 		}
 		t.Logf("%s: %d attempted, %v", kind, attempted, byOutcome)
 	}

@@ -27,7 +27,8 @@ const (
 // die. It returns nil when the script ends, including when the device gives
 // up its session after an error the client rules do not retry. When ctx is
 // done it closes the connection at once (logging out first only with
-// Config.LogoutOnCancel) and returns ctx.Err(). Run reads the connection's
+// Config.LogoutOnCancel; an OnlineAtEnd event otherwise) and returns
+// ctx.Err(). Run reads the connection's
 // pushes in its own goroutine and leaves no goroutine behind.
 func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	defer d.Close()
@@ -117,9 +118,9 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	}
 }
 
-// stop ends a session early: at once when ctx is done (with an AppKill, or a
-// logout under LogoutOnCancel, if still online), else quietly because the
-// device gave up (what it saw is already recorded).
+// stop ends a session early: at once when ctx is done (with an OnlineAtEnd,
+// or a logout under LogoutOnCancel, if still online), else quietly because
+// the device gave up (what it saw is already recorded).
 func (d *Device) stop(ctx context.Context) error {
 	if ctx.Err() == nil {
 		return nil
@@ -130,7 +131,7 @@ func (d *Device) stop(ctx context.Context) error {
 			d.logout(lctx, user, d.now(), "the run ended")
 			cancel()
 		} else {
-			d.emit(&event.Event{Kind: event.AppKill, UserID: user, At: d.now(), Note: "the run ended"})
+			d.emit(&event.Event{Kind: event.OnlineAtEnd, UserID: user, At: d.now(), Note: "the run ended"})
 		}
 	}
 	d.Close()
@@ -204,23 +205,7 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 	}
 	switch p.Kind {
 	case driver.PushKicked:
-		e := &event.Event{Kind: event.Kicked, UserID: user, At: at, Seq: p.Seq, Code: p.Code,
-			BySeq: p.BySeq, ByPlatform: p.ByPlatform, ByInstance: p.ByInstance, Note: p.Reason}
-		if e.Seq == 0 {
-			e.Seq = d.seq
-		}
-		// Kick latency: from the displacement at the target (the push's
-		// server time, else the displacing login's, when this run saw its
-		// answer already) to this notice. A notice stamped before it (the
-		// target's clock ahead) gets none: the oracle counts it early.
-		disp := p.ServerTime
-		if disp.IsZero() && d.cfg.Book != nil && p.BySeq != 0 {
-			disp, _ = d.cfg.Book.ServerTime(user, p.BySeq)
-		}
-		if !disp.IsZero() && !at.Before(disp) {
-			e.Latency = max(at.Sub(disp), time.Nanosecond)
-		}
-		d.emit(e)
+		d.emitKick(p, user, at)
 		d.Close()
 		return d.afterKick(ctx, end, left)
 	case driver.PushSigExpired:
@@ -244,6 +229,79 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 		return d.reconnect(ctx, at, end, left) // the SDK reconnects by itself
 	}
 	return true // a push this device does not know
+}
+
+// emitKick records the kick p of user's session, noticed at at.
+func (d *Device) emitKick(p driver.Push, user string, at time.Time) {
+	e := &event.Event{Kind: event.Kicked, UserID: user, At: at, Seq: p.Seq, Code: p.Code,
+		BySeq: p.BySeq, ByPlatform: p.ByPlatform, ByInstance: p.ByInstance, Note: p.Reason}
+	if e.Seq == 0 {
+		e.Seq = d.seq
+	}
+	// Kick latency: from the displacement at the target (the push's
+	// server time, else the displacing login's, when this run saw its
+	// answer already) to this notice. A notice stamped before it (the
+	// target's clock ahead) gets none: the oracle counts it early.
+	disp := p.ServerTime
+	if disp.IsZero() && d.cfg.Book != nil && p.BySeq != 0 {
+		disp, _ = d.cfg.Book.ServerTime(user, p.BySeq)
+	}
+	if !disp.IsZero() && !at.Before(disp) {
+		e.Latency = max(at.Sub(disp), time.Nanosecond)
+	}
+	d.emit(e)
+}
+
+// takeKick records the kick the connection has queued, after a call that
+// the kick cut off (driver.ErrKicked): the push is there, since the driver
+// queues it before the close that ends the call.
+func (d *Device) takeKick(user string) {
+	if d.conn == nil {
+		return
+	}
+	for {
+		select {
+		case p, ok := <-d.conn.Pushes():
+			if !ok {
+				return
+			}
+			if p.Kind == driver.PushKicked {
+				at := p.At
+				if at.IsZero() {
+					at = d.now()
+				}
+				d.emitKick(p, user, at)
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// awaitKick waits, at most the operation timeout, for the connection's next
+// push after a logout answered 6014: true when it is a kick (recorded), false
+// when the connection ended or another push came (the 6014 stands).
+func (d *Device) awaitKick(user string) bool {
+	if d.conn == nil {
+		return false
+	}
+	tm := d.cfg.Clock.NewTimer(d.cfg.Timeout)
+	defer tm.Stop()
+	select {
+	case p, ok := <-d.conn.Pushes():
+		if !ok || p.Kind != driver.PushKicked {
+			return false
+		}
+		at := p.At
+		if at.IsZero() {
+			at = d.now()
+		}
+		d.emitKick(p, user, at)
+		return true
+	case <-tm.C():
+		return false
+	}
 }
 
 // afterKick logs in again after the think time when the scenario says so,

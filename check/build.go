@@ -301,7 +301,10 @@ func (h *userHistory) build() {
 					}
 					current = h.newSession(ri, r)
 				}
-			case event.TimedOut:
+			case event.TimedOut, event.Cancelled:
+				// No answer before the operation's timeout, or before the
+				// run's end cut it off: the login may have succeeded at
+				// the target.
 				h.addPending(ri, r)
 			case event.Failed:
 				// No answer from the target (the transport failed, or the
@@ -333,7 +336,11 @@ func (h *userHistory) build() {
 					s.removalTo = max(r.at, s.removalFrom)
 				}
 			}
-		case event.AppKill:
+		case event.AppKill, event.OnlineAtEnd:
+			// Online at a cut end: like an app kill to the target (the
+			// transport dropped without a logout), and from then on the
+			// device listens no more, so a kick it would have got after
+			// is no missing one.
 			if current >= 0 {
 				h.endSession(current, r.at, endAppKill)
 				current = -1

@@ -171,7 +171,7 @@ func unixNano(t time.Time) int64 {
 func kept(k event.Kind) bool {
 	switch k {
 	case event.Login, event.Logout, event.Resume, event.Kicked, event.SigExpired,
-		event.Disconnect, event.AppKill, event.SwitchUser, event.Misbehaving:
+		event.Disconnect, event.AppKill, event.SwitchUser, event.Misbehaving, event.OnlineAtEnd:
 		return true
 	}
 	return false

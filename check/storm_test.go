@@ -226,6 +226,37 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{},
 		},
 		{
+			name: "a device cut at the run's end gets no kick for a login after the cut",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.at(event.OnlineAtEnd, A, 100)
+				b.login(B, 105, 120, 2) // displaces A at the target; A listens no more
+				b.op(event.Logout, event.OK, B, 4000, 4010)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "a login with the cancelled outcome that displaced",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.op(event.Login, event.Cancelled, B, 100, 150)
+				b.kicked(A, 104, 1, 2, B)
+			},
+			want: verdictCounts{},
+		},
+		{
+			name: "status taken while a login then cancelled (its own outcome) was in flight",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(W, 20, 30, 2)
+				b.op(event.Login, event.Cancelled, B, 100, 150)
+			},
+			statusAt: 120,
+			listed:   []string{B, W},
+			seqs:     map[string]uint64{B: 3, W: 2},
+			want:     verdictCounts{},
+		},
+		{
 			name: "a login refused with a code is not in flight",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)

@@ -300,7 +300,7 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	for i := range a.u.recs {
 		r := &a.u.recs[i]
 		if r.kind == event.Login && a.sentAt(r) <= T && r.at > T &&
-			(r.out == event.OK || r.out == event.TimedOut || r.out == event.Failed && r.code == 0) {
+			(r.out == event.OK || r.out == event.TimedOut || r.out == event.Cancelled || r.out == event.Failed && r.code == 0) {
 			inflight = true
 			break
 		}

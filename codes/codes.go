@@ -131,5 +131,45 @@ func Text(code int) string {
 	return ""
 }
 
+// byDriver holds what a driver means by the codes it maps its protocol's
+// refusals to, where that differs from the catalogue's text. The ws, inproc
+// and embedded targets speak imload's protocol, whose codes are the
+// catalogue's own.
+var byDriver = map[string]map[int]string{
+	"xmpp": {
+		SigEmpty:        "empty password (UserSig)",
+		SigUndecodable:  "SASL failure: malformed-request, incorrect-encoding or invalid-authzid",
+		SigBadSignature: "SASL failure: not-authorized (wrong password or unknown account)",
+		SigExpired:      "SASL failure: credentials-expired",
+		SigRateLimited:  "SASL failure: temporary-auth-failure",
+		Blacklisted:     "SASL failure: account-disabled",
+		InvalidUserID:   "UserID is not a valid XMPP localpart",
+		InvalidParam:    "resource bind or session refused (not for a conflict: bad-request, not-allowed, ...)",
+		LoginRefused:    "resource bind refused: conflict (the resource is in use and the server keeps its session) or resource-constraint (the account's limit of resources)",
+		NotLoggedIn:     "logout while the stream is not logged in",
+		ResumeFailed:    "no stream resumption: the device logs in again",
+	},
+}
+
+// TextFor says what code means coming from the named driver (results'
+// target kind: embedded, inproc, ws, xmpp): the driver's own meaning when
+// it has one, else Text.
+func TextFor(driver string, code int) string {
+	if t, ok := byDriver[driver][code]; ok {
+		return t
+	}
+	return Text(code)
+}
+
+// Drivers returns the drivers that give some codes a meaning of their own.
+func Drivers() []string {
+	out := make([]string, 0, len(byDriver))
+	for d := range byDriver {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Known reports whether the catalogue holds code.
 func Known(code int) bool { return Text(code) != "" }

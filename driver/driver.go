@@ -8,6 +8,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/imload/imload/policy"
@@ -96,6 +97,13 @@ type Driver interface {
 
 // ErrClosed is returned by calls on a Conn whose transport has ended.
 var ErrClosed = errors.New("driver: connection closed")
+
+// ErrKicked is returned (it wraps ErrClosed) by a call whose connection the
+// target ended with a kick (kicked_offline, then the close) before it
+// answered the call: the target did not act on it, since nothing a
+// connection sends after its kick counts. A device that learns of the kick
+// only from this error has lost a race with the kick's push, which follows.
+var ErrKicked = fmt.Errorf("driver: kicked offline before the answer: %w", ErrClosed)
 
 // ErrTimeout wraps calls that got no answer before their context ended.
 var ErrTimeout = errors.New("driver: timed out")

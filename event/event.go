@@ -26,10 +26,18 @@ const (
 	AppKill     // device closed the app without logout
 	SwitchUser  // account switch on the same device (before the new login)
 	Misbehaving // a deliberately wrong client action (login storm etc.)
+	// OnlineAtEnd: the run ended (scenario end: cut) while the device was
+	// online; it closed its connection without a logout. Not an app kill:
+	// the device did not choose to leave.
+	OnlineAtEnd
+
+	// LastKind is the last kind: loops over the kinds that devices suffer
+	// or do run from Kicked to LastKind.
+	LastKind = OnlineAtEnd
 )
 
 var kindNames = [...]string{"", "connect", "login", "logout", "resume", "heartbeat",
-	"kicked", "sig_expired", "disconnect", "app_kill", "switch_user", "misbehaving"}
+	"kicked", "sig_expired", "disconnect", "app_kill", "switch_user", "misbehaving", "online_at_end"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -48,6 +56,10 @@ const (
 	OK       Outcome = iota + 1
 	Failed           // the target answered with a non-zero code, or the transport failed
 	TimedOut         // no answer within the operation timeout
+	// Cancelled: the run's end (or an interrupt) cut the operation off
+	// before it had an outcome; the target may have done it. In no error
+	// rate: attempted = ok + failed + timed_out + cancelled.
+	Cancelled
 )
 
 func (o Outcome) String() string {
@@ -58,6 +70,8 @@ func (o Outcome) String() string {
 		return "failed"
 	case TimedOut:
 		return "timed_out"
+	case Cancelled:
+		return "cancelled"
 	}
 	return ""
 }
@@ -90,6 +104,12 @@ type Event struct {
 	// kickout oracle measures kick latency from it.
 	ServerTime time.Time
 	Note       string // free text for examples (e.g. "login storm")
+	// Reason is why an operation did not succeed (Outcome other than OK):
+	// the target's message or the driver's error, with what differs from
+	// one device to the next (user, instance, frame ids, source addresses)
+	// taken out, so that equal causes count together. Empty on success:
+	// nothing is built for an operation that succeeds.
+	Reason string
 }
 
 // Sink receives events. Implementations must be safe for concurrent use.

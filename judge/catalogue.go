@@ -172,17 +172,19 @@ func describe(s seg) string {
 // docs/ARCHITECTURE.md).
 var catalogue = []*Metric{
 	{ID: "op.count", segs: []seg{op, platform, lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
-		Doc: "operations attempted: ok + failed + timed out"},
+		Doc: "operations attempted: ok + failed + timed out + cancelled"},
 	{ID: "op.ok.count", segs: []seg{op, platform, lit("ok"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations that succeeded"},
 	{ID: "op.failed.count", segs: []seg{op, platform, lit("failed"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations failed: the target answered with an error code, or the transport failed"},
 	{ID: "op.timed_out.count", segs: []seg{op, platform, lit("timed_out"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations without an answer within target.timeout"},
+	{ID: "op.cancelled.count", segs: []seg{op, platform, lit("cancelled"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
+		Doc: "operations the run's end (or an interrupt) cut off before they had an outcome; in no error rate"},
 	{ID: "op.errors.count", segs: []seg{op, platform, lit("errors"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations failed or timed out"},
-	{ID: "op.errors.rate", segs: []seg{op, platform, lit("errors"), lit("rate")}, Kind: KindPercent, Unit: "of attempts", Source: FromMetrics,
-		Doc: "(failed + timed out) / attempted, of this operation"},
+	{ID: "op.errors.rate", segs: []seg{op, platform, lit("errors"), lit("rate")}, Kind: KindPercent, Unit: "of completed attempts", Source: FromMetrics,
+		Doc: "(failed + timed out) / (attempted - cancelled), of this operation"},
 	{ID: "op.code.count", segs: []seg{op, platform, code, lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations the target answered with code N (0: failed without a code)"},
 	{ID: "op.rate", segs: []seg{op, platform, lit("rate")}, Kind: KindRate, Unit: "operations per second", Source: FromMetrics,
@@ -198,8 +200,8 @@ var catalogue = []*Metric{
 
 	{ID: "errors.count", segs: []seg{lit("errors"), lit("count")}, Kind: KindCount, Unit: "operations", Source: FromMetrics,
 		Doc: "operations of every kind failed or timed out"},
-	{ID: "errors.rate", segs: []seg{lit("errors"), lit("rate")}, Kind: KindPercent, Unit: "of attempts", Source: FromMetrics,
-		Doc: "(failed + timed out) / attempted, over every operation (connects, logins, logouts, resumes, heartbeats)"},
+	{ID: "errors.rate", segs: []seg{lit("errors"), lit("rate")}, Kind: KindPercent, Unit: "of completed attempts", Source: FromMetrics,
+		Doc: "(failed + timed out) / (attempted - cancelled), over every operation (connects, logins, logouts, resumes, heartbeats)"},
 
 	{ID: "kick_notice.count", segs: []seg{lit("kick_notice"), platform, lit("count")}, Kind: KindCount, Unit: "kicks", Source: FromMetrics,
 		Doc: "kicks whose displacement-to-notice delay the kicked device knows"},
@@ -273,7 +275,7 @@ func OpNames() []string {
 // EventNames returns the event kinds <event> stands for, in event order.
 func EventNames() []string {
 	var out []string
-	for k := event.Kicked; k <= event.Misbehaving; k++ {
+	for k := event.Kicked; k <= event.LastKind; k++ {
 		out = append(out, k.String())
 	}
 	return out

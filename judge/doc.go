@@ -17,10 +17,14 @@
 //     own counts and rates (<op>.failed.count, <op>.timed_out.count,
 //     <op>.errors.count, <op>.errors.rate). A latency threshold of an
 //     operation that never succeeded is not judged (it fails).
-//   - errors.rate is (failed + timed out) / attempted over every operation
-//     (connects, logins, logouts, resumes, heartbeats); <op>.errors.rate is
-//     the same for one operation. With no attempts there is no rate: the
-//     threshold is not judged (it fails, saying so).
+//   - errors.rate is (failed + timed out) / (attempted - cancelled) over
+//     every operation (connects, logins, logouts, resumes, heartbeats);
+//     <op>.errors.rate is the same for one operation. Cancelled operations
+//     (<op>.cancelled.count: cut off by the run's end or an interrupt, not
+//     the target's doing) are in no error rate, neither above nor below the
+//     line: attempted = ok + failed + timed out + cancelled. With no
+//     completed attempt there is no rate: the threshold is not judged (it
+//     fails, saying so).
 //   - Units: durations are written with a unit (250ms, 1.5s, 2m) and
 //     reported in seconds; error rates as percentages (0.1%) or fractions;
 //     counts as whole numbers; rates per second of the run.

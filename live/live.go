@@ -37,12 +37,14 @@ type View struct {
 func (l *View) Observe(e *event.Event) {
 	switch e.Kind {
 	case event.Login:
-		if e.Outcome == event.OK {
+		switch e.Outcome {
+		case event.OK:
 			l.loginsOK.Add(1)
 			if !e.Repeat {
 				l.online.Add(1)
 			}
-		} else {
+		case event.Cancelled: // cut off by the run's end: neither
+		default:
 			l.loginsBad.Add(1)
 		}
 	case event.Logout:
@@ -52,10 +54,10 @@ func (l *View) Observe(e *event.Event) {
 	case event.Kicked:
 		l.kicks.Add(1)
 		l.online.Add(-1)
-	case event.AppKill:
+	case event.AppKill, event.OnlineAtEnd:
 		l.online.Add(-1)
 	}
-	if e.Kind.IsOp() && e.Outcome != event.OK {
+	if e.Kind.IsOp() && e.Outcome != event.OK && e.Outcome != event.Cancelled {
 		l.errors.Add(1)
 	}
 }

@@ -77,3 +77,21 @@ func (b *syncBuf) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Operations cut off by the run's end are neither failed logins nor errors,
+// and a device online at a cut end leaves the online count.
+func TestViewCancelledAndOnlineAtEnd(t *testing.T) {
+	v := &View{}
+	for _, e := range []event.Event{
+		{Kind: event.Login, Outcome: event.OK},
+		{Kind: event.Login, Outcome: event.OK},
+		{Kind: event.Login, Outcome: event.Cancelled},
+		{Kind: event.Logout, Outcome: event.Cancelled},
+		{Kind: event.OnlineAtEnd},
+	} {
+		v.Observe(&e)
+	}
+	if v.loginsBad.Load() != 0 || v.errors.Load() != 0 || v.Online() != 1 {
+		t.Errorf("failed %d errors %d online %d, want 0 0 1", v.loginsBad.Load(), v.errors.Load(), v.Online())
+	}
+}

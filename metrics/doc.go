@@ -3,8 +3,10 @@
 //
 // What it keeps:
 //   - per operation (connect, login, logout, resume, heartbeat) and platform:
-//     counts by outcome (ok, failed, timed out), failed operations by error
-//     code, and an HDR histogram of latency. Every outcome is recorded in the
+//     counts by outcome (ok, failed, timed out, cancelled: cut off by the
+//     run's end, in no error rate), failed operations by error code with
+//     their reasons (the distinct messages with counts, the top MaxReasons
+//     and an "other" count; see Reasons), and an HDR histogram of latency. Every outcome is recorded in the
 //     histogram, timeouts at the latency the device waited, so its count
 //     always equals the attempts and a slow target cannot hide in a failure
 //     count. Latency is Event.Latency, which devices measure from the
@@ -12,10 +14,10 @@
 //   - per platform: kicks, and a "kick_notice" histogram of the delay from
 //     displacement to notice when the device knows it; counts of the other
 //     things a device suffers or does (sig_expired, disconnect, app_kill,
-//     switch_user, misbehaving).
+//     switch_user, misbehaving, online_at_end).
 //   - per second (by Event.At, seconds counted from the start truncated to a
 //     whole second so that shards align): per operation the ok, failed and
-//     timed-out counts and the exact max and sum of latency; for the
+//     timed-out and cancelled counts and the exact max and sum of latency; for the
 //     operations chosen with WithSeriesHistograms (login by default) a small
 //     HDR histogram per second with two significant digits, which merges
 //     exactly and gives p50/p99 per second; per-second counts of the other

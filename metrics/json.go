@@ -45,8 +45,11 @@ func (s *Snapshot) validate() error {
 			if c == nil || c.Latency == nil {
 				return fmt.Errorf("%s: missing counts or latency", where)
 			}
-			if c.OK < 0 || c.Failed < 0 || c.TimedOut < 0 {
+			if c.OK < 0 || c.Failed < 0 || c.TimedOut < 0 || c.Cancelled < 0 {
 				return fmt.Errorf("%s: negative count", where)
+			}
+			if err := validReasons(where, c.Reasons); err != nil {
+				return err
 			}
 			for code, n := range c.Codes {
 				if n < 0 {
@@ -111,6 +114,11 @@ func (se *Series) validate(perSec *hdr.PackedHistogram) error {
 			if err := length("series.ops."+op+"."+f.name, len(f.a)); err != nil {
 				return err
 			}
+		}
+		if os.Cancelled == nil {
+			os.Cancelled = make([]int64, n) // a file of an earlier version
+		} else if err := length("series.ops."+op+".cancelled", len(os.Cancelled)); err != nil {
+			return err
 		}
 		if os.Latency != nil {
 			if err := length("series.ops."+op+".latency", len(os.Latency)); err != nil {

@@ -68,9 +68,11 @@ func (d Dist) Mean() time.Duration {
 type OpStats struct {
 	Kind     string
 	Platform policy.Platform // "" for all platforms
-	// Count is the attempts: OK + Failed + TimedOut.
-	Count, OK, Failed, TimedOut int64
-	Codes                       map[int]int64
+	// Count is the attempts: OK + Failed + TimedOut + Cancelled.
+	Count, OK, Failed, TimedOut, Cancelled int64
+	Codes                                  map[int]int64
+	// Reasons: code → the messages of the failed operations (see Reasons).
+	Reasons map[int]*Reasons
 	// Duration is the run's wall duration that Rate divides by.
 	Duration time.Duration
 	Dist
@@ -79,8 +81,12 @@ type OpStats struct {
 // Rate returns attempts per second over the run's duration.
 func (o OpStats) Rate() float64 { return perSecond(o.Count, o.Duration) }
 
-// ErrorRate returns the share of attempts that failed or timed out.
-func (o OpStats) ErrorRate() float64 { return ratio(o.Failed+o.TimedOut, o.Count) }
+// Completed returns the attempts that were not cut off: Count - Cancelled.
+func (o OpStats) Completed() int64 { return o.Count - o.Cancelled }
+
+// ErrorRate returns the share of the completed attempts (cancelled ones are
+// in no error rate) that failed or timed out.
+func (o OpStats) ErrorRate() float64 { return ratio(o.Failed+o.TimedOut, o.Completed()) }
 
 func perSecond(n int64, d time.Duration) float64 {
 	if d <= 0 {
@@ -111,7 +117,7 @@ func (s *Snapshot) OpNames() []string {
 // event order.
 func (s *Snapshot) EventNames() []string {
 	var out []string
-	for k := event.Kicked; k <= event.Misbehaving; k++ {
+	for k := event.Kicked; k <= event.LastKind; k++ {
 		if len(s.Events[k.String()]) > 0 {
 			out = append(out, k.String())
 		}
@@ -164,13 +170,16 @@ func (s *Snapshot) Op(kind string) OpStats { return s.OpPlatform(kind, "") }
 func (s *Snapshot) OpPlatform(kind string, p policy.Platform) OpStats {
 	o := OpStats{Kind: kind, Platform: p, Duration: s.Duration(), Dist: Dist{unit: s.Histogram.Unit()}}
 	var hs []*Hist
+	var cells []*OpCell
 	for q, c := range s.Ops[kind] {
 		if p != "" && q != p {
 			continue
 		}
+		cells = append(cells, c)
 		o.OK += c.OK
 		o.Failed += c.Failed
 		o.TimedOut += c.TimedOut
+		o.Cancelled += c.Cancelled
 		for code, n := range c.Codes {
 			if o.Codes == nil {
 				o.Codes = map[int]int64{}
@@ -179,7 +188,8 @@ func (s *Snapshot) OpPlatform(kind string, p policy.Platform) OpStats {
 		}
 		hs = append(hs, c.Latency)
 	}
-	o.Count = o.OK + o.Failed + o.TimedOut
+	o.Count = o.OK + o.Failed + o.TimedOut + o.Cancelled
+	o.Reasons = mergedReasons(cells)
 	o.h = s.mergeHists(hs)
 	return o
 }
@@ -229,15 +239,28 @@ func (s *Snapshot) mergeHists(hs []*Hist) *hdr.PackedHistogram {
 }
 
 // Errors returns the failed and timed-out attempts of all operations, and
-// all attempts.
-func (s *Snapshot) Errors() (errs, attempts int64) {
+// the completed attempts: all but the cancelled ones, which are in no error
+// rate.
+func (s *Snapshot) Errors() (errs, completed int64) {
 	for _, byPlat := range s.Ops {
 		for _, c := range byPlat {
 			errs += c.Failed + c.TimedOut
-			attempts += c.Attempted()
+			completed += c.Attempted() - c.Cancelled
 		}
 	}
-	return errs, attempts
+	return errs, completed
+}
+
+// Cancelled returns the operations of every kind that the run's end cut
+// off.
+func (s *Snapshot) Cancelled() int64 {
+	var n int64
+	for _, byPlat := range s.Ops {
+		for _, c := range byPlat {
+			n += c.Cancelled
+		}
+	}
+	return n
 }
 
 // OnlineMax returns the most instances online at once: the largest of the
@@ -259,7 +282,7 @@ func (s *Snapshot) OnlineEnd() int64 {
 }
 
 func kindByName(name string) (event.Kind, bool) {
-	for k := event.Connect; k <= event.Misbehaving; k++ {
+	for k := event.Connect; k <= event.LastKind; k++ {
 		if k.String() == name {
 			return k, true
 		}

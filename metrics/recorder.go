@@ -14,9 +14,9 @@ import (
 )
 
 const (
-	numOps    = int(event.Heartbeat-event.Connect) + 1  // operations
-	numOthers = int(event.Misbehaving-event.Kicked) + 1 // things a device suffers or does
-	numKnown  = 7                                       // the platforms of policy.Platforms
+	numOps    = int(event.Heartbeat-event.Connect) + 1 // operations
+	numOthers = int(event.LastKind-event.Kicked) + 1   // things a device suffers or does
+	numKnown  = 7                                      // the platforms of policy.Platforms
 )
 
 // UnknownPlatform names events that carry no platform.
@@ -24,7 +24,7 @@ const UnknownPlatform policy.Platform = "unknown"
 
 func opIndex(k event.Kind) int    { return int(k - event.Connect) }
 func otherIndex(k event.Kind) int { return int(k - event.Kicked) }
-func isOther(k event.Kind) bool   { return k >= event.Kicked && k <= event.Misbehaving }
+func isOther(k event.Kind) bool   { return k >= event.Kicked && k <= event.LastKind }
 
 // The online count and a change counter share one atomic word, so that the
 // shard which saw the last change of a second can be found at Snapshot: the
@@ -103,9 +103,10 @@ type platCells struct {
 }
 
 type opCell struct {
-	ok, failed, timedOut int64
-	codes                map[int]int64
-	hist                 *hdr.PackedHistogram
+	ok, failed, timedOut, cancelled int64
+	codes                           map[int]int64
+	reasons                         map[int]*reasonCounts // failed operations: code → reasons
+	hist                            *hdr.PackedHistogram
 }
 
 // second is what a shard keeps of one second of the run.
@@ -117,7 +118,7 @@ type second struct {
 	hist       [numOps]*hdr.PackedHistogram
 }
 
-type secOp struct{ ok, failed, timedOut, maxNs, sumNs int64 }
+type secOp struct{ ok, failed, timedOut, cancelled, maxNs, sumNs int64 }
 
 // Observe records one event. It implements event.Sink.
 func (r *Recorder) Observe(e *event.Event) {
@@ -172,8 +173,10 @@ func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event
 	if sc != nil {
 		so = &sc.ops[i]
 	}
-	// Anything that is neither ok nor timed out counts as failed, so that
-	// attempts always equal ok + failed + timed out.
+	// Anything that is neither ok, timed out nor cancelled counts as
+	// failed, so that attempts always equal ok + failed + timed out +
+	// cancelled.
+	failed := false
 	switch e.Outcome {
 	case event.OK:
 		c.ok++
@@ -185,17 +188,26 @@ func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event
 		if so != nil {
 			so.timedOut++
 		}
+	case event.Cancelled:
+		c.cancelled++
+		if so != nil {
+			so.cancelled++
+		}
 	default:
+		failed = true
 		c.failed++
 		if so != nil {
 			so.failed++
 		}
 	}
-	if e.Code != 0 || (e.Outcome != event.OK && e.Outcome != event.TimedOut) {
+	if e.Code != 0 || failed {
 		if c.codes == nil {
 			c.codes = make(map[int]int64)
 		}
 		c.codes[e.Code]++
+	}
+	if failed {
+		c.addReason(e.Code, e.Reason)
 	}
 	// Latency is of successful operations only: a login refused at once,
 	// or one cut off, is not a fast or slow login; its own counts say it.

@@ -57,17 +57,24 @@ type OpCell struct {
 	OK       int64 `json:"ok"`
 	Failed   int64 `json:"failed"`
 	TimedOut int64 `json:"timed_out"`
+	// Cancelled counts operations the run's end (or an interrupt) cut off:
+	// neither failed nor timed out, and in no error rate (absent in files
+	// of earlier versions, which counted them as failed).
+	Cancelled int64 `json:"cancelled,omitempty"`
 	// Codes counts failed operations by the target's code (0: failed without
 	// a code, e.g. a transport error), and any other operation that carried a
-	// non-zero code. Timeouts are only in TimedOut.
+	// non-zero code. Timeouts are only in TimedOut, cut-offs in Cancelled.
 	Codes map[int]int64 `json:"codes,omitempty"`
+	// Reasons says why the failed operations of each code failed: their
+	// distinct messages (Event.Reason), see Reasons.
+	Reasons map[int]*Reasons `json:"reasons,omitempty"`
 	// Latency holds the successful operations (HistogramSpec.LatencyOf
 	// "ok"); failed and timed-out ones are counted above, not timed.
 	Latency *Hist `json:"latency"`
 }
 
-// Attempted returns OK + Failed + TimedOut.
-func (c *OpCell) Attempted() int64 { return c.OK + c.Failed + c.TimedOut }
+// Attempted returns OK + Failed + TimedOut + Cancelled.
+func (c *OpCell) Attempted() int64 { return c.OK + c.Failed + c.TimedOut + c.Cancelled }
 
 // Series holds per-second values. Second i covers [Start+i s, Start+(i+1) s);
 // Start is a whole second, so series of different runs align. Every slice has
@@ -92,15 +99,23 @@ type OpSeries struct {
 	OK       []int64 `json:"ok"`
 	Failed   []int64 `json:"failed"`
 	TimedOut []int64 `json:"timed_out"`
-	MaxNs    []int64 `json:"max_ns"` // exact maximum latency (of the successes, as Latency)
-	SumNs    []int64 `json:"sum_ns"` // sum of latencies, for the mean over OK
+	// Cancelled is absent in files of earlier versions.
+	Cancelled []int64 `json:"cancelled,omitempty"`
+	MaxNs     []int64 `json:"max_ns"` // exact maximum latency (of the successes, as Latency)
+	SumNs     []int64 `json:"sum_ns"` // sum of latencies, for the mean over OK
 	// Latency holds a histogram per second (null when the second had none)
 	// for the operations chosen by WithSeriesHistograms; absent otherwise.
 	Latency []*Hist `json:"latency,omitempty"`
 }
 
 // Attempted returns the attempts in second i.
-func (o *OpSeries) Attempted(i int) int64 { return o.OK[i] + o.Failed[i] + o.TimedOut[i] }
+func (o *OpSeries) Attempted(i int) int64 {
+	n := o.OK[i] + o.Failed[i] + o.TimedOut[i]
+	if i < len(o.Cancelled) {
+		n += o.Cancelled[i]
+	}
+	return n
+}
 
 // Duration returns End - Start.
 func (s *Snapshot) Duration() time.Duration { return s.End.Sub(s.Start) }
@@ -138,6 +153,7 @@ func (r *Recorder) Snapshot() *Snapshot {
 		sh.mu.Unlock()
 	}
 	s.Series = r.finishSeries(&acc, end)
+	s.trimReasons()
 	return s
 }
 
@@ -159,13 +175,14 @@ func (r *Recorder) addShard(s *Snapshot, acc *seriesAcc, sh *shard) {
 		for i := range sc.ops {
 			so := &sc.ops[i]
 			h := sc.hist[i]
-			if so.ok+so.failed+so.timedOut == 0 && h == nil {
+			if so.ok+so.failed+so.timedOut+so.cancelled == 0 && h == nil {
 				continue
 			}
 			os := acc.op(i, r.cfg.seriesHist[i])
 			grow(&os.OK, t)[t] += so.ok
 			grow(&os.Failed, t)[t] += so.failed
 			grow(&os.TimedOut, t)[t] += so.timedOut
+			grow(&os.Cancelled, t)[t] += so.cancelled
 			m := grow(&os.MaxNs, t)
 			m[t] = max(m[t], so.maxNs)
 			grow(&os.SumNs, t)[t] += so.sumNs
@@ -207,7 +224,7 @@ func (acc *seriesAcc) op(i int, withHist bool) *OpSeries {
 func (r *Recorder) addCells(s *Snapshot, p policy.Platform, pc *platCells) {
 	for i := range pc.ops {
 		c := &pc.ops[i]
-		if c.ok+c.failed+c.timedOut == 0 {
+		if c.ok+c.failed+c.timedOut+c.cancelled == 0 {
 			continue
 		}
 		name := (event.Connect + event.Kind(i)).String()
@@ -224,11 +241,15 @@ func (r *Recorder) addCells(s *Snapshot, p policy.Platform, pc *platCells) {
 		oc.OK += c.ok
 		oc.Failed += c.failed
 		oc.TimedOut += c.timedOut
+		oc.Cancelled += c.cancelled
 		for code, n := range c.codes {
 			if oc.Codes == nil {
 				oc.Codes = map[int]int64{}
 			}
 			oc.Codes[code] += n
+		}
+		for code, rc := range c.reasons {
+			oc.addReasons(code, rc.reasons())
 		}
 		if c.hist != nil {
 			oc.Latency.p.Merge(c.hist)
@@ -311,7 +332,7 @@ func padTo(a []int64, n int) []int64 {
 }
 
 func (o *OpSeries) pad(n int) {
-	o.OK, o.Failed, o.TimedOut = padTo(o.OK, n), padTo(o.Failed, n), padTo(o.TimedOut, n)
+	o.OK, o.Failed, o.TimedOut, o.Cancelled = padTo(o.OK, n), padTo(o.Failed, n), padTo(o.TimedOut, n), padTo(o.Cancelled, n)
 	o.MaxNs, o.SumNs = padTo(o.MaxNs, n), padTo(o.SumNs, n)
 	if o.Latency != nil {
 		if len(o.Latency) > n {
@@ -366,11 +387,15 @@ func (s *Snapshot) Merge(other *Snapshot) error {
 			c.OK += oc.OK
 			c.Failed += oc.Failed
 			c.TimedOut += oc.TimedOut
+			c.Cancelled += oc.Cancelled
 			for code, n := range oc.Codes {
 				if c.Codes == nil {
 					c.Codes = map[int]int64{}
 				}
 				c.Codes[code] += n
+			}
+			for code, rs := range oc.Reasons {
+				c.addReasons(code, rs)
 			}
 			if err := c.Latency.merge(oc.Latency); err != nil {
 				return fmt.Errorf("%s on %s: %w", op, p, err)
@@ -399,6 +424,7 @@ func (s *Snapshot) Merge(other *Snapshot) error {
 			return fmt.Errorf("kick notice on %s: %w", p, err)
 		}
 	}
+	s.trimReasons()
 	return s.Series.merge(&other.Series, s.Histogram)
 }
 
@@ -440,7 +466,7 @@ func (se *Series) merge(o *Series, spec HistogramSpec) error {
 	}
 	ops := map[string]*OpSeries{}
 	for name, os := range se.Ops {
-		m := &OpSeries{OK: shift(os.OK), Failed: shift(os.Failed), TimedOut: shift(os.TimedOut), MaxNs: shift(os.MaxNs), SumNs: shift(os.SumNs)}
+		m := &OpSeries{OK: shift(os.OK), Failed: shift(os.Failed), TimedOut: shift(os.TimedOut), Cancelled: shift(os.Cancelled), MaxNs: shift(os.MaxNs), SumNs: shift(os.SumNs)}
 		if os.Latency != nil {
 			m.Latency = make([]*Hist, n)
 			copy(m.Latency[offA:], os.Latency)
@@ -450,12 +476,13 @@ func (se *Series) merge(o *Series, spec HistogramSpec) error {
 	for name, os := range o.Ops {
 		m := ops[name]
 		if m == nil {
-			m = &OpSeries{OK: make([]int64, n), Failed: make([]int64, n), TimedOut: make([]int64, n), MaxNs: make([]int64, n), SumNs: make([]int64, n)}
+			m = &OpSeries{OK: make([]int64, n), Failed: make([]int64, n), TimedOut: make([]int64, n), Cancelled: make([]int64, n), MaxNs: make([]int64, n), SumNs: make([]int64, n)}
 			ops[name] = m
 		}
 		add(m.OK, os.OK)
 		add(m.Failed, os.Failed)
 		add(m.TimedOut, os.TimedOut)
+		add(m.Cancelled, os.Cancelled)
 		add(m.SumNs, os.SumNs)
 		for i, v := range os.MaxNs {
 			m.MaxNs[offB+i] = max(m.MaxNs[offB+i], v)

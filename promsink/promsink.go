@@ -35,8 +35,8 @@ var LatencyBuckets = []float64{
 const (
 	nPlats    = 8 // policy.Platforms, then "unknown"
 	nOps      = int(event.Heartbeat) + 1
-	nOutcomes = int(event.TimedOut) + 1
-	nKinds    = int(event.Misbehaving) + 1
+	nOutcomes = int(event.Cancelled) + 1
+	nKinds    = int(event.LastKind) + 1
 )
 
 // platIndex maps a platform to its slot in the pre-resolved arrays; the
@@ -63,7 +63,7 @@ func platName(i int) string {
 //
 // Metrics (all prefixed imload_):
 //
-//	logins_total{outcome,platform}                 counter
+//	logins_total{outcome,platform}                 counter (ok, failed, timed_out, cancelled)
 //	operation_duration_seconds{op,platform}        histogram, LatencyBuckets
 //	operation_errors_total{op,code}                counter ("timeout" for timeouts, "0" for a transport error)
 //	events_total{kind,platform}                    counter: kicked, sig_expired, disconnect, app_kill, switch_user, misbehaving
@@ -101,7 +101,7 @@ func New() *Sink {
 	p := &Sink{reg: prometheus.NewRegistry()}
 	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "imload", Name: "logins_total",
-		Help: "Logins by outcome (ok, failed, timed_out) and platform.",
+		Help: "Logins by outcome (ok, failed, timed_out, cancelled: cut off by the run's end) and platform.",
 	}, []string{"outcome", "platform"})
 	lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "imload", Name: "operation_duration_seconds",
@@ -133,7 +133,7 @@ func New() *Sink {
 		empty := map[int]prometheus.Counter{}
 		p.errs[k].Store(&empty)
 	}
-	for k := event.Kicked; k <= event.Misbehaving; k++ {
+	for k := event.Kicked; k <= event.LastKind; k++ {
 		for pl := 0; pl < nPlats; pl++ {
 			p.events[k][pl] = events.WithLabelValues(k.String(), platName(pl))
 		}

@@ -174,3 +174,34 @@ func TestGrafanaDashboardMetrics(t *testing.T) {
 		t.Errorf("the dashboard has %d queries", queries)
 	}
 }
+
+// A login the run's end cut off is counted under outcome cancelled, not as
+// an error; a device online at a cut end is its own event kind.
+func TestPromCancelledLogins(t *testing.T) {
+	p := New()
+	for _, e := range []event.Event{
+		{Kind: event.Login, Outcome: event.Cancelled, Platform: policy.Android},
+		{Kind: event.Login, Outcome: event.Cancelled, Platform: policy.Android},
+		{Kind: event.Login, Outcome: event.OK, Platform: policy.Android},
+		{Kind: event.OnlineAtEnd, Platform: policy.Android},
+	} {
+		p.Observe(&e)
+	}
+	fams, err := p.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := families{}
+	for _, f := range fams {
+		byName[f.GetName()] = f
+	}
+	if v, _ := byName.sum("imload_logins_total", map[string]string{"outcome": "cancelled"}); v != 2 {
+		t.Errorf("cancelled logins = %v, want 2", v)
+	}
+	if v, _ := byName.sum("imload_operation_errors_total", nil); v != 0 {
+		t.Errorf("errors = %v, want 0", v)
+	}
+	if v, _ := byName.sum("imload_events_total", map[string]string{"kind": "online_at_end"}); v != 1 {
+		t.Errorf("online_at_end events = %v, want 1", v)
+	}
+}

@@ -10,10 +10,12 @@ import (
 )
 
 // csvHeader is the header row WriteCSV writes.
-var csvHeader = []string{"second", "op", "attempted", "ok", "failed", "timed_out", "p50_ms", "p99_ms", "max_ms", "online"}
+var csvHeader = []string{"second", "op", "attempted", "ok", "failed", "timed_out", "p50_ms", "p99_ms", "max_ms", "online", "cancelled"}
 
 // WriteCSV writes the per-second series of s as CSV: one row per second and
-// operation (all platforms together), seconds counted from the series start.
+// operation (all platforms together), seconds counted from the series start;
+// attempted = ok + failed + timed_out + cancelled (the last column, after
+// the columns of earlier versions).
 // p50_ms and p99_ms are empty for operations without a per-second histogram
 // and for seconds without attempts; max_ms is empty without attempts.
 // online is the number of instances online at the end of the second (exact
@@ -40,6 +42,7 @@ func WriteCSV(w io.Writer, s *metrics.Snapshot) error {
 				rec[7] = ms(r.p99)
 				rec[8] = ms(r.max)
 				rec[9] = online
+				rec[10] = strconv.FormatInt(r.cancelled, 10)
 				if err := cw.Write(rec); err != nil {
 					return err
 				}

@@ -26,7 +26,7 @@ func ExampleWriteCSV() {
 		fmt.Println(sc.Text())
 	}
 	// Output:
-	// second,op,attempted,ok,failed,timed_out,p50_ms,p99_ms,max_ms,online
-	// 0,connect,50,50,0,0,,,16.971,15
-	// 0,login,48,44,4,0,6.207,39.519,39.519,15
+	// second,op,attempted,ok,failed,timed_out,p50_ms,p99_ms,max_ms,online,cancelled
+	// 0,connect,50,50,0,0,,,16.971,15,0
+	// 0,login,48,44,4,0,6.207,39.519,39.519,15,0
 }

@@ -40,9 +40,11 @@ type page struct {
 	Spectrum []chart
 	Online   *chart
 	Errors   []errorRow
-	ErrChart *chart
-	Events   []eventRow
-	Kicks    *chart
+	// Cancelled lists the operations the run's end cut off, by kind.
+	Cancelled string
+	ErrChart  *chart
+	Events    []eventRow
+	Kicks     *chart
 
 	Kickout *kickoutView
 	MAU     *mauView
@@ -68,10 +70,10 @@ func (p *page) Charts() []chart {
 }
 
 type opRow struct {
-	Op, Platform                   string
-	Count, OK, Failed, TimedOut    int64
-	Rate, P50, P90, P99, P999, Max string
-	First                          bool
+	Op, Platform                           string
+	Count, OK, Failed, TimedOut, Cancelled int64
+	Rate, P50, P90, P99, P999, Max         string
+	First                                  bool
 }
 
 type thresholdRow struct {
@@ -82,6 +84,14 @@ type thresholdRow struct {
 type errorRow struct {
 	Op, Code, Meaning string
 	Count             int64
+	// Reasons are the messages of the failures (the most frequent, then
+	// the count of the others).
+	Reasons []reasonRow
+}
+
+type reasonRow struct {
+	Message string
+	Count   int64
 }
 
 type eventRow struct {
@@ -180,7 +190,8 @@ func buildPage(f *results.File) (*page, error) {
 	if s := f.Metrics; s != nil {
 		p.Notes = append(p.Notes, snapshotNotes(s)...)
 		p.Ops = opRows(s)
-		p.Errors = errorRows(s)
+		p.Errors = errorRows(s, f.Environment.Target.Kind)
+		p.Cancelled = cancelledText(s)
 		p.Events = eventRows(s)
 		ops := perSecond(s)
 		for _, o := range ops {
@@ -283,7 +294,7 @@ func opRows(s *metrics.Snapshot) []opRow {
 	row := func(o metrics.OpStats, plat string, first bool) opRow {
 		return opRow{
 			Op: o.Kind, Platform: plat, First: first,
-			Count: o.Count, OK: o.OK, Failed: o.Failed, TimedOut: o.TimedOut,
+			Count: o.Count, OK: o.OK, Failed: o.Failed, TimedOut: o.TimedOut, Cancelled: o.Cancelled,
 			Rate: fmtRate(o.Rate()), P50: fmtDur(o.Quantile(0.5)), P90: fmtDur(o.Quantile(0.9)),
 			P99: fmtDur(o.Quantile(0.99)), P999: fmtDur(o.Quantile(0.999)), Max: fmtDur(o.Max()),
 		}
@@ -303,7 +314,18 @@ func opRows(s *metrics.Snapshot) []opRow {
 	return out
 }
 
-func errorRows(s *metrics.Snapshot) []errorRow {
+// cancelledText lists the operations the run's end cut off ("" : none).
+func cancelledText(s *metrics.Snapshot) string {
+	var parts []string
+	for _, op := range s.OpNames() {
+		if n := s.Op(op).Cancelled; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", op, n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func errorRows(s *metrics.Snapshot, target string) []errorRow {
 	var out []errorRow
 	for _, op := range s.OpNames() {
 		o := s.Op(op)
@@ -313,11 +335,20 @@ func errorRows(s *metrics.Snapshot) []errorRow {
 		}
 		slices.SortFunc(codes, func(a, b int) int { return cmp.Or(cmp.Compare(o.Codes[b], o.Codes[a]), cmp.Compare(a, b)) })
 		for _, c := range codes {
-			meaning := results.CodeText(c)
+			meaning := results.CodeTextFor(target, c)
 			if meaning == "" {
 				meaning = "(unknown code)"
 			}
-			out = append(out, errorRow{Op: op, Code: strconv.Itoa(c), Count: o.Codes[c], Meaning: meaning})
+			row := errorRow{Op: op, Code: strconv.Itoa(c), Count: o.Codes[c], Meaning: meaning}
+			if r := o.Reasons[c]; r != nil {
+				for _, x := range r.Top {
+					row.Reasons = append(row.Reasons, reasonRow{Message: results.ReasonText(x.Message), Count: x.Count})
+				}
+				if r.Other > 0 {
+					row.Reasons = append(row.Reasons, reasonRow{Message: "(other messages)", Count: r.Other})
+				}
+			}
+			out = append(out, row)
 		}
 		if o.TimedOut > 0 {
 			out = append(out, errorRow{Op: op, Code: "timeout", Count: o.TimedOut, Meaning: "no answer within the operation timeout"})

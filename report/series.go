@@ -12,8 +12,8 @@ import (
 // milliseconds, NaN when unknown (no attempts, or no per-second histogram
 // for the operation).
 type second struct {
-	attempted, ok, failed, timedOut int64
-	p50, p99, max, mean             float64
+	attempted, ok, failed, timedOut, cancelled int64
+	p50, p99, max, mean                        float64
 }
 
 // opSeconds is one operation's per-second rows, all platforms together.
@@ -38,10 +38,10 @@ func perSecond(s *metrics.Snapshot) []opSeconds {
 		o := opSeconds{op: op, quantiles: len(os.Latency) > 0, rows: make([]second, s.Series.Seconds)}
 		for i := range o.rows {
 			r := second{
-				ok: at(os.OK, i), failed: at(os.Failed, i), timedOut: at(os.TimedOut, i),
+				ok: at(os.OK, i), failed: at(os.Failed, i), timedOut: at(os.TimedOut, i), cancelled: at(os.Cancelled, i),
 				p50: math.NaN(), p99: math.NaN(), max: math.NaN(), mean: math.NaN(),
 			}
-			r.attempted = r.ok + r.failed + r.timedOut
+			r.attempted = r.ok + r.failed + r.timedOut + r.cancelled
 			timed := r.ok // the series' max and sum are of the successes
 			if s.Histogram.LatencyOf == "" {
 				timed = r.attempted // a file of an earlier version: of every attempt

@@ -34,9 +34,12 @@ func syntheticEvents() []event.Event {
 		case i%97 == 0:
 			e.Outcome, e.Code = event.Failed, 6208
 		case i%50 == 0:
-			e.Outcome, e.Code = event.Failed, 70001
+			e.Outcome, e.Code, e.Reason = event.Failed, 70001, "server answered login with error 70001: ticket expired"
 		case i%301 == 0:
 			e.Outcome = event.Failed
+			e.Reason = []string{"ws: login: driver: connection closed", "ws: login: driver: connection closed", "ws: login: driver: connection closed",
+				"ws: send login: driver: connection closed (broken pipe)", "ws: login: driver: connection closed (connection reset by peer)",
+				"ws: login: unexpected EOF", "ws: login: server answered with op \"pong\", want \"login_result\"", "odd"}[(i/301)%8]
 		case i%401 == 0:
 			e.Outcome, e.Code = event.Failed, 99999
 		}
@@ -59,6 +62,10 @@ func syntheticEvents() []event.Event {
 		}
 		if i%100 == 0 {
 			evs = append(evs, event.Event{Kind: event.Disconnect, UserID: user, Device: dev, Platform: p, At: at})
+		}
+		if i >= 2990 {
+			evs = append(evs, event.Event{Kind: event.Logout, Outcome: event.Cancelled, UserID: user, Device: dev, Platform: p,
+				At: at, Reason: "canceled: the run ended"})
 		}
 		if i%750 == 0 {
 			evs = append(evs, event.Event{Kind: event.Misbehaving, UserID: user, Device: dev, Platform: p, At: at, Note: "login storm"})

@@ -15,16 +15,18 @@ import (
 )
 
 // WriteSummary prints the terminal summary of a results file: the run, a
-// table per operation and platform (count, ok, failed, timed out, rate,
-// p50, p90, p99, p99.9, max), the events with the kick-notice delay, the
-// errors by code with their meaning, and the threshold verdicts.
+// table per operation and platform (count, ok, failed, timed out,
+// cancelled, rate, p50, p90, p99, p99.9, max), the events with the
+// kick-notice delay, the errors by code with their meaning (in the target's
+// words) and their messages, the operations the run's end cut off, and the
+// threshold verdicts.
 func WriteSummary(w io.Writer, f *File) error {
 	ew := &errWriter{w: w}
 	writeHeader(ew, f)
 	if s := f.Metrics; s != nil {
 		writeOps(ew, s)
 		writeEvents(ew, s)
-		writeErrors(ew, s)
+		writeErrors(ew, s, f.Environment.Target.Kind)
 		writeNotes(ew, s)
 	}
 	writeThresholds(ew, f.Thresholds)
@@ -99,9 +101,9 @@ func writeOps(w io.Writer, s *metrics.Snapshot) {
 	}
 	fmt.Fprintln(w)
 	t := newTable(w)
-	fmt.Fprintln(t, "OPERATION\tPLATFORM\tCOUNT\tOK\tFAILED\tTIMED OUT\tRATE/S\tP50\tP90\tP99\tP99.9\tMAX")
+	fmt.Fprintln(t, "OPERATION\tPLATFORM\tCOUNT\tOK\tFAILED\tTIMED OUT\tCANCELLED\tRATE/S\tP50\tP90\tP99\tP99.9\tMAX")
 	row := func(o metrics.OpStats, name, plat string) {
-		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, plat, o.Count, o.OK, o.Failed, o.TimedOut,
+		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, plat, o.Count, o.OK, o.Failed, o.TimedOut, o.Cancelled,
 			fmtRate(o.Rate()), fmtDur(o.Quantile(0.5)), fmtDur(o.Quantile(0.9)), fmtDur(o.Quantile(0.99)),
 			fmtDur(o.Quantile(0.999)), fmtDur(o.Max()))
 	}
@@ -157,7 +159,7 @@ func platLabel(p policy.Platform) string {
 	return string(p)
 }
 
-func writeErrors(w io.Writer, s *metrics.Snapshot) {
+func writeErrors(w io.Writer, s *metrics.Snapshot, target string) {
 	type line struct {
 		op    string
 		code  int
@@ -165,8 +167,14 @@ func writeErrors(w io.Writer, s *metrics.Snapshot) {
 		n     int64
 	}
 	var lines []line
+	reasons := map[string]map[int]*metrics.Reasons{}
+	var cancelled []string
 	for _, op := range s.OpNames() {
 		o := s.Op(op)
+		reasons[op] = o.Reasons
+		if o.Cancelled > 0 {
+			cancelled = append(cancelled, fmt.Sprintf("%s %d", op, o.Cancelled))
+		}
 		for code, n := range o.Codes {
 			lines = append(lines, line{op: op, code: code, n: n})
 		}
@@ -175,6 +183,9 @@ func writeErrors(w io.Writer, s *metrics.Snapshot) {
 		}
 	}
 	fmt.Fprintln(w)
+	if len(cancelled) > 0 {
+		defer fmt.Fprintf(w, "cancelled by the run's end (in no error rate): %s\n", strings.Join(cancelled, ", "))
+	}
 	if len(lines) == 0 {
 		fmt.Fprintln(w, "errors: none")
 		return
@@ -186,7 +197,7 @@ func writeErrors(w io.Writer, s *metrics.Snapshot) {
 	t := newTable(w)
 	fmt.Fprintln(t, "ERRORS\tCODE\tCOUNT\tMEANING")
 	for _, l := range lines {
-		code, text := strconv.Itoa(l.code), CodeText(l.code)
+		code, text := strconv.Itoa(l.code), CodeTextFor(target, l.code)
 		if l.timed {
 			code, text = "timeout", "no answer within the operation timeout"
 		}
@@ -194,8 +205,27 @@ func writeErrors(w io.Writer, s *metrics.Snapshot) {
 			text = "(unknown code)"
 		}
 		fmt.Fprintf(t, "%s\t%s\t%d\t%s\n", l.op, code, l.n, text)
+		if l.timed {
+			continue
+		}
+		if r := reasons[l.op][l.code]; r != nil {
+			for _, x := range r.Top {
+				fmt.Fprintf(t, "\t\t%d\t  %s\n", x.Count, ReasonText(x.Message))
+			}
+			if r.Other > 0 {
+				fmt.Fprintf(t, "\t\t%d\t  (other messages)\n", r.Other)
+			}
+		}
 	}
 	t.Flush()
+}
+
+// ReasonText shows a failure's message ("" : the target gave none).
+func ReasonText(msg string) string {
+	if msg == "" {
+		return "(no message)"
+	}
+	return msg
 }
 
 func writeNotes(w io.Writer, s *metrics.Snapshot) {

@@ -189,7 +189,7 @@ func checkCounts(t *testing.T, s *metrics.Snapshot, log *actionLog) {
 	if s.Series.Dropped != 0 || s.UnknownEvents != 0 {
 		t.Errorf("snapshot dropped %d series events, %d unknown events", s.Series.Dropped, s.UnknownEvents)
 	}
-	for k := event.Connect; k <= event.Misbehaving; k++ {
+	for k := event.Connect; k <= event.LastKind; k++ {
 		name := k.String()
 		if !k.IsOp() {
 			if got, want := s.EventCount(name, ""), int64(log.count(k, 0)); got != want {
@@ -199,8 +199,11 @@ func checkCounts(t *testing.T, s *metrics.Snapshot, log *actionLog) {
 		}
 		ok, failed, timed := int64(log.count(k, event.OK)), int64(log.count(k, event.Failed)), int64(log.count(k, event.TimedOut))
 		o := s.Op(name)
-		if o.Count != o.OK+o.Failed+o.TimedOut {
-			t.Errorf("%s: attempted %d != ok %d + failed %d + timed out %d", name, o.Count, o.OK, o.Failed, o.TimedOut)
+		if o.Count != o.OK+o.Failed+o.TimedOut+o.Cancelled {
+			t.Errorf("%s: attempted %d != ok %d + failed %d + timed out %d + cancelled %d", name, o.Count, o.OK, o.Failed, o.TimedOut, o.Cancelled)
+		}
+		if c := int64(log.count(k, event.Cancelled)); o.Cancelled != c {
+			t.Errorf("%s: snapshot counts %d cancelled, devices %d", name, o.Cancelled, c)
 		}
 		if o.OK != ok || o.Failed != failed || o.TimedOut != timed || o.Count != int64(log.count(k, 0)) {
 			t.Errorf("%s: snapshot ok/failed/timed out %d/%d/%d of %d, devices %d/%d/%d of %d",

@@ -195,7 +195,9 @@ func TestPromScrape(t *testing.T) {
 		{"imload_logins_total", map[string]string{"outcome": "ok"}, float64(login.OK)},
 		{"imload_logins_total", map[string]string{"outcome": "failed"}, float64(login.Failed)},
 		{"imload_logins_total", map[string]string{"outcome": "timed_out"}, float64(login.TimedOut)},
-		// Latency histograms hold the successful operations, as the results.
+		{"imload_logins_total", map[string]string{"outcome": "cancelled"}, float64(login.Cancelled)},
+		// The latency histograms hold the successful operations, as the
+		// results' do.
 		{"imload_operation_duration_seconds", map[string]string{"op": "login"}, float64(login.OK)},
 		{"imload_operation_duration_seconds", map[string]string{"op": "connect"}, float64(snap.Op("connect").OK)},
 		{"imload_operation_duration_seconds", map[string]string{"op": "logout"}, float64(snap.Op("logout").OK)},

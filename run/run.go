@@ -262,14 +262,17 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		defer viewWG.Done()
 		r.view.Show(viewCtx, o.Progress, o.TTY, ph, o.StatusEvery)
 	}()
-	spawn := func(ctx context.Context, a pacer.Arrival) {
+	end := newEnding(ctx, r.sc)
+	spawn := end.spawnFunc(func(gate, ctx context.Context, a pacer.Arrival) {
 		a.Index, a.Device = o.Shard.Device(a.Index), o.Shard.Device(a.Device)
 		r.view.DeviceStarted()
 		defer r.view.DeviceEnded()
-		r.pool.Spawn(ctx, a)
-	}
+		r.pool.SpawnOn(gate, ctx, a)
+	})
 	r.lag = health.Start(ctx, 0)
-	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline))
+	lastPhaseEnded := func() { r.readOnline(); end.lastPhaseEnded() }
+	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded))
+	end.stop()
 	r.end = r.clk.Now()
 	stopView()
 	viewWG.Wait()

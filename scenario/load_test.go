@@ -137,6 +137,8 @@ func TestMinimalDefaults(t *testing.T) {
 		Checks: Checks{Kickout: KickoutCheck{
 			Enabled: &tr, Grace: Duration(time.Second), LateAfter: Duration(time.Second), Examples: 3,
 		}},
+		End:      EndCut,
+		EndGrace: Duration(30 * time.Second),
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", *s, *want)
@@ -416,5 +418,15 @@ func TestXMPPResource(t *testing.T) {
 		if err := CheckXMPPResource(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestEndDrainWithGrace(t *testing.T) {
+	s, err := Parse([]byte("population: {users: 10}\nphases: [{model: open, duration: 1s, rate: 5}]\nend: drain\nend_grace: 2s\n"), "drain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.End != EndDrain || s.EndGrace.D() != 2*time.Second {
+		t.Errorf("end %q grace %s, want drain 2s", s.End, s.EndGrace)
 	}
 }

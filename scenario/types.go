@@ -32,6 +32,12 @@ type Scenario struct {
 	Behaviour  Behaviour          `yaml:"behaviour" json:"behaviour"`
 	Checks     Checks             `yaml:"checks" json:"checks"`
 	Thresholds []string           `yaml:"thresholds" json:"thresholds"`
+	// End says how the run ends at the end of the last phase for the
+	// devices still in a session: EndCut (default), EndLogout or EndDrain.
+	End string `yaml:"end" json:"end"`
+	// EndGrace bounds the drain of end: drain (default 30s); then the
+	// devices still online are cut.
+	EndGrace Duration `yaml:"end_grace,omitempty" json:"end_grace,omitempty"`
 	// ParsedThresholds are Thresholds parsed, in the same order (set by Load
 	// and Prepare; not in YAML).
 	ParsedThresholds []Threshold `yaml:"-" json:"-"`

@@ -37,10 +37,36 @@ const (
 	DefaultLateAfter        = time.Second
 	DefaultExamples         = 3
 	DefaultInstance         = InstancePerDevice
+	// DefaultEnd is how a run ends when the scenario does not say: cut, so
+	// that the measured window is the phases and nothing more (no burst of
+	// logouts in the last second, no extra time), with the devices still
+	// online counted as online_at_end.
+	DefaultEnd = EndCut
+	// DefaultEndGrace bounds a drain: about three mean holds of the default
+	// hold distribution.
+	DefaultEndGrace = 30 * time.Second
 	// DefaultXMPPResource is the XMPP resource template when a scenario
 	// gives none: "Android-dev42" for instance dev42 on Android.
 	DefaultXMPPResource = "{platform}-{instance}"
 )
+
+// Ends of a run (end): what the devices still in a session do when the last
+// phase ends.
+const (
+	// EndCut: they close their connections at once, without a logout, and
+	// are counted as online at the end (online_at_end), not as app kills;
+	// operations in flight are cancelled.
+	EndCut = "cut"
+	// EndLogout: every device still online logs out cleanly.
+	EndLogout = "logout"
+	// EndDrain: no new session starts, and the sessions in progress play
+	// their holds to the end (a logout or an app kill, as planned), for at
+	// most end_grace; then the rest are cut.
+	EndDrain = "drain"
+)
+
+// Ends lists the values of end.
+func Ends() []string { return []string{EndCut, EndLogout, EndDrain} }
 
 // Instance ID lifetimes (behaviour.instance).
 const (
@@ -189,7 +215,24 @@ func (v *validator) validate() {
 		v.errf("checks.kickout.examples", "must be >= 0, got %d", k.Examples)
 	}
 	v.thresholds()
+	v.end()
 	v.mau()
+}
+
+// end checks end and end_grace.
+func (v *validator) end() {
+	s := v.s
+	if !slices.Contains(Ends(), s.End) && (s.End != "" || v.given("end", false)) {
+		v.errf("end", "unknown value %q (allowed: %s)", s.End, strings.Join(Ends(), ", "))
+	}
+	if v.given("end_grace", s.EndGrace != 0) {
+		switch {
+		case s.EndGrace <= 0:
+			v.errf("end_grace", "must be > 0, got %s", s.EndGrace)
+		case s.End != EndDrain && !v.goMode:
+			v.keyErrf("end_grace", "applies to end: drain only (end is %s)", cmp.Or(s.End, DefaultEnd))
+		}
+	}
 }
 
 func (v *validator) target() {
@@ -512,6 +555,12 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 	}
 	if s.Seed == 0 {
 		s.Seed = DefaultSeed
+	}
+	if s.End == "" {
+		s.End = DefaultEnd
+	}
+	if s.EndGrace == 0 {
+		s.EndGrace = Duration(DefaultEndGrace)
 	}
 	t := &s.Target
 	if t.SDKAppID == 0 {

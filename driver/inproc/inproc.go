@@ -92,7 +92,8 @@ type Conn struct {
 	mu        sync.Mutex // guards the fields below
 	pushes    chan driver.Push
 	ended     bool
-	closeCode int // code of an error push that preceded the end (1007)
+	kicked    bool // a kicked_offline came: later calls get driver.ErrKicked (the server ignores them)
+	closeCode int  // code of an error push that preceded the end (1007)
 }
 
 var _ driver.Conn = (*Conn)(nil)
@@ -126,8 +127,15 @@ func (c *Conn) call(ctx context.Context, f protocol.Frame) (protocol.Frame, erro
 	if err := ctxErr(ctx, f.Op); err != nil {
 		return protocol.Frame{}, err
 	}
-	if c.isEnded() {
-		return protocol.Frame{}, fmt.Errorf("inproc: %s: %w", f.Op, driver.ErrClosed)
+	c.mu.Lock()
+	ended, kicked := c.ended, c.kicked
+	c.mu.Unlock()
+	if ended || kicked {
+		err := driver.ErrClosed
+		if kicked {
+			err = driver.ErrKicked
+		}
+		return protocol.Frame{}, fmt.Errorf("inproc: %s: %w", f.Op, err)
 	}
 	f.ID = c.nextID.Add(1)
 	r, _ := c.core.Handle(&f)
@@ -212,6 +220,7 @@ func (c *Conn) Push(f *protocol.Frame) bool {
 		if len(c.pushes) >= cap(c.pushes)-1 {
 			return false
 		}
+		c.kicked = true
 		c.pushes <- driver.Push{Kind: driver.PushKicked, At: now, ServerTime: msTime(f.ServerTimeMs), ByPlatform: policy.Platform(f.ByPlatform),
 			ByInstance: f.ByInstance, BySeq: f.BySeq, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
 	case protocol.OpUserSigExpired:

@@ -33,6 +33,7 @@ type Conn struct {
 	mu      sync.Mutex
 	pending map[uint64]chan protocol.Frame
 	ended   bool
+	kicked  bool // a kicked_offline came: calls the close then cuts off get ErrKicked
 	// connErr is the last error frame without a request id whose code
 	// closes the connection, reported as the Code of PushClosed.
 	connErr *ServerError
@@ -161,8 +162,9 @@ func (c *Conn) call(ctx context.Context, req protocol.Frame, want string) (proto
 	ch := make(chan protocol.Frame, 1)
 	c.mu.Lock()
 	if c.ended {
+		err := c.endedErr()
 		c.mu.Unlock()
-		return protocol.Frame{}, fmt.Errorf("ws: %s: %w", req.Op, driver.ErrClosed)
+		return protocol.Frame{}, fmt.Errorf("ws: %s: %w", req.Op, err)
 	}
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -184,7 +186,10 @@ func (c *Conn) call(ctx context.Context, req protocol.Frame, want string) (proto
 		select { // an answer may have come just before the end
 		case f = <-ch:
 		default:
-			return protocol.Frame{}, fmt.Errorf("ws: %s id %d: %w", req.Op, id, driver.ErrClosed)
+			c.mu.Lock()
+			err := c.endedErr()
+			c.mu.Unlock()
+			return protocol.Frame{}, fmt.Errorf("ws: %s id %d: %w", req.Op, id, err)
 		}
 	}
 	switch f.Op {
@@ -194,6 +199,15 @@ func (c *Conn) call(ctx context.Context, req protocol.Frame, want string) (proto
 		return protocol.Frame{}, fmt.Errorf("ws: %s id %d: %w", req.Op, id, &ServerError{Op: req.Op, Code: f.Code, Message: f.Message})
 	}
 	return protocol.Frame{}, fmt.Errorf("ws: %s id %d: server answered with op %q, want %q", req.Op, id, f.Op, want)
+}
+
+// endedErr is the error of a call cut off by the end of the transport:
+// ErrKicked after a kick, ErrClosed otherwise. c.mu is held.
+func (c *Conn) endedErr() error {
+	if c.kicked {
+		return driver.ErrKicked
+	}
+	return driver.ErrClosed
 }
 
 // write sends one frame; its deadline is the earlier of ctx's and
@@ -292,6 +306,11 @@ func (c *Conn) dispatch(b []byte, at time.Time) {
 		}
 		c.mu.Unlock()
 	case protocol.OpKickedOffline:
+		defer func() { // after the push: a call cut off by the close finds it queued
+			c.mu.Lock()
+			c.kicked = true
+			c.mu.Unlock()
+		}()
 		c.push(driver.Push{
 			Kind:       driver.PushKicked,
 			At:         at,

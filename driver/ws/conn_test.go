@@ -208,6 +208,10 @@ func TestKickedThenClosed(t *testing.T) {
 	if _, err := a.Login(ctxT(t), driver.LoginRequest{UserID: "alice", UserSig: "ok"}); !errors.Is(err, driver.ErrClosed) {
 		t.Fatalf("Login on a kicked conn: %v, want ErrClosed", err)
 	}
+	// A call the kick's close cut off says so: the target ignored it.
+	if _, err := a.Logout(ctxT(t)); !errors.Is(err, driver.ErrKicked) {
+		t.Fatalf("Logout on a kicked conn: %v, want ErrKicked", err)
+	}
 	if err := b.Ping(ctxT(t)); err != nil {
 		t.Fatalf("winner's conn: %v", err)
 	}

@@ -116,10 +116,11 @@ var answers = map[string]answerFunc{
 	"op.ok.count":        opCount(func(o metrics.OpStats) int64 { return o.OK }),
 	"op.failed.count":    opCount(func(o metrics.OpStats) int64 { return o.Failed }),
 	"op.timed_out.count": opCount(func(o metrics.OpStats) int64 { return o.TimedOut }),
+	"op.cancelled.count": opCount(func(o metrics.OpStats) int64 { return o.Cancelled }),
 	"op.errors.count":    opCount(func(o metrics.OpStats) int64 { return o.Failed + o.TimedOut }),
 	"op.errors.rate": func(r judge.Ref, in Inputs) (float64, error) {
 		o := in.Metrics.OpPlatform(r.Name, r.Platform)
-		return errorRate(o.Failed+o.TimedOut, o.Count)
+		return errorRate(o.Failed+o.TimedOut, o.Completed())
 	},
 	"op.code.count": func(r judge.Ref, in Inputs) (float64, error) {
 		return float64(in.Metrics.OpPlatform(r.Name, r.Platform).Codes[r.Code]), nil
@@ -191,7 +192,9 @@ func opCount(f func(metrics.OpStats) int64) answerFunc {
 	}
 }
 
-// errorRate is errs / attempts; with no attempts there is no rate.
+// errorRate is errs / attempts, where attempts leaves out the cancelled
+// operations; with none there is no rate (a run whose every operation was
+// cut off has none either).
 func errorRate(errs, attempts int64) (float64, error) {
 	if attempts == 0 {
 		return 0, fmt.Errorf("%w: no operation was attempted", ErrNotJudged)

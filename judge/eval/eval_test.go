@@ -288,3 +288,28 @@ func TestLatencyThresholdOfOnlyFailures(t *testing.T) {
 		t.Errorf("login.p99: %v, want not judged", err)
 	}
 }
+
+// Cancelled operations (cut off by the run's end) are counted apart and are
+// in no error rate, neither in the errors nor in the attempts.
+func TestCancelledInNoErrorRate(t *testing.T) {
+	r := metrics.NewRecorder(metrics.WithStart(t0))
+	for i, out := range []event.Outcome{event.OK, event.OK, event.OK, event.Failed, event.Cancelled, event.Cancelled} {
+		r.Observe(&event.Event{Kind: event.Logout, Outcome: out, Device: fmt.Sprint("d", i), At: t0, Latency: time.Millisecond})
+	}
+	in := Inputs{Metrics: r.Snapshot()}
+	for metric, want := range map[string]float64{
+		"errors.rate": 1.0 / 4, "logout.errors.rate": 1.0 / 4, "logout.cancelled.count": 2,
+		"logout.count": 6, "logout.failed.count": 1, "errors.count": 1, "logout.code_0.count": 1,
+	} {
+		if got, err := Metric(metric, in); err != nil || got != want {
+			t.Errorf("%s = %v (%v), want %v", metric, got, err, want)
+		}
+	}
+	// Only cut-offs: nothing completed, so no rate.
+	r = metrics.NewRecorder(metrics.WithStart(t0))
+	r.Observe(&event.Event{Kind: event.Login, Outcome: event.Cancelled, Device: "d", At: t0})
+	got := Thresholds([]judge.Threshold{mustParse(t, "errors.rate < 1%")}, Inputs{Metrics: r.Snapshot()})[0]
+	if got.Pass || !strings.Contains(got.Error, "not judged") {
+		t.Errorf("errors.rate of a run whose every operation was cancelled: %+v", got)
+	}
+}
