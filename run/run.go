@@ -13,6 +13,7 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/health"
 	"github.com/imload/imload/hooks"
 	"github.com/imload/imload/live"
 	"github.com/imload/imload/metrics"
@@ -85,6 +86,9 @@ type Outcome struct {
 	// Server is the embedded server's counters once every device has ended
 	// (nil for a target URL).
 	Server *server.Stats
+	// Probe is the generator's health probe of the run, stopped (File.Generator
+	// is its whole-run report); a capacity step reads its window from it.
+	Probe *health.Probe
 }
 
 // phases is one run of a scenario's phases, step by step: setUp, drive,
@@ -104,6 +108,7 @@ type phases struct {
 	pop        *agent.Population
 	pool       *agent.Pool
 	timeline   *pacer.Timeline
+	probe      *health.Probe // the generator's own health while the devices run
 	// start and end of the devices; statusAt when the target's view of
 	// who is online was read.
 	start, end, statusAt time.Time
@@ -121,6 +126,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	if sc.MAU != nil {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
+	}
+	if sc.Capacity != nil {
+		return ExecuteCapacity(ctx, o) // a capacity search instead of phases
 	}
 	sc, err := o.Shard.Apply(sc)
 	if err != nil {
@@ -239,8 +247,10 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		defer r.view.DeviceEnded()
 		r.pool.Spawn(ctx, a)
 	}
-	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline))
+	r.probe = health.Start(ctx, 0)
+	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(r.readOnline), pacer.WithSendLag(r.probe.Send))
 	r.end = r.clk.Now()
+	r.probe.Stop()
 	stopView()
 	viewWG.Wait()
 	interrupted = runErr != nil || ctx.Err() != nil
@@ -290,8 +300,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		Interrupted:  interrupted,
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: r.tgt.Kind, URL: r.tgt.URL}),
 		Metrics:      r.rec.Snapshot(),
+		Generator:    r.probe.Report(time.Time{}, time.Time{}, health.DefaultLimits),
 	}
-	out := &Outcome{File: f}
+	out := &Outcome{File: f, Probe: r.probe}
 	if r.tgt.Server != nil {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
