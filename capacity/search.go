@@ -49,8 +49,8 @@ type Step struct {
 	GeneratorBound bool     `json:"generator_bound"`
 	Reasons        []string `json:"generator_reasons,omitempty"`
 
-	Logins     int64   `json:"logins"`      // login attempts in the window
-	Throughput float64 `json:"throughput"`  // successful logins per second
+	Logins     int64   `json:"logins"`     // login attempts in the window
+	Throughput float64 `json:"throughput"` // successful logins per second
 	LoginP50Ns int64   `json:"login_p50_ns"`
 	LoginP99Ns int64   `json:"login_p99_ns"`
 	LoginMean  int64   `json:"login_mean_ns"`
@@ -85,7 +85,14 @@ type Repeat struct {
 	Steps    int     `json:"steps"`
 	// Converged: the bracket reached the precision (bound target).
 	Converged bool `json:"converged"`
+	// OutOfSteps: max_steps ended the search before it found a failing
+	// step (bound max) or reached the precision (bound target).
+	OutOfSteps bool `json:"out_of_steps,omitempty"`
 }
+
+// GeneratorRetries is how many times a generator-bound step is measured
+// again before the search ends on it.
+const GeneratorRetries = 1
 
 // Search runs cfg.Repeats searches with m and returns the report, its
 // steps in order. A step that errs ends the search with the error.
@@ -131,12 +138,19 @@ func search(ctx context.Context, cfg Config, r int, m Measure) (Repeat, []Step, 
 	lo, hi := 0.0, math.Inf(1)
 	res := Repeat{Bound: BoundTarget}
 	measure := func(stage string, load float64) (Step, error) {
-		s, err := m(ctx, r, len(steps), load)
-		s.Repeat, s.Index, s.Stage, s.Load = r, len(steps), stage, load
-		if err == nil {
+		// A generator-bound step is measured once more (a busy moment of
+		// the machine passes); bound twice, it ends the search.
+		for try := 0; ; try++ {
+			s, err := m(ctx, r, len(steps), load)
+			s.Repeat, s.Index, s.Stage, s.Load = r, len(steps), stage, load
+			if err != nil {
+				return s, err
+			}
 			steps = append(steps, s)
+			if !s.GeneratorBound || try >= GeneratorRetries || len(steps) >= cfg.MaxSteps {
+				return s, nil
+			}
 		}
-		return s, err
 	}
 	load := cfg.round(cfg.From)
 	// Grow until a step fails, the generator gives out, or max passes.
@@ -159,6 +173,10 @@ func search(ctx context.Context, cfg Config, r int, m Measure) (Repeat, []Step, 
 			break
 		}
 		load = cfg.round(min(load*cfg.Growth, cfg.Max))
+	}
+	if res.Bound == BoundTarget && math.IsInf(hi, 1) {
+		// The steps ran out before any failed: a lower bound, as at max.
+		res.Bound, res.OutOfSteps = BoundMax, true
 	}
 	// Bisect the bracket down to the precision.
 	for res.Bound == BoundTarget && !math.IsInf(hi, 1) && len(steps) < cfg.MaxSteps {
@@ -189,6 +207,9 @@ func search(ctx context.Context, cfg Config, r int, m Measure) (Repeat, []Step, 
 	}
 	res.Converged = res.Bound == BoundTarget && res.FailedAt > 0 && lo > 0 &&
 		(hi-lo <= cfg.Precision*lo || (cfg.Vary == VaryDevices && hi-lo <= 1))
+	if res.Bound == BoundTarget && !res.Converged && len(steps) >= cfg.MaxSteps {
+		res.OutOfSteps = true
+	}
 	return res, steps, nil
 }
 

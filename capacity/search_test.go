@@ -84,6 +84,11 @@ func TestSearchGeneratorBound(t *testing.T) {
 	if rep.Bound != BoundGenerator || rep.Sustained != 800 {
 		t.Fatalf("bound %s sustained %v, want generator and 800 (the last step below the limit)", rep.Bound, rep.Sustained)
 	}
+	// The generator-bound step was measured again once, then the search
+	// ended on it.
+	if !slices.Equal(s.Calls, []float64{100, 200, 400, 800, 1600, 1600}) {
+		t.Fatalf("steps %v", s.Calls)
+	}
 	if last := rep.Steps[len(rep.Steps)-1]; !last.GeneratorBound || last.Load != 1600 {
 		t.Fatalf("last step %+v", last)
 	}
@@ -103,6 +108,21 @@ func TestSearchMax(t *testing.T) {
 	}
 	if rep.Bound != BoundMax || rep.Sustained != 300 || !slices.Equal(s.Calls, []float64{100, 200, 300}) {
 		t.Fatalf("bound %s sustained %v steps %v", rep.Bound, rep.Sustained, s.Calls)
+	}
+}
+
+// Steps that run out before any fails give a lower bound, never a target
+// capacity.
+func TestSearchOutOfSteps(t *testing.T) {
+	s := sim()
+	cfg := rateConfig()
+	cfg.MaxSteps = 3
+	rep, err := Search(context.Background(), cfg, s.Measure(VaryRate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bound != BoundMax || !rep.Repeats[0].OutOfSteps || rep.Sustained != 400 {
+		t.Fatalf("bound %s %+v", rep.Bound, rep.Repeats[0])
 	}
 }
 
@@ -145,6 +165,29 @@ func TestRepeatsInterval(t *testing.T) {
 	}
 	if rep.Met {
 		t.Fatalf("require %v met by %v", cfg.Require, rep.Sustained)
+	}
+}
+
+// A step bound by the generator once, at a busy moment, is measured again
+// and the search goes on.
+func TestGeneratorRetry(t *testing.T) {
+	s := sim()
+	busy := true
+	inner := s.Measure(VaryRate)
+	m := func(ctx context.Context, r, i int, load float64) (Step, error) {
+		st, err := inner(ctx, r, i, load)
+		if load == 400 && busy {
+			busy = false
+			st.GeneratorBound = true
+		}
+		return st, err
+	}
+	rep, err := Search(context.Background(), rateConfig(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bound != BoundTarget || s.Calls[2] != 400 || s.Calls[3] != 400 || s.Calls[4] != 800 {
+		t.Fatalf("bound %s steps %v", rep.Bound, s.Calls)
 	}
 }
 

@@ -3,9 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
 
 	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/health"
@@ -38,8 +42,16 @@ func CapacityAnswer(c *capacity.Report) string {
 	unit := capacityUnit(c.Vary)
 	switch c.Bound {
 	case capacity.BoundGenerator:
+		if c.Sustained == 0 {
+			return fmt.Sprintf("capacity not measured: bound by the generator from the first step (%s %s); shard it or give imload a quieter machine", num(firstLoad(c)), unit)
+		}
 		return fmt.Sprintf("capacity ≥ %s %s: bound by the generator, shard it", num(c.Sustained), unit)
 	case capacity.BoundMax:
+		for _, r := range c.Repeats {
+			if r.OutOfSteps {
+				return fmt.Sprintf("capacity ≥ %s %s: every step passed until max_steps ran out; raise capacity.max_steps or from", num(c.Sustained), unit)
+			}
+		}
 		return fmt.Sprintf("capacity ≥ %s %s: every step passed up to max; raise capacity.max", num(c.Sustained), unit)
 	}
 	s := fmt.Sprintf("capacity %s %s", num(c.Sustained), unit)
@@ -54,6 +66,13 @@ func CapacityAnswer(c *capacity.Report) string {
 		s += ": " + strings.Join(c.BoundBy, ", ")
 	}
 	return s
+}
+
+func firstLoad(c *capacity.Report) float64 {
+	if len(c.Steps) == 0 {
+		return 0
+	}
+	return c.Steps[0].Load
 }
 
 func capacityUnit(vary string) string {
@@ -146,4 +165,87 @@ func (e *errW) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// capacityView is the capacity section of the HTML page.
+type capacityView struct {
+	Answer string
+	Vary   string
+	Notes  []string
+	Rows   [][16]string
+	Chart  *chart
+}
+
+func capacityOf(c *capacity.Report) *capacityView {
+	v := &capacityView{Answer: CapacityAnswer(c), Vary: c.Vary}
+	var txt strings.Builder
+	_ = writeCapacity(&txt, c)
+	for _, line := range strings.Split(txt.String(), "\n") {
+		if strings.HasPrefix(line, "require ") || strings.HasPrefix(line, "knee ") || strings.HasPrefix(line, "Universal ") || strings.HasPrefix(line, "step ") {
+			v.Notes = append(v.Notes, line)
+		}
+	}
+	for _, s := range c.Steps {
+		verdict := "pass"
+		switch {
+		case s.GeneratorBound:
+			verdict = "generator_bound"
+		case !s.Pass:
+			verdict = "FAIL"
+		}
+		v.Rows = append(v.Rows, [16]string{fmt.Sprint(s.Repeat + 1), fmt.Sprint(s.Index + 1), s.Stage, num(s.Load), verdict,
+			fmt.Sprint(s.Logins), fmt.Sprintf("%.1f", s.Throughput), dur(s.LoginP50Ns), dur(s.LoginP99Ns), fmt.Sprintf("%.2f%%", 100*s.ErrorRate),
+			fmt.Sprint(s.Online), fmt.Sprintf("%.1f", s.InFlight), fmt.Sprintf("%.1f", s.Predicted), dur(s.LagP99Ns), dur(s.SendLagP99Ns), fmt.Sprintf("%.0f%%", 100*s.CPU)})
+	}
+	if ch, ok := capacityChart(c); ok {
+		v.Chart = &ch
+	}
+	return v
+}
+
+// capacityChart draws login p50 and p99, the error rate and the
+// generator's lag against the load, one point per load (means over the
+// steps that measured it).
+func capacityChart(c *capacity.Report) (chart, bool) {
+	type acc struct{ p50, p99, errs, lag, n float64 }
+	by := map[float64]*acc{}
+	var loads []float64
+	for _, s := range c.Steps {
+		a := by[s.Load]
+		if a == nil {
+			a = &acc{}
+			by[s.Load] = a
+			loads = append(loads, s.Load)
+		}
+		a.p50 += float64(s.LoginP50Ns) / 1e6
+		a.p99 += float64(s.LoginP99Ns) / 1e6
+		a.errs += 100 * s.ErrorRate
+		a.lag += float64(s.LagP99Ns) / 1e6
+		a.n++
+	}
+	if len(loads) < 2 {
+		return chart{}, false
+	}
+	slices.Sort(loads)
+	labels := make([]string, len(loads))
+	series := [4][]float64{}
+	for i, l := range loads {
+		a := by[l]
+		labels[i] = num(l)
+		for k, v := range []float64{a.p50, a.p99, a.errs, a.lag} {
+			series[k] = append(series[k], v/a.n)
+		}
+	}
+	id := chartID("capacity", "steps")
+	l := charts.NewLine()
+	l.SetGlobalOptions(append(commonOpts(id, "Capacity search: latency by load", CapacityAnswer(c)),
+		charts.WithXAxisOpts(opts.XAxis{Name: capacityUnit(c.Vary), NameLocation: "middle", NameGap: 28, Type: "category"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithYAxisOpts(opts.YAxis{Name: "ms (errors: %)", Type: "value"}),
+	)...)
+	l.SetXAxis(labels)
+	for k, name := range []string{"login p50 (ms)", "login p99 (ms)", "errors (%)", "generator lag p99 (ms)"} {
+		l.AddSeries(name, lineData(series[k]), lineOpts())
+	}
+	return snippet(id, l), true
 }

@@ -78,7 +78,7 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	f := &results.File{
 		Metrics: metricsOf,
-		Schema: results.Schema, Scenario: sc.Name, ScenarioFile: sc.File, Seed: sc.Seed,
+		Schema:  results.Schema, Scenario: sc.Name, ScenarioFile: sc.File, Seed: sc.Seed,
 		Started: start, Ended: end, Duration: results.Duration(end.Sub(start)), Interrupted: interrupted,
 		Environment: env, Capacity: rep,
 	}
@@ -95,7 +95,9 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 	return out, nil
 }
 
-func fmtLoad(x float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".") }
+func fmtLoad(x float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".")
+}
 
 func stepLine(s capacity.Step) string {
 	v := "pass"
