@@ -14,7 +14,7 @@ type Report struct {
 	Vary      string  `json:"vary"`
 	Precision float64 `json:"precision"`
 	// Sustained is the largest load that passed the SLO (the mean over the
-	// repeats); Interval its 95% confidence interval (Student's t over the
+	// repeats; for a lower bound, bound generator or max, the least); Interval its 95% confidence interval (Student's t over the
 	// repeats; one repeat: [sustained, least failing load), the bracket).
 	Sustained float64    `json:"sustained"`
 	Interval  [2]float64 `json:"interval"`
@@ -56,6 +56,10 @@ func (r *Report) conclude() {
 		return
 	}
 	r.Sustained = stat.Mean(xs, nil)
+	if r.Bound != BoundTarget {
+		// Lower bounds: the one every repeat supports.
+		r.Sustained = slices.Min(xs)
+	}
 	if len(xs) > 1 {
 		sd := stat.StdDev(xs, nil)
 		t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(xs) - 1)}.Quantile(0.975)
