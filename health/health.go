@@ -34,6 +34,8 @@ type Probe struct {
 	curSec int
 	secs   []Second
 	cpuSec []float64
+	// lagHists and sendHists: each closed second's lags, as histograms.
+	lagHists, sendHists []lagHist
 	cpu0   float64
 	cpuOK  bool
 	gc0    gcHist

@@ -45,8 +45,9 @@ type Report struct {
 	Start      time.Time `json:"start"`
 	Seconds    int       `json:"seconds"`
 	GOMAXPROCS int       `json:"gomaxprocs"`
-	// LagP99Ns is the scheduler lag's p99 (the largest per-second p99 of
-	// the window: conservative); LagMaxNs its largest.
+	// LagP99Ns is the scheduler lag's p99 over every wake-up of the window
+	// (from a log histogram: the upper bound of a 19%-wide bucket, at most
+	// the largest lag); LagMaxNs the largest.
 	LagP99Ns int64 `json:"lag_p99_ns"`
 	LagMaxNs int64 `json:"lag_max_ns"`
 	// SendLag: the open-model pacer's actual send time minus intended, the
@@ -101,6 +102,55 @@ func (r *Report) judge(l Limits) {
 	r.Lagged = len(r.Reasons) > 0
 }
 
+// lagBuckets is a log-scale histogram of lags: bucket i holds lags below
+// 1µs·2^((i+1)/4) (19% wide), the last one everything above ~2.8 h.
+const lagBuckets = 96
+
+type lagHist [lagBuckets]uint32
+
+func bucketOf(d time.Duration) int {
+	if d < time.Microsecond {
+		return 0
+	}
+	return min(int(4*math.Log2(float64(d)/float64(time.Microsecond))), lagBuckets-1)
+}
+
+// upper is the largest lag bucket i holds.
+func upper(i int) time.Duration {
+	return time.Duration(float64(time.Microsecond) * math.Exp2(float64(i+1)/4))
+}
+
+func (h *lagHist) add(ds []time.Duration) {
+	for _, d := range ds {
+		h[bucketOf(d)]++
+	}
+}
+
+// quantile q of the merged histograms, as a bucket's upper bound capped by
+// the largest lag seen (0 for none).
+func quantile(hs []lagHist, q float64, maxLag time.Duration) time.Duration {
+	var sum lagHist
+	var n uint64
+	for i := range hs {
+		for b, c := range hs[i] {
+			sum[b] += c
+			n += uint64(c)
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	var seen uint64
+	for b, c := range sum {
+		seen += uint64(c)
+		if seen >= rank {
+			return min(upper(b), maxLag)
+		}
+	}
+	return maxLag
+}
+
 // secondAcc gathers one second while it goes on.
 type secondAcc struct {
 	lags, sends []time.Duration
@@ -145,6 +195,10 @@ func (p *Probe) roll(now time.Time) {
 // closeSecond turns the second being gathered into its figures. p.mu is held.
 func (p *Probe) closeSecond() {
 	s, cpu := p.gathered()
+	var lh, sh lagHist
+	lh.add(p.cur.lags)
+	sh.add(p.cur.sends)
+	p.lagHists, p.sendHists = append(p.lagHists, lh), append(p.sendHists, sh)
 	p.cur.lags, p.cur.sends = p.cur.lags[:0], p.cur.sends[:0]
 	p.cpuSec = append(p.cpuSec, cpu)
 	p.cpu0 += cpu
@@ -188,10 +242,14 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		a = max(int(from.Sub(p.start)/time.Second), 0)
 		b = min(int(to.Sub(p.start)/time.Second), len(p.secs)-1)
 	}
-	secs, cpus := p.secs, p.cpuSec
+	secs, cpus, lhs, shs := p.secs, p.cpuSec, p.lagHists, p.sendHists
 	if cur, c := p.gathered(); len(p.cur.lags)+len(p.cur.sends) > 0 {
 		// The second going on counts too (the end of a run).
+		var lh, sh lagHist
+		lh.add(p.cur.lags)
+		sh.add(p.cur.sends)
 		secs, cpus = append(slices.Clip(secs), cur), append(slices.Clip(cpus), c)
+		lhs, shs = append(slices.Clip(lhs), lh), append(slices.Clip(shs), sh)
 		if whole || int(to.Sub(p.start)/time.Second) >= len(p.secs) {
 			b = len(secs) - 1
 		}
@@ -213,6 +271,9 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		}
 	}
 	if r.Seconds > 0 {
+		// The window's p99s over all its samples (to the histogram's 19%).
+		r.LagP99Ns = int64(quantile(lhs[a:b+1], 0.99, time.Duration(r.LagMaxNs)))
+		r.SendLagP99Ns = int64(quantile(shs[a:b+1], 0.99, time.Duration(r.SendLagMaxNs)))
 		r.CPUSeconds = cpu
 		r.CPU = cpu / float64(r.Seconds) / float64(r.GOMAXPROCS)
 	}
