@@ -36,10 +36,10 @@ type Probe struct {
 	cpuSec []float64
 	// lagHists and sendHists: each closed second's lags, as histograms.
 	lagHists, sendHists []lagHist
-	cpu0   float64
-	cpuOK  bool
-	gc0    gcHist
-	wall0  time.Time
+	cpu0                float64
+	cpuOK               bool
+	gc0                 gcHist
+	wall0               time.Time
 
 	done chan struct{}
 	wg   sync.WaitGroup
