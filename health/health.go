@@ -34,6 +34,11 @@ type Probe struct {
 	curSec int
 	secs   []Second
 	cpuSec []float64
+	// waitSec: each closed second's run-queue wait; wait0 the total at the
+	// last close.
+	waitSec []float64
+	wait0   float64
+	waitOK  bool
 	// lagHists and sendHists: each closed second's lags, as histograms.
 	lagHists, sendHists []lagHist
 	cpu0                float64

@@ -20,10 +20,14 @@ type Limits struct {
 	// CPU bounds the process's CPU time over wall time, as a fraction of
 	// GOMAXPROCS (0.9).
 	CPU float64
+	// Wait bounds the process's run-queue wait over its CPU time (1: its
+	// threads waited for a CPU as long as they ran; the machine starves
+	// imload, and an embedded target with it). Linux only.
+	Wait float64
 }
 
 // DefaultLimits are the limits runs are judged by.
-var DefaultLimits = Limits{Lag: 50 * time.Millisecond, SendLag: 50 * time.Millisecond, CPU: 0.9}
+var DefaultLimits = Limits{Lag: 50 * time.Millisecond, SendLag: 50 * time.Millisecond, CPU: 0.9, Wait: 1}
 
 // Second is what the probe saw in one second of the run.
 type Second struct {
@@ -34,7 +38,9 @@ type Second struct {
 	Sends     int64 `json:"sends,omitempty"`
 	// CPU is the process's CPU time in the second over the second's wall
 	// time and GOMAXPROCS (1: every P busy all the second).
-	CPU          float64 `json:"cpu"`
+	CPU float64 `json:"cpu"`
+	// WaitSeconds: the process's threads' run-queue wait in the second.
+	WaitSeconds  float64 `json:"wait_seconds,omitempty"`
 	GCPauses     int64   `json:"gc_pauses,omitempty"`
 	GCPauseMaxNs int64   `json:"gc_pause_max_ns,omitempty"`
 }
@@ -59,6 +65,10 @@ type Report struct {
 	// the CPU time itself (absent where the platform does not tell).
 	CPU        float64 `json:"cpu"`
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// Wait is the threads' run-queue wait (time runnable but not running,
+	// Linux) over their CPU time; WaitSeconds the wait itself.
+	Wait        float64 `json:"wait"`
+	WaitSeconds float64 `json:"wait_seconds"`
 	// GC pauses (stop-the-world, runtime/metrics): how many and the longest.
 	GCPauses     int64 `json:"gc_pauses"`
 	GCPauseMaxNs int64 `json:"gc_pause_max_ns"`
@@ -79,7 +89,11 @@ func (r *Report) String() string {
 	if r.Sends > 0 {
 		s += fmt.Sprintf(", send lag p99 %s (max %s)", ms(r.SendLagP99Ns), ms(r.SendLagMaxNs))
 	}
-	s += fmt.Sprintf(", CPU %.0f%% of %d cores, %d GC pauses (max %s)", 100*r.CPU, r.GOMAXPROCS, r.GCPauses, ms(r.GCPauseMaxNs))
+	s += fmt.Sprintf(", CPU %.0f%% of %d cores", 100*r.CPU, r.GOMAXPROCS)
+	if r.WaitSeconds > 0 {
+		s += fmt.Sprintf(" (waited for a CPU %.0f%% as long as it ran)", 100*r.Wait)
+	}
+	s += fmt.Sprintf(", %d GC pauses (max %s)", r.GCPauses, ms(r.GCPauseMaxNs))
 	return s
 }
 
@@ -98,6 +112,9 @@ func (r *Report) judge(l Limits) {
 	}
 	if l.CPU > 0 && r.CPU > l.CPU {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("CPU %.0f%% > %.0f%% of %d cores", 100*r.CPU, 100*l.CPU, r.GOMAXPROCS))
+	}
+	if l.Wait > 0 && r.Wait > l.Wait && r.CPUSeconds > 0.05 {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("waited for a CPU %.0f%% as long as it ran (> %.0f%%): the machine starves imload", 100*r.Wait, 100*l.Wait))
 	}
 	r.Lagged = len(r.Reasons) > 0
 }
@@ -184,6 +201,7 @@ func (p *Probe) roll(now time.Time) {
 	if p.secs == nil {
 		p.secs = []Second{}
 		p.cpu0, p.cpuOK = processCPU()
+		p.wait0, p.waitOK = runWait()
 		p.gc0 = gcPauses()
 		p.wall0 = time.Now()
 	}
@@ -202,6 +220,8 @@ func (p *Probe) closeSecond() {
 	p.cur.lags, p.cur.sends = p.cur.lags[:0], p.cur.sends[:0]
 	p.cpuSec = append(p.cpuSec, cpu)
 	p.cpu0 += cpu
+	p.waitSec = append(p.waitSec, s.WaitSeconds)
+	p.wait0 += s.WaitSeconds
 	p.wall0 = time.Now()
 	p.gc0 = gcPauses()
 	p.secs = append(p.secs, s)
@@ -220,6 +240,9 @@ func (p *Probe) gathered() (s Second, cpuSec float64) {
 		if wall := now.Sub(p.wall0).Seconds(); wall > 0 {
 			s.CPU = cpuSec / wall / float64(runtime.GOMAXPROCS(0))
 		}
+	}
+	if w, ok := runWait(); ok && p.waitOK {
+		s.WaitSeconds = max(w-p.wait0, 0)
 	}
 	s.GCPauses, s.GCPauseMaxNs = gcPauses().since(p.gc0)
 	return s, cpuSec
@@ -265,6 +288,7 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		r.GCPauses += s.GCPauses
 		r.GCPauseMaxNs = max(r.GCPauseMaxNs, s.GCPauseMaxNs)
 		cpu += cpus[i]
+		r.WaitSeconds += s.WaitSeconds
 		r.Seconds++
 		if whole {
 			r.PerSecond = append(r.PerSecond, s)
@@ -276,6 +300,9 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		r.SendLagP99Ns = int64(quantile(shs[a:b+1], 0.99, time.Duration(r.SendLagMaxNs)))
 		r.CPUSeconds = cpu
 		r.CPU = cpu / float64(r.Seconds) / float64(r.GOMAXPROCS)
+		if cpu > 0 {
+			r.Wait = r.WaitSeconds / cpu
+		}
 	}
 	r.judge(l)
 	return r

@@ -108,3 +108,20 @@ func TestCPU(t *testing.T) {
 		t.Fatalf("CPU time did not grow over a busy loop (%v -> %v, %d turns)", a, b, x)
 	}
 }
+
+// A process whose threads waited for a CPU longer than they ran is starved
+// by the machine: the report says so (given enough CPU time to judge by).
+func TestWaitLimit(t *testing.T) {
+	r := &Report{GOMAXPROCS: 2, CPUSeconds: 1, WaitSeconds: 1.5, Wait: 1.5}
+	r.judge(DefaultLimits)
+	if !r.Lagged || !strings.Contains(r.Reasons[0], "waited for a CPU 150%") {
+		t.Fatalf("%v", r.Reasons)
+	}
+	r = &Report{GOMAXPROCS: 2, CPUSeconds: 1, WaitSeconds: 0.5, Wait: 0.5}
+	if r.judge(DefaultLimits); r.Lagged {
+		t.Fatalf("%v", r.Reasons)
+	}
+	if w, ok := runWait(); ok && w < 0 {
+		t.Fatalf("run-queue wait %v", w)
+	}
+}
