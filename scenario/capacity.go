@@ -121,12 +121,20 @@ func (v *validator) capacity() {
 		v.errf("capacity.vary", "unknown value %q (allowed: %s, %s)", c.Vary, VaryRate, VaryDevices)
 	}
 	bad := func(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
-	if c.From <= 0 || bad(c.From) {
-		v.errf("capacity.from", "required: the first step's load, > 0 (got %g)", c.From)
+	need := func(path, what string, x float64) bool {
+		switch {
+		case !v.given(path, x != 0):
+			v.errf(path, "required: %s, > 0", what)
+		case x <= 0 || bad(x):
+			v.errf(path, "must be > 0 (%s), got %g", what, x)
+		default:
+			return true
+		}
+		return false
 	}
-	if c.Max <= 0 || bad(c.Max) {
-		v.errf("capacity.max", "required: the largest load tried, > 0 (got %g)", c.Max)
-	} else if c.From > 0 && c.Max < c.From {
+	fromOK := need("capacity.from", "the first step's load", c.From)
+	maxOK := need("capacity.max", "the largest load tried", c.Max)
+	if fromOK && maxOK && c.Max < c.From {
 		v.errf("capacity.max", "must be >= from (%g), got %g", c.From, c.Max)
 	}
 	if v.given("capacity.step", c.Step != 0) && c.Step <= 0 {

@@ -37,6 +37,7 @@ func TestCapacitySectionErrors(t *testing.T) {
 	cases := []struct{ yaml, want string }{
 		{"capacity: {vary: load, from: 1, max: 2}", "c.yaml:4:18: capacity.vary: unknown value \"load\""},
 		{"capacity: {vary: rate, max: 2}", "capacity.from: required"},
+		{"capacity: {vary: rate, from: 0, max: 2}", "c.yaml:4:30: capacity.from: must be > 0 (the first step's load), got 0"},
 		{"capacity: {vary: rate, from: 5, max: 2}", "c.yaml:4:38: capacity.max: must be >= from"},
 		{"capacity: {vary: rate, from: 1, max: 2, precision: 5}", "capacity.precision: must be a fraction"},
 		{"capacity: {vary: rate, from: 1, max: 2, growth: 1}", "capacity.growth: must be > 1"},
