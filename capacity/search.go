@@ -61,8 +61,8 @@ type Step struct {
 	LagP99Ns     int64   `json:"generator_lag_p99_ns"`
 	SendLagP99Ns int64   `json:"generator_send_lag_p99_ns"`
 	CPU          float64 `json:"generator_cpu"`
-	// Wait: the generator's run-queue wait over its CPU time (Linux).
-	Wait float64 `json:"generator_wait"`
+	// WaitNs: the generator's mean run-queue delay (Linux).
+	WaitNs int64 `json:"generator_wait_ns"`
 
 	// Little's law: InFlight is the time-average of logins in flight over
 	// the window (from intended start to answer); Predicted is the load's

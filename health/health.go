@@ -34,10 +34,10 @@ type Probe struct {
 	curSec int
 	secs   []Second
 	cpuSec []float64
-	// waitSec: each closed second's run-queue wait; wait0 the total at the
-	// last close.
-	waitSec []float64
+	// wait0 and slices0: the run-queue wait and the times given a CPU at
+	// the last close.
 	wait0   float64
+	slices0 int64
 	waitOK  bool
 	// lagHists and sendHists: each closed second's lags, as histograms.
 	lagHists, sendHists []lagHist

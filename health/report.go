@@ -20,14 +20,15 @@ type Limits struct {
 	// CPU bounds the process's CPU time over wall time, as a fraction of
 	// GOMAXPROCS (0.9).
 	CPU float64
-	// Wait bounds the process's run-queue wait over its CPU time (1: its
-	// threads waited for a CPU as long as they ran; the machine starves
-	// imload, and an embedded target with it). Linux only.
-	Wait float64
+	// Wait bounds the mean run-queue delay of the process's threads: how
+	// long, on average, a thread that became runnable waited for a CPU
+	// (Linux; 5 ms). Above it the machine starves imload, and an embedded
+	// target with it: every hop of a login pays it.
+	Wait time.Duration
 }
 
 // DefaultLimits are the limits runs are judged by.
-var DefaultLimits = Limits{Lag: 50 * time.Millisecond, SendLag: 50 * time.Millisecond, CPU: 0.9, Wait: 1}
+var DefaultLimits = Limits{Lag: 50 * time.Millisecond, SendLag: 50 * time.Millisecond, CPU: 0.9, Wait: 5 * time.Millisecond}
 
 // Second is what the probe saw in one second of the run.
 type Second struct {
@@ -39,8 +40,10 @@ type Second struct {
 	// CPU is the process's CPU time in the second over the second's wall
 	// time and GOMAXPROCS (1: every P busy all the second).
 	CPU float64 `json:"cpu"`
-	// WaitSeconds: the process's threads' run-queue wait in the second.
+	// WaitSeconds: the process's threads' run-queue wait in the second,
+	// over Slices times they were given a CPU.
 	WaitSeconds  float64 `json:"wait_seconds,omitempty"`
+	Slices       int64   `json:"slices,omitempty"`
 	GCPauses     int64   `json:"gc_pauses,omitempty"`
 	GCPauseMaxNs int64   `json:"gc_pause_max_ns,omitempty"`
 }
@@ -65,9 +68,9 @@ type Report struct {
 	// the CPU time itself (absent where the platform does not tell).
 	CPU        float64 `json:"cpu"`
 	CPUSeconds float64 `json:"cpu_seconds"`
-	// Wait is the threads' run-queue wait (time runnable but not running,
-	// Linux) over their CPU time; WaitSeconds the wait itself.
-	Wait        float64 `json:"wait"`
+	// WaitNs is the threads' mean run-queue delay (time runnable but not
+	// running, per time given a CPU; Linux); WaitSeconds their whole wait.
+	WaitNs      int64   `json:"wait_ns"`
 	WaitSeconds float64 `json:"wait_seconds"`
 	// GC pauses (stop-the-world, runtime/metrics): how many and the longest.
 	GCPauses     int64 `json:"gc_pauses"`
@@ -90,8 +93,8 @@ func (r *Report) String() string {
 		s += fmt.Sprintf(", send lag p99 %s (max %s)", ms(r.SendLagP99Ns), ms(r.SendLagMaxNs))
 	}
 	s += fmt.Sprintf(", CPU %.0f%% of %d cores", 100*r.CPU, r.GOMAXPROCS)
-	if r.WaitSeconds > 0 {
-		s += fmt.Sprintf(" (waited for a CPU %.0f%% as long as it ran)", 100*r.Wait)
+	if r.WaitNs > 0 {
+		s += fmt.Sprintf(", run-queue delay %s", ms(r.WaitNs))
 	}
 	s += fmt.Sprintf(", %d GC pauses (max %s)", r.GCPauses, ms(r.GCPauseMaxNs))
 	return s
@@ -113,8 +116,8 @@ func (r *Report) judge(l Limits) {
 	if l.CPU > 0 && r.CPU > l.CPU {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("CPU %.0f%% > %.0f%% of %d cores", 100*r.CPU, 100*l.CPU, r.GOMAXPROCS))
 	}
-	if l.Wait > 0 && r.Wait > l.Wait && r.CPUSeconds > 0.05 {
-		r.Reasons = append(r.Reasons, fmt.Sprintf("waited for a CPU %.0f%% as long as it ran (> %.0f%%): the machine starves imload", 100*r.Wait, 100*l.Wait))
+	if l.Wait > 0 && r.WaitNs > int64(l.Wait) {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("run-queue delay %s > %s: the machine starves imload", ms(r.WaitNs), l.Wait))
 	}
 	r.Lagged = len(r.Reasons) > 0
 }
@@ -201,7 +204,7 @@ func (p *Probe) roll(now time.Time) {
 	if p.secs == nil {
 		p.secs = []Second{}
 		p.cpu0, p.cpuOK = processCPU()
-		p.wait0, p.waitOK = runWait()
+		p.wait0, p.slices0, p.waitOK = runWait()
 		p.gc0 = gcPauses()
 		p.wall0 = time.Now()
 	}
@@ -220,8 +223,8 @@ func (p *Probe) closeSecond() {
 	p.cur.lags, p.cur.sends = p.cur.lags[:0], p.cur.sends[:0]
 	p.cpuSec = append(p.cpuSec, cpu)
 	p.cpu0 += cpu
-	p.waitSec = append(p.waitSec, s.WaitSeconds)
 	p.wait0 += s.WaitSeconds
+	p.slices0 += s.Slices
 	p.wall0 = time.Now()
 	p.gc0 = gcPauses()
 	p.secs = append(p.secs, s)
@@ -241,8 +244,8 @@ func (p *Probe) gathered() (s Second, cpuSec float64) {
 			s.CPU = cpuSec / wall / float64(runtime.GOMAXPROCS(0))
 		}
 	}
-	if w, ok := runWait(); ok && p.waitOK {
-		s.WaitSeconds = max(w-p.wait0, 0)
+	if w, n, ok := runWait(); ok && p.waitOK {
+		s.WaitSeconds, s.Slices = max(w-p.wait0, 0), max(n-p.slices0, 0)
 	}
 	s.GCPauses, s.GCPauseMaxNs = gcPauses().since(p.gc0)
 	return s, cpuSec
@@ -278,6 +281,7 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		}
 	}
 	var cpu float64
+	var slices int64
 	for i := a; i <= b; i++ {
 		s := secs[i]
 		r.LagP99Ns = max(r.LagP99Ns, s.LagP99Ns)
@@ -289,6 +293,7 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		r.GCPauseMaxNs = max(r.GCPauseMaxNs, s.GCPauseMaxNs)
 		cpu += cpus[i]
 		r.WaitSeconds += s.WaitSeconds
+		slices += s.Slices
 		r.Seconds++
 		if whole {
 			r.PerSecond = append(r.PerSecond, s)
@@ -300,8 +305,8 @@ func (p *Probe) Report(from, to time.Time, l Limits) *Report {
 		r.SendLagP99Ns = int64(quantile(shs[a:b+1], 0.99, time.Duration(r.SendLagMaxNs)))
 		r.CPUSeconds = cpu
 		r.CPU = cpu / float64(r.Seconds) / float64(r.GOMAXPROCS)
-		if cpu > 0 {
-			r.Wait = r.WaitSeconds / cpu
+		if slices > 0 {
+			r.WaitNs = int64(r.WaitSeconds * 1e9 / float64(slices))
 		}
 	}
 	r.judge(l)

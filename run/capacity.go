@@ -215,7 +215,7 @@ func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repe
 	}
 	st.Pass = len(st.Failed) == 0
 	g := out.Probe.Report(from, we, health.DefaultLimits)
-	st.LagP99Ns, st.SendLagP99Ns, st.CPU, st.Wait = g.LagP99Ns, g.SendLagP99Ns, g.CPU, g.Wait
+	st.LagP99Ns, st.SendLagP99Ns, st.CPU, st.WaitNs = g.LagP99Ns, g.SendLagP99Ns, g.CPU, g.WaitNs
 	st.GeneratorBound, st.Reasons = capacity.GeneratorBound(g)
 	st.InFlight = inFlight / window
 	rate := load
