@@ -75,7 +75,7 @@ type USL struct {
 	Kappa  float64 `json:"kappa"`  // coherency
 	// PeakN and PeakX: the concurrency of the highest throughput and that
 	// throughput (κ ≈ 0: no peak; PeakX is then the asymptote λ/σ and
-	// PeakN 0).
+	// PeakN 0; σ ≈ 0 too: linear scaling, both 0).
 	PeakN float64 `json:"peak_n"`
 	PeakX float64 `json:"peak_x"`
 	// R2 is the coefficient of determination of the fit; Points how many
@@ -137,7 +137,7 @@ func fitUSL(steps []Step) *USL {
 	if k > 1e-9 && s < 1 {
 		u.PeakN = math.Sqrt((1 - s) / k)
 		u.PeakX = uslX(l, s, k, u.PeakN)
-	} else if s > 0 {
+	} else if s > 1e-6 {
 		u.PeakX = l / s
 	}
 	return u

@@ -54,3 +54,16 @@ func TestCheckLittle(t *testing.T) {
 		t.Fatal("undelivered load not flagged")
 	}
 }
+
+// Points on a line fit σ ≈ κ ≈ 0: no peak and no asymptote, not an
+// overflowing λ/σ.
+func TestFitUSLLinear(t *testing.T) {
+	var steps []Step
+	for _, n := range []float64{1, 2, 4, 8} {
+		steps = append(steps, Step{InFlight: n, Throughput: 100 * n})
+	}
+	u := fitUSL(steps)
+	if u == nil || u.PeakN != 0 || u.PeakX != 0 || math.Abs(u.Lambda-100) > 1 {
+		t.Fatalf("fit %+v", u)
+	}
+}

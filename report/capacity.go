@@ -145,7 +145,10 @@ func writeCapacity(w io.Writer, c *capacity.Report) error {
 	}
 	if u := c.USL; u != nil {
 		peak := fmt.Sprintf("peak %.0f logins/s at %.1f in flight", u.PeakX, u.PeakN)
-		if u.PeakN == 0 {
+		switch {
+		case u.PeakN == 0 && u.PeakX == 0:
+			peak = "linear over the steps (σ ≈ κ ≈ 0): no peak in sight"
+		case u.PeakN == 0:
 			peak = fmt.Sprintf("no peak (κ ≈ 0): throughput levels off at %.0f logins/s", u.PeakX)
 		}
 		fmt.Fprintf(ew, "Universal Scalability Law over %d steps: σ %.4f, κ %.6f, λ %.1f/s; %s; R² %.3f\n", u.Points, u.Sigma, u.Kappa, u.Lambda, peak, u.R2)
