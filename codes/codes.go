@@ -46,6 +46,10 @@ const (
 	// online): the server keeps the sessions and turns the newcomer away
 	// instead of kicking (policy on_conflict: refuse_new).
 	LoginRefused = 1008
+	// ServerFull: the login is refused because the server already holds
+	// as many sessions as it may (the reference server's max_sessions);
+	// nothing changed at the server and a later login may succeed.
+	ServerFull = 1009
 )
 
 // Codes of the REST admin API (ErrorCode), besides the ticket codes a bad
@@ -104,6 +108,7 @@ var catalogue = []Info{
 	{ResumeFailed, "ResumeFailed", "resume token unknown"},
 	{ServerClosed, "ServerClosed", "server shutting down"},
 	{LoginRefused, "LoginRefused", "login refused: it conflicts with sessions online (device limit full or instance online)"},
+	{ServerFull, "ServerFull", "login refused: the server holds its most sessions (max_sessions)"},
 	{RESTBadHTTP, "RESTBadHTTP", "bad HTTP request"},
 	{RESTBadJSON, "RESTBadJSON", "bad JSON"},
 	{RESTNoIdentity, "RESTNoIdentity", "account or signature wrong in the request"},

@@ -28,6 +28,24 @@ type Probe struct {
 	n      int64           // wake-ups
 	sum    time.Duration
 
+	// Per-second figures (report.go): the second being gathered, the
+	// seconds closed, the CPU time and GC pauses at the last close.
+	cur    secondAcc
+	curSec int
+	secs   []Second
+	cpuSec []float64
+	// wait0 and slices0: the run-queue wait and the times given a CPU at
+	// the last close.
+	wait0   float64
+	slices0 int64
+	waitOK  bool
+	// lagHists and sendHists: each closed second's lags, as histograms.
+	lagHists, sendHists []lagHist
+	cpu0                float64
+	cpuOK               bool
+	gc0                 gcHist
+	wall0               time.Time
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -39,6 +57,9 @@ func Start(ctx context.Context, interval time.Duration) *Probe {
 		interval = DefaultInterval
 	}
 	p := &Probe{interval: interval, start: time.Now(), done: make(chan struct{})}
+	p.mu.Lock()
+	p.roll(p.start)
+	p.mu.Unlock()
 	p.wg.Add(1)
 	go p.loop(ctx)
 	return p
@@ -55,7 +76,10 @@ func (p *Probe) loop(ctx context.Context) {
 			return
 		case <-p.done:
 			return
-		case now := <-t.C:
+		case <-t.C:
+			// The goroutine's own wake-up, not the timer's firing time
+			// (the value on t.C): a starved scheduler delays the former.
+			now := time.Now()
 			p.record(now, now.Sub(want))
 			want = time.Now().Add(p.interval)
 			t.Reset(p.interval)
@@ -70,6 +94,8 @@ func (p *Probe) record(at time.Time, lag time.Duration) {
 	sec := int(at.Sub(p.start) / time.Second)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.roll(at)
+	p.cur.lags = append(p.cur.lags, lag)
 	for len(p.maxLag) <= sec {
 		p.maxLag = append(p.maxLag, 0)
 	}

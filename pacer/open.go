@@ -84,6 +84,9 @@ func (r *runner) runOpen(ctx context.Context, phase int, offset time.Duration, p
 		if err := r.acquire(ctx); err != nil {
 			return err
 		}
+		if r.o.sendLag != nil {
+			r.o.sendLag(r.o.clock.Now().Sub(intended))
+		}
 		a := Arrival{Index: base + int(hits), Device: base + int(hits), Intended: intended, Phase: phase, Slot: int(hits)}
 		r.wg.Add(1)
 		go func() {

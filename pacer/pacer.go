@@ -58,6 +58,7 @@ type options struct {
 	maxInFlight int
 	sessionCap  int
 	beforeStop  func()
+	sendLag     func(time.Duration)
 }
 
 // Option configures a run.
@@ -67,6 +68,12 @@ type Option func(*options)
 // normally, before the sessions are cancelled (e.g. to read the target's view
 // of who is online while the devices still hold their sessions).
 func WithBeforeStop(fn func()) Option { return func(o *options) { o.beforeStop = fn } }
+
+// WithSendLag sets fn to receive, for every open-model arrival, how late
+// it was started: the clock's time when its session is handed to spawn
+// minus its Intended time (a pacer that cannot keep up shows here before
+// anywhere else). fn is called from the pacer's goroutine.
+func WithSendLag(fn func(time.Duration)) Option { return func(o *options) { o.sendLag = fn } }
 
 // WithClock sets the time source (default the wall clock).
 func WithClock(c clock.Clock) Option { return func(o *options) { o.clock = c } }

@@ -520,3 +520,42 @@ func TestBeforeStopRunsOnceBeforeSessionsAreCancelled(t *testing.T) {
 		t.Fatalf("sessions still alive after Run: %d", live.Load())
 	}
 }
+
+// TestSendLag: an arrival handed to spawn late (here it waits for the
+// in-flight cap) reports its lateness, actual minus intended, on the
+// pacer's clock.
+func TestSendLag(t *testing.T) {
+	fc := clock.NewFake(t0)
+	lags := make(chan time.Duration, 20)
+	release := make(chan struct{})
+	ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(time.Second), Rate: 10}}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), ph, func(_ context.Context, a Arrival) {
+			if a.Index == 0 {
+				<-release
+			}
+		}, WithClock(fc), WithMaxInFlight(1), WithSendLag(func(d time.Duration) { lags <- d }))
+	}()
+	if d := <-lags; d != 0 {
+		t.Fatalf("first arrival %v late, want 0", d)
+	}
+	fc.Advance(350 * time.Millisecond) // arrival 1 was due at 100ms
+	close(release)
+	if d := <-lags; d != 250*time.Millisecond {
+		t.Fatalf("arrival 1 %v late, want 250ms", d)
+	}
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-lags:
+		default:
+			fc.Advance(50 * time.Millisecond)
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+}

@@ -46,8 +46,9 @@ type page struct {
 	Events    []eventRow
 	Kicks     *chart
 
-	Kickout *kickoutView
-	MAU     *mauView
+	Kickout  *kickoutView
+	MAU      *mauView
+	Capacity *capacityView
 
 	ECharts        template.JS
 	EChartsVersion string
@@ -65,6 +66,9 @@ func (p *page) Charts() []chart {
 	}
 	if p.MAU != nil && p.MAU.DAU != nil {
 		out = append(out, *p.MAU.DAU)
+	}
+	if p.Capacity != nil && p.Capacity.Chart != nil {
+		out = append(out, *p.Capacity.Chart)
 	}
 	return out
 }
@@ -228,6 +232,9 @@ func buildPage(f *results.File) (*page, error) {
 	}
 	if v.MAU != nil {
 		p.MAU = mauOf(v.MAU)
+	}
+	if f.Capacity != nil {
+		p.Capacity = capacityOf(f.Capacity)
 	}
 	return p, nil
 }

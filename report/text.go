@@ -30,7 +30,16 @@ func DecodeVerdicts(f *results.File) Verdicts {
 // It is the one writer of a run's terminal report: imload run, merge and
 // report all print with it.
 func WriteText(w io.Writer, f *results.File) error {
+	if err := writeLagged(w, f.Generator); err != nil {
+		return err
+	}
 	if err := results.WriteSummary(w, f); err != nil {
+		return err
+	}
+	if err := writeGenerator(w, f.Generator); err != nil {
+		return err
+	}
+	if err := writeCapacity(w, f.Capacity); err != nil {
 		return err
 	}
 	v := DecodeVerdicts(f)

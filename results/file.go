@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/check"
+	"github.com/imload/imload/health"
 	"github.com/imload/imload/internal/atomicfile"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
@@ -48,6 +50,11 @@ type File struct {
 	// one), each in the shape its own package defines.
 	Kickout *check.Report `json:"kickout,omitempty"`
 	MAU     *mau.Report   `json:"mau,omitempty"`
+	// Generator is the load generator's own health over the run (its
+	// scheduler lag, send lag, CPU and GC pauses; nil: not measured, or a
+	// merged file) and Capacity a capacity search's answer (nil: not one).
+	Generator *health.Report   `json:"generator,omitempty"`
+	Capacity  *capacity.Report `json:"capacity,omitempty"`
 	// Notes say which sections a file held but could not be read (they are
 	// then nil): a report still shows the rest, a merge refuses the file.
 	// Not written.

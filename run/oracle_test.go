@@ -211,8 +211,16 @@ func TestPolicyScenariosClean(t *testing.T) {
 				_ = rep.WriteText(&b)
 				t.Fatalf("%d violations (%s) against the clean server:\n%s", v, verdictLine(rep), b.String())
 			}
-			if rep.Count(check.Undecided) != 0 {
-				t.Errorf("%d users undecided", rep.Count(check.Undecided))
+			// Undecided is no violation (each comes with its reason: a
+			// login cut off unseen, imload's own starvation); on a loaded
+			// machine a few users are, not many.
+			if u := rep.Count(check.Undecided); u > 0 {
+				for _, ex := range rep.Verdicts[check.Undecided].Examples {
+					t.Logf("undecided %s: %s", ex.User, strings.SplitN(ex.Text, "\n", 2)[0])
+				}
+				if u*10 > rep.Checks.Users {
+					t.Errorf("%d of %d users undecided", u, rep.Checks.Users)
+				}
 			}
 			if rep.Checks.SequenceUsers != rep.Checks.Users || rep.Checks.StatusUsers == 0 {
 				t.Errorf("checks %+v: want every user by sequence and online statuses read", rep.Checks)

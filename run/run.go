@@ -90,6 +90,9 @@ type Outcome struct {
 	// Server is the embedded server's counters once every device has ended
 	// (nil for a target URL).
 	Server *server.Stats
+	// Probe is the generator's health probe of the run, stopped (File.Generator
+	// is its whole-run report); a capacity step reads its window from it.
+	Probe *health.Probe
 }
 
 // phases is one run of a scenario's phases, step by step: setUp, drive,
@@ -109,9 +112,7 @@ type phases struct {
 	pop        *agent.Population
 	pool       *agent.Pool
 	timeline   *pacer.Timeline
-	// lag measures imload's own scheduler lag while the devices run: the
-	// oracle does not call a kick late that imload's starvation explains.
-	lag *health.Probe
+	probe      *health.Probe // the generator's own health while the devices run
 	// start and end of the devices; statusAt when the target's view of
 	// who is online was read.
 	start, end, statusAt time.Time
@@ -133,6 +134,9 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	if sc.MAU != nil {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
+	}
+	if sc.Capacity != nil {
+		return ExecuteCapacity(ctx, o) // a capacity search instead of phases
 	}
 	sc, err := o.Shard.Apply(sc)
 	if err != nil {
@@ -269,11 +273,12 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		defer r.view.DeviceEnded()
 		r.pool.SpawnOn(gate, ctx, a)
 	})
-	r.lag = health.Start(ctx, 0)
+	r.probe = health.Start(ctx, 0)
 	lastPhaseEnded := func() { r.readOnline(); end.lastPhaseEnded() }
-	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded))
+	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
 	end.stop()
 	r.end = r.clk.Now()
+	r.probe.Stop()
 	stopView()
 	viewWG.Wait()
 	interrupted = runErr != nil || ctx.Err() != nil
@@ -323,8 +328,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		Interrupted:  interrupted,
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: r.tgt.Kind, URL: r.tgt.URL}),
 		Metrics:      r.rec.Snapshot(),
+		Generator:    r.probe.Report(time.Time{}, time.Time{}, health.DefaultLimits),
 	}
-	out := &Outcome{File: f, Aborted: r.aborted}
+	out := &Outcome{File: f, Aborted: r.aborted, Probe: r.probe}
 	if r.aborted != nil {
 		f.Aborted = r.aborted.Error()
 	}
@@ -346,7 +352,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 			Mode:           oracleMode(r.tgt.Traits),
 			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
 			RefusalCodes:   r.tgt.Traits.RefusalCodes,
-			HarnessLag:     r.lag.Lag,
+			HarnessLag:     r.probe.Lag,
 		})
 		out.Kickout = f.Kickout
 	}
@@ -366,9 +372,6 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 // close ends what setUp started, in reverse: the metrics (after their
 // linger), the target, the webhook listener.
 func (r *phases) close(ctx context.Context) {
-	if r.lag != nil {
-		r.lag.Stop()
-	}
 	r.prom.close(ctx)
 	if r.tgt != nil {
 		_ = r.tgt.Close(r.closeBudget)

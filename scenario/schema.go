@@ -30,10 +30,10 @@ var (
 	positive    = map[string]any{"exclusiveMinimum": 0}
 )
 
-// fieldDocs holds the documentation of every YAML field, keyed by its path
+// coreFieldDocs holds the documentation of every YAML field, keyed by its path
 // without list indexes ("phases.rate"). A test checks that it covers exactly
 // the fields of the Go types, and that the defaults are what Load applies.
-func fieldDocs() map[string]fieldDoc {
+func coreFieldDocs() map[string]fieldDoc {
 	platformNames := make([]string, len(policy.Platforms))
 	for i, p := range policy.Platforms {
 		platformNames[i] = string(p)
@@ -151,7 +151,7 @@ func schemaDoc() map[string]any {
 	root := g.object(reflect.TypeFor[Scenario](), "")
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	// A scenario runs phases, or simulates a month instead (mau).
-	root["anyOf"] = []any{map[string]any{"required": []string{"phases"}}, map[string]any{"required": []string{"mau"}}}
+	root["anyOf"] = []any{map[string]any{"required": []string{"phases"}}, map[string]any{"required": []string{"mau"}}, map[string]any{"required": []string{"capacity"}}}
 	root["$id"] = SchemaID
 	root["title"] = "imload scenario"
 	root["description"] = "A load and multi-client simulation scenario for imload. Unknown keys are errors; absent keys take the defaults shown."

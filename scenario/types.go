@@ -42,6 +42,9 @@ type Scenario struct {
 	// and Prepare; not in YAML).
 	ParsedThresholds []Threshold `yaml:"-" json:"-"`
 	MAU              *MAU        `yaml:"mau,omitempty" json:"mau,omitempty"`
+	// Capacity, when set, searches the largest load the target sustains
+	// within the thresholds instead of running the phases (capacity.go).
+	Capacity *Capacity `yaml:"capacity,omitempty" json:"capacity,omitempty"`
 }
 
 // Target names what the devices talk to.
@@ -85,6 +88,8 @@ type Target struct {
 	// PolicyFile is the path of the policy file when Policy names one,
 	// resolved against the scenario's directory (set by Load; not in YAML).
 	PolicyFile string `yaml:"-" json:"policy_file,omitempty"`
+	// Service is the embedded server's service model (capacity.go).
+	Service *Service `yaml:"service,omitempty" json:"service,omitempty"`
 }
 
 // Population is the set of users the devices log in as.

@@ -217,6 +217,8 @@ func (v *validator) validate() {
 	v.thresholds()
 	v.end()
 	v.mau()
+	v.service()
+	v.capacity()
 }
 
 // end checks end and end_grace.
@@ -466,8 +468,8 @@ func normalise(m map[string]float64) map[string]float64 {
 func (v *validator) phases() {
 	s := v.s
 	if len(s.Phases) == 0 {
-		if s.MAU != nil && !v.given("phases", false) {
-			return // a month simulation needs no phases
+		if (s.MAU != nil || s.Capacity != nil) && !v.given("phases", false) {
+			return // a month simulation or a capacity search needs no phases
 		}
 		if v.given("phases", false) {
 			v.errf("phases", "must list at least one phase")
@@ -622,6 +624,7 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 	if !given("checks.kickout.examples", k.Examples != 0) {
 		k.Examples = DefaultExamples
 	}
+	capacityDefaults(s, given)
 }
 
 // distSet reports whether a Dist built in Go was set.

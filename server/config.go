@@ -64,6 +64,9 @@ type Config struct {
 
 	// Faults injects deliberate misbehaviour; all off by default.
 	Faults Faults
+	// Service is the service model (login cost, workers, a bound on the
+	// sessions); off by default.
+	Service Service
 
 	// MaxFrameBytes bounds an inbound frame (default protocol.MaxFrameBytes).
 	MaxFrameBytes int
@@ -124,6 +127,9 @@ func (c *Config) withDefaults() (Config, error) {
 	def(&out.Faults.SlowLoginDelay, DefaultSlowLoginDelay)
 	if out.Day < 0 || out.IdleTimeout < 0 || out.HandshakeTimeout < 0 || out.WriteTimeout < 0 {
 		return out, errors.New("server: Day, IdleTimeout, HandshakeTimeout and WriteTimeout must be positive")
+	}
+	if err := out.Service.check(); err != nil {
+		return out, err
 	}
 	if out.MaxFrameBytes <= 0 {
 		out.MaxFrameBytes = protocol.MaxFrameBytes

@@ -95,6 +95,7 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	if s.cfg.Faults.SlowLogin {
 		s.slowLogin()
 	}
+	s.workers.serve()
 	if !c.helloDone.Load() {
 		return s.loginFail(f, codes.NotInitialised, "hello first")
 	}
@@ -196,6 +197,12 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 	if refused {
 		rec.mu.Unlock()
 		return s.loginFail(f, codes.LoginRefused, "login refused: it conflicts with the user's sessions online (log out elsewhere first)")
+	}
+	if len(victims) > 0 {
+		s.slots.hand()
+	} else if !s.slots.take() {
+		rec.mu.Unlock()
+		return s.loginFail(f, codes.ServerFull, fmt.Sprintf("login refused: the server holds its most sessions (%d); retry later", s.cfg.Service.MaxSessions))
 	}
 	rec.seq++
 	var kicked []SessionInfo
@@ -363,6 +370,7 @@ func (s *Server) setState(x *session, st sessState) {
 	}
 	if st == sessEnded {
 		s.ctr.sessions.Add(-1)
+		s.slots.give()
 	}
 	x.state = st
 }

@@ -43,6 +43,8 @@ type Server struct {
 	hooks  atomic.Pointer[[]func(StateChange)]
 
 	slowLogins atomic.Uint64 // logins seen by the slow-login fault
+	workers    *workers      // the service model's login workers (nil: off)
+	slots      *slots        // the service model's bound on sessions (nil: none)
 
 	// mux serves WSPath; the REST API mounts /v4/ on it.
 	mux      *http.ServeMux
@@ -77,6 +79,8 @@ func New(cfg Config) (*Server, error) {
 		ledger:   newLedger(newCalendar(c.Epoch, c.Day)),
 		mux:      http.NewServeMux(),
 		shutDone: make(chan struct{}),
+		workers:  newWorkers(c.Clock, c.Service),
+		slots:    newSlots(c.Service.MaxSessions),
 	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: c.HandshakeTimeout,

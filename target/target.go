@@ -116,6 +116,9 @@ func embedded(s *Spec, faults server.Faults) (*server.Server, error) {
 		Faults:     faults,
 		WebhookURL: s.WebhookURL,
 	}
+	if sv := s.Target.Service; sv != nil {
+		cfg.Service = server.Service{Workers: sv.Workers, LoginCost: sv.LoginCost.D(), MaxSessions: sv.MaxSessions}
+	}
 	if s.Server != nil {
 		s.Server(&cfg)
 	}

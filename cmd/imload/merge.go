@@ -240,5 +240,13 @@ func (f *serveFlags) fromScenario(cmd *cobra.Command) error {
 		f.keyEnv, f.keyFile = t.KeyEnv, t.KeyFile
 	}
 	f.faults = append(append([]string(nil), t.Faults...), f.faults...)
+	if sv := t.Service; sv != nil {
+		if !fl.Changed("login-workers") && !fl.Changed("login-cost") {
+			f.service.Workers, f.service.LoginCost = sv.Workers, sv.LoginCost.D()
+		}
+		if !fl.Changed("max-sessions") {
+			f.service.MaxSessions = sv.MaxSessions
+		}
+	}
 	return nil
 }

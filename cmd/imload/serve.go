@@ -35,6 +35,7 @@ type serveFlags struct {
 	day          time.Duration
 	scenario     string // take the target's settings from this scenario
 	webhook      string // State.StateChange callback URL
+	service      server.Service
 }
 
 // newServeCmd runs the reference login server alone.
@@ -71,6 +72,9 @@ func newServeCmd() *cobra.Command {
 	fl.DurationVar(&f.heartbeat, "heartbeat", server.DefaultHeartbeat, "ping interval asked of clients (hello_ok)")
 	fl.DurationVar(&f.day, "day", 24*time.Hour, "length of a statistics day (compress it for MAU runs)")
 	fl.StringVar(&f.webhook, "webhook", "", "send State.StateChange callbacks (login, logout, disconnect) to this http:// or https:// URL")
+	fl.IntVar(&f.service.Workers, "login-workers", 0, "service model: logins served at once (with --login-cost; the ceiling is workers/cost logins per second)")
+	fl.DurationVar(&f.service.LoginCost, "login-cost", 0, "service model: how long each login holds a worker (0: no cost)")
+	fl.IntVar(&f.service.MaxSessions, "max-sessions", 0, "refuse logins beyond this many sessions with code 1009 (0: no bound)")
 	fl.StringVar(&f.scenario, "scenario", "", "take sdkappid, admin, policy, instances and faults from this scenario's target (flags given win)")
 	return cmd
 }
@@ -107,6 +111,12 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		fmt.Fprintf(errOut, "imload serve: faults injected: %s\n", strings.Join(cfg.Faults.Names(), ", "))
 	}
 	fmt.Fprintf(out, "imload serve: listening on ws://%s%s (policy %s, sdkappid %d)\n", addr, server.WSPath, cfg.Policy.Name, cfg.SDKAppID)
+	if c := cfg.Service.Ceiling(); c > 0 {
+		fmt.Fprintf(out, "imload serve: service model: %d workers, %s per login: at most %.0f logins/s\n", cfg.Service.Workers, cfg.Service.LoginCost, c)
+	}
+	if cfg.Service.MaxSessions > 0 {
+		fmt.Fprintf(out, "imload serve: at most %d sessions (code 1009 beyond)\n", cfg.Service.MaxSessions)
+	}
 	fmt.Fprintf(out, "imload serve: metrics at http://%s%s\n", addr, server.MetricsPath)
 	fmt.Fprintf(out, "imload serve: REST admin API at http://%s%s{service}/{command} (admin %s)\n", addr, server.RESTPrefix, cfg.Admin)
 	if cfg.WebhookURL != "" {
@@ -168,7 +178,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (server.Config, error) {
 	return server.Config{
 		SDKAppID: f.sdkappid, Key: key, Admin: f.admin, Policy: pol, Faults: faults,
 		ResumeWindow: rw, IdleTimeout: f.idleTimeout, Heartbeat: f.heartbeat, Day: f.day,
-		WebhookURL: f.webhook,
+		WebhookURL: f.webhook, Service: f.service,
 	}, nil
 }
 

@@ -153,6 +153,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--sdkappid", "1", "--key-env", "IMLOAD_SERVE_TEST_KEY", "--instances", "4"}, "1 to 3"},
 		{[]string{"--sdkappid", "1", "--key-env", "IMLOAD_SERVE_TEST_KEY", "--fault", "slow-kick"}, "unknown fault"},
 		{[]string{"--sdkappid", "1", "--key-env", "IMLOAD_SERVE_TEST_KEY", "--idle-timeout", "0s"}, "--idle-timeout must be"},
+		{[]string{"--sdkappid", "1", "--key-env", "IMLOAD_SERVE_TEST_KEY", "--login-cost", "5ms"}, "needs Workers >= 1"},
+		{[]string{"--sdkappid", "1", "--key-env", "IMLOAD_SERVE_TEST_KEY", "--max-sessions", "-1"}, "must be >= 0"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

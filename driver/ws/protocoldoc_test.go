@@ -206,7 +206,7 @@ func TestProtocolDocCodes(t *testing.T) {
 		"OK": codes.OK, "BadFrame": codes.BadFrame, "UnknownOp": codes.UnknownOp,
 		"FrameTooBig": codes.FrameTooBig, "NoHello": codes.NoHello, "BadVersion": codes.BadVersion,
 		"ResumeFailed": codes.ResumeFailed, "ServerClosed": codes.ServerClosed,
-		"LoginRefused":   codes.LoginRefused,
+		"LoginRefused": codes.LoginRefused, "ServerFull": codes.ServerFull,
 		"NotInitialised": codes.NotInitialised, "NotLoggedIn": codes.NotLoggedIn,
 		"InProgress": codes.InProgress, "InvalidParam": codes.InvalidParam,
 		"KickedWhileOff": codes.KickedWhileOff, "InvalidUserID": codes.InvalidUserID,

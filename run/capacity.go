@@ -1,0 +1,285 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imload/imload/capacity"
+	"github.com/imload/imload/clock"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/health"
+	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
+)
+
+// capacityTail is how long each step's load goes on after its measured
+// window, so that the window's last logins are answered before the step's
+// devices are cancelled; its arrivals are not measured.
+const capacityTail = time.Second
+
+// ExecuteCapacity runs a scenario's capacity section: a search (package
+// capacity) whose every step is a fresh run of the scenario at the step's
+// load, a warm-up, then a measured window judged by the scenario's
+// thresholds. The results file holds the search's answer and every step.
+func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
+	sc := o.Scenario
+	c := sc.Capacity
+	if !o.Shard.Whole() {
+		return nil, errors.New("run: a capacity search runs in one process: drop --shard (a generator-bound answer says when imload needs more)")
+	}
+	o.defaults()
+	ths, err := scenarioThresholds(sc)
+	if err != nil {
+		return nil, err
+	}
+	cfg := capacity.Config{Vary: c.Vary, From: c.From, Max: c.Max, Precision: c.Precision, Growth: c.Growth,
+		Repeats: c.Repeats, MaxSteps: c.MaxSteps, Require: c.Require}
+	start := time.Now()
+	var env results.Environment
+	type key struct {
+		repeat int
+		load   float64
+	}
+	snaps := map[key]*metrics.Snapshot{}
+	measure := func(ctx context.Context, repeat, index int, load float64) (capacity.Step, error) {
+		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load)
+		if err == nil {
+			env = e
+			snaps[key{repeat, load}] = snap
+			fmt.Fprintf(o.Log, "capacity: repeat %d step %d: %s %s: %s\n", repeat+1, index+1, c.Vary, fmtLoad(load), stepLine(st))
+		}
+		return st, err
+	}
+	rep, err := capacity.Search(ctx, cfg, measure)
+	interrupted := ctx.Err() != nil
+	if err != nil && !interrupted {
+		return nil, err
+	}
+	end := time.Now()
+	// The file's metrics are those of the window at the sustained load
+	// (of the last repeat that passed one; else of the last step).
+	var metricsOf *metrics.Snapshot
+	for r := len(rep.Repeats) - 1; r >= 0 && metricsOf == nil; r-- {
+		metricsOf = snaps[key{r, rep.Repeats[r].Sustained}]
+	}
+	if metricsOf == nil && len(rep.Steps) > 0 {
+		last := rep.Steps[len(rep.Steps)-1]
+		metricsOf = snaps[key{last.Repeat, last.Load}]
+	}
+	if metricsOf == nil {
+		metricsOf = metrics.NewRecorder().Snapshot()
+	}
+	f := &results.File{
+		Metrics: metricsOf,
+		Schema:  results.Schema, Scenario: sc.Name, ScenarioFile: sc.File, Seed: sc.Seed,
+		Started: start, Ended: end, Duration: results.Duration(end.Sub(start)), Interrupted: interrupted,
+		Environment: env, Capacity: rep,
+	}
+	if rep.Require > 0 {
+		f.Thresholds = []results.Threshold{{Expr: fmt.Sprintf("capacity.sustained >= %s", fmtLoad(rep.Require)),
+			Metric: "capacity.sustained", Actual: rep.Sustained, Pass: rep.Met}}
+	}
+	out := &Outcome{File: f, Passed: !interrupted && passed(f.Thresholds)}
+	if o.Out != "" {
+		if err := results.WriteFile(o.Out, f); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func fmtLoad(x float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".")
+}
+
+func stepLine(s capacity.Step) string {
+	v := "pass"
+	switch {
+	case s.GeneratorBound:
+		v = "generator bound (" + strings.Join(s.Reasons, "; ") + ")"
+	case !s.Pass:
+		v = "FAIL (" + strings.Join(s.Failed, "; ") + ")"
+	}
+	return fmt.Sprintf("%s; %d logins, %.1f ok/s, p99 %s, errors %.2f%%, online %d, generator lag p99 %s, CPU %.0f%%",
+		v, s.Logins, s.Throughput, time.Duration(s.LoginP99Ns).Round(100*time.Microsecond), 100*s.ErrorRate, s.Online,
+		time.Duration(s.LagP99Ns).Round(100*time.Microsecond), 100*s.CPU)
+}
+
+// stepScenario is the scenario of one step: the load held through the
+// warm-up, the measured window and the tail, on the repeat's seed.
+func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Scenario {
+	c := sc.Capacity
+	st := *sc
+	st.Capacity, st.MAU = nil, nil
+	st.Seed = sc.Seed + int64(repeat)
+	ph := func(name string, d time.Duration) scenario.Phase {
+		p := scenario.Phase{Name: name, Duration: scenario.Duration(d)}
+		if c.Vary == scenario.VaryDevices {
+			p.Model, p.Devices = scenario.Closed, int(load)
+		} else {
+			p.Model, p.Rate = scenario.Open, load
+		}
+		return p
+	}
+	st.Phases = nil
+	if w := c.Warmup.D(); w > 0 {
+		p := ph("warmup", w)
+		if c.Vary == scenario.VaryDevices {
+			p.Devices, p.ToDevices = 0, int(load) // the devices arrive over the warm-up
+		}
+		st.Phases = append(st.Phases, p)
+	}
+	st.Phases = append(st.Phases, ph("measure", c.Step.D()), ph("tail", capacityTail))
+	return &st
+}
+
+// capacityStep runs one step and measures its window.
+func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
+	sc := o.Scenario
+	c := sc.Capacity
+	buf := &eventBuf{}
+	so := o
+	so.Scenario = stepScenario(sc, load, repeat)
+	so.Out, so.Progress, so.Sink = "", io.Discard, buf
+	if o.Sink != nil {
+		so.Sink = event.Sinks{buf, o.Sink}
+	}
+	out, err := Execute(ctx, so)
+	if err != nil {
+		return capacity.Step{}, results.Environment{}, nil, err
+	}
+	if ctx.Err() != nil {
+		return capacity.Step{}, results.Environment{}, nil, ctx.Err()
+	}
+	evs := buf.take()
+	var t0 time.Time
+	for i := range evs {
+		if e := &evs[i]; e.Kind.IsOp() && (t0.IsZero() || e.Intended.Before(t0)) {
+			t0 = e.Intended
+		}
+	}
+	ws := t0.Add(c.Warmup.D())
+	we := ws.Add(c.Step.D())
+	from := ws // the window's operations: intended in [from, we)
+	if c.Vary == scenario.VaryDevices {
+		from = t0 // logging the devices in is the step's work
+	}
+	clk := clock.NewFake(we)
+	rec := metrics.NewRecorder(metrics.WithStart(from), metrics.WithClock(clk))
+	var latSum float64
+	var logins int
+	var inFlight float64 // login-seconds in flight within [ws, we)
+	for i := range evs {
+		e := &evs[i]
+		if e.Kind == event.Login {
+			a, b := maxTime(e.Intended, ws), minTime(e.At, we)
+			if b.After(a) {
+				inFlight += b.Sub(a).Seconds()
+			}
+		}
+		if e.Kind.IsOp() && (e.Intended.Before(from) || !e.Intended.Before(we)) {
+			continue
+		}
+		rec.Observe(e)
+		if e.Kind == event.Login {
+			latSum += e.At.Sub(e.Intended).Seconds()
+			logins++
+		}
+	}
+	snap := rec.Snapshot()
+	window := c.Step.D().Seconds()
+	lg := snap.Op("login")
+	errs, attempts := snap.Errors()
+	st := capacity.Step{
+		Logins: lg.Count, Throughput: float64(lg.OK) / we.Sub(from).Seconds(),
+		Online: out.File.Metrics.OnlineMax(), Duration: window,
+	}
+	if lg.OK > 0 {
+		st.LoginP50Ns, st.LoginP99Ns, st.LoginMean = int64(lg.Quantile(0.5)), int64(lg.Quantile(0.99)), int64(lg.Mean())
+	}
+	if attempts > 0 {
+		st.ErrorRate = float64(errs) / float64(attempts)
+	}
+	for _, th := range judgeThresholds(ths, snap, out.Kickout, nil) {
+		if !th.Pass {
+			why := fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th))
+			st.Failed = append(st.Failed, why)
+		}
+	}
+	st.Pass = len(st.Failed) == 0
+	g := out.Probe.Report(from, we, health.DefaultLimits)
+	st.LagP99Ns, st.SendLagP99Ns, st.CPU, st.WaitNs = g.LagP99Ns, g.SendLagP99Ns, g.CPU, g.WaitNs
+	st.GeneratorBound, st.Reasons = capacity.GeneratorBound(g)
+	st.InFlight = inFlight / window
+	rate := load
+	if c.Vary == scenario.VaryDevices {
+		rate = float64(logins) / we.Sub(from).Seconds()
+	}
+	mean := 0.0
+	if logins > 0 {
+		mean = latSum / float64(logins)
+	}
+	st.Predicted, st.Little = capacity.CheckLittle(st.InFlight, rate, mean)
+	if c.Vary == scenario.VaryDevices {
+		// Logins of a closed model come in a burst as devices arrive: the
+		// window's in-flight average says nothing of a steady state.
+		st.Predicted, st.Little = 0, ""
+	}
+	return st, out.File.Environment, snap, nil
+}
+
+func fmtActual(th results.Threshold) string {
+	if th.Error != "" {
+		return th.Error
+	}
+	m := th.Metric
+	switch {
+	case strings.Contains(m, ".p") || strings.HasSuffix(m, ".max") && !strings.HasPrefix(m, "online"):
+		return time.Duration(th.Actual * float64(time.Second)).Round(100 * time.Microsecond).String()
+	case strings.HasSuffix(m, ".rate") && strings.Contains(m, "error"):
+		return fmt.Sprintf("%.2f%%", 100*th.Actual)
+	}
+	if th.Actual == math.Trunc(th.Actual) {
+		return fmt.Sprintf("%.0f", th.Actual)
+	}
+	return fmt.Sprintf("%.3g", th.Actual)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// eventBuf keeps a copy of every event of a step.
+type eventBuf struct {
+	mu  sync.Mutex
+	evs []event.Event
+}
+
+func (b *eventBuf) Observe(e *event.Event) {
+	b.mu.Lock()
+	b.evs = append(b.evs, *e)
+	b.mu.Unlock()
+}
+
+func (b *eventBuf) take() []event.Event {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.evs
+}
