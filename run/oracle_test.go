@@ -389,10 +389,11 @@ func TestPolicyRunInterrupted(t *testing.T) {
 	for _, name := range snap.OpNames() {
 		o := snap.Op(name)
 		emitted := ops.n[name]
-		if o.Count != o.OK+o.Failed+o.TimedOut ||
-			o.OK != emitted[event.OK] || o.Failed != emitted[event.Failed] || o.TimedOut != emitted[event.TimedOut] {
-			t.Errorf("%s: results %d attempted = %d ok + %d failed + %d timed out; devices emitted %v",
-				name, o.Count, o.OK, o.Failed, o.TimedOut, emitted)
+		if o.Count != o.OK+o.Failed+o.TimedOut+o.Cancelled ||
+			o.OK != emitted[event.OK] || o.Failed != emitted[event.Failed] || o.TimedOut != emitted[event.TimedOut] ||
+			o.Cancelled != emitted[event.Cancelled] {
+			t.Errorf("%s: results %d attempted = %d ok + %d failed + %d timed out + %d cancelled; devices emitted %v",
+				name, o.Count, o.OK, o.Failed, o.TimedOut, o.Cancelled, emitted)
 		}
 		s := snap.Series.Ops[name]
 		if s == nil {
