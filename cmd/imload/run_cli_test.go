@@ -164,7 +164,7 @@ func checkFileCounts(t *testing.T, s *metrics.Snapshot) {
 	}
 	for _, op := range s.OpNames() {
 		o := s.Op(op)
-		if o.Count != o.OK+o.Failed+o.TimedOut || o.Samples() != o.OK {
+		if o.Count != o.OK+o.Failed+o.TimedOut+o.Cancelled || o.Samples() != o.OK {
 			t.Errorf("%s: attempted %d, ok %d + failed %d + timed out %d, %d latency samples (one per success)", op, o.Count, o.OK, o.Failed, o.TimedOut, o.Samples())
 		}
 		se := s.Series.Ops[op]
