@@ -11,10 +11,12 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/report"
+	"github.com/imload/imload/scenario"
 )
 
-// mauOps returns the operations' counts of a MAU run's results and what
-// its strategies say they asked of the target.
+// mauTotals returns what a MAU run's strategies say they asked of the
+// target: logins, connects, logouts, and resumes that did not fall back to
+// a login.
 func mauTotals(t *testing.T, res *Outcome) (logins, connects, logouts, resumed int64) {
 	t.Helper()
 	rep, err := res.MAUReport()
@@ -103,9 +105,15 @@ func TestMAURunRecordsOperations(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
 	}
-	t.Log(out)
 	if strings.Contains(out, "no operations recorded") {
 		t.Errorf("the report shows no operations:\n%s", out)
+	}
+	// Thresholds on operations and verdicts are judged in a month.
+	th := judgeThresholds(mustThresholds(t, "login.count > 0", "errors.rate == 0%", "kickout.violations == 0"), m, k, rep)
+	for _, r := range th {
+		if !r.Pass || r.Error != "" {
+			t.Errorf("threshold %+v, want it judged and passed", r)
+		}
 	}
 }
 
@@ -161,8 +169,8 @@ func TestMAUOracleCatchesStaleOnlineStatus(t *testing.T) {
 	if ex := k.Verdicts[check.GhostSession].Examples; len(ex) == 0 || !strings.HasPrefix(ex[0].User, "lazy-logout/") {
 		t.Errorf("the examples do not name their strategy: %+v", ex)
 	}
-	if res.Passed || len(res.File.Thresholds) != 2 || res.File.Thresholds[1].Pass {
-		t.Errorf("thresholds %+v, want kickout.violations == 0 failed", res.File.Thresholds)
+	if th := res.File.Thresholds; res.Passed || len(th) != 2 || th[1].Pass || th[1].Error != "" || th[1].Actual != float64(k.Violations()) {
+		t.Errorf("thresholds %+v, want kickout.violations == 0 failed on %d violations", th, k.Violations())
 	}
 }
 
@@ -219,7 +227,6 @@ func TestMAUOracleCatchesWrongKicks(t *testing.T) {
 	if k.Violations() == 0 {
 		t.Errorf("no violation for %d kicks no login demands:\n%s", kicked, text(t, k.WriteText))
 	}
-	t.Log(text(t, k.WriteText))
 	if got := res.File.Metrics.EventCount("kicked", ""); got != kicked {
 		t.Errorf("kicked events %d, the devices saw %d kicks", got, kicked)
 	}
@@ -245,4 +252,13 @@ func TestMAUOracleSample(t *testing.T) {
 	if !strings.Contains(out, "50 users (every 6th)") {
 		t.Errorf("the report does not say which users were judged:\n%s", out)
 	}
+}
+
+func mustThresholds(t *testing.T, exprs ...string) []scenario.Threshold {
+	t.Helper()
+	ths, err := parseThresholds(exprs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ths
 }
