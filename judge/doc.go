@@ -32,6 +32,8 @@
 //     checked no login has judged nothing: every kickout.* threshold fails
 //     with "not judged: the kickout oracle checked no login" instead of
 //     passing on zero violations.
-//   - mau.* metrics are measured by a scenario with a mau section only, and
-//     a month simulation measures nothing else.
+//   - mau.* metrics are measured by a scenario with a mau section only. A
+//     month simulation also records its app sessions' operations and runs
+//     the kickout oracle over its sampled users, so the other metrics are
+//     judged there too (rates and latencies as mau's TimingNote says).
 package judge

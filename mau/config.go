@@ -54,6 +54,13 @@ type Config struct {
 	Segments   []Segment          `yaml:"segments,omitempty" json:"segments,omitempty"`
 	Strategies []StrategySpec     `yaml:"strategies,omitempty" json:"strategies,omitempty"`
 	Pricing    Pricing            `yaml:"pricing,omitempty" json:"pricing,omitempty"`
+	// OracleUsers bounds the users whose events the kickout oracle keeps
+	// and judges, per strategy (0: DefaultOracleUsers): with more users in
+	// the population it judges every k-th user, k the smallest whole
+	// number that keeps them within the bound, and the report says so.
+	// The oracle keeps every event of its users until the end of each
+	// strategy; a million users' month would not fit in memory.
+	OracleUsers int `yaml:"oracle_users,omitempty" json:"oracle_users,omitempty"`
 }
 
 // Defaults of Config.
@@ -62,6 +69,10 @@ const (
 	DefaultZone    = "+08:00"
 	DefaultTick    = 5 * time.Minute
 	DefaultWorkers = 64
+	// DefaultOracleUsers: the users the kickout oracle judges at most, per
+	// strategy (about 2 million logins and 100 MB of history for a month
+	// of mau-strategies.yaml's usage).
+	DefaultOracleUsers = 100000
 )
 
 // Segment is a part of the population that uses the app alike.
@@ -390,6 +401,9 @@ func (c Config) Validate() error {
 	}
 	if c.Users < 0 {
 		bad("mau.users", "must be >= 0, got %d", c.Users)
+	}
+	if c.OracleUsers < 0 {
+		bad("mau.oracle_users", "must be >= 0 (0: %d), got %d", DefaultOracleUsers, c.OracleUsers)
 	}
 	errs = append(errs, validatePlatforms(c.Platforms))
 	for i, s := range c.Segments {

@@ -66,3 +66,34 @@ func TestCrossCheckLoginsAfterTheMonth(t *testing.T) {
 		}
 	}
 }
+
+// Users whose only login spilt past the month's last day (a realtime run on
+// a busy machine) are in the server's MAU of the month the day after falls
+// in, not in the harness's: no mismatch for up to the spill day's users,
+// a mismatch beyond, or without a spill the harness's outside count covers.
+func TestCrossCheckMAUAfterTheMonth(t *testing.T) {
+	h := Counts{Days: []DayCount{{Day: 0, Date: "2026-12-02", Logins: 5, DAU: 2}, {Day: 1, Date: "2026-12-03", Logins: 4, DAU: 2}},
+		Months: []MonthCount{{Month: "2026-12", MAU: 3}}}
+	days := []ServerDay{{Day: 0, Logins: 5, DAU: 2}, {Day: 1, Logins: 4, DAU: 2}, {Day: 2, Logins: 3, DAU: 2}}
+	for _, tc := range []struct {
+		outside   int64
+		serverMAU int
+		want      int
+	}{{3, 3, 0}, {3, 4, 0}, {3, 5, 0}, {3, 6, 1}, {3, 2, 1}, {0, 4, 3}} {
+		h.Outside = tc.outside
+		s := ServerCounts{Days: days, Months: []ServerMonth{{Month: "2026-12", MAU: tc.serverMAU}}}
+		if got := CrossCheck(h, s); len(got) != tc.want {
+			t.Errorf("outside %d, server MAU %d: mismatches %v, want %d", tc.outside, tc.serverMAU, got, tc.want)
+		}
+	}
+	// The day after is in the next month, which only the server has.
+	h.Outside = 3
+	s := ServerCounts{Days: days, Months: []ServerMonth{{Month: "2026-12", MAU: 3}, {Month: "2027-01", MAU: 2}}}
+	if got := CrossCheck(h, s); len(got) != 0 {
+		t.Errorf("spill into the next month: mismatches %v", got)
+	}
+	s.Months[1].MAU = 3
+	if got := CrossCheck(h, s); len(got) != 1 {
+		t.Errorf("more users in the next month than logged in after the run: mismatches %v, want 1", got)
+	}
+}

@@ -25,6 +25,9 @@ type StrategyResult struct {
 	Elapsed   float64 `json:"elapsed_s"`
 	// MaxLagMS is how late a realtime run dispatched a tick at worst.
 	MaxLagMS float64 `json:"max_lag_ms,omitempty"`
+	// Oracle is the kickout oracle's judgement of this strategy's run (nil:
+	// not judged).
+	Oracle *OracleSummary `json:"oracle,omitempty"`
 }
 
 // Cost is what a strategy's MAU costs under the report's pricing.
@@ -88,6 +91,9 @@ type Report struct {
 	// lower MAU, then the first listed).
 	Cheapest   string     `json:"cheapest"`
 	Mismatches []Mismatch `json:"mismatches,omitempty"`
+	// Timing says what the times and latencies of the run's metrics mean
+	// (TimingNote); empty when the app sessions emitted no events.
+	Timing string `json:"timing,omitempty"`
 }
 
 // ReportVersion is the version of the Report layout.
@@ -175,6 +181,7 @@ func Merge(reports ...*Report) (*Report, error) {
 	for _, s := range first.Strategies {
 		s.Counts = cloneCounts(s.Counts)
 		s.Ops.Failures = maps.Clone(s.Ops.Failures)
+		s.Oracle = mergeOracle(nil, s.Oracle)
 		out.Strategies = append(out.Strategies, s)
 	}
 	out.Mismatches = slices.Clone(first.Mismatches)
@@ -215,6 +222,7 @@ func Merge(reports ...*Report) (*Report, error) {
 			a.Elapsed = math.Max(a.Elapsed, b.Elapsed)
 			a.MaxLagMS = math.Max(a.MaxLagMS, b.MaxLagMS)
 			a.Projected = a.Projected && b.Projected
+			a.Oracle = mergeOracle(a.Oracle, b.Oracle)
 		}
 		out.Users += rep.Users
 		out.Mismatches = append(out.Mismatches, rep.Mismatches...)
@@ -335,6 +343,14 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if rep.Cheapest != "" && len(rep.Pricing.Tiers) > 0 {
 		fmt.Fprintf(bw, "cheapest: %s\n", rep.Cheapest)
 	}
+	for _, s := range rep.Strategies {
+		if s.Oracle != nil {
+			fmt.Fprintf(bw, "kickout oracle, %s: %s\n", s.Name, s.Oracle)
+		}
+	}
+	if rep.Timing != "" {
+		fmt.Fprintf(bw, "metrics: %s\n", rep.Timing)
+	}
 	switch n := len(rep.Mismatches); {
 	case n == 0:
 	default:
@@ -441,6 +457,11 @@ func runOne(ctx context.Context, r *Runner, rep *Report, st Strategy, open Targe
 		}()
 	}
 	res, err := r.Run(ctx, st, tgt)
+	if err == nil && tgt.Finish != nil {
+		if err = tgt.Finish(ctx, &res); err != nil {
+			err = fmt.Errorf("mau: finish %s: %w", st.Name, err)
+		}
+	}
 	rep.Add(res)
 	if err != nil {
 		return err

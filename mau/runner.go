@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
 )
 
 // Target is what one strategy runs against. Give every strategy a fresh
@@ -43,6 +46,22 @@ type Target struct {
 	// ServerCounts reads the target's own statistics after the run, for
 	// CrossCheck (nil: no cross-check).
 	ServerCounts func(ctx context.Context) (ServerCounts, error)
+	// Sink receives the event of every operation of the app sessions and of
+	// what they are told or suffer, as agent.Device emits them (see
+	// "Events" in the package documentation); nil: none. Observe is called
+	// from the runner's workers concurrently, and the *event.Event is reused
+	// once it returns: a sink copies what it keeps (metrics.Recorder and
+	// check.History do).
+	Sink event.Sink
+	// Oracle receives the same events for the users the oracle judges: user
+	// i when i is a multiple of OracleEvery (0 or 1: every user); nil: none.
+	Oracle      event.Sink
+	OracleEvery int
+	// Finish, when set, is called once the strategy's run has ended without
+	// an error, before ServerCounts and Close, from the goroutine that
+	// called SimulateMonth: the place to read the target's view of who is
+	// online and to judge the oracle's users (it may fill res.Oracle).
+	Finish func(ctx context.Context, res *StrategyResult) error
 	// Close releases the target after the run (nil: nothing to release).
 	Close func() error
 }
@@ -270,6 +289,7 @@ func (r *Runner) result(st Strategy, c *Counter, ops OpStats, begin time.Time) S
 type span struct {
 	dp     *dayPlan
 	lo, hi int32
+	at     time.Time // the tick's instant: when its actions are meant to start
 	done   *sync.WaitGroup
 }
 
@@ -317,7 +337,8 @@ func (r *Runner) Run(ctx context.Context, st Strategy, tgt Target) (StrategyResu
 	var wg sync.WaitGroup
 	for i := range ws {
 		ws[i] = &worker{r: r, tgt: tgt, clk: clk, realtime: r.cfg.Realtime, keep: st.KeepBackground,
-			counter: counter, users: users, in: make(chan span, 64)}
+			counter: counter, users: users, in: make(chan span, 64),
+			sink: tgt.Sink, oracle: tgt.Oracle, every: max(tgt.OracleEvery, 1)}
 		wg.Go(func() { ws[i].loop(ctx) })
 	}
 
@@ -374,7 +395,7 @@ func (r *Runner) Run(ctx context.Context, st Strategy, tgt Target) (StrategyResu
 					}
 					done.Add(1)
 					select {
-					case ws[w].in <- span{dp, a, b, done}:
+					case ws[w].in <- span{dp, a, b, at, done}:
 					case <-ctx.Done():
 						done.Done()
 						return ctx.Err()
@@ -449,9 +470,12 @@ func defaultUserID(i int) string {
 type userState struct {
 	conn   driver.Conn
 	id     string
+	inst   string // the app's instance ID, the same on every connection
+	plat   policy.Platform
 	token  string // resume token of the (kept) session
 	sig    string
 	sigExp time.Time
+	seq    uint64 // the target's sequence of the session held (0: none)
 	online bool
 }
 
@@ -466,6 +490,12 @@ type worker struct {
 	users    []userState
 	in       chan span
 	ops      OpStats
+
+	sink, oracle event.Sink
+	every        int
+	ev           event.Event // the event being emitted, reused
+	// lastStart, lastAt: the last operation's times on the target's clock.
+	lastStart, lastAt time.Time
 }
 
 func (w *worker) loop(ctx context.Context) {
@@ -474,7 +504,7 @@ func (w *worker) loop(ctx context.Context) {
 			if ctx.Err() != nil {
 				break
 			}
-			w.do(ctx, sp.dp.day, a)
+			w.do(ctx, sp.dp.day, a, sp.at)
 		}
 		sp.done.Done()
 	}
@@ -490,59 +520,182 @@ func (w *worker) record(u, day int, kind Kind) {
 	w.counter.AddDay(u, day, kind)
 }
 
-func (w *worker) do(ctx context.Context, day int, a schedAction) {
+// emitting reports whether any sink takes events.
+func (w *worker) emitting() bool { return w.sink != nil || w.oracle != nil }
+
+// emit sends w.ev, as user u's device, to the sinks.
+func (w *worker) emit(u int, s *userState) {
+	w.ev.UserID, w.ev.Device, w.ev.Platform = s.id, s.inst, s.plat
+	if w.sink != nil {
+		w.sink.Observe(&w.ev)
+	}
+	if w.oracle != nil && u%w.every == 0 {
+		w.oracle.Observe(&w.ev)
+	}
+}
+
+// notice emits what user u's device was told or suffered at at.
+func (w *worker) notice(u int, s *userState, kind event.Kind, at time.Time, note string) {
+	if !w.emitting() {
+		return
+	}
+	if at.IsZero() {
+		at = w.clk.Now()
+	}
+	w.ev = event.Event{Kind: kind, At: at, Seq: s.seq, Note: note}
+	w.emit(u, s)
+}
+
+// opTimer times one operation: on the target's clock, and on the wall
+// clock in simulated time, where the clock stands still within a tick.
+type opTimer struct {
+	intended, start, wall time.Time
+}
+
+func (w *worker) begin(intended time.Time) opTimer {
+	if !w.emitting() {
+		return opTimer{}
+	}
+	t := opTimer{intended: intended, start: w.clk.Now()}
+	if !w.realtime {
+		t.intended, t.wall = t.start, time.Now()
+	}
+	return t
+}
+
+// next is when an operation that follows the last one was meant to start:
+// intended shifted by the last operation's duration, so lateness carries
+// on down a chain of operations (as for agent.Device).
+func (w *worker) next(intended time.Time) time.Time {
+	return intended.Add(w.lastAt.Sub(w.lastStart))
+}
+
+// op fills w.ev with the event of an operation timed by t that ended now;
+// code is the target's answer when err is nil. Its latency is At -
+// Intended in a realtime run; in simulated time, the wall-clock time of
+// the call (the time of the target's work, with no queueing).
+func (w *worker) op(ctx context.Context, kind event.Kind, t opTimer, code int, err error) {
+	at := w.clk.Now()
+	lat := at.Sub(t.intended)
+	if !w.realtime {
+		lat = time.Since(t.wall)
+	}
+	w.lastStart, w.lastAt = t.start, at
+	w.ev = event.Event{Kind: kind, Intended: t.intended, Start: t.start, At: at, Latency: lat, Code: code}
+	switch {
+	case err == nil && code == 0:
+		w.ev.Outcome = event.OK
+	case err == nil:
+		w.ev.Outcome = event.Failed
+	case errorCode(err) != 0:
+		w.ev.Outcome, w.ev.Code, w.ev.Note = event.Failed, errorCode(err), err.Error()
+	case ctx.Err() != nil:
+		w.ev.Outcome, w.ev.Note = event.Failed, "canceled: the run ended"
+	case errors.Is(err, driver.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+		w.ev.Outcome = event.TimedOut
+	default:
+		w.ev.Outcome, w.ev.Note = event.Failed, err.Error()
+	}
+}
+
+// errorCode returns the target's code carried by err (an error frame), or
+// 0.
+func errorCode(err error) int {
+	var c interface{ ErrorCode() int }
+	if errors.As(err, &c) {
+		return c.ErrorCode()
+	}
+	return 0
+}
+
+func (w *worker) do(ctx context.Context, day int, a schedAction, intended time.Time) {
 	u := int(a.user)
 	s := &w.users[u/w.r.shard.Count]
+	if s.id == "" {
+		s.id = w.tgt.UserID(u)
+		s.plat = w.r.model.Profile(u).Platform
+		s.inst = s.id + "-" + string(s.plat)
+	}
 	if s.conn != nil {
 		w.drain(u, day, s)
 	}
 	switch a.op {
 	case OpLogin:
-		w.login(ctx, u, day, a, s)
+		w.login(ctx, u, day, s, intended)
 	case OpResume:
 		w.ops.Resumes++
-		if s.token == "" || !w.connect(ctx, u, s) {
+		if s.token == "" || !w.connect(ctx, u, s, &intended) {
 			w.ops.ResumeFallbacks++
-			w.login(ctx, u, day, a, s)
+			w.login(ctx, u, day, s, intended)
 			return
 		}
+		t := w.begin(intended)
 		cctx, cancel := w.opContext(ctx)
 		res, err := s.conn.Resume(cctx, s.token)
 		cancel()
+		if w.emitting() {
+			w.op(ctx, event.Resume, t, res.Code, err)
+			if err == nil {
+				w.ev.Seq = res.Seq
+			}
+			w.emit(u, s)
+		}
 		if err != nil || res.Code != 0 {
 			w.ops.fail("resume", res.Code, err)
 			w.ops.ResumeFallbacks++
 			s.token = ""
-			w.login(ctx, u, day, a, s)
+			if err == nil && res.Code == codes.KickedWhileOff {
+				w.notice(u, s, event.Kicked, time.Time{}, "kicked while offline (resume answered 6208)")
+			}
+			s.seq = 0
+			w.login(ctx, u, day, s, w.next(intended))
 			return
 		}
 		s.online = true
+		if res.Seq != 0 {
+			s.seq = res.Seq
+		}
 		w.record(u, day, Reconnect)
 	case OpLogout:
 		if !s.online || s.conn == nil {
 			return
 		}
 		w.ops.Logouts++
+		t := w.begin(intended)
 		cctx, cancel := w.opContext(ctx)
 		code, err := s.conn.Logout(cctx)
 		cancel()
+		if w.emitting() {
+			w.op(ctx, event.Logout, t, code, err)
+			w.emit(u, s)
+		}
 		if err != nil || code != 0 {
 			w.ops.fail("logout", code, err)
 		}
 		s.online = false
 		s.token = ""
+		s.seq = 0
 		w.record(u, day, Logout)
 	case OpClose:
 		w.ops.Closes++
-		w.drop(u, day, s)
+		// The app goes: killed, or (a strategy that keeps its session in
+		// the background, mobile PushOnline) its transport closed while
+		// the session lives on for a later resume.
+		kind := event.AppKill
+		if w.keep {
+			kind = event.Disconnect
+		}
+		w.drop(u, day, s, kind, "app closed")
 		if !w.keep {
 			s.token = ""
+			s.seq = 0
 		}
 	}
 }
 
-// drop closes the connection; a user online is then disconnected.
-func (w *worker) drop(u, day int, s *userState) {
+// drop closes the connection; a user online is then disconnected, and its
+// device emits kind (0: nothing, its notice is emitted already).
+func (w *worker) drop(u, day int, s *userState, kind event.Kind, note string) {
 	if s.conn != nil {
 		_ = s.conn.Close()
 		s.conn = nil
@@ -550,6 +703,9 @@ func (w *worker) drop(u, day int, s *userState) {
 	if s.online {
 		s.online = false
 		w.record(u, day, Disconnect)
+		if kind != 0 {
+			w.notice(u, s, kind, time.Time{}, note)
+		}
 	}
 }
 
@@ -559,18 +715,45 @@ func (w *worker) drain(u, day int, s *userState) {
 	for {
 		select {
 		case p, ok := <-s.conn.Pushes():
-			if !ok || p.Kind == driver.PushClosed || p.Kind == driver.PushKicked {
-				if ok && p.Kind == driver.PushKicked {
-					w.ops.Kicked++
-					s.token = ""
-				}
-				w.drop(u, day, s)
+			if !ok || p.Kind == driver.PushClosed {
+				w.drop(u, day, s, event.Disconnect, "transport closed")
+				return
+			}
+			if p.Kind == driver.PushKicked {
+				w.ops.Kicked++
+				w.kicked(u, s, p)
+				s.token = ""
+				s.seq = 0
+				w.drop(u, day, s, 0, "")
 				return
 			}
 		default:
 			return
 		}
 	}
+}
+
+// kicked emits the kick notice p, as agent.Device does: the victim's
+// sequence, the displacer it names, and its latency from the displacement
+// at the target (the push's server time) when the notice is not stamped
+// before it.
+func (w *worker) kicked(u int, s *userState, p driver.Push) {
+	if !w.emitting() {
+		return
+	}
+	at := p.At
+	if at.IsZero() {
+		at = w.clk.Now()
+	}
+	w.ev = event.Event{Kind: event.Kicked, At: at, Seq: p.Seq, Code: p.Code,
+		BySeq: p.BySeq, ByPlatform: p.ByPlatform, ByInstance: p.ByInstance, Note: p.Reason}
+	if w.ev.Seq == 0 {
+		w.ev.Seq = s.seq
+	}
+	if disp := p.ServerTime; !disp.IsZero() && !at.Before(disp) {
+		w.ev.Latency = max(at.Sub(disp), time.Nanosecond)
+	}
+	w.emit(u, s)
 }
 
 func (w *worker) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -580,20 +763,23 @@ func (w *worker) opContext(ctx context.Context) (context.Context, context.Cancel
 	return ctx, func() {}
 }
 
-// connect opens the user's connection if it has none.
-func (w *worker) connect(ctx context.Context, u int, s *userState) bool {
+// connect opens the user's connection if it has none; a new connection
+// moves *intended past its own duration.
+func (w *worker) connect(ctx context.Context, u int, s *userState, intended *time.Time) bool {
 	if s.conn != nil {
 		return true
 	}
-	if s.id == "" {
-		s.id = w.tgt.UserID(u)
-	}
-	plat := w.r.model.Profile(u).Platform
 	w.ops.Connects++
+	t := w.begin(*intended)
 	cctx, cancel := w.opContext(ctx)
 	c, err := w.tgt.Driver.Connect(cctx, driver.Device{
-		SDKAppID: w.tgt.SDKAppID, Platform: plat, Instance: s.id + "-" + string(plat)})
+		SDKAppID: w.tgt.SDKAppID, Platform: s.plat, Instance: s.inst})
 	cancel()
+	if w.emitting() {
+		w.op(ctx, event.Connect, t, 0, err)
+		w.emit(u, s)
+		*intended = w.next(*intended)
+	}
 	if err != nil {
 		w.ops.fail("connect", 0, err)
 		return false
@@ -602,9 +788,9 @@ func (w *worker) connect(ctx context.Context, u int, s *userState) bool {
 	return true
 }
 
-func (w *worker) login(ctx context.Context, u, day int, a schedAction, s *userState) {
+func (w *worker) login(ctx context.Context, u, day int, s *userState, intended time.Time) {
 	w.ops.Logins++
-	if !w.connect(ctx, u, s) {
+	if !w.connect(ctx, u, s, &intended) {
 		w.ops.LoginsFailed++
 		return
 	}
@@ -620,22 +806,34 @@ func (w *worker) login(ctx context.Context, u, day int, a schedAction, s *userSt
 			s.sig, s.sigExp = sig, exp
 		}
 	}
+	t := w.begin(intended)
 	cctx, cancel := w.opContext(ctx)
 	res, err := s.conn.Login(cctx, driver.LoginRequest{UserID: s.id, UserSig: s.sig})
 	cancel()
+	if w.emitting() {
+		w.op(ctx, event.Login, t, res.Code, err)
+		if err == nil {
+			w.ev.Seq, w.ev.Repeat = res.Seq, res.RepeatLogin
+			if res.Code == 0 {
+				w.ev.ServerTime = res.ServerTime
+			}
+		}
+		w.emit(u, s)
+	}
 	if err != nil || res.Code != 0 {
 		w.ops.LoginsFailed++
 		w.ops.fail("login", res.Code, err)
-		if res.Code == 70001 || res.Code == 6206 { // expired ticket: make a new one next time
+		if res.Code == codes.SigExpired || res.Code == codes.ClientSigExpired { // expired ticket: make a new one next time
 			s.sig = ""
 		}
 		if err != nil {
-			w.drop(u, day, s)
+			w.drop(u, day, s, 0, "")
 		}
 		return
 	}
 	s.online = true
 	s.token = res.ResumeToken
+	s.seq = res.Seq
 	if w.realtime && !res.ServerTime.IsZero() {
 		// The day the target accepted it, as it counted it: the answer
 		// may arrive after a day boundary on a busy machine.

@@ -13,9 +13,9 @@ import (
 
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/driver"
 	"github.com/imload/imload/internal/yamlpos"
 	"github.com/imload/imload/mau"
-	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
@@ -171,8 +171,12 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	if _, err := server.ParseFaults(faults); err != nil {
 		return nil, err
 	}
+	pop := agent.NewPopulation(sc.Population)
+	sinks := &mauSinks{sc: sc, pol: pol, realtime: cfg.Realtime,
+		oracle: sc.Checks.Kickout.Enabled == nil || *sc.Checks.Kickout.Enabled,
+		every:  mau.OracleEvery(cfg.Users, cfg.OracleUsers), shard: o.Shard, users: cfg.Users, userID: pop.UserID}
 	tk := &mauTargets{sc: sc, pol: pol, key: key, faults: faults, realtime: cfg.Realtime,
-		pop: agent.NewPopulation(sc.Population), days: days, log: o.Log}
+		pop: pop, days: days, log: o.Log, sinks: sinks, wrap: o.driverWrap}
 	fmt.Fprintf(o.Log, "mau: %d users%s, %d days of %s, %d strategies, seed %d, %d workers; target: a fresh embedded reference server per strategy, %s driver (policy %s)\n",
 		cfg.Users, shardNoteMAU(o.Shard), days, cmp.Or(cfg.Day, mau.RealDay), cmp.Or(len(cfg.Strategies), len(mau.PresetNames())), cfg.Seed, cfg.Workers, sc.Target.Driver, pol.Name)
 	var rep *mau.Report
@@ -199,12 +203,18 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		Duration:     results.Duration(end.Sub(start)),
 		Interrupted:  interrupted,
 		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
-		Metrics:      metrics.NewRecorder(metrics.WithStart(start)).Snapshot(),
+		Metrics:      sinks.snapshot(start),
 	}
 	f.MAU = rep
+	if rep != nil {
+		rep.Timing = mau.TimingNote(cfg.Realtime)
+	}
 	out := &Outcome{File: f}
+	if k := sinks.kickout(); k != nil && !interrupted {
+		f.Kickout, out.Kickout = k, k
+	}
 	if rep != nil && !interrupted {
-		f.Thresholds = judgeThresholds(thresholds, nil, nil, rep)
+		f.Thresholds = judgeThresholds(thresholds, f.Metrics, f.Kickout, rep)
 	} else {
 		for _, th := range thresholds { // partial counts, unchecked by the server
 			f.Thresholds = append(f.Thresholds, results.Threshold{Expr: th.String(), Metric: th.Metric,
@@ -286,6 +296,10 @@ type mauTargets struct {
 	pop      *agent.Population
 	days     int
 	log      io.Writer
+	sinks    *mauSinks
+	// wrap, in tests, stands between the app sessions and the driver (a
+	// target that lies).
+	wrap func(driver.Driver) driver.Driver
 }
 
 // open starts a server on the strategy's calendar: its statistics days are
@@ -325,8 +339,12 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 	}
 	life := max(m.sc.Behaviour.TicketLifetime.D(), long)
 	key := m.key
-	return mau.Target{
-		Driver:    tgt.Driver,
+	drv := tgt.Driver
+	if m.wrap != nil {
+		drv = m.wrap(drv)
+	}
+	t := mau.Target{
+		Driver:    drv,
 		SDKAppID:  sdk,
 		Clock:     clk,
 		UserID:    m.pop.UserID,
@@ -337,7 +355,11 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 		},
 		ServerCounts: func(context.Context) (mau.ServerCounts, error) { return serverCounts(srv.Stats()), nil },
 		Close:        func() error { return tgt.Close(10 * time.Second) },
-	}, nil
+	}
+	if m.sinks != nil {
+		m.sinks.wire(&t, st, cal, tgt, clk)
+	}
+	return t, nil
 }
 
 // serverCounts is the server's own per-day logins and DAU and per-month

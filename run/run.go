@@ -12,6 +12,7 @@ import (
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
+	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/health"
 	"github.com/imload/imload/hooks"
@@ -62,6 +63,9 @@ type Options struct {
 	// tickets, in tests, stands between the devices and the tickets they
 	// are given (tickets that are corrupt, counted, ...).
 	tickets func(agent.Tickets) agent.Tickets
+	// driverWrap, in tests, stands between a month simulation's app
+	// sessions and the driver (a target that lies).
+	driverWrap func(driver.Driver) driver.Driver
 }
 
 // defaults fills the options a caller left empty.

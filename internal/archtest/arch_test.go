@@ -46,7 +46,7 @@ var allowed = map[string][]string{
 	"metrics":                {"clock", "event", "policy"},
 	"results":                {"capacity", "check", "codes", "health", "mau", "metrics", "policy", "internal/atomicfile"},
 	"check":                  {"event", "policy"},
-	"mau":                    {"clock", "driver", "internal/yamlpos", "policy"},
+	"mau":                    {"clock", "codes", "driver", "event", "internal/yamlpos", "policy"},
 	"compare":                {"check", "mau", "metrics", "policy", "results"},
 	"report":                 {"capacity", "check", "compare", "health", "mau", "metrics", "policy", "results", "internal/atomicfile"},
 	"live":                   {"event", "scenario"},

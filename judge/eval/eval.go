@@ -28,7 +28,9 @@ type Inputs struct {
 	// Kickout is the oracle's report; nil when the oracle was off.
 	Kickout *check.Report
 	// MAU is the report of a month simulation; nil for a run of phases. A
-	// month simulation measures nothing but the mau metrics.
+	// month simulation whose app sessions fed a recorder and the oracle
+	// (run.ExecuteMAU) gives Metrics and Kickout too; without them it
+	// measures nothing but the mau metrics.
 	MAU *mau.Report
 }
 
@@ -81,7 +83,7 @@ func answer(name string, ref judge.Ref, in Inputs) (float64, error) {
 	switch {
 	case m.Source == judge.FromMAU && in.MAU == nil:
 		return 0, errors.New("mau metrics are measured only by a scenario with a mau section")
-	case m.Source != judge.FromMAU && in.MAU != nil:
+	case m.Source != judge.FromMAU && in.MAU != nil && !measuredInMonth(m.Source, in):
 		return 0, fmt.Errorf("%s is not measured by a month simulation (allowed: %s)", name, strings.Join(namesOf(judge.FromMAU), ", "))
 	case m.Source == judge.FromKickout && in.Kickout == nil:
 		return 0, errors.New("the kickout oracle is off (checks.kickout.enabled: false)")
@@ -95,6 +97,18 @@ func answer(name string, ref judge.Ref, in Inputs) (float64, error) {
 		return 0, fmt.Errorf("metric %q has no answer", name) // TestEveryEntryAnswered keeps this unreachable
 	}
 	return f(ref, in)
+}
+
+// measuredInMonth reports whether a month simulation gave the input of
+// source.
+func measuredInMonth(source judge.Source, in Inputs) bool {
+	switch source {
+	case judge.FromMetrics:
+		return in.Metrics != nil
+	case judge.FromKickout:
+		return in.Kickout != nil
+	}
+	return false
 }
 
 // namesOf lists the patterns of one source's entries.
