@@ -264,9 +264,15 @@ func (s *fakeServer) login(c *fakeConn, f protocol.Frame) {
 	s.online[f.UserID] = append(keep, sess)
 	s.tokens[sess.token] = sess
 	c.sess = sess
+	// The victims' connections, read under the lock (a connection's end
+	// detaches its session under it).
+	victimConns := make([]*fakeConn, len(victims))
+	for i, v := range victims {
+		victimConns[i] = v.conn
+	}
 	s.mu.Unlock()
-	for _, v := range victims { // kicks go out before the displacing result
-		if vc := v.conn; vc != nil {
+	for i, v := range victims { // kicks go out before the displacing result
+		if vc := victimConns[i]; vc != nil {
 			s.send(vc, protocol.Frame{Op: protocol.OpKickedOffline, ByPlatform: sess.platform, ByInstance: sess.instance,
 				BySeq: sess.seq, Seq: v.seq, Reason: "multi_device"})
 			s.closeConn(vc, websocket.CloseNormalClosure, "kicked")
