@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
@@ -87,6 +88,9 @@ type Config struct {
 	// MaxRetries bounds the ticket refreshes of one login and the retries of
 	// a retry-any-error device (default 3).
 	MaxRetries int
+	// Reconnect is the reconnect policy (nil: reconnect once, at once, and
+	// take a "not now" answer as final).
+	Reconnect *Reconnect
 }
 
 // DefaultTimeout bounds an operation when the scenario gives no timeout.
@@ -128,13 +132,23 @@ type Device struct {
 	seq        uint64
 	lastStart  time.Time // the last operation of the main connection
 	lastAt     time.Time
+	// rng draws the device's reconnect waits: seeded with (seed, index)
+	// alone, apart from the plan's draws.
+	rng *rand.Rand
+	// until is when the session's hold ends (zero before it is online).
+	until time.Time
 }
 
 // NewDevice makes a device that plays plan.
 func NewDevice(cfg Config, plan Plan) *Device {
 	cfg.fill()
-	return &Device{cfg: cfg, plan: plan, account: plan.User}
+	return &Device{cfg: cfg, plan: plan, account: plan.User,
+		rng: rand.New(rand.NewPCG(uint64(plan.Seed)^retryStream, uint64(plan.Index)))}
 }
+
+// retryStream tells the device's generator of reconnect waits from the
+// plan's, which has the same (seed, index).
+const retryStream = 0x5eed_ba0c_0ff5_7a6e
 
 // Plan returns the device's plan.
 func (d *Device) Plan() Plan { return d.plan }
@@ -453,14 +467,15 @@ func (d *Device) Resume(ctx context.Context, intended time.Time) (driver.ResumeR
 	return res, err
 }
 
-// ping sends a heartbeat.
-func (d *Device) ping(ctx context.Context, intended time.Time) {
+// ping sends a heartbeat; the error is the transport's.
+func (d *Device) ping(ctx context.Context, intended time.Time) error {
 	if d.conn == nil {
-		return
+		return nil
 	}
 	start := d.now()
 	octx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	err := d.conn.Ping(octx)
 	cancel()
 	d.record(d.opEvent(ctx, event.Heartbeat, d.account, intended, start, 0, err))
+	return err
 }

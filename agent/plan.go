@@ -32,7 +32,10 @@ func (l Leave) String() string {
 // (seed, index) always gives the same plan. Offsets count from the first
 // successful login of the session.
 type Plan struct {
-	Index    int
+	Index int
+	// Seed is the run's seed: with Index it seeds the device's own draws
+	// (its reconnect waits).
+	Seed     int64
 	Instance string // the device's instance ID
 	Platform policy.Platform
 	User     string
@@ -146,7 +149,7 @@ func (p *Planner) SessionPlan(index, device int) Plan {
 func (p *Planner) Plan(index int) Plan {
 	r := rand.New(rand.NewPCG(uint64(p.seed), uint64(index)))
 	b := &p.b
-	pl := Plan{Index: index, Instance: "dev" + strconv.Itoa(index)}
+	pl := Plan{Index: index, Seed: p.seed, Instance: "dev" + strconv.Itoa(index)}
 
 	pl.Platform = p.mix.Pick(r.Float64())
 	pl.User = p.users.Pick(r)

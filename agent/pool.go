@@ -20,6 +20,7 @@ func ScenarioConfig(sc *scenario.Scenario) Config {
 		Timeout:          sc.Target.Timeout.D(),
 		ReloginAfterKick: sc.Behaviour.ReloginAfterKick == nil || *sc.Behaviour.ReloginAfterKick,
 		Heartbeat:        sc.Behaviour.Heartbeat.D(),
+		Reconnect:        ReconnectFrom(sc.Behaviour.Reconnect),
 		LogoutOnCancel:   sc.End == scenario.EndLogout,
 	}
 	c.fill()

@@ -37,10 +37,11 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	}
 	online := d.now()
 	end := online.Add(d.plan.Hold)
+	d.until = end
 	flapAt, flapPending := online.Add(d.plan.FlapAt), d.plan.Flap
 	switchAt, switchPending := online.Add(d.plan.SwitchAt), d.plan.Switch
 	hb := d.cfg.Heartbeat
-	beat := online.Add(hb)
+	beat := d.firstBeat(online, hb)
 	left := d.cfg.MaxRelogins // logins after kicks and reconnects after drops
 	// free is when the device last came back from something that kept it
 	// busy (a kick and its think, a push, a flap): a step that fell due
@@ -108,7 +109,16 @@ func (d *Device) Run(ctx context.Context, intended time.Time) error {
 				}
 				free = d.now()
 			case stepBeat:
-				d.ping(ctx, beat)
+				if err := d.ping(ctx, beat); err != nil && d.cfg.Reconnect != nil && ctx.Err() == nil {
+					// The SDK takes a heartbeat without an answer as a lost
+					// connection (a partition shows only so).
+					if !d.onPush(ctx, driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, end, &left) {
+						return d.stop(ctx)
+					}
+					free = d.now()
+					beat = d.firstBeat(free, hb)
+					continue
+				}
 				beat = beat.Add(hb)
 				if now := d.now(); beat.Before(now) {
 					beat = now.Add(hb)
@@ -144,6 +154,13 @@ func (d *Device) begin(ctx context.Context, intended time.Time) bool {
 	if d.plan.Storm > 1 {
 		return d.loginStorm(ctx, intended)
 	}
+	if d.cfg.Reconnect != nil && !d.plan.LoginWhileLogining {
+		at, ok := d.connectBackoff(ctx, &outage{}, intended, time.Time{}, false)
+		if !ok {
+			return false
+		}
+		return d.loginByRules(ctx, d.account, at)
+	}
 	if err := d.Connect(ctx, intended); err != nil {
 		return false
 	}
@@ -159,6 +176,7 @@ func (d *Device) begin(ctx context.Context, intended time.Time) bool {
 // failure ends the attempt, unless the plan misbehaves by retrying.
 func (d *Device) loginByRules(ctx context.Context, user string, intended time.Time) bool {
 	refreshes, retries := 0, 0
+	var later *outage // "not now" answers under the reconnect policy
 	for {
 		res, err := d.Login(ctx, user, intended)
 		code := loginCode(res, err)
@@ -176,6 +194,22 @@ func (d *Device) loginByRules(ctx context.Context, user string, intended time.Ti
 			if _, err := d.ticketFor(user, true); err != nil {
 				return false
 			}
+		case d.cfg.Reconnect != nil && transient(err) || d.cfg.Reconnect != nil && err == nil && codes.RetryLater(code):
+			// "Not now", or no answer: back off per the policy, then log in
+			// again, on a new connection when this one is gone or silent.
+			if later == nil {
+				later = &outage{}
+			}
+			wake, ok := d.wait(ctx, later, d.now(), d.until)
+			if !ok {
+				return false
+			}
+			if errorCode(err) == 0 && err != nil || code == codes.ServerClosed {
+				if wake, ok = d.connectBackoff(ctx, later, wake, d.until, false); !ok {
+					return false
+				}
+			}
+			intended = wake
 		case d.plan.RetryAnyError && retries < d.cfg.MaxRetries:
 			retries++
 			d.emit(&event.Event{Kind: event.Misbehaving, UserID: user, At: d.now(), Code: code,
@@ -315,6 +349,15 @@ func (d *Device) afterKick(ctx context.Context, end time.Time, left *int) bool {
 	if !wake.Before(end) || !d.sleepUntil(ctx, wake) {
 		return false
 	}
+	if d.cfg.Reconnect != nil {
+		// Under a policy the connect is retried like any comeback (the
+		// target may be down or out of reach).
+		at, ok := d.connectBackoff(ctx, &outage{}, wake, end, false)
+		if !ok {
+			return false
+		}
+		return d.loginByRules(ctx, d.account, at)
+	}
 	if d.Connect(ctx, wake) != nil {
 		return false
 	}
@@ -338,6 +381,9 @@ func (d *Device) flap(ctx context.Context, at, end time.Time, left *int) bool {
 // a session the target no longer knows (1006), or a target that gave no
 // token, gets a fresh login.
 func (d *Device) reconnect(ctx context.Context, intended, end time.Time, left *int) bool {
+	if d.cfg.Reconnect != nil {
+		return d.reconnectPolicy(ctx, intended, end, left)
+	}
 	if d.Connect(ctx, intended) != nil {
 		d.setStatus(StatusLogout, "")
 		return false

@@ -46,6 +46,14 @@ const (
 	// online): the server keeps the sessions and turns the newcomer away
 	// instead of kicking (policy on_conflict: refuse_new).
 	LoginRefused = 1008
+	// Answers of the reference server's protections (off by default; see
+	// docs/STORMS.md): the app's login rate limit (a token bucket), the
+	// login start buckets (max_concurrency) and the per-device flapping
+	// ban. Each says "not now": a client backs off per its reconnect policy
+	// and tries again (RetryLater).
+	LoginTooFrequent = 1010
+	LoginBucketBusy  = 1011
+	FlappingBanned   = 1012
 	// ServerFull: the login is refused because the server already holds
 	// as many sessions as it may (the reference server's max_sessions);
 	// nothing changed at the server and a later login may succeed.
@@ -108,6 +116,9 @@ var catalogue = []Info{
 	{ResumeFailed, "ResumeFailed", "resume token unknown"},
 	{ServerClosed, "ServerClosed", "server shutting down"},
 	{LoginRefused, "LoginRefused", "login refused: it conflicts with sessions online (device limit full or instance online)"},
+	{LoginTooFrequent, "LoginTooFrequent", "logins too frequent: the app's login rate limit; back off and retry"},
+	{LoginBucketBusy, "LoginBucketBusy", "login start bucket busy (max_concurrency): back off and retry"},
+	{FlappingBanned, "FlappingBanned", "device banned for reconnecting too often (flapping): back off and retry after the ban"},
 	{ServerFull, "ServerFull", "login refused: the server holds its most sessions (max_sessions)"},
 	{RESTBadHTTP, "RESTBadHTTP", "bad HTTP request"},
 	{RESTBadJSON, "RESTBadJSON", "bad JSON"},
@@ -134,6 +145,18 @@ func Text(code int) string {
 		}
 	}
 	return ""
+}
+
+// RetryLater reports whether code says "not now" rather than "no": the
+// answers of the server's protections and a server going away. A client
+// backs off per its reconnect policy and tries again; every other code
+// keeps the SDK's rule (no new login in a loop).
+func RetryLater(code int) bool {
+	switch code {
+	case LoginTooFrequent, LoginBucketBusy, FlappingBanned, ServerClosed:
+		return true
+	}
+	return false
 }
 
 // byDriver holds what a driver means by the codes it maps its protocol's

@@ -35,10 +35,14 @@ const (
 	// SlowLogin delays a share of the logins before answering
 	// (slow-login=DELAY[@SHARE%]): a known slowdown for comparing runs.
 	SlowLogin Fault = "slow-login"
+	// LoseSessionOnRestart ends every session silently when the server
+	// restarts, although they should stay resumable for the resume window:
+	// a resume then answers 1006 and the device must log in anew.
+	LoseSessionOnRestart Fault = "lose-session-on-restart"
 )
 
 // all is every fault, in the fixed order Names gives.
-var all = [...]Fault{WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin}
+var all = [...]Fault{WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin, LoseSessionOnRestart}
 
 // All returns every fault, in a fixed order.
 func All() []Fault { return append([]Fault(nil), all[:]...) }

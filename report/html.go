@@ -49,6 +49,7 @@ type page struct {
 	Kickout  *kickoutView
 	MAU      *mauView
 	Capacity *capacityView
+	Storms   *stormsView
 
 	ECharts        template.JS
 	EChartsVersion string
@@ -66,6 +67,9 @@ func (p *page) Charts() []chart {
 	}
 	if p.MAU != nil && p.MAU.DAU != nil {
 		out = append(out, *p.MAU.DAU)
+	}
+	if p.Storms != nil {
+		out = append(out, p.Storms.Charts...)
 	}
 	if p.Capacity != nil && p.Capacity.Chart != nil {
 		out = append(out, *p.Capacity.Chart)
@@ -233,6 +237,7 @@ func buildPage(f *results.File) (*page, error) {
 	if v.MAU != nil {
 		p.MAU = mauOf(v.MAU)
 	}
+	p.Storms = stormsOf(f.Storms)
 	if f.Capacity != nil {
 		p.Capacity = capacityOf(f.Capacity)
 	}

@@ -51,6 +51,14 @@ func WriteText(w io.Writer, f *results.File) error {
 			return err
 		}
 	}
+	if len(f.Storms) > 0 {
+		if _, err := fmt.Fprintln(w); err != nil {
+			return err
+		}
+		if err := writeStorms(w, f.Storms); err != nil {
+			return err
+		}
+	}
 	if v.MAU != nil {
 		if _, err := fmt.Fprintln(w); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/imload/imload/internal/atomicfile"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/storm"
 )
 
 // Schema is the version of the file format this package writes and reads.
@@ -50,6 +51,8 @@ type File struct {
 	// one), each in the shape its own package defines.
 	Kickout *check.Report `json:"kickout,omitempty"`
 	MAU     *mau.Report   `json:"mau,omitempty"`
+	// Storms are the figures of the scenario's events (package storm).
+	Storms []storm.Figures `json:"storms,omitempty"`
 	// Generator is the load generator's own health over the run (its
 	// scheduler lag, send lag, CPU and GC pauses; nil: not measured, or a
 	// merged file) and Capacity a capacity search's answer (nil: not one).

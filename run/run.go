@@ -56,6 +56,11 @@ type Options struct {
 	Prom          *promsink.Sink
 	// Sink, when set, also receives every event of the devices.
 	Sink event.Sink
+	// RestartCommand is the operator's command that restarts an external
+	// target for a restart_server event; it runs only with AllowExec
+	// (--restart-cmd, --allow-exec), never from a scenario alone.
+	RestartCommand []string
+	AllowExec      bool
 
 	// webhookWrap, in tests, stands between the target's State.StateChange
 	// callbacks and the run's listener (a target that lies).
@@ -122,6 +127,7 @@ type phases struct {
 	start, end, statusAt time.Time
 	// closeBudget bounds the embedded server's shutdown.
 	closeBudget time.Duration
+	storms      *storms // the scenario's events (events.go); nil: none
 	// abort ends the run early with a reason (failfast.go, abort.go);
 	// aborted is that reason once the run has ended (nil: it was not).
 	abort   context.CancelCauseFunc
@@ -209,6 +215,9 @@ func (r *phases) setUp() error {
 		fmt.Fprintf(o.Log, "target: %s (policy %s)\n", r.tgt.About, r.pol.Name)
 	}
 	r.hooks.Attach(r.tgt.Server)
+	if r.storms, err = r.setUpStorms(); err != nil {
+		return err
+	}
 
 	r.start = r.clk.Now()
 	r.rec = metrics.NewRecorder(metrics.WithStart(r.start), metrics.WithClock(r.clk))
@@ -230,6 +239,9 @@ func (r *phases) setUp() error {
 	}
 	if o.Sink != nil {
 		sinks = append(sinks, o.Sink)
+	}
+	if r.storms != nil {
+		sinks = append(sinks, r.storms.tr)
 	}
 	return r.plan(sinks)
 }
@@ -278,9 +290,11 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		r.pool.SpawnOn(gate, ctx, a)
 	})
 	r.probe = health.Start(ctx, 0)
-	lastPhaseEnded := func() { r.readOnline(); end.lastPhaseEnded() }
+	r.storms.start(ctx)
+	lastPhaseEnded := func() { r.readOnline(); r.storms.stop(); end.lastPhaseEnded() }
 	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
 	end.stop()
+	r.storms.stop()
 	r.end = r.clk.Now()
 	r.probe.Stop()
 	stopView()
@@ -360,10 +374,15 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		})
 		out.Kickout = f.Kickout
 	}
+	f.Storms = r.storms.figures(out.Kickout)
 	ths, notes := shardThresholds(r.thresholds, o.Shard)
 	f.Thresholds = evalThresholds(ths, f.Metrics, out.Kickout)
 	annotate(f.Thresholds, ths, notes, cutShort(interrupted, r.aborted))
 	out.Passed = passed(f.Thresholds)
+	if err := lostSessions(f.Storms); err != nil {
+		out.Passed = false
+		fmt.Fprintln(o.Log, err)
+	}
 	r.prom.finish(out.Kickout)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {

@@ -61,6 +61,9 @@ behaviour:
 	if got := out.File.Environment.Target.Kind; got != "xmpp" {
 		t.Errorf("target kind %q, want xmpp", got)
 	}
+	if out.Aborted != nil {
+		t.Fatalf("the run against ejabberd ended early: %v", out.Aborted)
+	}
 	k := out.Kickout
 	if k == nil {
 		t.Fatal("no kickout report")

@@ -38,7 +38,7 @@ func coreFieldDocs() map[string]fieldDoc {
 	for i, p := range policy.Platforms {
 		platformNames[i] = string(p)
 	}
-	return map[string]fieldDoc{
+	docs := map[string]fieldDoc{
 		"name":        {desc: "Name of the scenario, shown in reports. Default: the file name without its extension."},
 		"description": {desc: "Free text describing the scenario."},
 		"seed":        {desc: "Seed of every random choice: the same seed gives the same run. 0 means 1.", def: DefaultSeed},
@@ -117,13 +117,22 @@ func coreFieldDocs() map[string]fieldDoc {
 		"dist.percentiles":                    {desc: "empirical: values at percentiles p0 to p100 (keys like p50 or p99.9), not decreasing; p0 and p100 required.", extra: map[string]any{"propertyNames": map[string]any{"pattern": `^p(100|[0-9]{1,2}(\.[0-9]+)?)$`}, "required": []string{"p0", "p100"}}},
 		"dist.percentiles.additionalProperty": {desc: "The value at this percentile."},
 	}
+	for _, more := range []map[string]fieldDoc{reconnectDocs(), eventDocs(), protectDocs()} {
+		for k, v := range more {
+			docs[k] = v
+		}
+	}
+	return docs
 }
 
 // requiredFields lists the keys a mapping must have, by path.
 var requiredFields = map[string][]string{
-	"":           {"population"}, // and phases or mau: see schemaDoc
-	"population": {"users"},
-	"phases":     {"duration", "model"},
+	"":                             {"population"}, // and phases or mau: see schemaDoc
+	"population":                   {"users"},
+	"phases":                       {"duration", "model"},
+	"events":                       {"at", "action"},
+	"target.protect.login_rate":    {"rate"},
+	"target.protect.login_buckets": {"buckets"},
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of a scenario file, for

@@ -42,6 +42,8 @@ type Scenario struct {
 	// and Prepare; not in YAML).
 	ParsedThresholds []Threshold `yaml:"-" json:"-"`
 	MAU              *MAU        `yaml:"mau,omitempty" json:"mau,omitempty"`
+	// Events are storms on the timeline (events.go).
+	Events []Event `yaml:"events,omitempty" json:"events,omitempty"`
 	// Capacity, when set, searches the largest load the target sustains
 	// within the thresholds instead of running the phases (capacity.go).
 	Capacity *Capacity `yaml:"capacity,omitempty" json:"capacity,omitempty"`
@@ -88,6 +90,8 @@ type Target struct {
 	// PolicyFile is the path of the policy file when Policy names one,
 	// resolved against the scenario's directory (set by Load; not in YAML).
 	PolicyFile string `yaml:"-" json:"policy_file,omitempty"`
+	// Protect holds the embedded server's storm protections (protect.go).
+	Protect *Protect `yaml:"protect,omitempty" json:"protect,omitempty"`
 	// Service is the embedded server's service model (capacity.go).
 	Service *Service `yaml:"service,omitempty" json:"service,omitempty"`
 }
@@ -159,6 +163,9 @@ type Behaviour struct {
 	Instance string `yaml:"instance" json:"instance"`
 	// Misbehave makes some devices break the client rules, to test servers.
 	Misbehave Misbehave `yaml:"misbehave,omitempty" json:"misbehave,omitempty"`
+	// Reconnect is the reconnect policy (reconnect.go; nil: reconnect once,
+	// at once).
+	Reconnect *Reconnect `yaml:"reconnect,omitempty" json:"reconnect,omitempty"`
 }
 
 // Misbehave lists deliberately wrong client actions, each as the fraction of

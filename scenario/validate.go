@@ -214,6 +214,9 @@ func (v *validator) validate() {
 	if k.Examples < 0 {
 		v.errf("checks.kickout.examples", "must be >= 0, got %d", k.Examples)
 	}
+	v.reconnect()
+	v.protect()
+	v.events()
 	v.thresholds()
 	v.end()
 	v.mau()
@@ -611,6 +614,9 @@ func applyDefaults(s *Scenario, given func(path string, nonZero bool) bool) {
 	if b.ReloginAfterKick == nil {
 		b.ReloginAfterKick = ptr(DefaultReloginAfterKick)
 	}
+	reconnectDefaults(b.Reconnect, given)
+	protectDefaults(s.Target.Protect)
+	eventDefaults(s)
 	k := &s.Checks.Kickout
 	if k.Enabled == nil {
 		k.Enabled = ptr(DefaultKickoutEnabled)

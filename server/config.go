@@ -86,6 +86,9 @@ type Config struct {
 	WebhookURL string
 	// Webhook tunes the callback sender (queue, workers, retries).
 	Webhook WebhookOptions
+	// Protect holds the protections against storms, all off by default
+	// (storm.go).
+	Protect Protect
 }
 
 func (c *Config) withDefaults() (Config, error) {

@@ -71,6 +71,9 @@ type Conn struct {
 // once Shutdown has begun.
 func (s *Server) Attach(p Peer, remoteIP string) (*Conn, error) {
 	now := s.clk.Now()
+	if s.down() {
+		return nil, fmt.Errorf("server: restarting, no new connections yet")
+	}
 	c := &Conn{s: s, peer: p, ip: remoteIP, attached: now}
 	c.last.Store(now.UnixNano())
 	if !s.conns.add(c) {
@@ -177,6 +180,11 @@ func (c *Conn) Hello(f *protocol.Frame) (reply protocol.Frame, ok bool) {
 	if f.Platform != "" {
 		if _, err := wirePlatform(f.Platform); err != nil {
 			return c.errorFrame(f.ID, codes.InvalidParam, "hello: "+err.Error()), false
+		}
+	}
+	if f.Instance != "" {
+		if code, msg := c.s.admitConnect(f.Platform+"/"+f.Instance, c.s.clk.Now()); code != 0 {
+			return c.errorFrame(f.ID, code, msg), false
 		}
 	}
 	c.sdkappid = f.SDKAppID

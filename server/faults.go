@@ -39,6 +39,9 @@ const (
 	// slowdown for testing comparisons of runs. Unlike the others it breaks
 	// no rule, only the latency.
 	FaultSlowLogin = faults.SlowLogin
+	// FaultLoseSessionOnRestart ends every session silently at a Restart
+	// that should leave them resumable.
+	FaultLoseSessionOnRestart = faults.LoseSessionOnRestart
 )
 
 // FaultNames lists every fault name, in a fixed order (faults.Names).
@@ -50,7 +53,7 @@ func ParseFault(name string) (Fault, error) { return faults.Parse(name) }
 
 // Faults is the set of injected faults; the zero value injects none.
 type Faults struct {
-	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin bool
+	WrongVictim, KickNotDelivered, LimitNotEnforced, LateKick, StaleOnlineStatus, AcceptExpired, RefuseNewLogin, SlowLogin, LoseSessionOnRestart bool
 	// LateKickDelay is the delay of late-kick (default 2s).
 	LateKickDelay time.Duration
 	// StaleFor is how long stale-online-status keeps reporting an ended
@@ -81,6 +84,8 @@ func (f *Faults) Enable(x Fault) {
 		f.RefuseNewLogin = true
 	case FaultSlowLogin:
 		f.SlowLogin = true
+	case FaultLoseSessionOnRestart:
+		f.LoseSessionOnRestart = true
 	}
 }
 
@@ -103,6 +108,8 @@ func (f *Faults) Has(x Fault) bool {
 		return f.RefuseNewLogin
 	case FaultSlowLogin:
 		return f.SlowLogin
+	case FaultLoseSessionOnRestart:
+		return f.LoseSessionOnRestart
 	}
 	return false
 }

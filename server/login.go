@@ -120,6 +120,9 @@ func (c *Conn) Login(f *protocol.Frame) protocol.Frame {
 		return s.loginFail(f, codes.AppNotFound, fmt.Sprintf("SDKAppID %d is not served here", c.sdkappid))
 	}
 	now := s.clk.Now()
+	if code, msg := s.admitLogin(f.UserID, now); code != 0 {
+		return s.loginFail(f, code, msg)
+	}
 	rec := s.reg.get(f.UserID, true)
 
 	// One app instance holds one account: a login as someone else, or as

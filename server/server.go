@@ -46,6 +46,9 @@ type Server struct {
 	workers    *workers      // the service model's login workers (nil: off)
 	slots      *slots        // the service model's bound on sessions (nil: none)
 
+	prot      *protections // storm.go
+	downUntil atomic.Int64 // a restart's down time ends (unix ns; 0: none)
+
 	// mux serves WSPath; the REST API mounts /v4/ on it.
 	mux      *http.ServeMux
 	upgrader websocket.Upgrader
@@ -79,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		ledger:   newLedger(newCalendar(c.Epoch, c.Day)),
 		mux:      http.NewServeMux(),
 		shutDone: make(chan struct{}),
+		prot:     newProtections(c.Protect),
 		workers:  newWorkers(c.Clock, c.Service),
 		slots:    newSlots(c.Service.MaxSessions),
 	}
@@ -260,6 +264,7 @@ func (s *Server) Stats() Stats {
 		Conns:        int(s.ctr.conns.Load()),
 		Days:         days,
 		Months:       months,
+		Protect:      s.ProtectStats(),
 	}
 }
 

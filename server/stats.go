@@ -11,6 +11,8 @@ import (
 // Stats is a snapshot of the server's counters. Codes are the answers given
 // (only non-zero counts appear).
 type Stats struct {
+	// Protect counts the storm protections' refusals and the restarts.
+	Protect      ProtectStats
 	LoginsOK     uint64 // successful logins, repeat logins included
 	RepeatLogins uint64 // successful logins answered with repeat_login
 	LoginsFailed map[int]uint64
@@ -49,7 +51,7 @@ type MonthStats struct {
 
 // knownCodes is every code the server may answer with; counters are kept per
 // code without a map on the hot path.
-func knownCodes() [27]int {
+func knownCodes() [30]int {
 	return [...]int{
 		codes.SigExpired, codes.SigEmpty, codes.SigUndecodable, codes.SigBadSignature,
 		codes.SigUserMismatch, codes.SigAppMismatch, codes.KeyNotFound, codes.AppNotFound,
@@ -58,10 +60,11 @@ func knownCodes() [27]int {
 		codes.InProgress, codes.InvalidParam, codes.InvalidUserID, codes.TooOften,
 		codes.BadFrame, codes.UnknownOp, codes.FrameTooBig, codes.NoHello,
 		codes.BadVersion, codes.ResumeFailed, codes.ServerClosed,
+		codes.LoginTooFrequent, codes.LoginBucketBusy, codes.FlappingBanned,
 	}
 }
 
-const nCodes = 27 + 1 // last slot: any other code
+const nCodes = 30 + 1 // last slot: any other code
 
 func codeSlot(code int) int {
 	for i, c := range knownCodes() {
@@ -93,6 +96,7 @@ func (c *codeCounters) snapshot() map[int]uint64 {
 
 type counters struct {
 	loginOK, repeat, logouts, switches, kicks, adminKicks, resumes, sigExpired, timedOut atomic.Uint64
+	protRate, protBuckets, protFlap, restarts                                            atomic.Uint64
 	loginFail, resumeFail, frameErr                                                      codeCounters
 	sessions, connected, conns                                                           atomic.Int64
 }

@@ -116,6 +116,9 @@ func embedded(s *Spec, faults server.Faults) (*server.Server, error) {
 		Faults:     faults,
 		WebhookURL: s.WebhookURL,
 	}
+	if p := s.Target.Protect; p != nil {
+		cfg.Protect = protect(p)
+	}
 	if sv := s.Target.Service; sv != nil {
 		cfg.Service = server.Service{Workers: sv.Workers, LoginCost: sv.LoginCost.D(), MaxSessions: sv.MaxSessions}
 	}
@@ -127,6 +130,21 @@ func embedded(s *Spec, faults server.Faults) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	return srv, nil
+}
+
+// protect is the server's form of target.protect.
+func protect(p *scenario.Protect) server.Protect {
+	var out server.Protect
+	if r := p.LoginRate; r != nil {
+		out.LoginRate, out.LoginBurst = r.Rate, r.Burst
+	}
+	if b := p.LoginBuckets; b != nil {
+		out.LoginBuckets, out.BucketEvery = b.Buckets, b.Every.D()
+	}
+	if f := p.Flapping; f != nil {
+		out.FlapConnects, out.FlapWindow, out.FlapBan = f.Connects, f.Window.D(), f.Ban.D()
+	}
+	return out
 }
 
 // Close closes the driver and shuts the embedded server down, waiting at

@@ -28,6 +28,7 @@ func newRunCmd() *cobra.Command {
 		statusEvery time.Duration
 		dist        distFlags
 		baseline    baselineFlags
+		storms      stormFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -81,6 +82,9 @@ the tolerances also exits 1.`,
 			if quiet {
 				opts.Progress = nil
 			}
+			if err := storms.apply(sc, &opts); err != nil {
+				return withCode(exitBadInput, err)
+			}
 			fmt.Fprintf(stderr, "imload: running %s (seed %d%s)\n", sc.File, sc.Seed, shardNote(shard))
 			res, err := run.Execute(ctx, opts)
 			if err != nil {
@@ -126,6 +130,7 @@ the tolerances also exits 1.`,
 	f.DurationVar(&statusEvery, "status-every", 5*time.Second, "interval of status lines when output is not a terminal")
 	dist.register(f)
 	baseline.register(f)
+	storms.register(f)
 	return cmd
 }
 

@@ -74,11 +74,25 @@ func (d *Driver) Connect(ctx context.Context, dev driver.Device) (driver.Conn, e
 		Platform: string(dev.Platform), Instance: dev.Instance})
 	if !ok || r.Op != protocol.OpHelloOK {
 		c.Close()
-		return nil, fmt.Errorf("inproc: hello refused with %d: %s", r.Code, r.Message)
+		return nil, &HelloError{Code: r.Code, Message: r.Message}
 	}
 	c.heartbeat = time.Duration(r.HeartbeatMs) * time.Millisecond
 	return c, nil
 }
+
+// HelloError is a hello the server answered with an error (a flapping
+// ban, a bad platform); ErrorCode gives its code, as ws.ServerError does.
+type HelloError struct {
+	Code    int
+	Message string
+}
+
+func (e *HelloError) Error() string {
+	return fmt.Sprintf("inproc: hello refused with %d: %s", e.Code, e.Message)
+}
+
+// ErrorCode is the server's code.
+func (e *HelloError) ErrorCode() int { return e.Code }
 
 // Conn is one device's in-process connection. Its calls may overlap, as on
 // the wire: the server answers 6015 to a second operation in progress.

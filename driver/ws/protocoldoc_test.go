@@ -207,6 +207,8 @@ func TestProtocolDocCodes(t *testing.T) {
 		"FrameTooBig": codes.FrameTooBig, "NoHello": codes.NoHello, "BadVersion": codes.BadVersion,
 		"ResumeFailed": codes.ResumeFailed, "ServerClosed": codes.ServerClosed,
 		"LoginRefused": codes.LoginRefused, "ServerFull": codes.ServerFull,
+		"LoginTooFrequent": codes.LoginTooFrequent, "LoginBucketBusy": codes.LoginBucketBusy,
+		"FlappingBanned": codes.FlappingBanned,
 		"NotInitialised": codes.NotInitialised, "NotLoggedIn": codes.NotLoggedIn,
 		"InProgress": codes.InProgress, "InvalidParam": codes.InvalidParam,
 		"KickedWhileOff": codes.KickedWhileOff, "InvalidUserID": codes.InvalidUserID,

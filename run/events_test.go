@@ -1,0 +1,219 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imload/imload/codes"
+	"github.com/imload/imload/event"
+	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/server"
+	"github.com/imload/imload/storm"
+)
+
+// stormScenario is a small storm: devices arrive in the first second and
+// stay past the end; event happens at 800ms; the run lasts 4s.
+func stormScenario(t *testing.T, driverName, event, extra string) *scenario.Scenario {
+	t.Helper()
+	y := `name: storm-test
+target: {driver: ` + driverName + `, policy: multi-platform, timeout: 300ms}
+population: {users: 400}
+phases:
+  - {duration: 500ms, model: open, rate: 120}
+  - {duration: 3500ms, model: open, rate: 0.001}
+behaviour:
+  hold: 1h
+  heartbeat: 200ms
+  reconnect: {backoff: full_jitter, base: 100ms, max: 400ms}
+` + extra + `events:
+  - ` + event + `
+`
+	sc, err := scenario.Parse([]byte(y), "storm-test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func runStorm(t *testing.T, sc *scenario.Scenario, faults ...string) (*Outcome, storm.Figures) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := newActionLog()
+	out, err := Execute(ctx, Options{Scenario: sc, Faults: faults, Sink: log})
+	t.Cleanup(func() {
+		if !t.Failed() || out == nil {
+			return
+		}
+		// What the devices that did not come back did.
+		for _, d := range log.devices() {
+			evs := log.by[d]
+			if last := evs[len(evs)-1]; last.Kind == event.AppKill && len(evs) > 2 {
+				continue
+			}
+			var b strings.Builder
+			for _, e := range evs {
+				fmt.Fprintf(&b, "  %s %s %d %q at %v\n", e.Kind, e.Outcome, e.Code, e.Note, e.At.Sub(out.File.Started).Round(time.Millisecond))
+			}
+			t.Logf("%s:\n%s", d, b.String())
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.File.Storms) != 1 {
+		t.Fatalf("storms: %+v", out.File.Storms)
+	}
+	return out, out.File.Storms[0]
+}
+
+func TestStormEvents(t *testing.T) {
+	events := map[string]string{
+		"restart":   "{at: 800ms, action: restart_server}",
+		"lost":      "{at: 800ms, action: restart_server, sessions: lost}",
+		"drop":      "{at: 800ms, action: drop_connections, share: 0.5}",
+		"partition": "{at: 800ms, action: partition, share: 0.5, for: 500ms}",
+		"expire":    "{at: 800ms, action: expire_tickets, share: 0.34}",
+		"surge":     "{at: 800ms, action: surge, rate: 100, for: 500ms}",
+	}
+	for _, drv := range []string{"inproc", "ws"} {
+		for name, ev := range events {
+			t.Run(drv+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				out, f := runStorm(t, stormScenario(t, drv, ev, ""))
+				if f.Disrupted == 0 || f.Recovered < f.Disrupted*95/100 || f.RecoveryP95 == nil {
+					t.Fatalf("%s: disrupted %d recovered %d p95 %v", name, f.Disrupted, f.Recovered, f.RecoveryP95)
+				}
+				if out.Kickout == nil || out.Kickout.Violations() != 0 || f.LostResumable != 0 || !out.Passed {
+					t.Errorf("violations %d lost %d passed %v", out.Kickout.Violations(), f.LostResumable, out.Passed)
+				}
+				if f.PeakConnects == 0 || len(f.Series.Online) == 0 {
+					t.Errorf("peak connects %v series %d", f.PeakConnects, len(f.Series.Online))
+				}
+				switch name {
+				case "restart", "drop", "partition":
+					if f.Resumes < f.Recovered*9/10 || f.FreshLogins > f.Recovered/10 {
+						t.Errorf("%s: resumes %d fresh %d of %d recovered: want resumes", name, f.Resumes, f.FreshLogins, f.Recovered)
+					}
+				case "lost":
+					if f.FreshLogins < f.Recovered*9/10 {
+						t.Errorf("lost sessions: fresh logins %d of %d recovered", f.FreshLogins, f.Recovered)
+					}
+				case "expire":
+					if f.RepeatLogins < f.Recovered*9/10 {
+						t.Errorf("expire: repeat logins %d of %d recovered", f.RepeatLogins, f.Recovered)
+					}
+				case "surge":
+					if f.Affected != 50 {
+						t.Errorf("surge: %d arrivals, want 50", f.Affected)
+					}
+				}
+				if name == "drop" || name == "partition" || name == "expire" {
+					if want := map[string]float64{"drop": 0.5, "partition": 0.5, "expire": 0.34}[name] * 60; float64(f.Affected) > want+15 || float64(f.Affected) < want-15 {
+						t.Errorf("%s: %d of about 60 devices hit, want about a share", name, f.Affected)
+					}
+				}
+				if name == "restart" && out.Server.Protect.Restarts != 1 {
+					t.Errorf("restarts %d", out.Server.Protect.Restarts)
+				}
+			})
+		}
+	}
+}
+
+// The fault lose-session-on-restart is caught: resumes within the window
+// answered 1006 fail the run.
+func TestLoseSessionOnRestartIsCaught(t *testing.T) {
+	out, f := runStorm(t, stormScenario(t, "inproc", "{at: 800ms, action: restart_server}", ""), "lose-session-on-restart")
+	if f.LostResumable == 0 || out.Passed {
+		t.Fatalf("lost %d passed %v: the fault went unseen", f.LostResumable, out.Passed)
+	}
+	if err := lostSessions(out.File.Storms); err == nil || !strings.Contains(err.Error(), "sessions lost") {
+		t.Errorf("lostSessions: %v", err)
+	}
+}
+
+// Under the login rate limit a surge's devices back off and all come back,
+// and no login is lost from the counts: the devices' attempts are the
+// server's answers plus the ones cut off, and the refusals are the
+// server's.
+func TestSurgeUnderRateLimit(t *testing.T) {
+	sc := stormScenario(t, "inproc", "{at: 800ms, action: surge, rate: 200, for: 250ms}",
+		"")
+	sc.Target.Protect = &scenario.Protect{LoginRate: &scenario.LoginRate{Rate: 60, Burst: 5}}
+	log := newActionLog()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := Execute(ctx, Options{Scenario: sc, Sink: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := out.File.Storms[0]
+	if f.Affected != 50 || f.Recovered != 50 {
+		t.Fatalf("surge: %d arrived, %d logged in: want all 50 back", f.Affected, f.Recovered)
+	}
+	if f.Refusals.LoginRate == 0 || out.Server.Protect.RateLimited == 0 {
+		t.Fatalf("refusals %+v server %+v: the limit never bit", f.Refusals, out.Server.Protect)
+	}
+	if out.Kickout.Violations() != 0 {
+		t.Errorf("kickout violations %d", out.Kickout.Violations())
+	}
+	login := out.File.Metrics.Op("login")
+	if int64(log.count(event.Login, 0)) != login.Count || login.Count != login.OK+login.Failed+login.TimedOut {
+		t.Errorf("devices saw %d logins, metrics %d = %d ok + %d failed + %d timed out", log.count(event.Login, 0), login.Count, login.OK, login.Failed, login.TimedOut)
+	}
+	if uint64(login.OK) != out.Server.LoginsOK {
+		t.Errorf("logins ok: devices %d, server %d", login.OK, out.Server.LoginsOK)
+	}
+	if got := out.Server.LoginsFailed[codes.LoginTooFrequent]; uint64(login.Codes[codes.LoginTooFrequent]) != got || got != out.Server.Protect.RateLimited {
+		t.Errorf("1010: devices %d, server's answers %d, server's refusals %d", login.Codes[codes.LoginTooFrequent], got, out.Server.Protect.RateLimited)
+	}
+	// Every refused device logged in later: refusals are retried.
+	if f.LoginAttempts <= f.Recovered || f.LoginAmplification <= 1 {
+		t.Errorf("login attempts %d amplification %g: want the refused logins retried", f.LoginAttempts, f.LoginAmplification)
+	}
+}
+
+// A restart of an external target runs the operator's command, and only
+// with AllowExec: a scenario alone never runs one.
+func TestExternalRestartCommand(t *testing.T) {
+	const key = "storm-external-key"
+	t.Setenv("IMLOAD_STORM_TEST_KEY", key)
+	srv, err := server.New(server.Config{SDKAppID: scenario.DefaultSDKAppID, Key: []byte(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	sc := stormScenario(t, "ws", "{at: 800ms, action: restart_server}", "")
+	sc.Target.URL = "ws://" + at.String() + server.WSPath
+	sc.Target.KeyEnv = "IMLOAD_STORM_TEST_KEY"
+	sc.Checks.Kickout.Enabled = new(bool)
+	for _, o := range []Options{{}, {RestartCommand: []string{"true"}}, {AllowExec: true}} {
+		o.Scenario = sc
+		if _, err := Execute(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--allow-exec") {
+			t.Errorf("%+v: %v, want a refusal naming --allow-exec", o, err)
+		}
+	}
+	mark := filepath.Join(t.TempDir(), "restarted")
+	var log syncBuffer
+	out, err := Execute(context.Background(), Options{Scenario: sc, Log: &log, AllowExec: true,
+		RestartCommand: []string{"sh", "-c", "echo done > " + mark}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(mark); err != nil || strings.TrimSpace(string(b)) != "done" {
+		t.Errorf("the restart command did not run: %q %v; log:\n%s", b, err, log.String())
+	}
+	if len(out.File.Storms) != 1 || out.File.Storms[0].Affected == 0 {
+		t.Errorf("storms %+v", out.File.Storms)
+	}
+}
