@@ -14,6 +14,7 @@ import (
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/failfast"
 	"github.com/imload/imload/health"
 	"github.com/imload/imload/hooks"
 	"github.com/imload/imload/live"
@@ -93,7 +94,7 @@ type Outcome struct {
 	// Passed: every threshold passed (true when there are none).
 	Passed bool
 	// Aborted says why the run ended before its phases did (nil: it did
-	// not): a *Misconfigured when its first operations all failed the
+	// not): a *failfast.Misconfigured when its first operations all failed the
 	// same way, or the threshold that can no longer pass.
 	Aborted error
 	// Server is the embedded server's counters once every device has ended
@@ -128,7 +129,7 @@ type phases struct {
 	// closeBudget bounds the embedded server's shutdown.
 	closeBudget time.Duration
 	storms      *storms // the scenario's events (events.go); nil: none
-	// abort ends the run early with a reason (failfast.go, abort.go);
+	// abort ends the run early with a reason (package failfast, verdicts.go);
 	// aborted is that reason once the run has ended (nil: it was not).
 	abort   context.CancelCauseFunc
 	aborted error
@@ -161,7 +162,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err := r.setUp(); err != nil {
 		return nil, err
 	}
-	if err := preflight(ctx, r.tgt.Driver, sc.Target.URL, sc.Target.SDKAppID); err != nil {
+	if err := failfast.Preflight(ctx, r.tgt.Driver, sc.Target.URL, sc.Target.SDKAppID); err != nil {
 		r.aborted = err
 		r.start, r.end = r.clk.Now(), r.clk.Now()
 		return r.judge(false)
@@ -229,7 +230,7 @@ func (r *phases) setUp() error {
 	}
 	sinks = append(sinks, r.view)
 	if sc.Target.URL != "" { // the embedded server is made to match the scenario
-		sinks = append(sinks, &failFast{s: settings{url: sc.Target.URL, sdkappid: sc.Target.SDKAppID, keyFrom: keySource(&sc.Target)}, abort: r.abort})
+		sinks = append(sinks, failfast.New(&sc.Target, r.abort))
 	}
 	if r.prom, err = startRunMetrics(o, r.view, sc, r.tgt.Server); err != nil {
 		return err

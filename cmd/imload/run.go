@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/failfast"
 	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
@@ -106,7 +107,7 @@ the tolerances also exits 1.`,
 			if err != nil {
 				return err
 			}
-			var mis *run.Misconfigured
+			var mis *failfast.Misconfigured
 			switch {
 			case errors.As(res.Aborted, &mis):
 				return withCode(exitBadInput, fmt.Errorf("run ended early: %s", mis.Diagnosis))

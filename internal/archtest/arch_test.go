@@ -52,6 +52,7 @@ var allowed = map[string][]string{
 	"compare":                {"check", "mau", "metrics", "policy", "results"},
 	"report":                 {"capacity", "check", "compare", "health", "mau", "metrics", "policy", "results", "internal/atomicfile", "storm"},
 	"live":                   {"event", "scenario"},
+	"failfast":               {"codes", "driver", "event", "policy", "scenario"},
 	"promsink":               {"check", "event", "live", "policy"},
 	"hooks":                  {"check", "clock", "policy", "server"},
 	"shard":                  {"agent", "scenario"},

@@ -1,4 +1,11 @@
-package run
+// Package failfast makes a misconfigured run say so in seconds instead of
+// failing every operation for its whole length: a preflight connect to a
+// target URL before the phases (Preflight), and a watch over the first
+// operations of the devices (Sink). Both apply to a target URL only: the
+// embedded server is configured from the scenario itself (its SDKAppID, key
+// and path cannot disagree), and tests that refuse every login on purpose
+// run against it.
+package failfast
 
 import (
 	"context"
@@ -16,13 +23,6 @@ import (
 	"github.com/imload/imload/scenario"
 )
 
-// A misconfigured run says so in seconds instead of failing every
-// operation for its whole length: a preflight connect to a target URL
-// before the phases, and a watch over the first operations of the devices.
-// Both apply to a target URL only: the embedded server is configured from
-// the scenario itself (its SDKAppID, key and path cannot disagree), and
-// tests that refuse every login on purpose run against it.
-
 // Misconfigured is the error of a run ended because its first operations
 // all failed the same way: Diagnosis names the likely setting. The run's
 // results are still written, marked aborted with the diagnosis.
@@ -32,18 +32,18 @@ type Misconfigured struct {
 
 func (e *Misconfigured) Error() string { return e.Diagnosis }
 
-// failFastAfter is how many first operations failing the same way end a
+// After is how many first operations failing the same way end a
 // run: enough that chance cannot explain it, few enough that a run at a
 // few arrivals per second ends within seconds.
-const failFastAfter = 20
+const After = 20
 
 // preflightTimeout bounds the preflight connect.
 const preflightTimeout = 5 * time.Second
 
-// preflight connects once to a target URL before any device does, and
+// Preflight connects once to a target URL before any device does, and
 // explains a failure by the setting that likely caused it (nil: it
 // connected, or the target is in process).
-func preflight(ctx context.Context, d driver.Driver, url string, sdkappid uint64) error {
+func Preflight(ctx context.Context, d driver.Driver, url string, sdkappid uint64) error {
 	if url == "" {
 		return nil
 	}
@@ -103,11 +103,17 @@ type settings struct {
 	keyFrom  string // "target.key_env IMLOAD_KEY", ...
 }
 
-// failFast watches the devices' first connects and logins: when the first
-// failFastAfter of them all fail the same way, with a code that names a
+// New returns the watch over the first operations of a run against t: it
+// calls abort with a *Misconfigured when they all fail the same way.
+func New(t *scenario.Target, abort func(error)) *Sink {
+	return &Sink{s: settings{url: t.URL, sdkappid: t.SDKAppID, keyFrom: keySource(t)}, abort: abort}
+}
+
+// Sink watches the devices' first connects and logins: when the first
+// After of them all fail the same way, with a code that names a
 // setting (or a connect that fails), it calls abort with the diagnosis. One
 // successful login, or a failure of another kind, disarms it.
-type failFast struct {
+type Sink struct {
 	s     settings
 	abort func(error)
 	off   atomic.Bool
@@ -124,7 +130,7 @@ type failKey struct {
 }
 
 // Observe implements event.Sink.
-func (f *failFast) Observe(e *event.Event) {
+func (f *Sink) Observe(e *event.Event) {
 	if f.off.Load() || (e.Kind != event.Connect && e.Kind != event.Login) {
 		return
 	}
@@ -157,14 +163,14 @@ func (f *failFast) Observe(e *event.Event) {
 		return
 	}
 	f.n++
-	if f.n < failFastAfter {
+	if f.n < After {
 		return
 	}
 	f.off.Store(true)
 	f.abort(&Misconfigured{Diagnosis: f.diagnosis()})
 }
 
-func (f *failFast) diagnosis() string {
+func (f *Sink) diagnosis() string {
 	k := f.first
 	lead := fmt.Sprintf("the first %d %ss all failed", f.n, k.kind)
 	if k.kind == event.Login {

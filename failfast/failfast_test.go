@@ -1,4 +1,4 @@
-package run
+package failfast
 
 import (
 	"strings"
@@ -6,12 +6,13 @@ import (
 
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/scenario"
 )
 
-// TestFailFastSink: the first failFastAfter logins failing with a code that
+// TestSink: the first After logins failing with a code that
 // names a setting end the run with a diagnosis naming it; a success, a
 // refusal the scenario may mean, or mixed failures do not.
-func TestFailFastSink(t *testing.T) {
+func TestSink(t *testing.T) {
 	type ev struct {
 		kind    event.Kind
 		outcome event.Outcome
@@ -30,18 +31,18 @@ func TestFailFastSink(t *testing.T) {
 		events []ev
 		want   string // "": no abort
 	}{
-		{"every login 70020", append([]ev{{event.Connect, event.OK, 0}}, repeat(failFastAfter, appNotFound)...),
+		{"every login 70020", append([]ev{{event.Connect, event.OK, 0}}, repeat(After, appNotFound)...),
 			"the first 20 logins all failed: target.sdkappid is 1400000007; the server answers 70020 SDKAppID not found"},
-		{"one too few", repeat(failFastAfter-1, appNotFound), ""},
-		{"a login succeeded first", append([]ev{{event.Login, event.OK, 0}}, repeat(failFastAfter, appNotFound)...), ""},
-		{"expired tickets are the scenario's", repeat(failFastAfter, ev{event.Login, event.Failed, codes.SigExpired}), ""},
-		{"mixed failures", append(repeat(failFastAfter/2, appNotFound), repeat(failFastAfter, ev{event.Connect, event.Failed, 0})...), ""},
-		{"every connect fails", repeat(failFastAfter, ev{event.Connect, event.Failed, 0}), "the first 20 connects all failed at ws://h/v1/ws (transport errors)"},
-		{"bad key", repeat(failFastAfter, ev{event.Login, event.Failed, codes.SigBadSignature}), "the key of target.key_env K is not the server's"},
+		{"one too few", repeat(After-1, appNotFound), ""},
+		{"a login succeeded first", append([]ev{{event.Login, event.OK, 0}}, repeat(After, appNotFound)...), ""},
+		{"expired tickets are the scenario's", repeat(After, ev{event.Login, event.Failed, codes.SigExpired}), ""},
+		{"mixed failures", append(repeat(After/2, appNotFound), repeat(After, ev{event.Connect, event.Failed, 0})...), ""},
+		{"every connect fails", repeat(After, ev{event.Connect, event.Failed, 0}), "the first 20 connects all failed at ws://h/v1/ws (transport errors)"},
+		{"bad key", repeat(After, ev{event.Login, event.Failed, codes.SigBadSignature}), "the key of target.key_env K is not the server's"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []error
-			f := &failFast{s: settings{url: "ws://h/v1/ws", sdkappid: 1400000007, keyFrom: "target.key_env K"}, abort: func(err error) { got = append(got, err) }}
+			f := New(&scenario.Target{URL: "ws://h/v1/ws", SDKAppID: 1400000007, KeyEnv: "K"}, func(err error) { got = append(got, err) })
 			for _, e := range c.events {
 				f.Observe(&event.Event{Kind: e.kind, Outcome: e.outcome, Code: e.code})
 			}
