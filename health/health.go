@@ -140,35 +140,9 @@ func (p *Probe) Lag(from, to time.Time) time.Duration {
 	return m
 }
 
-// Summary is what a probe saw.
-type Summary struct {
-	Start    time.Time     `json:"start"`
-	Interval time.Duration `json:"interval_ns"`
-	// MaxLagNs: per second since Start, the largest lag (ns).
-	MaxLagNs []int64 `json:"max_lag_ns"`
-	Wakeups  int64   `json:"wakeups"`
-	MeanNs   int64   `json:"mean_lag_ns"`
-}
-
-// Summary returns a copy of what the probe saw so far.
-func (p *Probe) Summary() Summary {
+// wakeups is how many wake-ups the probe has recorded.
+func (p *Probe) wakeups() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Summary{Start: p.start, Interval: p.interval, Wakeups: p.n, MaxLagNs: make([]int64, len(p.maxLag))}
-	for i, l := range p.maxLag {
-		s.MaxLagNs[i] = int64(l)
-	}
-	if p.n > 0 {
-		s.MeanNs = int64(p.sum) / p.n
-	}
-	return s
-}
-
-// Max returns the largest lag in the summary.
-func (s Summary) Max() time.Duration {
-	var m int64
-	for _, l := range s.MaxLagNs {
-		m = max(m, l)
-	}
-	return time.Duration(m)
+	return p.n
 }

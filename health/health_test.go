@@ -32,9 +32,8 @@ func TestLagPerSecond(t *testing.T) {
 			t.Errorf("Lag(%.1f s, %.1f s) = %v, want %v", c.from, c.to, got, c.want)
 		}
 	}
-	s := p.Summary()
-	if s.Max() != 1500*time.Millisecond || s.Wakeups != 4 || len(s.MaxLagNs) != 5 {
-		t.Errorf("summary %+v", s)
+	if got := p.Lag(at(0), at(5)); got != 1500*time.Millisecond || p.wakeups() != 4 || len(p.maxLag) != 5 {
+		t.Errorf("%d wake-ups over %d seconds, worst lag %v", p.wakeups(), len(p.maxLag), got)
 	}
 	var nilProbe *Probe
 	if nilProbe.Lag(at(0), at(1)) != 0 {
@@ -47,16 +46,16 @@ func TestLagPerSecond(t *testing.T) {
 func TestProbeRunsAndStops(t *testing.T) {
 	p := Start(context.Background(), time.Millisecond)
 	deadline := time.Now().Add(10 * time.Second)
-	for p.Summary().Wakeups < 3 && time.Now().Before(deadline) {
+	for p.wakeups() < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.Stop()
-	n := p.Summary().Wakeups
+	n := p.wakeups()
 	if n < 3 {
 		t.Fatalf("%d wake-ups in 10 s", n)
 	}
 	time.Sleep(20 * time.Millisecond)
-	if m := p.Summary().Wakeups; m != n {
+	if m := p.wakeups(); m != n {
 		t.Errorf("the probe woke %d times after Stop", m-n)
 	}
 	p.Stop() // twice is fine
