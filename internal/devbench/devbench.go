@@ -176,16 +176,12 @@ type usage struct {
 }
 
 func readUsage() usage {
-	for range gcs {
-		runtime.GC()
-	}
+	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return usage{rss: rss(), heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
-
-var gcs = 1
 
 // rss is the resident set size from /proc/self/statm (0 where there is none).
 func rss() uint64 {
