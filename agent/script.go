@@ -9,6 +9,7 @@ import (
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/internal/freshstack"
 )
 
 // step is what the session loop waits for next.
@@ -32,100 +33,169 @@ const (
 // pushes in its own goroutine and leaves no goroutine behind.
 func (d *Device) Run(ctx context.Context, intended time.Time) error {
 	defer d.Close()
-	if !d.begin(ctx, intended) {
-		return d.stop(ctx)
+	// The session loop lives as long as the session and parks between its
+	// steps; the steps (dial, login, pushes, pings) run through
+	// freshstack.Call, so their deep calls do not leave the parked loop
+	// with a large stack (a held device's largest cost otherwise).
+	s := &session{d: d, ctx: ctx}
+	var began bool
+	freshstack.Call(func() { began = d.begin(ctx, intended) })
+	if !began {
+		return s.stop()
 	}
-	online := d.now()
-	end := online.Add(d.plan.Hold)
-	d.until = end
-	flapAt, flapPending := online.Add(d.plan.FlapAt), d.plan.Flap
-	switchAt, switchPending := online.Add(d.plan.SwitchAt), d.plan.Switch
-	hb := d.cfg.Heartbeat
-	beat := d.firstBeat(online, hb)
-	left := d.cfg.MaxRelogins // logins after kicks and reconnects after drops
-	// free is when the device last came back from something that kept it
-	// busy (a kick and its think, a push, a flap): a step that fell due
-	// meanwhile was meant to start then, not at its planned time, so the
-	// device's own pauses do not show as the target's latency.
-	free := online
-
+	s.start()
 	for {
-		next, what := end, stepEnd
-		if flapPending && flapAt.Before(next) {
-			next, what = flapAt, stepFlap
-		}
-		if switchPending && switchAt.Before(next) {
-			next, what = switchAt, stepSwitch
-		}
-		if hb > 0 && beat.Before(next) {
-			next, what = beat, stepBeat
-		}
+		next, what := s.next()
 		var pushes <-chan driver.Push
 		if d.conn != nil {
 			pushes = d.conn.Pushes()
 		}
 		tm := d.cfg.Clock.NewTimer(next.Sub(d.now()))
+		w := &s.w
+		*w = wake{}
 		select {
 		case <-ctx.Done():
 			tm.Stop()
-			return d.stop(ctx)
-		case p, ok := <-pushes:
+			return s.stop()
+		case w.p, w.ok = <-pushes:
 			tm.Stop()
-			if !d.onPush(ctx, p, ok, end, &left) {
-				return d.stop(ctx)
-			}
-			free = d.now()
+			w.push = true
 		case <-tm.C():
-			// A push that came meanwhile goes first: a kicked or dropped
-			// device does not ping or log out on its dead connection.
-			select {
-			case p, ok := <-pushes:
-				if !d.onPush(ctx, p, ok, end, &left) {
-					return d.stop(ctx)
-				}
-				free = d.now()
-				continue
-			default:
-			}
-			at := next
-			if at.Before(free) {
-				at = free
-			}
-			switch what {
-			case stepEnd:
-				d.leave(ctx, at)
-				return nil
-			case stepFlap:
-				flapPending = false
-				if !d.flap(ctx, at, end, &left) {
-					return d.stop(ctx)
-				}
-				free = d.now()
-			case stepSwitch:
-				switchPending = false
-				d.account = d.plan.SwitchTo
-				if !d.loginByRules(ctx, d.account, at) {
-					return d.stop(ctx)
-				}
-				free = d.now()
-			case stepBeat:
-				if err := d.ping(ctx, beat); err != nil && d.cfg.Reconnect != nil && ctx.Err() == nil {
-					// The SDK takes a heartbeat without an answer as a lost
-					// connection (a partition shows only so).
-					if !d.onPush(ctx, driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, end, &left) {
-						return d.stop(ctx)
-					}
-					free = d.now()
-					beat = d.firstBeat(free, hb)
-					continue
-				}
-				beat = beat.Add(hb)
-				if now := d.now(); beat.Before(now) {
-					beat = now.Add(hb)
-				}
-			}
+			w.due, w.at, w.what = true, next, what
+		}
+		var ended bool
+		var err error
+		freshstack.Call(func() { ended, err = s.step(w) })
+		if ended {
+			return err
 		}
 	}
+}
+
+// session is the state of Run's loop between its steps.
+type session struct {
+	d   *Device
+	ctx context.Context
+	end time.Time
+	// The planned steps still to come.
+	flapAt, switchAt           time.Time
+	flapPending, switchPending bool
+	hb                         time.Duration
+	beat                       time.Time
+	left                       int // logins after kicks and reconnects after drops
+	// free is when the device last came back from something that kept it
+	// busy (a kick and its think, a push, a flap): a step that fell due
+	// meanwhile was meant to start then, not at its planned time, so the
+	// device's own pauses do not show as the target's latency.
+	free time.Time
+	w    wake // the last wake, kept here to keep Run's frame small
+}
+
+// wake is what ended one wait of the loop: a push, or the step due at at.
+type wake struct {
+	push, ok bool
+	p        driver.Push
+	due      bool
+	at       time.Time
+	what     step
+}
+
+// start sets the plan's steps from the moment the device came online.
+func (s *session) start() {
+	d := s.d
+	online := d.now()
+	s.end = online.Add(d.plan.Hold)
+	d.until = s.end
+	s.flapAt, s.flapPending = online.Add(d.plan.FlapAt), d.plan.Flap
+	s.switchAt, s.switchPending = online.Add(d.plan.SwitchAt), d.plan.Switch
+	s.hb = d.cfg.Heartbeat
+	s.beat = d.firstBeat(online, s.hb)
+	s.left = d.cfg.MaxRelogins
+	s.free = online
+}
+
+// next is the next planned step and when it is due.
+func (s *session) next() (time.Time, step) {
+	next, what := s.end, stepEnd
+	if s.flapPending && s.flapAt.Before(next) {
+		next, what = s.flapAt, stepFlap
+	}
+	if s.switchPending && s.switchAt.Before(next) {
+		next, what = s.switchAt, stepSwitch
+	}
+	if s.hb > 0 && s.beat.Before(next) {
+		next, what = s.beat, stepBeat
+	}
+	return next, what
+}
+
+func (s *session) stop() error {
+	var err error
+	freshstack.Call(func() { err = s.d.stop(s.ctx) })
+	return err
+}
+
+// step acts on one wake; ended says the session is over, with Run's error.
+func (s *session) step(w *wake) (ended bool, err error) {
+	d, ctx := s.d, s.ctx
+	if w.push {
+		if !d.onPush(ctx, w.p, w.ok, s.end, &s.left) {
+			return true, d.stop(ctx)
+		}
+		s.free = d.now()
+		return false, nil
+	}
+	// A push that came meanwhile goes first: a kicked or dropped device
+	// does not ping or log out on its dead connection.
+	if d.conn != nil {
+		select {
+		case p, ok := <-d.conn.Pushes():
+			if !d.onPush(ctx, p, ok, s.end, &s.left) {
+				return true, d.stop(ctx)
+			}
+			s.free = d.now()
+			return false, nil
+		default:
+		}
+	}
+	at := w.at
+	if at.Before(s.free) {
+		at = s.free
+	}
+	switch w.what {
+	case stepEnd:
+		d.leave(ctx, at)
+		return true, nil
+	case stepFlap:
+		s.flapPending = false
+		if !d.flap(ctx, at, s.end, &s.left) {
+			return true, d.stop(ctx)
+		}
+		s.free = d.now()
+	case stepSwitch:
+		s.switchPending = false
+		d.account = d.plan.SwitchTo
+		if !d.loginByRules(ctx, d.account, at) {
+			return true, d.stop(ctx)
+		}
+		s.free = d.now()
+	case stepBeat:
+		if err := d.ping(ctx, s.beat); err != nil && d.cfg.Reconnect != nil && ctx.Err() == nil {
+			// The SDK takes a heartbeat without an answer as a lost
+			// connection (a partition shows only so).
+			if !d.onPush(ctx, driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, s.end, &s.left) {
+				return true, d.stop(ctx)
+			}
+			s.free = d.now()
+			s.beat = d.firstBeat(s.free, s.hb)
+			return false, nil
+		}
+		s.beat = s.beat.Add(s.hb)
+		if now := d.now(); s.beat.Before(now) {
+			s.beat = now.Add(s.hb)
+		}
+	}
+	return false, nil
 }
 
 // stop ends a session early: at once when ctx is done (with an OnlineAtEnd,

@@ -33,7 +33,7 @@ type Config struct {
 	// entry must itself be a loopback address. Empty: the kernel chooses.
 	// See LoopbackRange.
 	LocalAddrs []netip.Addr
-	// PushBuffer is the capacity of each Conn's Pushes channel (default 16).
+	// PushBuffer is the capacity of each Conn's Pushes channel (default 4: a kick, a ticket expiry and the close fit).
 	PushBuffer int
 	// Clock stamps received pushes (default clock.Real{}).
 	Clock clock.Clock
@@ -50,7 +50,7 @@ func (c Config) withDefaults() Config {
 		c.WriteTimeout = 10 * time.Second
 	}
 	if c.PushBuffer <= 0 {
-		c.PushBuffer = 16
+		c.PushBuffer = 4
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/internal/freshstack"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
 )
@@ -247,21 +249,34 @@ func ctxError(op string, id uint64, err error) error {
 }
 
 // read is the Conn's one reader goroutine; it returns when the transport
-// ends and Pushes is closed.
+// ends and Pushes is closed. It lives as long as the connection, parked in
+// the socket read; each frame is handled through freshstack.Call, so that
+// decoding does not leave the parked reader with a large stack.
 func (c *Conn) read() {
 	defer close(c.exited)
 	var endErr error
-	for {
-		mt, b, err := c.ws.ReadMessage()
+	for endErr == nil {
+		mt, r, err := c.ws.NextReader()
 		if err != nil {
 			endErr = err
 			break
 		}
-		if mt != websocket.TextMessage {
-			continue // the protocol has only text frames; a binary one is ignored
-		}
-		c.dispatch(b, c.clock.Now())
+		// The message is read, like it is handled, off the parked stack.
+		freshstack.Call(func() {
+			b, err := io.ReadAll(r)
+			switch {
+			case err != nil:
+				endErr = err
+			case mt == websocket.TextMessage: // the protocol has only text frames; a binary one is ignored
+				c.dispatch(b, c.clock.Now())
+			}
+		})
 	}
+	freshstack.Call(func() { c.end(endErr) })
+}
+
+// end closes the transport and Pushes after the reader's last frame.
+func (c *Conn) end(endErr error) {
 	c.ws.Close()
 	c.mu.Lock()
 	c.ended = true

@@ -47,7 +47,7 @@ func New(cfg Config) (*Driver, error) {
 	d.dialer = websocket.Dialer{
 		NetDialContext:  d.netDial,
 		Subprotocols:    []string{protocol.Subprotocol},
-		ReadBufferSize:  1024,
+		ReadBufferSize:  512,
 		WriteBufferSize: 1024,
 		// One pool of write buffers for all Conns: an idle connection holds
 		// none, which matters at tens of thousands of connections.
