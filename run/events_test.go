@@ -16,16 +16,21 @@ import (
 	"github.com/imload/imload/storm"
 )
 
-// stormScenario is a small storm: devices arrive in the first second and
-// stay past the end; event happens at 800ms; the run lasts 4s.
+// stormScenario is a small storm: devices arrive in the first half second
+// and stay past the end; the event happens at 2s; the run lasts 7.5s (a
+// partition outlasts the timeout: a shorter one only delays, as over TCP).
+// The operation timeout (1s), the event's time and the length leave room
+// for a loaded machine: on two busy cores a connect can take several
+// hundred milliseconds, so a 300ms timeout fails devices no storm touched,
+// and an event at 800ms finds some devices not yet connected.
 func stormScenario(t *testing.T, driverName, event, extra string) *scenario.Scenario {
 	t.Helper()
 	y := `name: storm-test
-target: {driver: ` + driverName + `, policy: multi-platform, timeout: 300ms}
+target: {driver: ` + driverName + `, policy: multi-platform, timeout: 1s}
 population: {users: 400}
 phases:
   - {duration: 500ms, model: open, rate: 120}
-  - {duration: 3500ms, model: open, rate: 0.001}
+  - {duration: 7s, model: open, rate: 0.001}
 behaviour:
   hold: 1h
   heartbeat: 200ms
@@ -74,12 +79,12 @@ func runStorm(t *testing.T, sc *scenario.Scenario, faults ...string) (*Outcome, 
 
 func TestStormEvents(t *testing.T) {
 	events := map[string]string{
-		"restart":   "{at: 800ms, action: restart_server}",
-		"lost":      "{at: 800ms, action: restart_server, sessions: lost}",
-		"drop":      "{at: 800ms, action: drop_connections, share: 0.5}",
-		"partition": "{at: 800ms, action: partition, share: 0.5, for: 500ms}",
-		"expire":    "{at: 800ms, action: expire_tickets, share: 0.34}",
-		"surge":     "{at: 800ms, action: surge, rate: 100, for: 500ms}",
+		"restart":   "{at: 2s, action: restart_server}",
+		"lost":      "{at: 2s, action: restart_server, sessions: lost}",
+		"drop":      "{at: 2s, action: drop_connections, share: 0.5}",
+		"partition": "{at: 2s, action: partition, share: 0.5, for: 2s}",
+		"expire":    "{at: 2s, action: expire_tickets, share: 0.34}",
+		"surge":     "{at: 2s, action: surge, rate: 100, for: 500ms}",
 	}
 	for _, drv := range []string{"inproc", "ws"} {
 		for name, ev := range events {
@@ -129,7 +134,7 @@ func TestStormEvents(t *testing.T) {
 // The fault lose-session-on-restart is caught: resumes within the window
 // answered 1006 fail the run.
 func TestLoseSessionOnRestartIsCaught(t *testing.T) {
-	out, f := runStorm(t, stormScenario(t, "inproc", "{at: 800ms, action: restart_server}", ""), "lose-session-on-restart")
+	out, f := runStorm(t, stormScenario(t, "inproc", "{at: 2s, action: restart_server}", ""), "lose-session-on-restart")
 	if f.LostResumable == 0 || out.Passed {
 		t.Fatalf("lost %d passed %v: the fault went unseen", f.LostResumable, out.Passed)
 	}
@@ -143,7 +148,7 @@ func TestLoseSessionOnRestartIsCaught(t *testing.T) {
 // server's answers plus the ones cut off, and the refusals are the
 // server's.
 func TestSurgeUnderRateLimit(t *testing.T) {
-	sc := stormScenario(t, "inproc", "{at: 800ms, action: surge, rate: 200, for: 250ms}",
+	sc := stormScenario(t, "inproc", "{at: 2s, action: surge, rate: 200, for: 250ms}",
 		"")
 	sc.Target.Protect = &scenario.Protect{LoginRate: &scenario.LoginRate{Rate: 60, Burst: 5}}
 	log := newActionLog()
@@ -193,7 +198,7 @@ func TestExternalRestartCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())
-	sc := stormScenario(t, "ws", "{at: 800ms, action: restart_server}", "")
+	sc := stormScenario(t, "ws", "{at: 2s, action: restart_server}", "")
 	sc.Target.URL = "ws://" + at.String() + server.WSPath
 	sc.Target.KeyEnv = "IMLOAD_STORM_TEST_KEY"
 	sc.Checks.Kickout.Enabled = new(bool)
