@@ -47,6 +47,9 @@ func Merge(files ...*File) (*File, error) {
 			return nil, fmt.Errorf("results: file %d is scenario %q with seed %d but file 1 is scenario %q with seed %d: only the shards of one run merge",
 				n, f.Scenario, f.Seed, first.Scenario, first.Seed)
 		}
+		if f.Capacity != nil {
+			return nil, fmt.Errorf("results: file %d holds a capacity search, which runs in one process (imload run refuses --shard for it: each step's verdict needs the whole load's latencies): there are no shards to merge", n)
+		}
 		if len(f.Notes) > 0 {
 			return nil, fmt.Errorf("results: file %d: %s", n, strings.Join(f.Notes, "; "))
 		}

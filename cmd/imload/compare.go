@@ -26,6 +26,7 @@ type compareFlags struct {
 	jsonOut    string
 	htmlOut    string
 	platforms  bool
+	keepLagged bool
 }
 
 func (c *compareFlags) register(f *pflag.FlagSet, prefix string) {
@@ -38,10 +39,11 @@ func (c *compareFlags) register(f *pflag.FlagSet, prefix string) {
 	f.StringVar(&c.jsonOut, prefix+"compare-json", "", "write the comparison as JSON to `FILE` (- for stdout)")
 	f.StringVar(&c.htmlOut, prefix+"compare-html", "", "write the comparison as a self-contained HTML page to `FILE`")
 	f.BoolVar(&c.platforms, prefix+"platforms", false, "also print the per-platform rows (point values)")
+	f.BoolVar(&c.keepLagged, prefix+"keep-lagged", false, "keep the seconds in which a run's generator lagged (left out by default: their latencies hold imload's own delay)")
 }
 
 func (c *compareFlags) options() (compare.Options, error) {
-	o := compare.Options{Seed: c.seed, Resamples: c.resamples, Confidence: c.confidence, Block: c.block}
+	o := compare.Options{Seed: c.seed, Resamples: c.resamples, Confidence: c.confidence, Block: c.block, KeepLagged: c.keepLagged}
 	if c.resamples < 1 {
 		return o, fmt.Errorf("--resamples must be at least 1, got %d", c.resamples)
 	}
