@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/imload/imload/compare/tolerance"
 	"github.com/imload/imload/health"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
@@ -71,7 +72,7 @@ type Run struct {
 var ErrDifferentScenarios = errors.New("runs of different scenarios")
 
 // Stats are the figures compared for every operation, in table order.
-var Stats = []string{"p50", "p90", "p99", "p99.9", "max", "errors.rate", "throughput"}
+var Stats = tolerance.Stats
 
 var statQuantiles = []float64{0.5, 0.9, 0.99, 0.999}
 

@@ -60,6 +60,7 @@ type Capacity struct {
 func fieldDocs() map[string]fieldDoc {
 	d := coreFieldDocs()
 	maps.Copy(d, capacityDocs())
+	maps.Copy(d, compareDocs())
 	return d
 }
 

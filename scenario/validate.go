@@ -223,6 +223,7 @@ func (v *validator) validate() {
 	v.mau()
 	v.service()
 	v.capacity()
+	v.compare()
 }
 
 // end checks end and end_grace.
