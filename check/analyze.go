@@ -94,6 +94,7 @@ func (a *analyzer) check(u *userSnap) {
 			c.UnnamedKicks++
 		} else {
 			c.Kicks++
+			inWindows(a.opt.Windows, a.rep.Windows, a.kicks[i].arrived, func(w *WindowCounts) { w.Kicks++ })
 		}
 	}
 	a.orderLogins()
@@ -121,6 +122,13 @@ func (a *analyzer) flag(c Class, focus int64, head func() string, marks ...int32
 	a.flagged[c] = true
 	v := &a.rep.Verdicts[c]
 	v.Count++
+	inWindows(a.opt.Windows, a.rep.Windows, focus, func(w *WindowCounts) {
+		if c.Violation() {
+			w.Violations++
+		} else {
+			w.Undecided++
+		}
+	})
 	if !v.wants(a.u.id, a.rep.ExampleLimit) {
 		return
 	}

@@ -91,6 +91,11 @@ type Options struct {
 	// two times. A kick notice late by no more than LateAfter plus that lag
 	// is undecided, not a late kick: the delay may be imload's.
 	HarnessLag func(from, to time.Time) time.Duration
+	// Windows are spans of the run (a storm's recovery window) over which
+	// the report counts, in Report.Windows, the kicks judged and the
+	// verdicts found: a kick by its notice's arrival, a verdict by the time
+	// it is about.
+	Windows []Window
 	// RefusalCodes are the login codes with which the target refuses a
 	// login because it conflicts with the sessions online (a device limit
 	// full, the instance or resource online). Such a refused login is

@@ -288,6 +288,31 @@ type Report struct {
 	KickLatencyUnmeasured int64   `json:"kick_latency_unmeasured,omitempty"`
 	KickLatencyEarly      int64   `json:"kick_latency_early,omitempty"`
 	ExampleLimit          int     `json:"example_limit"`
+	// Windows holds, per Options.Windows in order, what was judged within
+	// that span.
+	Windows []WindowCounts `json:"windows,omitempty"`
+}
+
+// Window is a span of a run: [From, To].
+type Window struct{ From, To time.Time }
+
+// WindowCounts are the oracle's counts within one Window: the kicks it
+// judged (named kicks whose notice arrived in it), and the verdicts about
+// a time in it (violations of every class, and undecided ones).
+type WindowCounts struct {
+	Kicks      int64 `json:"kicks"`
+	Violations int64 `json:"violations"`
+	Undecided  int64 `json:"undecided"`
+}
+
+// inWindows calls add for every window of ws that holds the instant at
+// (unix ns).
+func inWindows(ws []Window, counts []WindowCounts, at int64, add func(*WindowCounts)) {
+	for i, w := range ws {
+		if at >= w.From.UnixNano() && at <= w.To.UnixNano() {
+			add(&counts[i])
+		}
+	}
 }
 
 func newReport(pol string, opts Options) *Report {
@@ -297,6 +322,7 @@ func newReport(pol string, opts Options) *Report {
 		LateAfterMS:  ms(opts.LateAfter),
 		KickLatency:  newLatency(),
 		ExampleLimit: opts.Examples,
+		Windows:      make([]WindowCounts, len(opts.Windows)),
 	}
 }
 
@@ -353,6 +379,14 @@ func (r *Report) Merge(other *Report) {
 		}
 	}
 	r.KickLatency.Merge(&other.KickLatency)
+	for len(r.Windows) < len(other.Windows) {
+		r.Windows = append(r.Windows, WindowCounts{})
+	}
+	for i, w := range other.Windows {
+		r.Windows[i].Kicks += w.Kicks
+		r.Windows[i].Violations += w.Violations
+		r.Windows[i].Undecided += w.Undecided
+	}
 	r.KickLatencyUnmeasured += other.KickLatencyUnmeasured
 	r.KickLatencyEarly += other.KickLatencyEarly
 }

@@ -13,7 +13,7 @@ import (
 func TestPoolQuantilesMatchHdr(t *testing.T) {
 	f := synth(synthSpec{seconds: 12, perSec: 300, phi: 0.7, sd: 0.3, seed: 3})
 	runs := []Run{{Name: "a", File: f}}
-	sides, g, hasHist, err := opSeries("login", runs, runs)
+	sides, g, hasHist, err := opSeries("login", runs, runs, nil)
 	if err != nil || !hasHist {
 		t.Fatalf("opSeries: %v, hasHist %v", err, hasHist)
 	}

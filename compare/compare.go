@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
+	"github.com/imload/imload/compare/tolerance"
+	"github.com/imload/imload/health"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/results"
@@ -41,6 +43,10 @@ type Options struct {
 	// Tolerances override the defaults (see DefaultTolerances); later ones
 	// win over earlier ones of the same key.
 	Tolerances []Tolerance
+	// KeepLagged keeps the seconds in which a run's generator lagged
+	// (generator.go); by default they are left out of the per-second
+	// series on both sides.
+	KeepLagged bool
 }
 
 func (o *Options) defaults() {
@@ -66,7 +72,7 @@ type Run struct {
 var ErrDifferentScenarios = errors.New("runs of different scenarios")
 
 // Stats are the figures compared for every operation, in table order.
-var Stats = []string{"p50", "p90", "p99", "p99.9", "max", "errors.rate", "throughput"}
+var Stats = tolerance.Stats
 
 var statQuantiles = []float64{0.5, 0.9, 0.99, 0.999}
 
@@ -111,6 +117,9 @@ type Method struct {
 	BlockRule    string `json:"block_rule"`
 	BlockSeconds []int  `json:"block_seconds"`
 	RankTest     string `json:"rank_test,omitempty"`
+	// LeftOut counts, per run (base runs first), the seconds left out of
+	// the per-second series because the generator lagged in them.
+	LeftOut []int `json:"left_out_seconds"`
 }
 
 // Verdict of one figure.
@@ -225,7 +234,24 @@ func Compare(base, next []Run, o Options) (*Result, error) {
 	}
 	res.Differences = differences(base, next)
 	res.Warnings = warnings(base, next)
+	lagged := make([][]bool, 0, len(base)+len(next))
+	for _, r := range slices.Concat(base, next) {
+		l := laggedSeconds(r.File, health.DefaultLimits)
+		res.Warnings = append(res.Warnings, generatorWarnings(r, l, o.KeepLagged)...)
+		if o.KeepLagged {
+			l = nil
+		}
+		lagged = append(lagged, l)
+		n := 0
+		for _, x := range l {
+			if x {
+				n++
+			}
+		}
+		res.Method.LeftOut = append(res.Method.LeftOut, n)
+	}
 	res.Method = Method{
+		LeftOut:    res.Method.LeftOut,
 		Bootstrap:  "circular block bootstrap over the per-second series, each run resampled on its own",
 		Resamples:  o.Resamples,
 		Confidence: o.Confidence,
@@ -235,14 +261,14 @@ func Compare(base, next []Run, o Options) (*Result, error) {
 	if o.Block > 0 {
 		res.Method.BlockRule = fmt.Sprintf("fixed: blocks of %d s", o.Block)
 	}
-	for _, r := range slices.Concat(base, next) {
-		res.Method.BlockSeconds = append(res.Method.BlockSeconds, blockLen(r.File.Metrics.Series.Seconds, o.Block))
+	for i, r := range slices.Concat(base, next) {
+		res.Method.BlockSeconds = append(res.Method.BlockSeconds, blockLen(r.File.Metrics.Series.Seconds-res.Method.LeftOut[i], o.Block))
 	}
 	if len(base) >= 2 && len(next) >= 2 {
 		res.Method.RankTest = fmt.Sprintf("Mann-Whitney U over the per-run values, alpha %.3g", 1-o.Confidence)
 	}
 	for _, op := range opNames(base, next) {
-		figs, err := compareOp(op, base, next, &o)
+		figs, err := compareOp(op, base, next, lagged, &o)
 		if err != nil {
 			return nil, err
 		}
@@ -350,17 +376,9 @@ func warnings(base, next []Run) []string {
 		if r.File.Metrics.Series.Seconds == 0 {
 			out = append(out, r.Name+": no per-second series; its figures have no interval")
 		}
-		if lag := generatorLag(r.File); lag != "" {
-			out = append(out, r.Name+": "+lag)
-		}
 	}
 	return out
 }
-
-// generatorLag says whether the load generator fell behind its schedule in
-// the run ("" when it did not, or when the file does not record it: results
-// files do not record generator lag yet).
-func generatorLag(*results.File) string { return "" }
 
 // opNames lists the operations of any run, in event order.
 func opNames(base, next []Run) []string {
@@ -425,8 +443,8 @@ func unitOf(i int) string {
 // compareOp makes the figures of one operation: all platforms with
 // intervals from the per-second series, then each platform, point values
 // only (the per-second series hold all platforms together).
-func compareOp(op string, base, next []Run, o *Options) ([]Figure, error) {
-	sides, g, hasHist, err := opSeries(op, base, next)
+func compareOp(op string, base, next []Run, lagged [][]bool, o *Options) ([]Figure, error) {
+	sides, g, hasHist, err := opSeries(op, base, next, lagged)
 	if err != nil {
 		return nil, err
 	}
@@ -442,11 +460,17 @@ func compareOp(op string, base, next []Run, o *Options) ([]Figure, error) {
 		pt[s] = g.stats(p, hasHist)
 		boots[s] = make([]values, o.Resamples)
 	}
-	haveSeries := len(sides[0]) > 0 && len(sides[1]) > 0
-	for _, rs := range sides {
-		for _, r := range rs {
-			haveSeries = haveSeries && len(r) > 0
+	// A run with no second left (none recorded, or every one lagged) adds
+	// nothing to its side's resamples; a side needs one run with seconds.
+	haveSeries := true
+	for s := range sides {
+		kept := 0
+		for _, r := range sides[s] {
+			if len(r) > 0 {
+				kept++
+			}
 		}
+		haveSeries = haveSeries && kept > 0
 	}
 	if haveSeries {
 		p := newPool(g)
@@ -528,9 +552,10 @@ func rankTest(b, n []values, i int, alpha float64, f *Figure) Num {
 }
 
 // opSeries reads the per-second series of op from every run: the seconds
-// per run, per side, on one grid; hasHist is true when every run kept
+// per run, per side, on one grid, without the seconds lagged marks (per
+// run, in base-then-new order); hasHist is true when every run kept
 // per-second histograms for op.
-func opSeries(op string, base, next []Run) (sides [2][]runSecs, g *grid, hasHist bool, err error) {
+func opSeries(op string, base, next []Run, lagged [][]bool) (sides [2][]runSecs, g *grid, hasHist bool, err error) {
 	all := slices.Concat(base, next)
 	hasHist = true
 	var unit int64
@@ -593,6 +618,9 @@ func opSeries(op string, base, next []Run) (sides [2][]runSecs, g *grid, hasHist
 				x.buckets[j].idx = index[x.vals[j]]
 			}
 			rs[t] = x.sec
+		}
+		if ri < len(lagged) {
+			rs = keepSeconds(rs, lagged[ri])
 		}
 		side := 0
 		if ri >= len(base) {

@@ -29,5 +29,10 @@
 // answer.
 //
 // Runs of different scenarios are refused; other differences the results
-// files record (seed, target, imload version, CPUs, ...) are listed.
+// files record (seed, target, imload version, CPUs, ...) are listed. Each
+// file's generator section (package health) is read: a run whose generator
+// lagged is warned about, and the seconds in which it lagged (or the second
+// after them) are left out of the per-second series on both sides, since
+// their latencies hold imload's own delay (generator.go; Options.KeepLagged
+// keeps them).
 package compare

@@ -3,10 +3,12 @@ package compare
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/health"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/results"
@@ -29,6 +31,10 @@ type synthSpec struct {
 	seed      uint64
 	scenario  string
 	platforms []policy.Platform
+	// stalled seconds: imload itself stalled for stall (its generator
+	// lagged, and every login of the second waited for it too).
+	stalled []int
+	stall   time.Duration
 }
 
 func (s synthSpec) withDefaults() synthSpec {
@@ -62,6 +68,9 @@ func synth(s synthSpec) *results.File {
 		level = s.phi*level + s.sd*rng.NormFloat64()
 		for i := range s.perSec {
 			lat := time.Duration(float64(s.median) * math.Exp(level+s.sigma*rng.NormFloat64()) * s.factor)
+			if slices.Contains(s.stalled, t) {
+				lat += s.stall
+			}
 			at := t0.Add(time.Duration(t)*time.Second + time.Duration(i)*time.Second/time.Duration(s.perSec+1))
 			out := event.OK
 			if rng.Float64() < s.failShare {
@@ -73,8 +82,17 @@ func synth(s synthSpec) *results.File {
 	}
 	clk.Set(t0.Add(time.Duration(s.seconds) * time.Second))
 	snap := rec.Snapshot()
+	gen := &health.Report{Start: t0, Seconds: s.seconds, GOMAXPROCS: 2, LagP99Ns: int64(time.Millisecond)}
+	for t := range s.seconds {
+		sec := health.Second{LagP99Ns: int64(time.Millisecond), SendP99Ns: int64(time.Millisecond)}
+		if slices.Contains(s.stalled, t) {
+			sec.LagP99Ns, sec.SendP99Ns = int64(s.stall), int64(s.stall)
+			gen.Lagged, gen.Reasons = true, []string{"scheduler lag p99 300ms > 50ms"}
+		}
+		gen.PerSecond = append(gen.PerSecond, sec)
+	}
 	return &results.File{Schema: results.Schema, Scenario: s.scenario, Seed: int64(s.seed), Started: t0, Ended: clk.Now(),
-		Duration: results.Duration(snap.Duration()), Metrics: snap,
+		Duration: results.Duration(snap.Duration()), Metrics: snap, Generator: gen,
 		Environment: results.Environment{CPUs: 2, Version: "test", Target: results.Target{Kind: "embedded"}}}
 }
 

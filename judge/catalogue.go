@@ -50,6 +50,10 @@ const (
 	FromKickout
 	// FromMAU: the month simulation's report (mau.Report).
 	FromMAU
+	// FromCapacity: a capacity search's answer (capacity.Report), judged
+	// once the search has ended, never on its steps (a scenario's other
+	// thresholds are the SLO each step is judged by).
+	FromCapacity
 )
 
 func (s Source) String() string {
@@ -60,6 +64,8 @@ func (s Source) String() string {
 		return "kickout"
 	case FromMAU:
 		return "mau"
+	case FromCapacity:
+		return "capacity"
 	}
 	return "unknown"
 }
@@ -243,7 +249,19 @@ var catalogue = []*Metric{
 
 	{ID: "mau.mismatches", segs: []seg{lit("mau"), lit("mismatches")}, Kind: KindCount, Unit: "mismatches", Source: FromMAU,
 		Doc: "numbers on which the harness's and the server's MAU/DAU counts disagree (a scenario with a mau section)"},
+
+	// A capacity search's load is arrivals per second (vary: rate) or
+	// devices (vary: devices): a number, written and read as a rate is.
+	{ID: "capacity.sustained", segs: []seg{lit("capacity"), lit("sustained")}, Kind: KindRate, Unit: capacityUnit, Source: FromCapacity,
+		Doc: "the sustained capacity a search found (results.json capacity.sustained): the mean over its repeats; when bound by the generator or by max, the least (a lower bound). The same gate as capacity.require"},
+	{ID: "capacity.interval.low", segs: []seg{lit("capacity"), lit("interval"), lit("low")}, Kind: KindRate, Unit: capacityUnit, Source: FromCapacity,
+		Doc: "low end of the sustained capacity's interval (95% t over the repeats; one repeat: the sustained load itself); not judged when bound by the generator"},
+	{ID: "capacity.interval.high", segs: []seg{lit("capacity"), lit("interval"), lit("high")}, Kind: KindRate, Unit: capacityUnit, Source: FromCapacity,
+		Doc: "high end of that interval (one repeat: the least failing load); not judged when bound by the generator"},
 }
+
+// capacityUnit is the unit of the capacity metrics.
+const capacityUnit = "number: arrivals per second (vary: rate) or devices (vary: devices)"
 
 // Catalogue returns every entry, in the order the docs list them. Entries
 // sharing an ID are spellings of one measure (kickout.late.* and

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"text/tabwriter"
 
@@ -28,12 +29,20 @@ func writeStorms(w io.Writer, fs []storm.Figures) error {
 		fmt.Fprintf(tw, "    came back by\t%d resumes, %d repeat logins, %d fresh logins\n", f.Resumes, f.RepeatLogins, f.FreshLogins)
 		fmt.Fprintf(tw, "    refusals\tlogin rate %d, login buckets %d, flapping %d\n", f.Refusals.LoginRate, f.Refusals.LoginBuckets, f.Refusals.Flapping)
 		verdict := "ok"
-		if f.LostResumable > 0 || f.KickoutViolations > 0 {
+		if f.Violations() > 0 {
 			verdict = "FAIL"
 		}
-		fmt.Fprintf(tw, "    verdicts\t%s: %d lost resumable sessions, %d kickout violations\n", verdict, f.LostResumable, f.KickoutViolations)
+		fmt.Fprintf(tw, "    verdicts\t%s: %d lost resumable sessions; %s\n", verdict, f.LostResumable, kickoutLine(f.Kickout))
 	}
 	return tw.Flush()
+}
+
+// kickoutLine says what the kickout oracle judged in a storm's window.
+func kickoutLine(k *storm.Kickout) string {
+	if k == nil {
+		return "kickout oracle off"
+	}
+	return fmt.Sprintf("kickout oracle in the window: %d kicks judged, %d violations, %d undecided", k.Kicks, k.Violations, k.Undecided)
 }
 
 // secs formats a recovery time ("never" when the devices did not reach it).
@@ -57,7 +66,9 @@ type stormRow struct {
 	Amplification                  string
 	Resumes, Repeats, Fresh        int
 	Refusals                       string
-	Lost, Kickout                  int
+	Lost                           int
+	Kicks, Violations, Undecided   string
+	ViolationsFail                 bool
 }
 
 func stormsOf(fs []storm.Figures) *stormsView {
@@ -76,8 +87,13 @@ func stormsOf(fs []storm.Figures) *stormsView {
 			Amplification: fmt.Sprintf("%.2f / %.2f", f.Amplification, f.LoginAmplification),
 			Resumes:       f.Resumes, Repeats: f.RepeatLogins, Fresh: f.FreshLogins,
 			Refusals: fmt.Sprintf("%d / %d / %d", f.Refusals.LoginRate, f.Refusals.LoginBuckets, f.Refusals.Flapping),
-			Lost:     f.LostResumable, Kickout: f.KickoutViolations,
+			Lost:     f.LostResumable, Kicks: "n/a", Violations: "n/a", Undecided: "n/a",
 		})
+		if k := f.Kickout; k != nil {
+			row := &v.Rows[len(v.Rows)-1]
+			row.Kicks, row.Violations, row.Undecided = strconv.FormatInt(k.Kicks, 10), strconv.FormatInt(k.Violations, 10), strconv.FormatInt(k.Undecided, 10)
+			row.ViolationsFail = k.Violations > 0
+		}
 		if len(f.Series.Online) > 0 {
 			v.Charts = append(v.Charts, stormChart(f))
 		}
@@ -89,7 +105,9 @@ func stormsOf(fs []storm.Figures) *stormsView {
 // around one event; the x axis counts seconds from the event.
 func stormChart(f storm.Figures) chart {
 	id := chartID("storm", strconv.Itoa(f.Index), f.Action)
-	n := len(f.Series.Online)
+	// The series runs to the end of the run; the chart shows 5 s past the
+	// recovery window.
+	n := min(len(f.Series.Online), max(int(math.Ceil(f.AtS+f.WindowS))+5-int(f.Series.StartS), 1))
 	labels := make([]string, n)
 	at := int(f.AtS)
 	for i := range labels {
@@ -109,8 +127,8 @@ func stormChart(f storm.Figures) chart {
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithYAxisOpts(opts.YAxis{Name: "devices, per second"}))...)
 	l.SetXAxis(labels)
-	l.AddSeries("online", ints(f.Series.Online), lineOpts())
-	l.AddSeries("connects/s", ints(f.Series.Connects), lineOpts())
-	l.AddSeries("logins/s", ints(f.Series.Logins), lineOpts())
+	l.AddSeries("online", ints(f.Series.Online[:n]), lineOpts())
+	l.AddSeries("connects/s", ints(f.Series.Connects[:n]), lineOpts())
+	l.AddSeries("logins/s", ints(f.Series.Logins[:n]), lineOpts())
 	return snippet(id, l)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
+	"github.com/imload/imload/storm"
 )
 
 // Merge combines the files of the shards of one run (same scenario, same
@@ -20,7 +21,8 @@ import (
 // every shard's host, CPUs and target listed (Environment.Shards) and the
 // CPUs of each host counted once (files without a host name count as
 // hosts of their own). Thresholds are left empty: they are judged again over
-// the merged data by their owner, from the expressions of file 1. The order
+// the merged data by their owner, from the expressions of file 1. The
+// storms of the shards' timelines merge event by event (storm.Merge). The order
 // of files does not change the result; the files are not changed.
 func Merge(files ...*File) (*File, error) {
 	if len(files) == 0 {
@@ -35,6 +37,7 @@ func Merge(files ...*File) (*File, error) {
 	split := "" // the N of the first shard's i/N
 	var ms metrics.Snapshot
 	var maus []*mau.Report
+	var storms [][]storm.Figures
 	for i, f := range files {
 		n := i + 1
 		if f == nil || f.Metrics == nil {
@@ -46,6 +49,9 @@ func Merge(files ...*File) (*File, error) {
 		if f.Scenario != first.Scenario || f.Seed != first.Seed {
 			return nil, fmt.Errorf("results: file %d is scenario %q with seed %d but file 1 is scenario %q with seed %d: only the shards of one run merge",
 				n, f.Scenario, f.Seed, first.Scenario, first.Seed)
+		}
+		if f.Capacity != nil {
+			return nil, fmt.Errorf("results: file %d holds a capacity search, which runs in one process (imload run refuses --shard for it: each step's verdict needs the whole load's latencies): there are no shards to merge", n)
 		}
 		if len(f.Notes) > 0 {
 			return nil, fmt.Errorf("results: file %d: %s", n, strings.Join(f.Notes, "; "))
@@ -66,6 +72,12 @@ func Merge(files ...*File) (*File, error) {
 		}
 		if (f.MAU != nil) != (first.MAU != nil) {
 			return nil, fmt.Errorf("results: file %d and file 1 differ in having MAU results: merge the shards of one run", n)
+		}
+		if (len(f.Storms) > 0) != (len(first.Storms) > 0) {
+			return nil, fmt.Errorf("results: file %d and file 1 differ in having storms (events): merge the shards of one run", n)
+		}
+		if len(f.Storms) > 0 {
+			storms = append(storms, f.Storms)
 		}
 		if !sameExprs(f.Thresholds, first.Thresholds) {
 			return nil, fmt.Errorf("results: file %d has other thresholds than file 1: merge the shards of one run", n)
@@ -106,6 +118,13 @@ func Merge(files ...*File) (*File, error) {
 	out.Scenario, out.ScenarioFile, out.Seed = first.Scenario, first.ScenarioFile, first.Seed
 	out.Duration = Duration(out.Ended.Sub(out.Started))
 	out.Metrics = &ms
+	if len(storms) > 0 {
+		st, err := storm.Merge(storms...)
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		out.Storms = st
+	}
 	if len(maus) > 0 {
 		m, err := mau.Merge(maus...)
 		if err != nil {

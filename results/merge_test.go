@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
@@ -101,6 +102,7 @@ func TestMergeRefuses(t *testing.T) {
 		{"same shard twice", []*File{other(func(f *File) { f.Shard = "1/3" }), base, other(func(f *File) { f.Shard = "1/3" })}, "files 1 and 3 are both shard 1/3"},
 		{"no metrics", []*File{base, other(func(f *File) { f.Metrics = nil })}, "file 2 has no metrics"},
 		{"other schema", []*File{base, other(func(f *File) { f.Schema = "imload/results/v0" })}, `schema "imload/results/v0"`},
+		{"capacity search", []*File{base, other(func(f *File) { f.Capacity = &capacity.Report{Sustained: 700} })}, "file 2 holds a capacity search, which runs in one process (imload run refuses --shard for it"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

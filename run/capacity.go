@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/imload/imload/judge"
+	"github.com/imload/imload/judge/eval"
 	"io"
 	"math"
 	"strings"
@@ -35,9 +37,19 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, errors.New("run: a capacity search runs in one process: drop --shard (a generator-bound answer says when imload needs more)")
 	}
 	o.defaults()
-	ths, err := scenarioThresholds(sc)
+	all, err := scenarioThresholds(sc)
 	if err != nil {
 		return nil, err
+	}
+	// The capacity metrics judge the search's answer; the others are the
+	// SLO every step is judged by.
+	ths, answer := splitCapacity(all)
+	if c.Require > 0 {
+		th, err := scenario.ParseThreshold("capacity.sustained >= " + fmtLoad(c.Require))
+		if err != nil {
+			return nil, err
+		}
+		answer = append([]scenario.Threshold{th}, answer...)
 	}
 	cfg := capacity.Config{Vary: c.Vary, From: c.From, Max: c.Max, Precision: c.Precision, Growth: c.Growth,
 		Repeats: c.Repeats, MaxSteps: c.MaxSteps, Require: c.Require}
@@ -82,10 +94,7 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		Started: start, Ended: end, Duration: results.Duration(end.Sub(start)), Interrupted: interrupted,
 		Environment: env, Capacity: rep,
 	}
-	if rep.Require > 0 {
-		f.Thresholds = []results.Threshold{{Expr: fmt.Sprintf("capacity.sustained >= %s", fmtLoad(rep.Require)),
-			Metric: "capacity.sustained", Actual: rep.Sustained, Pass: rep.Met}}
-	}
+	f.Thresholds = eval.Thresholds(answer, eval.Inputs{Capacity: rep})
 	out := &Outcome{File: f, Passed: !interrupted && passed(f.Thresholds)}
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
@@ -127,6 +136,12 @@ func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Sce
 			p.Model, p.Rate = scenario.Open, load
 		}
 		return p
+	}
+	st.Thresholds, st.ParsedThresholds = nil, nil
+	slo, _ := splitCapacity(sc.ParsedThresholds)
+	for _, th := range slo {
+		st.Thresholds = append(st.Thresholds, th.String())
+		st.ParsedThresholds = append(st.ParsedThresholds, th)
 	}
 	st.Phases = nil
 	if w := c.Warmup.D(); w > 0 {
@@ -282,4 +297,17 @@ func (b *eventBuf) take() []event.Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.evs
+}
+
+// splitCapacity parts thresholds into the SLO each step is judged by and
+// those on the search's answer (the capacity metrics).
+func splitCapacity(ths []scenario.Threshold) (slo, answer []scenario.Threshold) {
+	for _, th := range ths {
+		if th.Ref.Metric != nil && th.Ref.Metric.Source == judge.FromCapacity {
+			answer = append(answer, th)
+		} else {
+			slo = append(slo, th)
+		}
+	}
+	return slo, answer
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/shard"
 )
 
 func capacityScenario(t *testing.T, extra string) *scenario.Scenario {
@@ -52,11 +53,25 @@ func TestCapacityEndToEnd(t *testing.T) {
 		t.Skip("runs a few one-second steps")
 	}
 	out := filepath.Join(t.TempDir(), "results.json")
-	res, err := Execute(t.Context(), Options{Scenario: capacityScenario(t, "  require: 1000000\n"), Out: out})
+	sc := capacityScenario(t, "  require: 1000000\n")
+	// A threshold on the answer: judged once, on the search's answer, never
+	// on a step (where it has no value and would fail every step).
+	ceiling, err := scenario.ParseThreshold("capacity.sustained <= 800")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Thresholds = append(sc.Thresholds, ceiling.String())
+	sc.ParsedThresholds = append(sc.ParsedThresholds, ceiling)
+	res, err := Execute(t.Context(), Options{Scenario: sc, Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := res.File.Capacity
+	ths := res.File.Thresholds
+	if len(ths) != 2 || ths[0].Expr != "capacity.sustained >= 1000000" || ths[0].Pass ||
+		ths[1].Expr != "capacity.sustained <= 800" || ths[1].Actual != c.Sustained || !ths[1].Pass {
+		t.Fatalf("thresholds on the answer: %+v (sustained %v)", ths, c.Sustained)
+	}
 	if c == nil || len(c.Steps) == 0 || len(c.Steps) > 5 {
 		t.Fatalf("capacity %+v", c)
 	}
@@ -80,6 +95,9 @@ func TestCapacityEndToEnd(t *testing.T) {
 		t.Fatalf("bound %q", c.Bound)
 	}
 	for _, s := range c.Steps {
+		if strings.Contains(strings.Join(s.Failed, " "), "capacity.") {
+			t.Fatalf("a step was judged by a threshold on the answer: %+v", s)
+		}
 		if s.Logins == 0 || s.Duration != 1 {
 			t.Fatalf("step without figures: %+v", s)
 		}
@@ -135,9 +153,17 @@ phases: [{model: open, duration: 1500ms, rate: 40}]
 
 func TestStepScenario(t *testing.T) {
 	sc := capacityScenario(t, "")
+	gate, err := scenario.ParseThreshold("capacity.sustained >= 700")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Thresholds, sc.ParsedThresholds = append(sc.Thresholds, gate.String()), append(sc.ParsedThresholds, gate)
 	st := stepScenario(sc, 400, 2)
 	if st.Capacity != nil || st.Seed != sc.Seed+2 || len(st.Phases) != 3 {
 		t.Fatalf("%+v", st)
+	}
+	if want := []string{"login.p99 < 100ms", "errors.rate < 1%"}; strings.Join(st.Thresholds, ";") != strings.Join(want, ";") || len(st.ParsedThresholds) != 2 {
+		t.Fatalf("a step's thresholds are its SLO %q, got %q", want, st.Thresholds)
 	}
 	for _, p := range st.Phases {
 		if p.Model != scenario.Open || p.Rate != 400 {
@@ -151,5 +177,14 @@ func TestStepScenario(t *testing.T) {
 	}
 	if m := st.Phases[1]; m.Devices != 500 || m.Name != "measure" {
 		t.Fatalf("window %+v", m)
+	}
+}
+
+// A capacity search cannot be split over shards (each step's verdict needs
+// the whole load's latencies): --shard is refused, naming the flag.
+func TestCapacityRefusesShards(t *testing.T) {
+	_, err := Execute(t.Context(), Options{Scenario: capacityScenario(t, ""), Shard: shard.Shard{Index: 0, Count: 2}})
+	if err == nil || !strings.Contains(err.Error(), "drop --shard") {
+		t.Fatalf("got %v, want the --shard refusal", err)
 	}
 }

@@ -176,19 +176,25 @@ func (s *storms) strike(i int) {
 // surgeBase numbers a surge's devices apart from the phases' arrivals.
 const surgeBase = 1 << 30
 
-// surge spawns e.Rate arrivals per second for e.For, each a device of its
-// own running until the run ends.
+// surge spawns e.Rate arrivals per second for e.For (a shard 1/N of them),
+// each a device of its own running until the run ends.
 func (s *storms) surge(i int, e scenario.Event, from time.Time) {
-	n := int(e.Rate * e.For.Seconds())
+	// A shard plays 1/N of the surge's arrivals (as of the phases'), on
+	// device numbers no other shard uses.
+	rate := e.Rate
+	if sh := s.r.o.Shard; !sh.Whole() {
+		rate /= float64(sh.Count)
+	}
+	n := int(rate * e.For.Seconds())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		for k := 0; k < n; k++ {
-			at := from.Add(time.Duration(float64(k) / e.Rate * float64(time.Second)))
+			at := from.Add(time.Duration(float64(k) / rate * float64(time.Second)))
 			if !s.sleepUntil(at) {
 				return
 			}
-			idx := surgeBase + i<<20 + k
+			idx := s.r.o.Shard.Device(surgeBase + i<<20 + k)
 			s.tr.Arrived(i, "dev"+strconv.Itoa(idx))
 			s.wg.Add(1)
 			go func() {
@@ -226,18 +232,35 @@ func (s *storms) stop() {
 	s.wg.Wait()
 }
 
-// figures are the storms' figures, with the oracle's verdicts of the run.
-func (s *storms) figures(kick *check.Report) []storm.Figures {
+// figures are the storms' figures, before the oracle's counts.
+func (s *storms) figures() []storm.Figures {
 	if s == nil {
 		return nil
 	}
-	fs := s.tr.Figures(s.r.end)
+	return s.tr.Figures(s.r.end)
+}
+
+// windows are the storms' recovery windows, for the oracle to count in.
+func windows(fs []storm.Figures) []check.Window {
+	var out []check.Window
+	for _, f := range fs {
+		out = append(out, check.Window{From: f.Time, To: f.Time.Add(time.Duration(f.WindowS * float64(time.Second)))})
+	}
+	return out
+}
+
+// withKickout sets each storm's oracle counts from the report's windows
+// (those of windows(fs), in order).
+func withKickout(fs []storm.Figures, kick *check.Report) {
+	if kick == nil {
+		return
+	}
 	for i := range fs {
-		if kick != nil {
-			fs[i].KickoutViolations = int(kick.Violations())
+		if i < len(kick.Windows) {
+			w := kick.Windows[i]
+			fs[i].Kickout = &storm.Kickout{Kicks: w.Kicks, Violations: w.Violations, Undecided: w.Undecided}
 		}
 	}
-	return fs
 }
 
 // lost reports the sessions the storms lost that should have stayed

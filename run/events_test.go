@@ -11,8 +11,11 @@ import (
 
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/report"
+	"github.com/imload/imload/results"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
+	"github.com/imload/imload/shard"
 	"github.com/imload/imload/storm"
 )
 
@@ -151,13 +154,7 @@ func TestSurgeUnderRateLimit(t *testing.T) {
 	sc := stormScenario(t, "inproc", "{at: 2s, action: surge, rate: 200, for: 250ms}",
 		"")
 	sc.Target.Protect = &scenario.Protect{LoginRate: &scenario.LoginRate{Rate: 60, Burst: 5}}
-	log := newActionLog()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := Execute(ctx, Options{Scenario: sc, Sink: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, log := runLogged(t, sc)
 	f := out.File.Storms[0]
 	if f.Affected != 50 || f.Recovered != 50 {
 		t.Fatalf("surge: %d arrived, %d logged in: want all 50 back", f.Affected, f.Recovered)
@@ -221,4 +218,110 @@ func TestExternalRestartCommand(t *testing.T) {
 	if len(out.File.Storms) != 1 || out.File.Storms[0].Affected == 0 {
 		t.Errorf("storms %+v", out.File.Storms)
 	}
+}
+
+// Each storm carries the kickout oracle's counts within its recovery
+// window: with few users, the fresh logins after a restart that lost the
+// sessions displace each other's devices, and every such kick whose notice
+// arrived in the window is judged there, with no violation on the clean
+// server.
+func TestStormKickoutCounts(t *testing.T) {
+	sc := stormScenario(t, "inproc", "{at: 800ms, action: restart_server, sessions: lost}", "")
+	sc.Population.Users = 12
+	out, log := runLogged(t, sc)
+	f := out.File.Storms[0]
+	k := f.Kickout
+	if k == nil {
+		t.Fatal("no kickout counts in the storm's figures")
+	}
+	from, to := f.Time, f.Time.Add(time.Duration(f.WindowS*float64(time.Second)))
+	kicks := 0
+	for _, d := range log.devices() {
+		for _, e := range log.by[d] {
+			if e.Kind == event.Kicked && e.BySeq != 0 && !e.At.Before(from) && !e.At.After(to) {
+				kicks++
+			}
+		}
+	}
+	if kicks == 0 {
+		t.Fatal("no kick in the recovery window: the scenario shows nothing")
+	}
+	if k.Kicks != int64(kicks) || k.Violations != 0 || k.Kicks > out.Kickout.Checks.Kicks {
+		t.Errorf("window counts %+v, want the %d kicks the devices were told of in the window (of %d in the run) and no violation", k, kicks, out.Kickout.Checks.Kicks)
+	}
+	var txt strings.Builder
+	if err := report.WriteText(&txt, out.File); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("kickout oracle in the window: %d kicks judged, 0 violations", k.Kicks); !strings.Contains(txt.String(), want) {
+		t.Errorf("terminal report lacks %q:\n%s", want, txt.String())
+	}
+}
+
+// A storm run split over shards: each shard plays every event on its own
+// devices (a surge's arrivals split like the phases', on device numbers
+// of its own), and the merged file reports each event over all shards:
+// devices, recoveries and attempts add, the oracle's window counts too.
+func TestShardedStormsMerge(t *testing.T) {
+	ev := "{at: 800ms, action: restart_server}\n  - {at: 1500ms, action: surge, rate: 100, for: 500ms}"
+	var files []*results.File
+	devices := map[string]int{}
+	for i := range 2 {
+		sc := stormScenario(t, "inproc", ev, "")
+		log := newActionLog()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := Execute(ctx, Options{Scenario: sc, Shard: shard.Shard{Index: i, Count: 2}, Sink: log})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.File.Storms) != 2 || out.File.Storms[1].Affected != 25 {
+			t.Fatalf("shard %d storms %+v: want the surge's 25 of 50 arrivals", i, out.File.Storms)
+		}
+		for _, d := range log.devices() {
+			devices[d]++
+		}
+		files = append(files, out.File)
+	}
+	for d, n := range devices {
+		if n > 1 {
+			t.Fatalf("device %s ran in both shards", d)
+		}
+	}
+	m, err := results.Merge(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Storms) != 2 {
+		t.Fatalf("merged storms %+v", m.Storms)
+	}
+	for i, f := range m.Storms {
+		a, b := files[0].Storms[i], files[1].Storms[i]
+		if f.Affected != a.Affected+b.Affected || f.Disrupted != a.Disrupted+b.Disrupted || f.Recovered != a.Recovered+b.Recovered ||
+			f.Attempts != a.Attempts+b.Attempts || f.Kickout == nil || f.Kickout.Kicks != a.Kickout.Kicks+b.Kickout.Kicks {
+			t.Errorf("events[%d] merged %+v\nfrom %+v\nand %+v", i, f, a, b)
+		}
+		if f.RecoveryP95 == nil || *f.RecoveryP95 < min(*a.RecoveryP95, *b.RecoveryP95)*0.999 || *f.RecoveryP95 > max(*a.RecoveryP95, *b.RecoveryP95)*1.001 {
+			t.Errorf("events[%d] merged p95 %v outside the shards' %v and %v", i, f.RecoveryP95, *a.RecoveryP95, *b.RecoveryP95)
+		}
+		if f.PeakConnects < max(a.PeakConnects, b.PeakConnects) {
+			t.Errorf("events[%d] merged peak %v below a shard's (%v, %v)", i, f.PeakConnects, a.PeakConnects, b.PeakConnects)
+		}
+	}
+	if m.Storms[1].Affected != 50 {
+		t.Errorf("merged surge: %d arrivals, want the scenario's 50", m.Storms[1].Affected)
+	}
+}
+
+// runLogged runs sc within 30 s with every event kept.
+func runLogged(t *testing.T, sc *scenario.Scenario) (*Outcome, *actionLog) {
+	t.Helper()
+	log := newActionLog()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := Execute(ctx, Options{Scenario: sc, Sink: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, log
 }

@@ -357,6 +357,9 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
 	}
+	// The storms' recovery windows are known before the oracle runs, so
+	// that it counts its kicks and verdicts within each.
+	f.Storms = r.storms.figures()
 	if r.hist != nil {
 		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
 			fmt.Fprintln(o.Log, note)
@@ -372,10 +375,11 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
 			RefusalCodes:   r.tgt.Traits.RefusalCodes,
 			HarnessLag:     r.probe.Lag,
+			Windows:        windows(f.Storms),
 		})
 		out.Kickout = f.Kickout
+		withKickout(f.Storms, f.Kickout)
 	}
-	f.Storms = r.storms.figures(out.Kickout)
 	ths, notes := shardThresholds(r.thresholds, o.Shard)
 	f.Thresholds = evalThresholds(ths, f.Metrics, out.Kickout)
 	annotate(f.Thresholds, ths, notes, cutShort(interrupted, r.aborted))

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"github.com/imload/imload/judge"
 	"maps"
 	"math"
 	"time"
@@ -59,6 +60,7 @@ type Capacity struct {
 func fieldDocs() map[string]fieldDoc {
 	d := coreFieldDocs()
 	maps.Copy(d, capacityDocs())
+	maps.Copy(d, compareDocs())
 	return d
 }
 
@@ -161,7 +163,13 @@ func (v *validator) capacity() {
 	if c.Vary == VaryDevices && (c.From != math.Trunc(c.From) || c.Max != math.Trunc(c.Max)) {
 		v.errf("capacity.from", "vary: devices counts whole devices: from and max must be whole numbers")
 	}
-	if len(v.s.Thresholds) == 0 {
+	slo := 0
+	for _, th := range v.s.ParsedThresholds {
+		if th.Ref.Metric.Source != judge.FromCapacity {
+			slo++
+		}
+	}
+	if slo == 0 && len(v.s.ParsedThresholds) == len(v.s.Thresholds) {
 		v.keyErrf("capacity", "a capacity search needs thresholds (its SLO), e.g. [\"login.p99 < 100ms\", \"errors.rate < 1%%\"]")
 	}
 }

@@ -57,3 +57,34 @@ func TestCapacitySectionErrors(t *testing.T) {
 		t.Errorf("no thresholds: %v", err)
 	}
 }
+
+// The capacity metrics are thresholds of a capacity section only: there
+// they judge the answer (and a misspelt one is refused with its column and
+// the closest name); a scenario of phases refuses them; the SLO must still
+// hold a threshold of the steps.
+func TestCapacityThresholds(t *testing.T) {
+	s, err := Parse([]byte(`population: {users: 100}
+thresholds: ["login.p99 < 100ms", "capacity.sustained >= 700", "capacity.interval.low > 650"]
+capacity: {vary: rate, from: 50, max: 3200}
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ParsedThresholds) != 3 || s.ParsedThresholds[1].Metric != "capacity.sustained" {
+		t.Fatalf("parsed %+v", s.ParsedThresholds)
+	}
+	cases := []struct{ yaml, want string }{
+		{`thresholds: ["login.p99 < 100ms", "capacity.sustaned >= 700"]
+capacity: {vary: rate, from: 50, max: 3200}`, `c.yaml:2:35: thresholds[1]: col 10: unknown metric "capacity.sustaned"; did you mean capacity.sustained?`},
+		{`thresholds: ["capacity.sustained >= 700"]
+phases: [{name: p, model: open, rate: 1, duration: 1s}]`, "thresholds[0]: capacity.sustained is a capacity search's answer: it needs a capacity section"},
+		{`thresholds: ["capacity.sustained >= 700"]
+capacity: {vary: rate, from: 50, max: 3200}`, "needs thresholds (its SLO)"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte("population: {users: 100}\n"+c.yaml+"\n"), "c.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %v\nwant %q", c.yaml, err, c.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if s.Population.Users <= 0 || (len(s.Phases) == 0 && s.MAU == nil) || len(s.Platforms) == 0 || s.Target.Timeout <= 0 {
+		if s.Population.Users <= 0 || (len(s.Phases) == 0 && s.MAU == nil && s.Capacity == nil) || len(s.Platforms) == 0 || s.Target.Timeout <= 0 {
 			t.Fatalf("accepted an invalid scenario: %+v", s)
 		}
 		if len(s.ParsedThresholds) != len(s.Thresholds) {

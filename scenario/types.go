@@ -47,6 +47,9 @@ type Scenario struct {
 	// Capacity, when set, searches the largest load the target sustains
 	// within the thresholds instead of running the phases (capacity.go).
 	Capacity *Capacity `yaml:"capacity,omitempty" json:"capacity,omitempty"`
+	// Compare says how a run of this scenario is compared with a baseline
+	// (compare.go).
+	Compare *Compare `yaml:"compare,omitempty" json:"compare,omitempty"`
 }
 
 // Target names what the devices talk to.

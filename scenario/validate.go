@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imload/imload/faults"
+	"github.com/imload/imload/judge"
 	"github.com/imload/imload/policy"
 	"gopkg.in/yaml.v3"
 )
@@ -222,6 +223,7 @@ func (v *validator) validate() {
 	v.mau()
 	v.service()
 	v.capacity()
+	v.compare()
 }
 
 // end checks end and end_grace.
@@ -540,6 +542,10 @@ func (v *validator) thresholds() {
 		t, err := ParseThreshold(expr)
 		if err != nil {
 			v.errf(fmt.Sprintf("thresholds[%d]", i), "%v", err)
+			continue
+		}
+		if t.Ref.Metric.Source == judge.FromCapacity && s.Capacity == nil {
+			v.errf(fmt.Sprintf("thresholds[%d]", i), "%s is a capacity search's answer: it needs a capacity section", t.Metric)
 			continue
 		}
 		s.ParsedThresholds = append(s.ParsedThresholds, t)

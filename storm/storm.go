@@ -11,9 +11,10 @@ package storm
 
 import (
 	"math"
-	"sort"
 	"sync"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/event"
@@ -77,11 +78,35 @@ type Figures struct {
 	// the server's resume window after a restart that keeps sessions
 	// resumable: sessions lost that should not have been. A violation.
 	LostResumable int `json:"lost_resumable"`
-	// KickoutViolations is the kickout oracle's count of violations over
-	// the run (set by the run; 0 on a correct server).
-	KickoutViolations int `json:"kickout_violations"`
-	// Series is per second around the event.
+	// Kickout is the kickout oracle's counts within the recovery window
+	// (set by the run; nil: the oracle was off): the kicks it judged and the
+	// violations (0 on a correct server) and undecided verdicts it found.
+	Kickout *Kickout `json:"kickout,omitempty"`
+	// Series is per second from 5 s before the event to the end of the run.
 	Series Series `json:"series"`
+	// Offered counts attempts by their intended instant in 100 ms slices,
+	// from the event's slice to the end of the run.
+	Offered Offered `json:"offered_100ms"`
+	// RecoveryHDR holds the disrupted devices' recovery times (from the
+	// event to online again, in microseconds) as an HdrHistogram, V2
+	// compressed: the percentiles above are read from it (to 0.1%), and
+	// shards' histograms merge exactly.
+	RecoveryHDR string `json:"recovery_hdr,omitempty"`
+}
+
+// Kickout is the kickout oracle's counts within a storm's recovery window.
+type Kickout struct {
+	Kicks      int64 `json:"kicks"`
+	Violations int64 `json:"violations"`
+	Undecided  int64 `json:"undecided"`
+}
+
+// Offered are attempts per 100 ms slice by their intended instant, from
+// StartS (seconds from the start of the phases).
+type Offered struct {
+	StartS   float64 `json:"start_s"`
+	Connects []int   `json:"connects"`
+	Logins   []int   `json:"logins"`
 }
 
 // Refusals counts answers of the server's protections.
@@ -101,8 +126,15 @@ type Series struct {
 	Logins   []int   `json:"logins"`
 }
 
-// Violations is how many figures are violations (lost resumable sessions).
-func (f *Figures) Violations() int { return f.LostResumable }
+// Violations is how many figures are violations (lost resumable sessions
+// and the oracle's violations within the window).
+func (f *Figures) Violations() int {
+	n := f.LostResumable
+	if f.Kickout != nil {
+		n += int(f.Kickout.Violations)
+	}
+	return n
+}
 
 // Mark says which devices an event hit.
 type Mark struct {
@@ -314,7 +346,7 @@ func (t *Tracker) Figures(end time.Time) []Figures {
 func (t *Tracker) figures(tr *track, end time.Time) Figures {
 	f := Figures{Action: tr.m.Action, Index: tr.m.Index, Detail: tr.m.Detail, Time: tr.at,
 		AtS: tr.at.Sub(t.start).Seconds(), Affected: len(tr.devs), LostResumable: tr.lost}
-	var recs []time.Duration
+	rec := newRecovery()
 	last := tr.at
 	for _, d := range tr.devs {
 		if !d.disrupted {
@@ -328,7 +360,7 @@ func (t *Tracker) figures(tr *track, end time.Time) Figures {
 			continue
 		}
 		f.Recovered++
-		recs = append(recs, d.at.Sub(tr.at))
+		_ = rec.RecordValue(max(int64(d.at.Sub(tr.at)/time.Microsecond), 1))
 		if d.at.After(last) {
 			last = d.at
 		}
@@ -341,43 +373,28 @@ func (t *Tracker) figures(tr *track, end time.Time) Figures {
 			f.FreshLogins++
 		}
 	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i] < recs[j] })
-	pct := func(p float64) *float64 {
-		need := int(math.Ceil(p * float64(f.Disrupted)))
-		if f.Disrupted == 0 || need > len(recs) {
-			return nil
-		}
-		v := recs[max(need-1, 0)].Seconds()
-		return &v
-	}
-	f.RecoveryP50, f.RecoveryP95, f.RecoveryP99 = pct(0.50), pct(0.95), pct(0.99)
-	if f.Recovered > 0 {
-		f.Amplification = float64(f.Attempts) / float64(f.Recovered)
-		f.LoginAmplification = float64(f.LoginAttempts) / float64(f.Recovered)
-	}
+	f.RecoveryHDR = encodeRecovery(rec)
 	win := max(last.Sub(tr.at), time.Second)
 	f.WindowS = win.Seconds()
 	from := int(math.Floor(tr.at.Sub(t.start).Seconds()))
 	to := int(math.Ceil(tr.at.Add(win).Sub(t.start).Seconds()))
 	for i := max(from, 0); i < to && i < len(t.secs); i++ {
 		s := t.secs[i]
-		f.PeakConnects = max(f.PeakConnects, float64(s.connects))
-		f.PeakLogins = max(f.PeakLogins, float64(s.logins))
 		f.Refusals.LoginRate += s.rate
 		f.Refusals.LoginBuckets += s.bucket
 		f.Refusals.Flapping += s.flap
 	}
 	lo10 := max(int(tr.at.Sub(t.start)/(100*time.Millisecond)), 0)
-	hi10 := int(tr.at.Add(win).Sub(t.start)/(100*time.Millisecond)) + 1
-	for i := lo10; i < hi10 && i < len(t.tenths); i++ {
-		f.PeakOfferedConnects = max(f.PeakOfferedConnects, float64(10*t.tenths[i].connects))
-		f.PeakOfferedLogins = max(f.PeakOfferedLogins, float64(10*t.tenths[i].logins))
+	f.Offered.StartS = float64(lo10) / 10
+	for i := lo10; i < len(t.tenths); i++ {
+		f.Offered.Connects = append(f.Offered.Connects, t.tenths[i].connects)
+		f.Offered.Logins = append(f.Offered.Logins, t.tenths[i].logins)
 	}
-	// The series: from 5s before the event to 5s after the window.
-	lo, hi := max(from-5, 0), min(to+5, len(t.secs))
+	// The series: from 5s before the event to the end of the run.
+	lo := max(from-5, 0)
 	f.Series.StartS = float64(lo)
 	online := 0
-	for i := 0; i < hi; i++ {
+	for i := 0; i < len(t.secs); i++ {
 		s := t.secs[i]
 		if s.set {
 			online = s.online
@@ -388,5 +405,67 @@ func (t *Tracker) figures(tr *track, end time.Time) Figures {
 			f.Series.Logins = append(f.Series.Logins, s.logins)
 		}
 	}
+	f.derive(rec)
 	return f
+}
+
+// derive computes, from the figures' mergeable parts (counts, the
+// recovery histogram, the series over the window), the figures read from
+// them: recovery percentiles, amplification and peaks.
+func (f *Figures) derive(rec *hdrhistogram.Histogram) {
+	pct := func(p float64) *float64 {
+		need := int64(math.Ceil(p * float64(f.Disrupted)))
+		n := rec.TotalCount()
+		if f.Disrupted == 0 || need > n {
+			return nil
+		}
+		// The need-th smallest recovery of the disrupted devices (those
+		// that never came back count as later than any).
+		v := time.Duration(rec.ValueAtQuantile(100*float64(max(need, 1))/float64(n))) * time.Microsecond
+		s := v.Seconds()
+		return &s
+	}
+	f.RecoveryP50, f.RecoveryP95, f.RecoveryP99 = pct(0.50), pct(0.95), pct(0.99)
+	f.Amplification, f.LoginAmplification = 0, 0
+	if f.Recovered > 0 {
+		f.Amplification = float64(f.Attempts) / float64(f.Recovered)
+		f.LoginAmplification = float64(f.LoginAttempts) / float64(f.Recovered)
+	}
+	from := math.Floor(f.AtS)
+	to := math.Ceil(f.AtS + f.WindowS)
+	f.PeakConnects, f.PeakLogins = 0, 0
+	for i := range f.Series.Connects {
+		if sec := f.Series.StartS + float64(i); sec >= from && sec < to {
+			f.PeakConnects = max(f.PeakConnects, float64(f.Series.Connects[i]))
+			f.PeakLogins = max(f.PeakLogins, float64(f.Series.Logins[i]))
+		}
+	}
+	f.PeakOfferedConnects, f.PeakOfferedLogins = 0, 0
+	hi10 := math.Floor(10*(f.AtS+f.WindowS)) + 1
+	for i := range f.Offered.Connects {
+		if slice := math.Round(10*f.Offered.StartS) + float64(i); slice < hi10 {
+			f.PeakOfferedConnects = max(f.PeakOfferedConnects, float64(10*f.Offered.Connects[i]))
+			f.PeakOfferedLogins = max(f.PeakOfferedLogins, float64(10*f.Offered.Logins[i]))
+		}
+	}
+}
+
+// newRecovery is the histogram of recovery times: 1 µs to 1 h, 3 digits.
+func newRecovery() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+}
+
+func encodeRecovery(h *hdrhistogram.Histogram) string {
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return "" // an in-memory encoding of a valid histogram does not fail
+	}
+	return string(b)
+}
+
+func decodeRecovery(s string) (*hdrhistogram.Histogram, error) {
+	if s == "" {
+		return newRecovery(), nil
+	}
+	return hdrhistogram.Decode([]byte(s))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/imload/imload/compare"
 	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
 )
 
 // compareFlags are the options of a comparison, shared by `imload compare`
@@ -26,6 +27,17 @@ type compareFlags struct {
 	jsonOut    string
 	htmlOut    string
 	platforms  bool
+	keepLagged bool
+	// fromScenario are the tolerances of a scenario's compare section;
+	// the command line's come after them and win for the same figure.
+	fromScenario []compare.Tolerance
+}
+
+// useScenario takes the tolerances of sc's compare section.
+func (c *compareFlags) useScenario(sc *scenario.Scenario) {
+	if sc != nil && sc.Compare != nil {
+		c.fromScenario = sc.Compare.Tolerances
+	}
 }
 
 func (c *compareFlags) register(f *pflag.FlagSet, prefix string) {
@@ -38,10 +50,11 @@ func (c *compareFlags) register(f *pflag.FlagSet, prefix string) {
 	f.StringVar(&c.jsonOut, prefix+"compare-json", "", "write the comparison as JSON to `FILE` (- for stdout)")
 	f.StringVar(&c.htmlOut, prefix+"compare-html", "", "write the comparison as a self-contained HTML page to `FILE`")
 	f.BoolVar(&c.platforms, prefix+"platforms", false, "also print the per-platform rows (point values)")
+	f.BoolVar(&c.keepLagged, prefix+"keep-lagged", false, "keep the seconds in which a run's generator lagged (left out by default: their latencies hold imload's own delay)")
 }
 
 func (c *compareFlags) options() (compare.Options, error) {
-	o := compare.Options{Seed: c.seed, Resamples: c.resamples, Confidence: c.confidence, Block: c.block}
+	o := compare.Options{Seed: c.seed, Resamples: c.resamples, Confidence: c.confidence, Block: c.block, KeepLagged: c.keepLagged}
 	if c.resamples < 1 {
 		return o, fmt.Errorf("--resamples must be at least 1, got %d", c.resamples)
 	}
@@ -51,6 +64,7 @@ func (c *compareFlags) options() (compare.Options, error) {
 	if c.block < 0 {
 		return o, fmt.Errorf("--block must be 0 (the rule) or a number of seconds, got %d", c.block)
 	}
+	o.Tolerances = append(o.Tolerances, c.fromScenario...)
 	for _, s := range c.tolerances {
 		ts, err := compare.ParseTolerances(s)
 		if err != nil {
@@ -130,8 +144,9 @@ func splitList(vs []string) []string {
 
 func newCompareCmd() *cobra.Command {
 	var (
-		cf         compareFlags
-		base, next []string
+		cf           compareFlags
+		base, next   []string
+		scenarioFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare BASE.json NEW.json | compare --base A.json,B.json --new C.json,D.json",
@@ -156,6 +171,14 @@ max, 0.1pp for errors.rate; --max-regression overrides them:
   p99=5%             every operation's p99
   errors.rate=0.05pp the error rate, in percentage points
   logout.max=off     shown, not gated
+A scenario's compare section (compare: {max_regression: [login.p99=10%]}) gives
+tolerances too, read with --scenario FILE (and by imload run --baseline from the
+scenario it runs); --max-regression wins over them for the same figure.
+
+The seconds in which a run's generator lagged (its scheduler or pacer late by
+more than 50 ms at p99, in the second or the one before) are left out on both
+sides, with a warning (--keep-lagged keeps them): their latencies hold imload's
+own delay.
 
 Runs of different scenarios are refused; other differences the files record
 (seed, target, imload version, CPUs, ...) are listed.
@@ -173,6 +196,13 @@ or input (also runs of different scenarios).`,
 			case len(args) == 0 && len(bs) > 0 && len(ns) > 0:
 			default:
 				return withCode(exitBadInput, errors.New("give BASE.json NEW.json, or --base FILES --new FILES (not both)"))
+			}
+			if scenarioFile != "" {
+				sc, err := scenario.Load(scenarioFile)
+				if err != nil {
+					return withCode(exitBadInput, err)
+				}
+				cf.useScenario(sc)
 			}
 			b, err := readRuns(bs)
 			if err != nil {
@@ -195,6 +225,7 @@ or input (also runs of different scenarios).`,
 	f := cmd.Flags()
 	f.StringArrayVar(&base, "base", nil, "BASE results files (comma-separated or repeated)")
 	f.StringArrayVar(&next, "new", nil, "NEW results files (comma-separated or repeated)")
+	f.StringVar(&scenarioFile, "scenario", "", "take tolerances from this scenario's compare section (`FILE`); --max-regression wins over them")
 	cf.register(f, "")
 	return cmd
 }

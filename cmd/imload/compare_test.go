@@ -110,5 +110,23 @@ func TestCompareCLI(t *testing.T) {
 		if _, _, code := runCmd(t, "compare", base, slow, "--max-regression", "login.p50=off,p50=off,p90=off,p99=off,p99.9=off,max=off,throughput=off,errors.rate=off"); code != exitOK {
 			t.Errorf("every figure off: exit %d, want 0", code)
 		}
+		// The same tolerances from a scenario's compare section, and the
+		// command line winning over it for one figure.
+		off := writeScenario(t, dir, "off.yaml", shortScenario("")+
+			"compare:\n  max_regression: [\"p50=off,p90=off,p99=off,p99.9=off,max=off\", \"throughput=off\", \"errors.rate=off\"]\n")
+		if stdout, stderr, code := runCmd(t, "compare", base, slow, "--scenario", off); code != exitOK {
+			t.Errorf("compare --scenario with every figure off: exit %d, want 0\n%s\n%s", code, stdout, stderr)
+		}
+		if _, _, code := runCmd(t, "compare", base, slow, "--scenario", off, "--max-regression", "login.p50=10%"); code != exitFailed {
+			t.Errorf("compare --scenario overridden by --max-regression login.p50=10%%: exit %d, want %d", code, exitFailed)
+		}
+		if _, _, code := runCmd(t, "run", off, "-q", "-o", "", "--seed", "6", "--fault", "slow-login=300ms", "--baseline", base); code != exitOK {
+			t.Errorf("run --baseline of a scenario whose compare section turns every figure off: exit %d, want 0", code)
+		}
+		bad := writeScenario(t, dir, "bad.yaml", shortScenario("")+"compare:\n  max_regression: [\"errors.rate=5%\"]\n")
+		_, _, err := execScenarioCmd(t, "compare", base, slow, "--scenario", bad)
+		if code := exitCode(err); code != exitBadInput || !strings.Contains(err.Error(), "compare.max_regression[0]") {
+			t.Errorf("a bad compare section: exit %d, error %v", code, err)
+		}
 	})
 }

@@ -59,6 +59,7 @@ the tolerances also exits 1.`,
 			if err != nil {
 				return withCode(exitBadInput, err)
 			}
+			baseline.useScenario(sc)
 			if err := baseline.load(); err != nil {
 				return err
 			}

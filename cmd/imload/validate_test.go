@@ -121,6 +121,18 @@ func TestValidateCmd(t *testing.T) {
 			errMessage: "1 of 2 scenario files invalid",
 		},
 		{
+			name:    "capacity gate",
+			args:    []string{"validate", testdataDir + "good/capacity_gate.yaml"},
+			wantOut: testdataDir + "good/capacity_gate.yaml: ok (0 phases, 100 users, policy dual-platform)\n",
+		},
+		{
+			name:       "misspelt capacity metric",
+			args:       []string{"validate", testdataDir + "bad/capacity_metric_misspelt.yaml"},
+			wantErr:    testdataDir + "bad/capacity_metric_misspelt.yaml:6:5: thresholds[1]: col 10: unknown metric \"capacity.sustaned\"; did you mean capacity.sustained? (allowed after capacity: sustained, interval)\n",
+			wantCode:   exitBadInput,
+			errMessage: "1 of 1 scenario files invalid",
+		},
+		{
 			name:       "missing file",
 			args:       []string{"validate", "no-such-scenario.yaml"},
 			wantErr:    "no-such-scenario.yaml: scenario: open no-such-scenario.yaml: no such file or directory\n",

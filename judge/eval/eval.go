@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/judge"
 	"github.com/imload/imload/mau"
@@ -32,6 +33,9 @@ type Inputs struct {
 	// (run.ExecuteMAU) gives Metrics and Kickout too; without them it
 	// measures nothing but the mau metrics.
 	MAU *mau.Report
+	// Capacity is a capacity search's answer; nil for any other run. The
+	// capacity metrics are judged against it alone, once the search ended.
+	Capacity *capacity.Report
 }
 
 // ErrNotJudged marks a threshold whose metric had nothing to measure: no
@@ -81,6 +85,10 @@ func Value(th judge.Threshold, in Inputs) (float64, error) {
 func answer(name string, ref judge.Ref, in Inputs) (float64, error) {
 	m := ref.Metric
 	switch {
+	case m.Source == judge.FromCapacity && in.Capacity == nil:
+		return 0, errors.New("capacity metrics are measured only by a scenario with a capacity section, once its search has ended")
+	case m.Source != judge.FromCapacity && in.Capacity != nil && in.Metrics == nil:
+		return 0, fmt.Errorf("%s is judged on each step of a capacity search (its SLO), not on the answer (allowed: %s)", name, strings.Join(namesOf(judge.FromCapacity), ", "))
 	case m.Source == judge.FromMAU && in.MAU == nil:
 		return 0, errors.New("mau metrics are measured only by a scenario with a mau section")
 	case m.Source != judge.FromMAU && in.MAU != nil && !measuredInMonth(m.Source, in):
@@ -198,6 +206,27 @@ var answers = map[string]answerFunc{
 	"mau.mismatches": func(_ judge.Ref, in Inputs) (float64, error) {
 		return float64(len(in.MAU.Mismatches)), nil
 	},
+
+	"capacity.sustained": func(_ judge.Ref, in Inputs) (float64, error) {
+		if len(in.Capacity.Repeats) == 0 {
+			return 0, fmt.Errorf("%w: the capacity search measured no step", ErrNotJudged)
+		}
+		return in.Capacity.Sustained, nil
+	},
+	"capacity.interval.low":  capacityInterval(0),
+	"capacity.interval.high": capacityInterval(1),
+}
+
+// capacityInterval answers one end of the sustained capacity's interval;
+// a generator-bound answer has none (it is a lower bound).
+func capacityInterval(end int) answerFunc {
+	return func(_ judge.Ref, in Inputs) (float64, error) {
+		c := in.Capacity
+		if c.IntervalKind == "" {
+			return 0, fmt.Errorf("%w: the answer has no interval (bound %s: a lower bound)", ErrNotJudged, c.Bound)
+		}
+		return c.Interval[end], nil
+	}
 }
 
 func opCount(f func(metrics.OpStats) int64) answerFunc {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
@@ -154,6 +155,8 @@ func fullInputs(t *testing.T) (Inputs, Inputs) {
 // answers nothing the catalogue does not hold.
 func TestEveryEntryAnswered(t *testing.T) {
 	run, month := fullInputs(t)
+	searched := Inputs{Capacity: &capacity.Report{Sustained: 760, Interval: [2]float64{740, 780}, IntervalKind: "t95",
+		Bound: capacity.BoundTarget, Repeats: []capacity.Repeat{{Sustained: 760}}}}
 	ids := map[string]bool{}
 	for _, m := range judge.Catalogue() {
 		ids[m.ID] = true
@@ -172,8 +175,11 @@ func TestEveryEntryAnswered(t *testing.T) {
 				t.Errorf("%s resolves to %s, want %s", name, ref.Metric.Pattern(), m.Pattern())
 			}
 			in := run
-			if m.Source == judge.FromMAU {
+			switch m.Source {
+			case judge.FromMAU:
 				in = month
+			case judge.FromCapacity:
+				in = searched
 			}
 			if _, err := Metric(name, in); err != nil {
 				t.Errorf("%s: evaluation does not answer it: %v", name, err)
@@ -311,5 +317,47 @@ func TestCancelledInNoErrorRate(t *testing.T) {
 	got := Thresholds([]judge.Threshold{mustParse(t, "errors.rate < 1%")}, Inputs{Metrics: r.Snapshot()})[0]
 	if got.Pass || !strings.Contains(got.Error, "not judged") {
 		t.Errorf("errors.rate of a run whose every operation was cancelled: %+v", got)
+	}
+}
+
+// The capacity metrics are judged against a search's answer: sustained and
+// its interval as the report holds them, no interval for a generator-bound
+// answer, and not in a run that was no search; the SLO's metrics are not
+// judged on the answer.
+func TestCapacityMetrics(t *testing.T) {
+	rep := &capacity.Report{Sustained: 760, Interval: [2]float64{741, 779}, IntervalKind: "t95",
+		Bound: capacity.BoundTarget, Repeats: []capacity.Repeat{{Sustained: 750}, {Sustained: 770}}}
+	in := Inputs{Capacity: rep}
+	got := Thresholds([]judge.Threshold{
+		mustParse(t, "capacity.sustained >= 700"),
+		mustParse(t, "capacity.sustained >= 800"),
+		mustParse(t, "capacity.interval.low > 740"),
+		mustParse(t, "capacity.interval.high < 779"),
+	}, in)
+	want := []struct {
+		actual float64
+		pass   bool
+	}{{760, true}, {760, false}, {741, true}, {779, false}}
+	for i, w := range want {
+		if got[i].Error != "" || got[i].Actual != w.actual || got[i].Pass != w.pass {
+			t.Errorf("%s: got actual %v pass %v error %q, want %v %v", got[i].Expr, got[i].Actual, got[i].Pass, got[i].Error, w.actual, w.pass)
+		}
+	}
+	bound := &capacity.Report{Sustained: 400, Bound: capacity.BoundGenerator, Repeats: []capacity.Repeat{{Sustained: 400}}}
+	if _, err := Metric("capacity.interval.low", Inputs{Capacity: bound}); !errors.Is(err, ErrNotJudged) {
+		t.Errorf("generator-bound interval: got %v, want not judged", err)
+	}
+	if v, err := Metric("capacity.sustained", Inputs{Capacity: bound}); err != nil || v != 400 {
+		t.Errorf("generator-bound sustained: got %v, %v; want the lower bound 400", v, err)
+	}
+	run, _ := fullInputs(t)
+	if _, err := Metric("capacity.sustained", run); err == nil || !strings.Contains(err.Error(), "capacity section") {
+		t.Errorf("capacity.sustained of an ordinary run: got %v, want it refused", err)
+	}
+	if _, err := Metric("login.p99", in); err == nil || !strings.Contains(err.Error(), "each step") {
+		t.Errorf("login.p99 on the search's answer: got %v, want it refused", err)
+	}
+	if _, err := Metric("capacity.sustaned", in); err == nil || !strings.Contains(err.Error(), "capacity.sustained") {
+		t.Errorf("misspelt: got %v, want a did-you-mean naming capacity.sustained", err)
 	}
 }
