@@ -31,6 +31,10 @@ type page struct {
 	Run         [][2]string
 	Interrupted bool
 	Notes       []string
+	// Faults lists the armed faults with their firings ("": none armed);
+	// Warnings head the page (an armed fault that never fired).
+	Faults   string
+	Warnings []string
 
 	Ops        []opRow
 	Thresholds []thresholdRow
@@ -185,6 +189,8 @@ func buildPage(f *results.File) (*page, error) {
 		EChartsVersion: strings.TrimSpace(string(ver)),
 	}
 	p.Run = runRows(f)
+	p.Faults = results.FaultsLine(f.Faults)
+	p.Warnings = results.FaultWarnings(f)
 	for _, t := range f.Thresholds {
 		row := thresholdRow{Expr: t.Expr, Pass: t.Pass, Error: t.Error}
 		if t.Error == "" {
@@ -267,6 +273,7 @@ func runRows(f *results.File) [][2]string {
 	}
 	rows = append(rows,
 		[2]string{"target", target},
+		[2]string{"faults armed", results.FaultsLine(f.Faults)},
 		[2]string{"imload", e.Version},
 		[2]string{"environment", fmt.Sprintf("%s, %s/%s, %d CPUs", e.GoVersion, e.OS, e.Arch, e.CPUs)},
 		[2]string{"results schema", f.Schema},

@@ -90,6 +90,9 @@ func writeHeader(w io.Writer, f *File) {
 		cpus += " on " + plural(hosts(e.Shards), "host")
 	}
 	fmt.Fprintf(t, "imload\t%s, %s %s/%s, %s\n", e.Version, e.GoVersion, e.OS, e.Arch, cpus)
+	if len(f.Faults) > 0 {
+		fmt.Fprintf(t, "faults\t%s\n", FaultsLine(f.Faults))
+	}
 	t.Flush()
 }
 

@@ -48,8 +48,9 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		load   float64
 	}
 	snaps := map[key]*metrics.Snapshot{}
+	var armed []results.Fault // the faults' firings over every step
 	measure := func(ctx context.Context, repeat, index int, load float64) (capacity.Step, error) {
-		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load)
+		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load, &armed)
 		if err == nil {
 			env = e
 			snaps[key{repeat, load}] = snap
@@ -80,7 +81,7 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		Metrics: metricsOf,
 		Schema:  results.Schema, Scenario: sc.Name, ScenarioFile: sc.File, Seed: sc.Seed,
 		Started: start, Ended: end, Duration: results.Duration(end.Sub(start)), Interrupted: interrupted,
-		Environment: env, Capacity: rep,
+		Environment: env, Capacity: rep, Faults: armed,
 	}
 	if rep.Require > 0 {
 		f.Thresholds = []results.Threshold{{Expr: fmt.Sprintf("capacity.sustained >= %s", fmtLoad(rep.Require)),
@@ -141,7 +142,8 @@ func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Sce
 }
 
 // capacityStep runs one step and measures its window.
-func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
+// The step's faults' firings are added to armed.
+func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64, armed *[]results.Fault) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
 	sc := o.Scenario
 	c := sc.Capacity
 	buf := &eventBuf{}
@@ -155,6 +157,7 @@ func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repe
 	if err != nil {
 		return capacity.Step{}, results.Environment{}, nil, err
 	}
+	*armed = results.MergeFaults(*armed, out.File.Faults)
 	if ctx.Err() != nil {
 		return capacity.Step{}, results.Environment{}, nil, ctx.Err()
 	}

@@ -355,6 +355,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	if r.tgt.Server != nil {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
+		f.Faults = faultRecords(st.Faults)
 	}
 	if r.hist != nil {
 		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
