@@ -203,7 +203,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		Ended:        end,
 		Duration:     results.Duration(end.Sub(start)),
 		Interrupted:  interrupted,
-		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: results.MonthTargetPrefix + sc.Target.Driver}),
 		Metrics:      sinks.snapshot(start),
 	}
 	f.MAU = rep
