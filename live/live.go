@@ -121,15 +121,13 @@ func (l *View) statusAt(now time.Time, prevOK int64, dt time.Duration) (string, 
 		l.devices.Load(), online, ok, rate, l.loginsBad.Load(), l.errors.Load(), l.kicks.Load(), p99), ok
 }
 
-// fmtLatency shows a live latency to two or three digits.
+// fmtLatency shows a live latency to three significant digits.
 func fmtLatency(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(100 * time.Microsecond).String()
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
 	}
-	return d.Round(time.Microsecond).String()
+	return d.Round(unit).String()
 }
 
 // elapsed is a phase's elapsed and total time, "3s/10s".
