@@ -11,6 +11,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/dustin/go-humanize"
 )
 
 // Class is a verdict class of the oracle.
@@ -428,16 +429,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "kickout oracle: policy %s, mode %s, grace %gms, late after %gms\n",
 		orDash(r.Policy), mode, r.GraceMS, r.LateAfterMS)
-	fmt.Fprintf(&b, "checked %d users (%d by sequence, %d by search), %d logins (%d inferred), %d kicks (%d naming no displacer), %d displacements",
-		c.Users, c.SequenceUsers, c.SearchUsers, c.Logins, c.InferredLogins, c.Kicks, c.UnnamedKicks, c.Displacements)
+	n := humanize.Comma // 1234567 → 1,234,567
+	fmt.Fprintf(&b, "checked %s users (%s by sequence, %s by search), %s logins (%s inferred), %s kicks (%s naming no displacer), %s displacements",
+		n(c.Users), n(c.SequenceUsers), n(c.SearchUsers), n(c.Logins), n(c.InferredLogins), n(c.Kicks), n(c.UnnamedKicks), n(c.Displacements))
 	if c.Refusals > 0 {
-		fmt.Fprintf(&b, ", %d refused logins", c.Refusals)
+		fmt.Fprintf(&b, ", %s refused logins", n(c.Refusals))
 	}
 	if c.StatusUsers > 0 {
-		fmt.Fprintf(&b, ", %d online statuses", c.StatusUsers)
+		fmt.Fprintf(&b, ", %s online statuses", n(c.StatusUsers))
 	}
 	if c.Webhooks > 0 {
-		fmt.Fprintf(&b, ", %d callbacks", c.Webhooks)
+		fmt.Fprintf(&b, ", %s callbacks", n(c.Webhooks))
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)

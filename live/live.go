@@ -28,6 +28,7 @@ type View struct {
 	online    atomic.Int64
 	kicks     atomic.Int64
 	devices   atomic.Int64
+	logins    latencyWindow // successful logins' latencies, last seconds
 	// set by begin, before any reader
 	start  time.Time
 	phases []scenario.Phase
@@ -40,6 +41,7 @@ func (l *View) Observe(e *event.Event) {
 		switch e.Outcome {
 		case event.OK:
 			l.loginsOK.Add(1)
+			l.logins.add(e.At, e.Latency)
 			if !e.Repeat {
 				l.online.Add(1)
 			}
@@ -90,15 +92,47 @@ func (l *View) phaseAt(now time.Time) (int, time.Duration) {
 	return 0, el
 }
 
+// Legend says what the status line's counters count; the view prints it
+// once, before the first status line.
+const Legend = "legend: failed = logins refused or broken; errors = failed or timed-out operations of every kind " +
+	"(connect, login, logout, resume, heartbeat); operations the run's end cut off are in neither; " +
+	"online ~ = instances logged in; login p99 (5s) = successful logins of the last 5 s"
+
+// LoginP99 returns the p99 latency of the successful logins of the last
+// five seconds up to now (within about 9%), and how many there were.
+func (l *View) LoginP99(now time.Time) (time.Duration, int64) { return l.logins.quantile(now, 0.99) }
+
 func (l *View) status(prevOK int64, dt time.Duration) (string, int64) {
+	return l.statusAt(time.Now(), prevOK, dt)
+}
+
+func (l *View) statusAt(now time.Time, prevOK int64, dt time.Duration) (string, int64) {
 	ok := l.loginsOK.Load()
 	rate := 0.0
 	if dt > 0 {
 		rate = float64(ok-prevOK) / dt.Seconds()
 	}
 	online := l.Online()
-	return fmt.Sprintf("devices %d  online ~%d  logins %d (%.0f/s)  failed %d  errors %d  kicks %d",
-		l.devices.Load(), online, ok, rate, l.loginsBad.Load(), l.errors.Load(), l.kicks.Load()), ok
+	p99 := "-"
+	if d, n := l.LoginP99(now); n > 0 {
+		p99 = fmtLatency(d)
+	}
+	return fmt.Sprintf("devices %d  online ~%d  logins %d (%.0f/s)  failed %d  errors %d  kicks %d  login p99 (5s) %s",
+		l.devices.Load(), online, ok, rate, l.loginsBad.Load(), l.errors.Load(), l.kicks.Load(), p99), ok
+}
+
+// fmtLatency shows a live latency to three significant digits.
+func fmtLatency(d time.Duration) string {
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
+	}
+	return d.Round(unit).String()
+}
+
+// elapsed is a phase's elapsed and total time, "3s/10s".
+func elapsed(el, total time.Duration) string {
+	return fmt.Sprintf("%s/%s", min(el, total).Truncate(time.Second), total)
 }
 
 // Show renders progress until ctx ends: mpb bars (one per phase) on a
@@ -109,6 +143,7 @@ func (l *View) Show(ctx context.Context, w io.Writer, tty bool, phases []scenari
 		l.showBars(ctx, w, phases)
 		return
 	}
+	fmt.Fprintln(w, Legend)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var prev int64
@@ -122,7 +157,7 @@ func (l *View) Show(ctx context.Context, w io.Writer, tty bool, phases []scenari
 			line, prev = l.status(prev, now.Sub(last))
 			last = now
 			i, el := l.phaseAt(now)
-			fmt.Fprintf(w, "[%s %s/%s] %s\n", phaseName(phases, i), el.Truncate(time.Second), phases[i].Duration.D(), line)
+			fmt.Fprintf(w, "[%s %s] %s\n", phaseName(phases, i), elapsed(el, phases[i].Duration.D()), line)
 		}
 	}
 }
@@ -134,8 +169,10 @@ func phaseName(phases []scenario.Phase, i int) string {
 	return fmt.Sprintf("phase %d", i+1)
 }
 
+// showBars draws the bars; they refresh whatever w is (mpb.WithAutoRefresh),
+// since Show chose them for a terminal already.
 func (l *View) showBars(ctx context.Context, w io.Writer, phases []scenario.Phase) {
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
+	p := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 	bars := make([]*mpb.Bar, len(phases))
 	var mu sync.Mutex
 	var prev int64
@@ -145,9 +182,12 @@ func (l *View) showBars(ctx context.Context, w io.Writer, phases []scenario.Phas
 		total := int64(ph.Duration.D() / time.Millisecond)
 		bars[i] = p.AddBar(total,
 			mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-10s", phaseName(phases, i)))),
-			mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace)),
+			mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Any(func(s decor.Statistics) string {
+				return " " + elapsed(time.Duration(s.Current)*time.Millisecond, ph.Duration.D())
+			}, decor.WCSyncSpace)),
 		)
 	}
+	legend := p.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Name(Legend)))
 	info := p.New(0, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -183,5 +223,6 @@ loop:
 		}
 	}
 	info.Abort(false)
+	legend.Abort(false)
 	p.Wait()
 }

@@ -8,9 +8,10 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // StrategyResult is what one strategy did over the run.
@@ -379,24 +380,7 @@ func shortDuration(d time.Duration) string {
 }
 
 // group formats n with thousands separators: 1234567 → "1,234,567".
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func group(n int64) string { return humanize.Comma(n) }
 
 // money formats an amount with two decimals and thousands separators.
 func money(v float64) string {

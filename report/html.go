@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
@@ -31,6 +33,13 @@ type page struct {
 	Run         [][2]string
 	Interrupted bool
 	Notes       []string
+	// Faults lists the armed faults with their firings ("": none armed);
+	// Warnings head the page (an armed fault that never fired).
+	Faults   string
+	Warnings []string
+	// monthRun: the file is a month simulation's, whose report leaves out
+	// the sections it has nothing for (Show).
+	monthRun bool
 
 	Ops        []opRow
 	Thresholds []thresholdRow
@@ -160,7 +169,7 @@ func WriteHTML(w io.Writer, f *results.File) error {
 	if err != nil {
 		return err
 	}
-	tpl, err := template.New("page").Funcs(template.FuncMap{"join": strings.Join}).Parse(pageTemplate)
+	tpl, err := template.New("page").Funcs(template.FuncMap{"join": strings.Join, "n": groupDigits}).Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("report: page template: %w", err)
 	}
@@ -185,6 +194,9 @@ func buildPage(f *results.File) (*page, error) {
 		EChartsVersion: strings.TrimSpace(string(ver)),
 	}
 	p.Run = runRows(f)
+	p.Faults = results.FaultsLine(f.Faults)
+	p.monthRun = results.IsMonthRun(f)
+	p.Warnings = results.FaultWarnings(f)
 	for _, t := range f.Thresholds {
 		row := thresholdRow{Expr: t.Expr, Pass: t.Pass, Error: t.Error}
 		if t.Error == "" {
@@ -267,6 +279,7 @@ func runRows(f *results.File) [][2]string {
 	}
 	rows = append(rows,
 		[2]string{"target", target},
+		[2]string{"faults armed", results.FaultsLine(f.Faults)},
 		[2]string{"imload", e.Version},
 		[2]string{"environment", fmt.Sprintf("%s, %s/%s, %d CPUs", e.GoVersion, e.OS, e.Arch, e.CPUs)},
 		[2]string{"results schema", f.Schema},
@@ -408,13 +421,14 @@ func kickoutOf(r *check.Report) *kickoutView {
 	v.Summary = fmt.Sprintf("policy %s, mode %s, grace %s, late after %s", pol, cmp.Or(r.Mode, "none"),
 		fmtDur(msDur(r.GraceMS)), fmtDur(msDur(r.LateAfterMS)))
 	c := r.Checks
+	n := humanize.Comma
 	v.Checks = [][2]string{
-		{"users", fmt.Sprintf("%d (%d by sequence, %d by search)", c.Users, c.SequenceUsers, c.SearchUsers)},
-		{"logins", fmt.Sprintf("%d (%d inferred)", c.Logins, c.InferredLogins)},
-		{"kicks", fmt.Sprintf("%d (%d naming no displacer)", c.Kicks, c.UnnamedKicks)},
-		{"displacements", strconv.FormatInt(c.Displacements, 10)},
-		{"online statuses", strconv.FormatInt(c.StatusUsers, 10)},
-		{"webhook callbacks", strconv.FormatInt(c.Webhooks, 10)},
+		{"users", fmt.Sprintf("%s (%s by sequence, %s by search)", n(c.Users), n(c.SequenceUsers), n(c.SearchUsers))},
+		{"logins", fmt.Sprintf("%s (%s inferred)", n(c.Logins), n(c.InferredLogins))},
+		{"kicks", fmt.Sprintf("%s (%s naming no displacer)", n(c.Kicks), n(c.UnnamedKicks))},
+		{"displacements", n(c.Displacements)},
+		{"online statuses", n(c.StatusUsers)},
+		{"webhook callbacks", n(c.Webhooks)},
 	}
 	for cl := check.Class(0); cl < check.NumClasses; cl++ {
 		vd := r.Verdicts[cl]
@@ -450,8 +464,8 @@ func mauOf(r *mau.Report) *mauView {
 	if c.Realtime {
 		mode = "real time"
 	}
-	v.Summary = fmt.Sprintf("%s to %s (%d days, %s), day %s, %s; %d of %d users, seed %d",
-		c.Start, c.End, c.Days, cmp.Or(c.Zone, "UTC"), cmp.Or(c.Day, "24h"), mode, r.Users, r.Population, r.Seed)
+	v.Summary = fmt.Sprintf("%s to %s (%d days, %s), day %s, %s; %s of %s users, seed %d",
+		c.Start, c.End, c.Days, cmp.Or(c.Zone, "UTC"), cmp.Or(c.Day, "24h"), mode, humanize.Comma(int64(r.Users)), humanize.Comma(int64(r.Population)), r.Seed)
 	for _, st := range r.Strategies {
 		for _, m := range st.Months {
 			if !slices.Contains(v.Months, m.Month) {
@@ -470,16 +484,16 @@ func mauOf(r *mau.Report) *mauView {
 			row.Reconnects += d.Reconnects
 		}
 		mean, most := st.DAUStats()
-		row.DAUMean, row.DAUMax = strconv.FormatFloat(mean, 'f', 1, 64), most
-		row.PeakOnline = strconv.FormatInt(st.PeakOnline, 10)
+		row.DAUMean, row.DAUMax = humanize.FormatFloat("#,###.#", mean), most
+		row.PeakOnline = humanize.Comma(st.PeakOnline)
 		if st.PeakIsBound {
 			row.PeakOnline = "≤ " + row.PeakOnline
 		}
 		row.Failed = st.Ops.LoginsFailed
 		cur := st.Cost.Currency
-		row.Cost = strings.TrimSpace(fmt.Sprintf("%.2f %s", st.Cost.Total, cur))
+		row.Cost = strings.TrimSpace(humanize.FormatFloat("#,###.##", st.Cost.Total) + " " + cur)
 		if st.Cost.OverCheapest != 0 {
-			row.OverCheapest = strings.TrimSpace(fmt.Sprintf("+%.2f %s", st.Cost.OverCheapest, cur))
+			row.OverCheapest = strings.TrimSpace("+" + humanize.FormatFloat("#,###.##", st.Cost.OverCheapest) + " " + cur)
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -524,4 +538,46 @@ func fmtRate(r float64) string {
 		return strconv.FormatFloat(r, 'f', 0, 64)
 	}
 	return strconv.FormatFloat(r, 'f', 1, 64)
+}
+
+// groupDigits writes a whole number with thousands separators (83,446),
+// for the page's tables.
+func groupDigits(v any) string {
+	switch x := v.(type) {
+	case int:
+		return humanize.Comma(int64(x))
+	case int64:
+		return humanize.Comma(x)
+	case uint64:
+		return humanize.Comma(int64(x))
+	}
+	return fmt.Sprint(v)
+}
+
+// Show reports whether the page has the section name: every one, except
+// that a month simulation's page leaves out those it has nothing for, so
+// that its MAU section is not preceded by empty ones.
+func (p *page) Show(name string) bool {
+	if !p.monthRun {
+		return true
+	}
+	switch name {
+	case "summary":
+		return len(p.Ops) > 0
+	case "thresholds":
+		return len(p.Thresholds) > 0
+	case "latency":
+		return len(p.Latency) > 0
+	case "spectrum":
+		return len(p.Spectrum) > 0
+	case "online":
+		return p.Online != nil
+	case "errors":
+		return len(p.Errors) > 0 || p.Cancelled != "" || p.ErrChart != nil
+	case "kicks":
+		return len(p.Events) > 0 || p.Kicks != nil
+	case "kickout":
+		return p.Kickout != nil
+	}
+	return true
 }

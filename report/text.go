@@ -29,9 +29,25 @@ func DecodeVerdicts(f *results.File) Verdicts {
 // then the kickout oracle's verdicts and the MAU strategies when f has them.
 // It is the one writer of a run's terminal report: imload run, merge and
 // report all print with it.
-func WriteText(w io.Writer, f *results.File) error {
+func WriteText(w io.Writer, f *results.File) error { return WriteTextWithNote(w, f, "") }
+
+// WriteTextWithNote is WriteText with a note of the caller's (e.g. that the
+// run used misbehaving clients) printed after the warnings that open the
+// report (an armed fault that never fired, a lagging generator) and before
+// the summary.
+func WriteTextWithNote(w io.Writer, f *results.File, note string) error {
+	for _, line := range results.FaultWarnings(f) {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
 	if err := writeLagged(w, f.Generator); err != nil {
 		return err
+	}
+	if note != "" {
+		if _, err := fmt.Fprintln(w, note); err != nil {
+			return err
+		}
 	}
 	if err := results.WriteSummary(w, f); err != nil {
 		return err

@@ -58,6 +58,9 @@ type File struct {
 	// merged file) and Capacity a capacity search's answer (nil: not one).
 	Generator *health.Report   `json:"generator,omitempty"`
 	Capacity  *capacity.Report `json:"capacity,omitempty"`
+	// Faults are the reference server's faults the run armed (--fault,
+	// target.faults), each with its firings; none armed: empty.
+	Faults []Fault `json:"faults,omitempty"`
 	// Notes say which sections a file held but could not be read (they are
 	// then nil): a report still shows the rest, a merge refuses the file.
 	// Not written.

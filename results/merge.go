@@ -17,7 +17,8 @@ import (
 // metrics merge exactly, the kickout verdicts add (check.Report.Merge:
 // users are disjoint across shards), the MAU accounting adds (mau.Merge),
 // Started is the earliest start, Ended the latest end, Interrupted is set if
-// any shard was interrupted, and the environment is the first file's with
+// any shard was interrupted, the armed faults' firings add (a fault keeps
+// its reason for never firing only while no shard saw it fire), and the environment is the first file's with
 // every shard's host, CPUs and target listed (Environment.Shards) and the
 // CPUs of each host counted once (files without a host name count as
 // hosts of their own). Thresholds are left empty: they are judged again over
@@ -98,6 +99,7 @@ func Merge(files ...*File) (*File, error) {
 			out.Ended = f.Ended
 		}
 		out.Interrupted = out.Interrupted || f.Interrupted
+		out.Faults = MergeFaults(out.Faults, f.Faults)
 		for _, se := range shardEnvs(f) {
 			out.Environment.Shards = append(out.Environment.Shards, se)
 			if se.Host == "" {

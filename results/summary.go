@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
 )
@@ -23,9 +25,10 @@ import (
 func WriteSummary(w io.Writer, f *File) error {
 	ew := &errWriter{w: w}
 	writeHeader(ew, f)
+	n := countText(f)
 	if s := f.Metrics; s != nil {
-		writeOps(ew, s)
-		writeEvents(ew, s)
+		writeOps(ew, s, n)
+		writeEvents(ew, s, n)
 		writeErrors(ew, s, f.Environment.Target.Kind)
 		writeNotes(ew, s)
 	}
@@ -90,10 +93,23 @@ func writeHeader(w io.Writer, f *File) {
 		cpus += " on " + plural(hosts(e.Shards), "host")
 	}
 	fmt.Fprintf(t, "imload\t%s, %s %s/%s, %s\n", e.Version, e.GoVersion, e.OS, e.Arch, cpus)
+	if len(f.Faults) > 0 {
+		fmt.Fprintf(t, "faults\t%s\n", FaultsLine(f.Faults))
+	}
 	t.Flush()
 }
 
-func writeOps(w io.Writer, s *metrics.Snapshot) {
+// countText is how the summary writes counts: a month simulation's run into
+// millions and get thousands separators (2,107,519); an ordinary run's are
+// written plain, as scripts reading the summary expect.
+func countText(f *File) func(int64) string {
+	if IsMonthRun(f) {
+		return humanize.Comma
+	}
+	return func(n int64) string { return strconv.FormatInt(n, 10) }
+}
+
+func writeOps(w io.Writer, s *metrics.Snapshot, n func(int64) string) {
 	ops := s.OpNames()
 	if len(ops) == 0 {
 		fmt.Fprintln(w, "\nno operations recorded")
@@ -103,7 +119,7 @@ func writeOps(w io.Writer, s *metrics.Snapshot) {
 	t := newTable(w)
 	fmt.Fprintln(t, "OPERATION\tPLATFORM\tCOUNT\tOK\tFAILED\tTIMED OUT\tCANCELLED\tRATE/S\tP50\tP90\tP99\tP99.9\tMAX")
 	row := func(o metrics.OpStats, name, plat string) {
-		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", name, plat, o.Count, o.OK, o.Failed, o.TimedOut, o.Cancelled,
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, plat, n(o.Count), n(o.OK), n(o.Failed), n(o.TimedOut), n(o.Cancelled),
 			fmtRate(o.Rate()), fmtDur(o.Quantile(0.5)), fmtDur(o.Quantile(0.9)), fmtDur(o.Quantile(0.99)),
 			fmtDur(o.Quantile(0.999)), fmtDur(o.Max()))
 	}
@@ -118,7 +134,7 @@ func writeOps(w io.Writer, s *metrics.Snapshot) {
 	t.Flush()
 }
 
-func writeEvents(w io.Writer, s *metrics.Snapshot) {
+func writeEvents(w io.Writer, s *metrics.Snapshot, count func(int64) string) {
 	names := s.EventNames()
 	online := s.OnlineMax()
 	if len(names) == 0 && online == 0 {
@@ -126,7 +142,7 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 	}
 	fmt.Fprintln(w)
 	if len(names) == 0 {
-		fmt.Fprintf(w, "instances online: max %d, at the end %d\n", online, s.OnlineEnd())
+		writeOnline(w, s)
 		return
 	}
 	t := newTable(w)
@@ -136,9 +152,9 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 		notice := ""
 		if name == "kicked" {
 			d := s.KickDelay(p)
-			notice = fmt.Sprintf("\t%d\t%s\t%s\t%s", d.Samples(), fmtDur(d.Quantile(0.5)), fmtDur(d.Quantile(0.99)), fmtDur(d.Max()))
+			notice = fmt.Sprintf("\t%s\t%s\t%s\t%s", count(int64(d.Samples())), fmtDur(d.Quantile(0.5)), fmtDur(d.Quantile(0.99)), fmtDur(d.Max()))
 		}
-		fmt.Fprintf(t, "%s\t%s\t%d\t%s%s\n", label, platLabel(p), n, fmtRate(perSecond(n, s.Duration())), notice)
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s%s\n", label, platLabel(p), count(n), fmtRate(perSecond(n, s.Duration())), notice)
 	}
 	for _, name := range names {
 		row(name, "", name)
@@ -149,7 +165,16 @@ func writeEvents(w io.Writer, s *metrics.Snapshot) {
 		}
 	}
 	t.Flush()
-	fmt.Fprintf(w, "instances online: max %d, at the end %d\n", online, s.OnlineEnd())
+	writeOnline(w, s)
+}
+
+// onlineNote says what the online figure counts, since it may exceed a
+// closed phase's devices.
+const onlineNote = "  (SDK instances logged in, not devices: the sessions of an open phase's arrivals still online when a closed phase\n" +
+	"  starts add to its devices; an instance counts from its login or resume to its logout, kick, drop, app kill or switch)"
+
+func writeOnline(w io.Writer, s *metrics.Snapshot) {
+	fmt.Fprintf(w, "instances online: max %d, at the end %d\n%s\n", s.OnlineMax(), s.OnlineEnd(), onlineNote)
 }
 
 func platLabel(p policy.Platform) string {

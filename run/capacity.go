@@ -60,8 +60,9 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		load   float64
 	}
 	snaps := map[key]*metrics.Snapshot{}
+	var armed []results.Fault // the faults' firings over every step
 	measure := func(ctx context.Context, repeat, index int, load float64) (capacity.Step, error) {
-		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load)
+		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load, &armed)
 		if err == nil {
 			env = e
 			snaps[key{repeat, load}] = snap
@@ -92,7 +93,7 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		Metrics: metricsOf,
 		Schema:  results.Schema, Scenario: sc.Name, ScenarioFile: sc.File, Seed: sc.Seed,
 		Started: start, Ended: end, Duration: results.Duration(end.Sub(start)), Interrupted: interrupted,
-		Environment: env, Capacity: rep,
+		Environment: env, Capacity: rep, Faults: armed,
 	}
 	f.Thresholds = eval.Thresholds(answer, eval.Inputs{Capacity: rep})
 	out := &Outcome{File: f, Passed: !interrupted && passed(f.Thresholds)}
@@ -156,7 +157,8 @@ func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Sce
 }
 
 // capacityStep runs one step and measures its window.
-func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
+// The step's faults' firings are added to armed.
+func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64, armed *[]results.Fault) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
 	sc := o.Scenario
 	c := sc.Capacity
 	buf := &eventBuf{}
@@ -170,6 +172,7 @@ func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repe
 	if err != nil {
 		return capacity.Step{}, results.Environment{}, nil, err
 	}
+	*armed = results.MergeFaults(*armed, out.File.Faults)
 	if ctx.Err() != nil {
 		return capacity.Step{}, results.Environment{}, nil, ctx.Err()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -202,10 +203,13 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		Ended:        end,
 		Duration:     results.Duration(end.Sub(start)),
 		Interrupted:  interrupted,
-		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: "mau-" + sc.Target.Driver}),
+		Environment:  results.CurrentEnvironment(o.Version, results.Target{Kind: results.MonthTargetPrefix + sc.Target.Driver}),
 		Metrics:      sinks.snapshot(start),
 	}
 	f.MAU = rep
+	tk.mu.Lock()
+	f.Faults = tk.armed
+	tk.mu.Unlock()
 	if rep != nil {
 		rep.Timing = mau.TimingNote(cfg.Realtime)
 	}
@@ -300,6 +304,9 @@ type mauTargets struct {
 	// wrap, in tests, stands between the app sessions and the driver (a
 	// target that lies).
 	wrap func(driver.Driver) driver.Driver
+
+	mu    sync.Mutex
+	armed []results.Fault // the faults' firings over the strategies closed so far
 }
 
 // open starts a server on the strategy's calendar: its statistics days are
@@ -354,7 +361,12 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 			return sig, now.Add(life), err
 		},
 		ServerCounts: func(context.Context) (mau.ServerCounts, error) { return serverCounts(srv.Stats()), nil },
-		Close:        func() error { return tgt.Close(10 * time.Second) },
+		Close: func() error {
+			m.mu.Lock()
+			m.armed = results.MergeFaults(m.armed, faultRecords(srv.FaultStats()))
+			m.mu.Unlock()
+			return tgt.Close(10 * time.Second)
+		},
 	}
 	if m.sinks != nil {
 		m.sinks.wire(&t, st, cal, tgt, clk)

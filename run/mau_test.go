@@ -447,3 +447,21 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// A month simulation records the armed faults, one record each over every
+// strategy's server. One app per user displaces nobody and the server never
+// restarts, so neither fires, and each says why.
+func TestMAURecordsFaults(t *testing.T) {
+	sc := parseScenario(t, mauYAML("inproc", 200, 3, "[eager, background-keep]"))
+	res, err := Execute(t.Context(), Options{Scenario: sc, Faults: []string{"lose-session-on-restart", "kick-not-delivered"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []results.Fault{
+		{Name: "kick-not-delivered", Why: "no login displaced a session"},
+		{Name: "lose-session-on-restart", Why: "the server never restarted (no restart_server event)"},
+	}
+	if fs := res.File.Faults; !slices.Equal(fs, want) {
+		t.Fatalf("faults %+v, want %+v", fs, want)
+	}
+}

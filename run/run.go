@@ -356,6 +356,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	if r.tgt.Server != nil {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
+		f.Faults = faultRecords(st.Faults)
 	}
 	// The storms' recovery windows are known before the oracle runs, so
 	// that it counts its kicks and verdicts within each.

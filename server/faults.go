@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/imload/imload/faults"
@@ -166,4 +167,95 @@ func (f *Faults) slowLoginParams(p string) error {
 		f.SlowLoginShare = v / 100
 	}
 	return nil
+}
+
+// FaultStats is one armed fault's record: how often it changed what the
+// server did, and, when it never did, why it found nothing to change (the
+// run then did not exercise the check the fault exists to prove).
+type FaultStats struct {
+	Name  string // as faults.Names spells it
+	Fired uint64 // times the fault made the server answer otherwise
+	// Why says why a fault never fired ("" once it has).
+	Why string
+}
+
+// faultCounters count, per fault in the order of faults.All, the times it
+// fired, and beside them what tells why one never did.
+type faultCounters struct {
+	fired [len(faultOrder)]atomic.Uint64
+	// displacements: logins that pushed a session out under wrong-victim;
+	// kicksDetached: multi-device kicks of a session without a transport;
+	// wouldDisplace: logins that the policy would have refused or made
+	// displace someone, under limit-not-enforced or refuse-new-login;
+	// ghosts: ended sessions that stale-online-status kept.
+	displacements, kicksDetached, wouldDisplace, ghosts atomic.Uint64
+}
+
+// faultOrder is faults.All as an array, so that counters can be sized by
+// it (TestFaultOrderIsTheList keeps the two the same).
+var faultOrder = [...]Fault{FaultWrongVictim, FaultKickNotDelivered, FaultLimitNotEnforced, FaultLateKick,
+	FaultStaleOnlineStatus, FaultAcceptExpired, FaultRefuseNewLogin, FaultSlowLogin, FaultLoseSessionOnRestart}
+
+// fire counts one firing of fault x.
+func (c *faultCounters) fire(x Fault) {
+	for i, f := range faultOrder {
+		if f == x {
+			c.fired[i].Add(1)
+			return
+		}
+	}
+}
+
+// FaultStats returns the record of every armed fault, in the order of
+// faults.Names (none when no fault is armed).
+func (s *Server) FaultStats() []FaultStats {
+	var out []FaultStats
+	c := &s.ctr.faults
+	for i, x := range faultOrder {
+		if !s.cfg.Faults.Has(x) {
+			continue
+		}
+		fs := FaultStats{Name: string(x), Fired: c.fired[i].Load()}
+		if fs.Fired == 0 {
+			fs.Why = s.whyNotFired(x)
+		}
+		out = append(out, fs)
+	}
+	return out
+}
+
+// whyNotFired says why fault x, armed, never fired, from what the server
+// saw instead.
+func (s *Server) whyNotFired(x Fault) string {
+	c := &s.ctr.faults
+	kicks := s.ctr.kicks.Load()
+	switch x {
+	case FaultWrongVictim:
+		if c.displacements.Load() == 0 {
+			return "no login displaced a session"
+		}
+		return fmt.Sprintf("no login had a second candidate: each of the %d displacements found one session of the victim's platform", c.displacements.Load())
+	case FaultKickNotDelivered, FaultLateKick:
+		if kicks == 0 {
+			return "no login displaced a session"
+		}
+		return "every session a login displaced had lost its transport already"
+	case FaultLimitNotEnforced, FaultRefuseNewLogin:
+		return "no login would have displaced a session"
+	case FaultStaleOnlineStatus:
+		if c.ghosts.Load() == 0 {
+			return "no session ended"
+		}
+		return fmt.Sprintf("no online-status read came within %s of a session's end", s.cfg.Faults.StaleFor)
+	case FaultAcceptExpired:
+		return "no ticket was presented or held past its expiry"
+	case FaultSlowLogin:
+		return "no login reached the server"
+	case FaultLoseSessionOnRestart:
+		if s.ctr.restarts.Load() == 0 {
+			return "the server never restarted (no restart_server event)"
+		}
+		return "no session was logged in at a restart"
+	}
+	return ""
 }

@@ -63,6 +63,7 @@ func (s *Server) slowLogin() {
 	if !slowPick(s.slowLogins.Add(1)-1, s.cfg.Faults.SlowLoginShare) {
 		return
 	}
+	s.ctr.faults.fire(FaultSlowLogin)
 	t := s.clk.NewTimer(s.cfg.Faults.SlowLoginDelay)
 	<-t.C()
 }
@@ -249,7 +250,7 @@ func (s *Server) noteFailure(rec *userRecord, ip string, now time.Time) {
 // refuse-new-login, when it would push anyone out), applying the faults that
 // change the choice. rec.mu is held.
 func (s *Server) displace(rec *userRecord, x *session) (victims []*session, refused bool) {
-	if s.cfg.Faults.LimitNotEnforced || len(rec.sessions) == 0 {
+	if len(rec.sessions) == 0 {
 		return nil, false
 	}
 	online := make([]policy.Instance, len(rec.sessions))
@@ -257,7 +258,17 @@ func (s *Server) displace(rec *userRecord, x *session) (victims []*session, refu
 		online[i] = y.instanceOf()
 	}
 	out, refused := s.cfg.Policy.Admit(online, x.instanceOf())
-	if refused || len(out) > 0 && s.cfg.Faults.RefuseNewLogin {
+	if s.cfg.Faults.LimitNotEnforced {
+		if refused || len(out) > 0 {
+			s.ctr.faults.fire(FaultLimitNotEnforced)
+		}
+		return nil, false
+	}
+	if !refused && len(out) > 0 && s.cfg.Faults.RefuseNewLogin {
+		s.ctr.faults.fire(FaultRefuseNewLogin)
+		return nil, true
+	}
+	if refused {
 		return nil, true
 	}
 	if len(out) == 0 {
@@ -281,7 +292,8 @@ func (s *Server) displace(rec *userRecord, x *session) (victims []*session, refu
 		return victims, false
 	}
 	// Fault: for each victim take the newest instance of its platform that
-	// is not already chosen.
+	// is not already chosen. It fires when that is not the policy's victim.
+	s.ctr.faults.displacements.Add(1)
 	chosen := map[*session]bool{}
 	for _, in := range out {
 		var pick *session
@@ -293,6 +305,9 @@ func (s *Server) displace(rec *userRecord, x *session) (victims []*session, refu
 		if pick != nil {
 			chosen[pick] = true
 			victims = append(victims, pick)
+			if pick.seq != in.Seq {
+				s.ctr.faults.fire(FaultWrongVictim)
+			}
 		}
 	}
 	return victims, false
@@ -316,6 +331,9 @@ func (s *Server) kick(v, by *session, reason string, now time.Time) {
 		rec.gone[v.token] = now.Add(s.cfg.ResumeWindow)
 	}
 	if conn == nil {
+		if reason == KickMultiDevice {
+			s.ctr.faults.kicksDetached.Add(1)
+		}
 		return // transport down: its resume will answer 6208
 	}
 	push := &protocol.Frame{Op: protocol.OpKickedOffline, Seq: v.seq, Reason: reason, ServerTimeMs: now.UnixMilli()}
@@ -325,8 +343,10 @@ func (s *Server) kick(v, by *session, reason string, now time.Time) {
 	if reason == KickMultiDevice {
 		switch {
 		case s.cfg.Faults.KickNotDelivered:
+			s.ctr.faults.fire(FaultKickNotDelivered)
 			return
 		case s.cfg.Faults.LateKick:
+			s.ctr.faults.fire(FaultLateKick)
 			s.sched.at(rec.hash, now.Add(s.cfg.Faults.LateKickDelay), func() {
 				conn.push(push) // server_time_ms stays when the session ended
 				conn.hangup("kicked offline", ReasonKicked)
@@ -348,6 +368,7 @@ func (s *Server) end(x *session) {
 	x.sigTask, x.endTask = nil, nil
 	x.rec.remove(x)
 	if s.cfg.Faults.StaleOnlineStatus {
+		s.ctr.faults.ghosts.Add(1)
 		x.rec.ghosts = append(x.rec.ghosts, ghost{info: x.info(), until: s.clk.Now().Add(s.cfg.Faults.StaleFor)})
 	}
 	x.conn = nil
@@ -404,6 +425,7 @@ func (s *Server) armSig(x *session, sigExp, now time.Time) {
 	x.sigDue = false
 	due := sigExp.Add(time.Second) // the first instant usersig.Verify answers 70001
 	if s.cfg.Faults.AcceptExpired && !now.Before(due) {
+		s.ctr.faults.fire(FaultAcceptExpired)
 		return // fault: an expired ticket was taken as valid; no notice
 	}
 	x.sigTask = s.sched.at(x.rec.hash, due, func() { s.sigExpired(x) })

@@ -265,6 +265,7 @@ func (s *Server) Stats() Stats {
 		Days:         days,
 		Months:       months,
 		Protect:      s.ProtectStats(),
+		Faults:       s.FaultStats(),
 	}
 }
 
@@ -283,6 +284,7 @@ func (s *Server) OnlineStatus(userID string) []SessionInfo {
 	for _, g := range rec.ghosts {
 		if now.Before(g.until) {
 			out = append(out, g.info)
+			s.ctr.faults.fire(FaultStaleOnlineStatus)
 		}
 	}
 	rec.mu.Unlock()

@@ -32,6 +32,9 @@ type Stats struct {
 
 	Days   []DayStats   // days with activity, oldest first
 	Months []MonthStats // months with activity, oldest first
+
+	// Faults are the armed faults' records (none armed: empty).
+	Faults []FaultStats
 }
 
 // DayStats is one calendar day (Beijing time, in units of Config.Day).
@@ -99,6 +102,7 @@ type counters struct {
 	protRate, protBuckets, protFlap, restarts                                            atomic.Uint64
 	loginFail, resumeFail, frameErr                                                      codeCounters
 	sessions, connected, conns                                                           atomic.Int64
+	faults                                                                               faultCounters
 }
 
 // calendar maps instants to day and month numbers. Days are Config.Day long

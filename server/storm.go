@@ -47,6 +47,7 @@ func (s *Server) Restart(o RestartOptions) int {
 					s.expire(x, now) // told: a Disconnect callback
 				} else {
 					s.end(x) // the fault: gone without a word
+					s.ctr.faults.fire(FaultLoseSessionOnRestart)
 				}
 			}
 			rec.mu.Unlock()

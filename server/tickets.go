@@ -81,6 +81,8 @@ func (s *Server) verify(ticket, userID string, now time.Time) (ticketFacts, int,
 			return f, codes.SigUserMismatch, "ticket is for another UserID"
 		case now.Unix() > f.issued+f.expire && !s.cfg.Faults.AcceptExpired:
 			return f, codes.SigExpired, "ticket expired at " + time.Unix(f.issued+f.expire, 0).UTC().Format(time.RFC3339)
+		case now.Unix() > f.issued+f.expire:
+			s.ctr.faults.fire(FaultAcceptExpired)
 		}
 		return f, 0, ""
 	}
@@ -88,6 +90,7 @@ func (s *Server) verify(ticket, userID string, now time.Time) (ticketFacts, int,
 	var ue *usersig.Error
 	if err != nil && errors.As(err, &ue) && ue.Code == usersig.CodeExpired && s.cfg.Faults.AcceptExpired && t != nil {
 		// Fault: take an expired ticket as valid, once its signature holds.
+		s.ctr.faults.fire(FaultAcceptExpired)
 		t, err = usersig.Verify(ticket, s.cfg.SDKAppID, s.cfg.Key, userID, nil, time.Unix(t.Time, 0))
 	}
 	if err != nil {

@@ -118,8 +118,8 @@ over the merged data. The order of the files does not matter.
 The merged file goes to -o, or to standard output; the summary goes to
 standard output with -o, to standard error otherwise (none with --quiet).
 
-Exit codes: 0 every threshold passed, 1 a threshold failed, 2 files that do
-not merge (other scenario or seed, the same shard twice, unreadable).`,
+Exit codes: 0 every threshold passed, 1 a threshold failed or an armed fault
+never fired in any shard, 2 files that do not merge (other scenario or seed, the same shard twice, unreadable).`,
 		Example: "  imload merge shard-0.json shard-1.json shard-2.json shard-3.json -o all.json",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -160,6 +160,9 @@ not merge (other scenario or seed, the same shard twice, unreadable).`,
 			}
 			if !res.Passed {
 				return withCode(exitFailed, errors.New("thresholds failed"))
+			}
+			if err := unfiredError(res.File); err != nil {
+				return withCode(exitFailed, err)
 			}
 			return nil
 		},

@@ -39,8 +39,11 @@ lose their network and let tickets expire. Progress is shown while it runs; at
 the end a summary is printed, the kickout oracle's verdicts, the thresholds, and
 the results file is written (atomically, also when interrupted with Ctrl-C).
 
-Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad scenario or
-usage, 130 interrupted (results still written). With --baseline BASE.json the run
+Exit codes: 0 every threshold passed, 1 a threshold failed (or an armed
+--fault never fired: the check it exists to prove was not exercised; a shard
+only warns, its merge judges), 2 bad scenario or usage, or a run that stopped
+at once because its first operations all failed the same way, 130
+interrupted (results still written). With --baseline BASE.json the run
 is compared with BASE at its end (as imload compare does) and a regression beyond
 the tolerances also exits 1.`,
 		Args: exactlyOneFile("imload run scenarios/quickstart.yaml"),
@@ -95,10 +98,7 @@ the tolerances also exits 1.`,
 				}
 				return withCode(exitFailed, err)
 			}
-			if note := misbehaveNote(sc, res.File); note != "" {
-				fmt.Fprintln(stdout, note)
-			}
-			if err := report.WriteText(stdout, res.File); err != nil {
+			if err := report.WriteTextWithNote(stdout, res.File, misbehaveNote(sc, res.File)); err != nil {
 				return err
 			}
 			if out != "" {
@@ -120,6 +120,10 @@ the tolerances also exits 1.`,
 				return withCode(exitFailed, errors.New("thresholds failed"))
 			case regressed:
 				return withCode(exitFailed, errors.New("regressed against the baseline"))
+			case shard.Whole():
+				if err := unfiredError(res.File); err != nil {
+					return withCode(exitFailed, err)
+				}
 			}
 			return nil
 		},
@@ -180,4 +184,18 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// unfiredError says which armed faults never fired (nil: each fired, or
+// none was armed). Such a run proves nothing about the check the fault
+// exists to exercise, so it does not pass.
+func unfiredError(f *results.File) error {
+	var names []string
+	for _, x := range results.Unfired(f) {
+		names = append(names, x.Name)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("fault %s armed but never fired: the run did not exercise what it was meant to check", strings.Join(names, ", "))
 }

@@ -163,6 +163,68 @@ func TestRunFaultsExitOne(t *testing.T) {
 			if f.Interrupted || f.Kickout == nil {
 				t.Errorf("results: interrupted %v, kickout report %v", f.Interrupted, f.Kickout != nil)
 			}
+			// The fault is in the header and the results, with its firings.
+			if c.fault == "" {
+				if len(f.Faults) != 0 || strings.Contains(stdout, "faults  ") {
+					t.Errorf("no fault armed, yet %+v", f.Faults)
+				}
+				return
+			}
+			if len(f.Faults) != 1 || f.Faults[0].Name != c.fault || f.Faults[0].Fired == 0 || f.Faults[0].Why != "" {
+				t.Errorf("results faults %+v, want %s fired", f.Faults, c.fault)
+			}
+			if !regexp.MustCompile(`(?m)^faults\s+` + c.fault + ` \(fired \d+ times?\)$`).MatchString(stdout) {
+				t.Errorf("the header does not list %s with its firings:\n%s", c.fault, stdout)
+			}
+			if strings.Contains(stdout, "never applicable") {
+				t.Errorf("a fault that fired is reported as never applicable:\n%s", stdout)
+			}
+		})
+	}
+}
+
+// A fault armed but never fired is the summary's first line, with the
+// server's reason, and the run exits 1: it did not exercise the check the
+// fault exists to prove. policy-dual allows one instance per class, so
+// wrong-victim never has a second candidate to choose. A shard only warns:
+// the fault may fire in another shard, and the merge judges.
+func TestRunUnfiredFaultWarns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two 3-second scenarios")
+	}
+	dir := t.TempDir()
+	file := shortPolicyFile(t, dir, "dual", 0.25)
+	for _, sh := range []string{"", "0/2"} {
+		t.Run("shard "+sh, func(t *testing.T) {
+			out := filepath.Join(dir, "results"+strings.ReplaceAll(sh, "/", "-")+".json")
+			args := []string{"run", file, "-o", out, "-q", "--fault", "wrong-victim"}
+			if sh != "" {
+				args = append(args, "--shard", sh)
+			}
+			stdout, stderr, code := runCmd(t, args...)
+			first, _, _ := strings.Cut(stdout, "\n")
+			want := "WARNING: fault wrong-victim armed but never applicable: no login had a second candidate"
+			if !strings.HasPrefix(first, want) {
+				t.Fatalf("first line %q, want it to start %q\nstdout:\n%s", first, want, stdout)
+			}
+			// The thresholds pass: the exit code is the fault's alone.
+			if !strings.Contains(stdout, "thresholds: all") {
+				t.Fatalf("a threshold failed, so the exit code says nothing of the fault:\n%s\n%s", stdout, stderr)
+			}
+			wantCode := exitFailed
+			if sh != "" {
+				wantCode = exitOK
+			}
+			if code != wantCode {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, wantCode, stdout, stderr)
+			}
+			f, err := results.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Faults) != 1 || f.Faults[0].Fired != 0 || !strings.HasPrefix(f.Faults[0].Why, "no login had a second candidate") {
+				t.Errorf("results faults %+v", f.Faults)
+			}
 		})
 	}
 }

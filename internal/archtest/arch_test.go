@@ -46,7 +46,7 @@ var allowed = map[string][]string{
 	"server":                 {"clock", "codes", "faults", "policy", "protocol", "usersig"},
 	"agent":                  {"clock", "codes", "driver", "event", "internal/freshstack", "pacer", "policy", "scenario", "usersig"},
 	"metrics":                {"clock", "event", "policy"},
-	"results":                {"capacity", "check", "codes", "health", "mau", "metrics", "policy", "internal/atomicfile", "storm"},
+	"results":                {"capacity", "check", "codes", "faults", "health", "mau", "metrics", "policy", "internal/atomicfile", "storm"},
 	"storm":                  {"codes", "event"},
 	"driver/netem":           {"clock", "driver"},
 	"check":                  {"event", "policy"},
