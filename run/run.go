@@ -147,7 +147,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
 	}
 	if sc.Capacity != nil {
-		return ExecuteCapacity(ctx, o) // a capacity search instead of phases
+		return nil, errors.New("run: a scenario with a capacity section is a search: caprun.Execute runs it")
 	}
 	sc, err := o.Shard.Apply(sc)
 	if err != nil {
