@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"metrics":                {"clock", "event", "policy"},
 	"results":                {"capacity", "check", "codes", "faults", "health", "mau", "metrics", "policy", "internal/atomicfile", "storm"},
 	"storm":                  {"codes", "event"},
+	"storm/play":             {"clock", "pacer", "scenario", "shard", "storm"},
 	"driver/netem":           {"clock", "driver"},
 	"check":                  {"event", "policy"},
 	"mau":                    {"clock", "codes", "driver", "event", "internal/yamlpos", "policy"},
