@@ -10,5 +10,6 @@
 // is marked on a storm.Tracker, whose figures the run reads at its end.
 //
 // The run passes in what the player acts on (Server, Net, Spawn, the
-// clock); play imports neither the server, the agents nor the oracle.
+// clock): play imports neither server, agent nor check (agent is below it
+// only through shard, whose numbering of devices a surge uses).
 package play
