@@ -4,7 +4,7 @@
 // The search (Search) grows the load exponentially from From until a step
 // fails, then bisects between the last passing and the first failing load
 // until they are within Precision. Each step is measured by the caller's
-// Measure (run/capacity.go runs a fresh warm-up and measured window of the
+// Measure (package caprun runs a fresh warm-up and measured window of the
 // scenario; tests use Simulated, a deterministic target without sockets).
 // The schedule of steps depends only on the steps' verdicts, so the same
 // seed gives the same steps while the target answers the same.
@@ -20,5 +20,10 @@
 // predicted peak and R²; gonum's Nelder–Mead) and a Little's-law check of
 // each step (logins in flight against rate × latency).
 //
-// capacity imports only health of imload.
+// Window measures a step from its events (kept by Events): which
+// operations count, a recorder over the window, the logins in flight,
+// their mean latency and the Little's-law check; Step.SetGenerator adds
+// the health report over the window. Package caprun runs the steps.
+//
+// capacity imports only clock, event, health and metrics of imload.
 package capacity

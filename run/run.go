@@ -26,6 +26,7 @@ import (
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
 	"github.com/imload/imload/shard"
+	"github.com/imload/imload/storm/play"
 	"github.com/imload/imload/target"
 )
 
@@ -128,7 +129,7 @@ type phases struct {
 	start, end, statusAt time.Time
 	// closeBudget bounds the embedded server's shutdown.
 	closeBudget time.Duration
-	storms      *storms // the scenario's events (events.go); nil: none
+	storms      *play.Player // the scenario's events (storms.go); nil: none
 	// abort ends the run early with a reason (package failfast, verdicts.go);
 	// aborted is that reason once the run has ended (nil: it was not).
 	abort   context.CancelCauseFunc
@@ -147,7 +148,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return ExecuteMAU(ctx, o) // a month simulation instead of phases
 	}
 	if sc.Capacity != nil {
-		return ExecuteCapacity(ctx, o) // a capacity search instead of phases
+		return nil, errors.New("run: a scenario with a capacity section is a search: caprun.Execute runs it")
 	}
 	sc, err := o.Shard.Apply(sc)
 	if err != nil {
@@ -242,7 +243,7 @@ func (r *phases) setUp() error {
 		sinks = append(sinks, o.Sink)
 	}
 	if r.storms != nil {
-		sinks = append(sinks, r.storms.tr)
+		sinks = append(sinks, r.storms.Tracker())
 	}
 	return r.plan(sinks)
 }
@@ -291,11 +292,11 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		r.pool.SpawnOn(gate, ctx, a)
 	})
 	r.probe = health.Start(ctx, 0)
-	r.storms.start(ctx)
-	lastPhaseEnded := func() { r.readOnline(); r.storms.stop(); end.lastPhaseEnded() }
+	r.storms.Start(ctx)
+	lastPhaseEnded := func() { r.readOnline(); r.storms.Stop(); end.lastPhaseEnded() }
 	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
 	end.stop()
-	r.storms.stop()
+	r.storms.Stop()
 	r.end = r.clk.Now()
 	r.probe.Stop()
 	stopView()
@@ -360,7 +361,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	}
 	// The storms' recovery windows are known before the oracle runs, so
 	// that it counts its kicks and verdicts within each.
-	f.Storms = r.storms.figures()
+	f.Storms = r.storms.Figures(r.end)
 	if r.hist != nil {
 		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
 			fmt.Fprintln(o.Log, note)

@@ -1,8 +1,6 @@
 package run
 
 import (
-	"fmt"
-
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/mau"
@@ -25,25 +23,13 @@ func judgeThresholds(ths []scenario.Threshold, snap *metrics.Snapshot, kick *che
 	return eval.Thresholds(ths, eval.Inputs{Metrics: snap, Kickout: kick, MAU: m})
 }
 
-// scenarioThresholds returns the scenario's thresholds parsed: as Load or
-// Prepare left them, or parsed here for a scenario built without either.
+// scenarioThresholds returns the scenario's thresholds parsed
+// (scenario.ThresholdList).
 func scenarioThresholds(sc *scenario.Scenario) ([]scenario.Threshold, error) {
-	if len(sc.ParsedThresholds) == len(sc.Thresholds) {
-		return sc.ParsedThresholds, nil
-	}
-	return parseThresholds(sc.Thresholds, "")
+	return sc.ThresholdList()
 }
 
-// parseThresholds parses threshold expressions; errors say which one, after
-// the prefix where (e.g. "file 1: ").
+// parseThresholds parses threshold expressions (scenario.ParseThresholds).
 func parseThresholds(exprs []string, where string) ([]scenario.Threshold, error) {
-	ths := make([]scenario.Threshold, 0, len(exprs))
-	for i, e := range exprs {
-		th, err := scenario.ParseThreshold(e)
-		if err != nil {
-			return nil, fmt.Errorf("%sthresholds[%d]: %w", where, i, err)
-		}
-		ths = append(ths, th)
-	}
-	return ths, nil
+	return scenario.ParseThresholds(exprs, where)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imload/imload/caprun"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/failfast"
 	"github.com/imload/imload/report"
@@ -91,7 +92,11 @@ the tolerances also exits 1.`,
 				return withCode(exitBadInput, err)
 			}
 			fmt.Fprintf(stderr, "imload: running %s (seed %d%s)\n", sc.File, sc.Seed, shardNote(shard))
-			res, err := run.Execute(ctx, opts)
+			execute := run.Execute
+			if sc.Capacity != nil {
+				execute = caprun.Execute // a search of steps, each a run
+			}
+			res, err := execute(ctx, opts)
 			if err != nil {
 				if res == nil {
 					return withCode(exitBadInput, err)

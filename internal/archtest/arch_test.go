@@ -20,7 +20,7 @@ const module = "github.com/imload/imload"
 var allowed = map[string][]string{
 	"clock":                  nil,
 	"health":                 nil,
-	"capacity":               {"health"},
+	"capacity":               {"clock", "event", "health", "metrics"},
 	"policy":                 nil,
 	"policy/policyfile":      {"internal/yamlpos", "policy"},
 	"usersig":                nil,
@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"metrics":                {"clock", "event", "policy"},
 	"results":                {"capacity", "check", "codes", "faults", "health", "mau", "metrics", "policy", "internal/atomicfile", "storm"},
 	"storm":                  {"codes", "event"},
+	"storm/play":             {"clock", "pacer", "scenario", "shard", "storm"},
 	"driver/netem":           {"clock", "driver"},
 	"check":                  {"event", "policy"},
 	"mau":                    {"clock", "codes", "driver", "event", "internal/yamlpos", "policy"},
@@ -61,6 +62,7 @@ var allowed = map[string][]string{
 	"shard":                  {"agent", "scenario"},
 	"target":                 {"agent", "clock", "codes", "driver", "driver/inproc", "driver/ws", "driver/xmpp", "policy", "protocol", "scenario", "server"},
 	"run":                    {"*"},
+	"caprun":                 {"capacity", "event", "health", "judge", "judge/eval", "metrics", "results", "run", "scenario"},
 	"cmd/imload":             {"*"},
 }
 

@@ -1,43 +1,47 @@
-package run
+package caprun
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/imload/imload/judge"
-	"github.com/imload/imload/judge/eval"
 	"io"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/imload/imload/capacity"
-	"github.com/imload/imload/clock"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/health"
+	"github.com/imload/imload/judge"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 )
 
-// capacityTail is how long each step's load goes on after its measured
-// window, so that the window's last logins are answered before the step's
-// devices are cancelled; its arrivals are not measured.
-const capacityTail = time.Second
+// tail is how long each step's load goes on after its measured window, so
+// that the window's last logins are answered before the step's devices are
+// cancelled; its arrivals are not measured.
+const tail = time.Second
 
-// ExecuteCapacity runs a scenario's capacity section: a search (package
-// capacity) whose every step is a fresh run of the scenario at the step's
-// load, a warm-up, then a measured window judged by the scenario's
-// thresholds. The results file holds the search's answer and every step.
-func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
+// Execute runs o.Scenario's capacity section: a search (package capacity)
+// whose every step is a fresh run of the scenario at the step's load, a
+// warm-up, then a measured window judged by the scenario's thresholds. The
+// results file holds the search's answer and every step.
+func Execute(ctx context.Context, o run.Options) (*run.Outcome, error) {
 	sc := o.Scenario
+	if sc == nil || sc.Capacity == nil {
+		return nil, errors.New("caprun: no capacity section")
+	}
 	c := sc.Capacity
 	if !o.Shard.Whole() {
 		return nil, errors.New("run: a capacity search runs in one process: drop --shard (a generator-bound answer says when imload needs more)")
 	}
-	o.defaults()
-	all, err := scenarioThresholds(sc)
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	all, err := sc.ThresholdList()
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 	snaps := map[key]*metrics.Snapshot{}
 	var armed []results.Fault // the faults' firings over every step
 	measure := func(ctx context.Context, repeat, index int, load float64) (capacity.Step, error) {
-		st, e, snap, err := capacityStep(ctx, o, ths, repeat, load, &armed)
+		st, e, snap, err := step(ctx, o, ths, repeat, load, &armed)
 		if err == nil {
 			env = e
 			snaps[key{repeat, load}] = snap
@@ -96,7 +100,10 @@ func ExecuteCapacity(ctx context.Context, o Options) (*Outcome, error) {
 		Environment: env, Capacity: rep, Faults: armed,
 	}
 	f.Thresholds = eval.Thresholds(answer, eval.Inputs{Capacity: rep})
-	out := &Outcome{File: f, Passed: !interrupted && passed(f.Thresholds)}
+	out := &run.Outcome{File: f, Passed: !interrupted}
+	for _, th := range f.Thresholds {
+		out.Passed = out.Passed && th.Pass
+	}
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -152,23 +159,23 @@ func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Sce
 		}
 		st.Phases = append(st.Phases, p)
 	}
-	st.Phases = append(st.Phases, ph("measure", c.Step.D()), ph("tail", capacityTail))
+	st.Phases = append(st.Phases, ph("measure", c.Step.D()), ph("tail", tail))
 	return &st
 }
 
-// capacityStep runs one step and measures its window.
+// step runs one step and measures its window (capacity.Window).
 // The step's faults' firings are added to armed.
-func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repeat int, load float64, armed *[]results.Fault) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
+func step(ctx context.Context, o run.Options, ths []scenario.Threshold, repeat int, load float64, armed *[]results.Fault) (capacity.Step, results.Environment, *metrics.Snapshot, error) {
 	sc := o.Scenario
 	c := sc.Capacity
-	buf := &eventBuf{}
+	buf := &capacity.Events{}
 	so := o
 	so.Scenario = stepScenario(sc, load, repeat)
 	so.Out, so.Progress, so.Sink = "", io.Discard, buf
 	if o.Sink != nil {
 		so.Sink = event.Sinks{buf, o.Sink}
 	}
-	out, err := Execute(ctx, so)
+	out, err := run.Execute(ctx, so)
 	if err != nil {
 		return capacity.Step{}, results.Environment{}, nil, err
 	}
@@ -176,81 +183,18 @@ func capacityStep(ctx context.Context, o Options, ths []scenario.Threshold, repe
 	if ctx.Err() != nil {
 		return capacity.Step{}, results.Environment{}, nil, ctx.Err()
 	}
-	evs := buf.take()
-	var t0 time.Time
-	for i := range evs {
-		if e := &evs[i]; e.Kind.IsOp() && (t0.IsZero() || e.Intended.Before(t0)) {
-			t0 = e.Intended
-		}
-	}
-	ws := t0.Add(c.Warmup.D())
-	we := ws.Add(c.Step.D())
-	from := ws // the window's operations: intended in [from, we)
-	if c.Vary == scenario.VaryDevices {
-		from = t0 // logging the devices in is the step's work
-	}
-	clk := clock.NewFake(we)
-	rec := metrics.NewRecorder(metrics.WithStart(from), metrics.WithClock(clk))
-	var latSum float64
-	var logins int
-	var inFlight float64 // login-seconds in flight within [ws, we)
-	for i := range evs {
-		e := &evs[i]
-		if e.Kind == event.Login {
-			a, b := maxTime(e.Intended, ws), minTime(e.At, we)
-			if b.After(a) {
-				inFlight += b.Sub(a).Seconds()
-			}
-		}
-		if e.Kind.IsOp() && (e.Intended.Before(from) || !e.Intended.Before(we)) {
-			continue
-		}
-		rec.Observe(e)
-		if e.Kind == event.Login {
-			latSum += e.At.Sub(e.Intended).Seconds()
-			logins++
-		}
-	}
-	snap := rec.Snapshot()
-	window := c.Step.D().Seconds()
-	lg := snap.Op("login")
-	errs, attempts := snap.Errors()
-	st := capacity.Step{
-		Logins: lg.Count, Throughput: float64(lg.OK) / we.Sub(from).Seconds(),
-		Online: out.File.Metrics.OnlineMax(), Duration: window,
-	}
-	if lg.OK > 0 {
-		st.LoginP50Ns, st.LoginP99Ns, st.LoginMean = int64(lg.Quantile(0.5)), int64(lg.Quantile(0.99)), int64(lg.Mean())
-	}
-	if attempts > 0 {
-		st.ErrorRate = float64(errs) / float64(attempts)
-	}
-	for _, th := range judgeThresholds(ths, snap, out.Kickout, nil) {
+	w := capacity.Window{Vary: c.Vary, Warmup: c.Warmup.D(), Length: c.Step.D()}
+	m := w.Measure(buf.Take(), load)
+	st := m.Step
+	st.Online = out.File.Metrics.OnlineMax()
+	for _, th := range eval.Thresholds(ths, eval.Inputs{Metrics: m.Snapshot, Kickout: out.Kickout}) {
 		if !th.Pass {
-			why := fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th))
-			st.Failed = append(st.Failed, why)
+			st.Failed = append(st.Failed, fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th)))
 		}
 	}
 	st.Pass = len(st.Failed) == 0
-	g := out.Probe.Report(from, we, health.DefaultLimits)
-	st.LagP99Ns, st.SendLagP99Ns, st.CPU, st.WaitNs = g.LagP99Ns, g.SendLagP99Ns, g.CPU, g.WaitNs
-	st.GeneratorBound, st.Reasons = capacity.GeneratorBound(g)
-	st.InFlight = inFlight / window
-	rate := load
-	if c.Vary == scenario.VaryDevices {
-		rate = float64(logins) / we.Sub(from).Seconds()
-	}
-	mean := 0.0
-	if logins > 0 {
-		mean = latSum / float64(logins)
-	}
-	st.Predicted, st.Little = capacity.CheckLittle(st.InFlight, rate, mean)
-	if c.Vary == scenario.VaryDevices {
-		// Logins of a closed model come in a burst as devices arrive: the
-		// window's in-flight average says nothing of a steady state.
-		st.Predicted, st.Little = 0, ""
-	}
-	return st, out.File.Environment, snap, nil
+	st.SetGenerator(out.Probe.Report(m.From, m.To, health.DefaultLimits))
+	return st, out.File.Environment, m.Snapshot, nil
 }
 
 func fmtActual(th results.Threshold) string {
@@ -268,38 +212,6 @@ func fmtActual(th results.Threshold) string {
 		return fmt.Sprintf("%.0f", th.Actual)
 	}
 	return fmt.Sprintf("%.3g", th.Actual)
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// eventBuf keeps a copy of every event of a step.
-type eventBuf struct {
-	mu  sync.Mutex
-	evs []event.Event
-}
-
-func (b *eventBuf) Observe(e *event.Event) {
-	b.mu.Lock()
-	b.evs = append(b.evs, *e)
-	b.mu.Unlock()
-}
-
-func (b *eventBuf) take() []event.Event {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.evs
 }
 
 // splitCapacity parts thresholds into the SLO each step is judged by and

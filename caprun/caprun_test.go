@@ -1,4 +1,4 @@
-package run
+package caprun
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/imload/imload/capacity"
 	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/shard"
 )
@@ -62,7 +63,7 @@ func TestCapacityEndToEnd(t *testing.T) {
 	}
 	sc.Thresholds = append(sc.Thresholds, ceiling.String())
 	sc.ParsedThresholds = append(sc.ParsedThresholds, ceiling)
-	res, err := Execute(t.Context(), Options{Scenario: sc, Out: out})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc, Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,29 +129,6 @@ func TestCapacityEndToEnd(t *testing.T) {
 	}
 }
 
-// Every ordinary run measures its generator: results.json has the
-// generator section with its per-second figures and the pacer's sends.
-func TestOrdinaryRunHasGeneratorHealth(t *testing.T) {
-	sc, err := scenario.Parse([]byte(`
-target: {driver: inproc}
-population: {users: 50}
-behaviour: {hold: {dist: constant, value: 100ms}}
-checks: {kickout: {enabled: false}}
-phases: [{model: open, duration: 1500ms, rate: 40}]
-`), "g.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Execute(t.Context(), Options{Scenario: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := res.File.Generator
-	if g == nil || g.Seconds < 1 || len(g.PerSecond) != g.Seconds || g.Sends != 60 || g.GOMAXPROCS < 1 {
-		t.Fatalf("generator %+v", g)
-	}
-}
-
 func TestStepScenario(t *testing.T) {
 	sc := capacityScenario(t, "")
 	gate, err := scenario.ParseThreshold("capacity.sustained >= 700")
@@ -183,8 +161,17 @@ func TestStepScenario(t *testing.T) {
 // A capacity search cannot be split over shards (each step's verdict needs
 // the whole load's latencies): --shard is refused, naming the flag.
 func TestCapacityRefusesShards(t *testing.T) {
-	_, err := Execute(t.Context(), Options{Scenario: capacityScenario(t, ""), Shard: shard.Shard{Index: 0, Count: 2}})
+	_, err := Execute(t.Context(), run.Options{Scenario: capacityScenario(t, ""), Shard: shard.Shard{Index: 0, Count: 2}})
 	if err == nil || !strings.Contains(err.Error(), "drop --shard") {
 		t.Fatalf("got %v, want the --shard refusal", err)
+	}
+}
+
+// run.Execute runs phases only: a scenario with a capacity section given to
+// it is refused, naming what runs a search.
+func TestRunRefusesASearch(t *testing.T) {
+	_, err := run.Execute(t.Context(), run.Options{Scenario: capacityScenario(t, "")})
+	if err == nil || !strings.Contains(err.Error(), "caprun.Execute") {
+		t.Fatalf("got %v, want a refusal naming caprun.Execute", err)
 	}
 }
