@@ -132,6 +132,14 @@ type Device struct {
 	seq        uint64
 	lastStart  time.Time // the last operation of the main connection
 	lastAt     time.Time
+	// heard is when the main connection last answered; a connection found
+	// dead by a heartbeat without an answer may have carried nothing since
+	// (a partition is silent), so its disconnect is dated from there
+	// (event.Disconnect's Start).
+	heard time.Time
+	// deafSince, set just before a heartbeat failure is handled as a lost
+	// connection, is the Start of its disconnect event.
+	deafSince time.Time
 	// rng draws the device's reconnect waits: seeded with (seed, index)
 	// alone, apart from the plan's draws.
 	rng *rand.Rand
@@ -270,6 +278,9 @@ func addNote(e *event.Event, note string) {
 // record emits the event of an operation on the main connection.
 func (d *Device) record(e *event.Event) {
 	d.lastStart, d.lastAt = e.Start, e.At
+	if e.Outcome == event.OK || e.Outcome == event.Failed && e.Code != 0 {
+		d.heard = e.At // the target answered
+	}
 	d.emit(e)
 }
 

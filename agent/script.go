@@ -182,7 +182,9 @@ func (s *session) step(w *wake) (ended bool, err error) {
 	case stepBeat:
 		if err := d.ping(ctx, s.beat); err != nil && d.cfg.Reconnect != nil && ctx.Err() == nil {
 			// The SDK takes a heartbeat without an answer as a lost
-			// connection (a partition shows only so).
+			// connection (a partition shows only so). Nothing may have
+			// reached the device since the connection last answered.
+			d.deafSince = d.heard
 			if !d.onPush(ctx, driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, s.end, &s.left) {
 				return true, d.stop(ctx)
 			}
@@ -323,7 +325,12 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 		}
 		return d.loginByRules(ctx, d.account, at)
 	case driver.PushClosed:
-		d.emit(&event.Event{Kind: event.Disconnect, UserID: user, At: at, Code: p.Code, Note: p.Reason})
+		e := &event.Event{Kind: event.Disconnect, UserID: user, At: at, Code: p.Code, Note: p.Reason}
+		if since := d.deafSince; !since.IsZero() && since.Before(at) {
+			e.Start = since // deaf from then: kicks sent since may never have come
+		}
+		d.deafSince = time.Time{}
+		d.emit(e)
 		d.dropConn()
 		if *left <= 0 {
 			d.setStatus(StatusLogout, "")

@@ -348,7 +348,10 @@ func (h *userHistory) build() {
 		case event.Disconnect:
 			if current >= 0 && !h.inOpenGap(current) {
 				s := &h.sessions[current]
-				h.gaps = append(h.gaps, gap{r.at, never})
+				// A disconnect with a Start (a connection found dead by a
+				// heartbeat without an answer) was deaf from its Start: a
+				// partition carries nothing and says nothing.
+				h.gaps = append(h.gaps, gap{max(h.sentAt(r), s.okAt), never})
 				s.endGap = int32(len(h.gaps))
 			}
 		case event.Resume:

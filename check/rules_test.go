@@ -149,6 +149,30 @@ func TestRules(t *testing.T) {
 			seq: verdictCounts{}, srch: verdictCounts{},
 		},
 		{
+			name: "victim deaf from before the displacement (a heartbeat found it dead) is excused",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 100, 108, 2)
+				// A partition from +60: the heartbeat that found it came
+				// back unanswered at +1500; the connection last answered
+				// at +60, so the kick sent at +108 may never have come.
+				b.emit(event.Event{Kind: event.Disconnect, Device: A, Start: tms(60), At: tms(1500)})
+				b.op(event.Resume, event.Failed, A, 1600, 1605)
+			},
+			seq: verdictCounts{}, srch: verdictCounts{},
+		},
+		{
+			name: "victim that noticed its drop only later, with no deafness known, is missing",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 100, 108, 2)
+				b.at(event.Disconnect, A, 1500)
+				b.op(event.Resume, event.Failed, A, 1600, 1605)
+			},
+			seq:  verdictCounts{MissingKick: 1, OverLimit: 1},
+			srch: verdictCounts{NoOrder: 1, OverLimit: 1},
+		},
+		{
 			name: "victim that resumed and was never told is missing",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
