@@ -78,6 +78,10 @@ type session struct {
 	// sets stoppedListening from it.
 	racing      bool
 	connStopped int64
+	// reloginOk: ended by its device's next login (endRelogin), when that
+	// login's answer reached the device. Until then the target may not
+	// have processed it and may still hold this session.
+	reloginOk int64
 }
 
 // settledAt is when login s is known processed at the target: its ok, else
@@ -285,7 +289,9 @@ func (h *userHistory) build() {
 					// newer one (another connection of a storm): the
 					// target ended it before the newer one began; the
 					// device moved on.
-					h.endSession(h.newSession(ri, r), r.at, endRelogin)
+					ns := h.newSession(ri, r)
+					h.endSession(ns, r.at, endRelogin)
+					h.sessions[ns].reloginOk = r.at
 				default:
 					if current >= 0 {
 						c := &h.sessions[current]
@@ -298,6 +304,7 @@ func (h *userHistory) build() {
 							}
 						}
 						h.endSession(current, h.sentAt(r), endRelogin)
+						c.reloginOk = r.at
 					}
 					current = h.newSession(ri, r)
 				}

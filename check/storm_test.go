@@ -269,6 +269,55 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{LostSession: 1},
 		},
 		{
+			// As the reference server did under a loaded machine: the
+			// status is read while a storm's later logins are in flight;
+			// the target still holds the session they come after, which
+			// another login then displaces before they are processed.
+			name: "status read while a storm's next logins were in flight lists the session before them",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				repeat(b, A, 0, 11, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 120, 310, 3) // sent before the status read, answered after
+				repeat(b, A, 120, 311, 3)
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 200,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{},
+		},
+		{
+			name: "as above, the storm's racing login sent before the session's answer",
+			build: func(b *hb) {
+				b.login(A, 0, 50, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 5, 310, 3) // the other connection's, answered late
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 200,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{},
+		},
+		{
+			name: "a session listed after the device's next login was answered is a ghost",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				repeat(b, A, 0, 11, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 120, 310, 3)
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 320,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{GhostSession: 1},
+		},
+		{
 			name: "a stale repeat answer does not hide a missing kick",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)

@@ -371,7 +371,10 @@ func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
 		}
 		return true, false
 	}
-	return false, ss.endedBy == endAppKill || ss.endedBy == endSigExpired || ss.removalFrom != never && ss.removalTo >= T
+	// The device's next login in flight at T (sent, not yet answered): the
+	// target may not have processed it and still hold this session.
+	relogin := ss.endedBy == endRelogin && T < ss.reloginOk
+	return false, relogin || ss.endedBy == endAppKill || ss.endedBy == endSigExpired || ss.removalFrom != never && ss.removalTo >= T
 }
 
 func (a *analyzer) recOf(s int32) []int32 {
