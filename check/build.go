@@ -53,6 +53,10 @@ type session struct {
 	// on this session (never: it did, or a kick told it).
 	stoppedListening int64
 	kicked           bool // a kick ended it
+	// toldAt: when the first kick naming it reached its device (0: none),
+	// which may be after the device's view of it ended otherwise (a kick
+	// read from the connection as the device dropped it at the run's end).
+	toldAt int64
 	// kickedBy is the displacing login (session index + 1) named by the
 	// kick this session got; 0: none, or unnamed.
 	kickedBy int32
@@ -577,6 +581,9 @@ func (h *userHistory) attachKicks() {
 		}
 		s := &h.sessions[k.victim]
 		s.kicked = true
+		if s.toldAt == 0 || k.arrived < s.toldAt {
+			s.toldAt = k.arrived
+		}
 		if k.displacer >= 0 && s.kickedBy == 0 {
 			s.kickedBy = k.displacer + 1
 		}

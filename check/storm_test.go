@@ -318,6 +318,21 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{GhostSession: 1},
 		},
 		{
+			// The device records a kick queued on its connection when it
+			// drops it at the run's end, after its online_at_end.
+			name: "status read while a kick was on its way that came after the device's cut",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 100, 150, 2)
+				b.at(event.OnlineAtEnd, A, 300)
+				b.kicked(A, 310, 1, 2, B)
+			},
+			statusAt: 200,
+			listed:   []string{B},
+			seqs:     map[string]uint64{B: 2},
+			want:     verdictCounts{},
+		},
+		{
 			name: "a stale repeat answer does not hide a missing kick",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
