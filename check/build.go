@@ -719,6 +719,16 @@ func (h *userHistory) latestLogin(dev uint16, t int64, orPending bool, seq uint6
 			bestPending, bestSent = p, pp.sent
 		}
 	}
+	if bestPending < 0 && seq != 0 && best >= 0 && h.sessions[best].seq != 0 && h.sessions[best].seq != seq {
+		// The latest login already carries another sequence (one of a
+		// storm's racing logins, answered or inferred): an earlier login
+		// without an answer may have been processed later, as seq.
+		for p := span.pendFrom; p < span.pendTo; p++ {
+			if pp := &h.pendingLogins[p]; pp.inferredAs < 0 && pp.sent < t && (bestPending < 0 || pp.sent > h.pendingLogins[bestPending].sent) {
+				bestPending = p
+			}
+		}
+	}
 	if bestPending >= 0 {
 		return h.inferLogin(bestPending, seq)
 	}

@@ -333,6 +333,22 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{},
 		},
 		{
+			// A storm cut by the run's end: every login unanswered, two of
+			// them processed (seq 2, kicked by B's; seq 4, which kicked B's).
+			name: "two logins of a storm cut at the end, one displaced and one displacing",
+			pol:  mustTencent(t, policy.SinglePlatform, 1, 1),
+			build: func(b *hb) {
+				b.login(C, 0, 10, 1)
+				b.op(event.Login, event.Cancelled, A, 100, 500)
+				b.op(event.Login, event.Cancelled, A, 101, 500)
+				b.op(event.Login, event.Cancelled, B, 102, 500)
+				b.kicked(C, 103, 1, 2, A)
+				b.kicked(A, 400, 2, 3, B)
+				b.kicked(B, 401, 3, 4, A)
+			},
+			want: verdictCounts{},
+		},
+		{
 			name: "a stale repeat answer does not hide a missing kick",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)
