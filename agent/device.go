@@ -130,8 +130,13 @@ type Device struct {
 	ticket     string
 	token      string
 	seq        uint64
-	lastStart  time.Time // the last operation of the main connection
-	lastAt     time.Time
+	// held is the user of the session the main connection carries, or
+	// last carried: that of the last successful login on it. A kick on the
+	// main connection names that session, whatever the device did after
+	// it arrived (an account switch, say).
+	held      string
+	lastStart time.Time // the last operation of the main connection
+	lastAt    time.Time
 	// heard is when the main connection last answered; a connection found
 	// dead by a heartbeat without an answer may have carried nothing since
 	// (a partition is silent), so its disconnect is dated from there
@@ -309,12 +314,47 @@ func (d *Device) connect(ctx context.Context, intended time.Time, note string, r
 	return c, nil
 }
 
-// dropConn closes the connection without a logout.
+// dropConn closes the connection without a logout, after recording the
+// kicks it holds unread.
 func (d *Device) dropConn() {
 	if d.conn != nil {
+		d.queuedKicks()
 		d.conn.Close()
 		d.conn = nil
 	}
+}
+
+// queuedKicks records the kicks that reached the main connection while
+// the device was busy (waiting on a login storm's extra connections, in an
+// account switch's logout, or starved of CPU) and reports whether there
+// were any. A kick counts from when it arrived (Push.At), not from when
+// the device got round to it: the target told the device then. A kick
+// ends the session, so the device is logged out afterwards. Other pushes
+// queued behind are left: the caller is about to drop the connection or to
+// log in on it again.
+func (d *Device) queuedKicks() bool {
+	kicked := false
+	for d.conn != nil {
+		select {
+		case p, ok := <-d.conn.Pushes():
+			if !ok {
+				return kicked
+			}
+			if p.Kind != driver.PushKicked {
+				continue
+			}
+			at := p.At
+			if at.IsZero() {
+				at = d.now()
+			}
+			d.emitKick(p, d.held, at)
+			d.setStatus(StatusLogout, "")
+			kicked = true
+		default:
+			return kicked
+		}
+	}
+	return kicked
 }
 
 // Close drops the connection at once (no logout) and sets LOGOUT.
@@ -378,10 +418,14 @@ func (d *Device) Login(ctx context.Context, user string, intended time.Time) (dr
 		d.setStatus(StatusLogout, "")
 		return driver.LoginResult{}, err
 	}
+	// A kick still queued names the session held so far: record it before
+	// this login's answer makes the connection another session's.
+	d.queuedKicks()
+	d.setStatus(StatusLogining, user)
 	res, err := d.rawLogin(ctx, d.conn, user, ticket, intended, "", d.record)
 	if err == nil && res.Code == 0 {
 		d.setStatus(StatusLogined, user)
-		d.token, d.seq = res.ResumeToken, res.Seq
+		d.token, d.seq, d.held = res.ResumeToken, res.Seq, user
 		if d.cfg.Book != nil && res.Seq != 0 && !res.ServerTime.IsZero() {
 			d.cfg.Book.Record(user, res.Seq, res.ServerTime)
 		}
@@ -437,9 +481,10 @@ func (d *Device) logout(ctx context.Context, user string, intended time.Time, no
 		// The target kicked the session before it took the logout (it
 		// ignores what follows a kick): no logout happened there, and the
 		// device, like the SDK after a kick, is logged out by the kick,
-		// whose push it records now. The logout is no operation of the
-		// target's, failed or not.
-		d.takeKick(user)
+		// whose push (queued before the close that ended the call) it
+		// records now. The logout is no operation of the target's, failed
+		// or not.
+		d.queuedKicks()
 		return fmt.Errorf("agent: %s logout of %q: %w", d.plan.Instance, user, err)
 	}
 	if err == nil && code == codes.NotLoggedIn && ctx.Err() == nil && d.awaitKick(user) {

@@ -9,7 +9,11 @@
 // says. Everything a device does or sees is an event.Event; the SDK's
 // listener callbacks map to them: onConnecting is a Connect event's Start,
 // onConnectSuccess and onConnectFailed its Outcome, onKickedOffline a Kicked
-// event, onUserSigExpired a SigExpired event.
+// event, onUserSigExpired a SigExpired event. A kick counts from when it
+// reached the connection: one that came while the device was busy (a login
+// storm waiting on its extra connections, an account switch) is recorded,
+// at its arrival, before the device logs in on that connection again, drops
+// it, or is cut off by the end of the run.
 //
 // agent reaches a target only through driver; it must not import server,
 // check or report.

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/policy"
 )
 
 // An operation that the run's end cuts off is cancelled, not failed: the
@@ -69,5 +71,67 @@ func TestReasonOf(t *testing.T) {
 		if got := reasonOf(tc.msg, "user_000042", "dev-7"); got != tc.want {
 			t.Errorf("reasonOf(%q) = %q, want %q", tc.msg, got, tc.want)
 		}
+	}
+}
+
+// A kick that reached the main connection while the device was busy (here
+// in an account switch whose logout hangs) is recorded when the run's end
+// cuts the device off, at the time it arrived: the session ended there,
+// and the device was not online at the end.
+func TestRunEndRecordsQueuedKick(t *testing.T) {
+	f, r := newFake(), newRecorder()
+	f.hang["logout"] = true
+	cfg := testConfig(f, r)
+	cfg.Timeout = time.Hour // only the run's end can end the logout
+	plan := basePlan()
+	plan.Hold = time.Hour
+	plan.Switch, plan.SwitchAt, plan.SwitchTo = true, 10*time.Millisecond, "bob"
+	ctx, cancel := context.WithCancel(context.Background())
+	done := goRun(ctx, NewDevice(cfg, plan))
+	deadline := time.Now().Add(10 * time.Second)
+	for f.count("logout#") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the switch's logout was never sent")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	arrived := time.Now()
+	f.conn(t, 0).push(driver.Push{Kind: driver.PushKicked, At: arrived, Seq: 1, BySeq: 2, ByPlatform: policy.IPhone, ByInstance: "dev2", Reason: "multi_device"})
+	cancel()
+	if err := wait(t, done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	k := r.of(event.Kicked)
+	if len(k) != 1 || k[0].UserID != "alice" || k[0].Seq != 1 || k[0].BySeq != 2 || !k[0].At.Equal(arrived) {
+		t.Fatalf("kicks %+v, want alice's seq 1 by seq 2 at %v", k, arrived)
+	}
+	for _, e := range r.of(event.OnlineAtEnd) {
+		if e.UserID == "alice" {
+			t.Errorf("alice online at the end although kicked before it: %+v", e)
+		}
+	}
+}
+
+// Dropping the connection (an app kill, the end of the run) first records
+// the kicks it had queued unread.
+func TestCloseRecordsQueuedKick(t *testing.T) {
+	f, r := newFake(), newRecorder()
+	d := NewDevice(testConfig(f, r), basePlan())
+	ctx := context.Background()
+	if err := d.Connect(ctx, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Login(ctx, "alice", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	arrived := time.Now()
+	f.conn(t, 0).push(driver.Push{Kind: driver.PushKicked, At: arrived, Seq: 1, BySeq: 2, ByPlatform: policy.IPhone, ByInstance: "dev2"})
+	d.Close()
+	k := r.of(event.Kicked)
+	if len(k) != 1 || k[0].UserID != "alice" || k[0].BySeq != 2 || !k[0].At.Equal(arrived) {
+		t.Fatalf("kicks %+v, want the queued one at %v", k, arrived)
+	}
+	if st, _ := d.Status(); st != StatusLogout {
+		t.Errorf("status %s after close", st)
 	}
 }

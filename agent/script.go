@@ -207,6 +207,7 @@ func (d *Device) stop(ctx context.Context) error {
 	if ctx.Err() == nil {
 		return nil
 	}
+	d.queuedKicks() // a kick that came before the end ended the session
 	if st, user := d.Status(); st == StatusLogined && d.conn != nil {
 		if d.cfg.LogoutOnCancel {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.Timeout)
@@ -311,7 +312,7 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 	}
 	switch p.Kind {
 	case driver.PushKicked:
-		d.emitKick(p, user, at)
+		d.emitKick(p, d.held, at)
 		d.Close()
 		return d.afterKick(ctx, end, left)
 	case driver.PushSigExpired:
@@ -361,33 +362,6 @@ func (d *Device) emitKick(p driver.Push, user string, at time.Time) {
 		e.Latency = max(at.Sub(disp), time.Nanosecond)
 	}
 	d.emit(e)
-}
-
-// takeKick records the kick the connection has queued, after a call that
-// the kick cut off (driver.ErrKicked): the push is there, since the driver
-// queues it before the close that ends the call.
-func (d *Device) takeKick(user string) {
-	if d.conn == nil {
-		return
-	}
-	for {
-		select {
-		case p, ok := <-d.conn.Pushes():
-			if !ok {
-				return
-			}
-			if p.Kind == driver.PushKicked {
-				at := p.At
-				if at.IsZero() {
-					at = d.now()
-				}
-				d.emitKick(p, user, at)
-				return
-			}
-		default:
-			return
-		}
-	}
 }
 
 // awaitKick waits, at most the operation timeout, for the connection's next
@@ -443,6 +417,10 @@ func (d *Device) afterKick(ctx context.Context, end time.Time, left *int) bool {
 
 // flap drops the network at at, waits FlapDown, and reconnects.
 func (d *Device) flap(ctx context.Context, at, end time.Time, left *int) bool {
+	if d.queuedKicks() { // kicked before the network went
+		d.Close()
+		return d.afterKick(ctx, end, left)
+	}
 	_, user := d.Status()
 	d.emit(&event.Event{Kind: event.Disconnect, UserID: user, At: d.now(), Note: "network flap"})
 	d.dropConn()
@@ -493,6 +471,7 @@ func (d *Device) reconnect(ctx context.Context, intended, end time.Time, left *i
 
 // leave ends the session as planned: a logout, or an app kill.
 func (d *Device) leave(ctx context.Context, at time.Time) {
+	d.queuedKicks() // one that came since the device last looked ended the session
 	st, user := d.Status()
 	if st != StatusLogined {
 		return

@@ -53,6 +53,10 @@ type session struct {
 	// on this session (never: it did, or a kick told it).
 	stoppedListening int64
 	kicked           bool // a kick ended it
+	// toldAt: when the first kick naming it reached its device (0: none),
+	// which may be after the device's view of it ended otherwise (a kick
+	// read from the connection as the device dropped it at the run's end).
+	toldAt int64
 	// kickedBy is the displacing login (session index + 1) named by the
 	// kick this session got; 0: none, or unnamed.
 	kickedBy int32
@@ -78,6 +82,10 @@ type session struct {
 	// sets stoppedListening from it.
 	racing      bool
 	connStopped int64
+	// reloginOk: ended by its device's next login (endRelogin), when that
+	// login's answer reached the device. Until then the target may not
+	// have processed it and may still hold this session.
+	reloginOk int64
 }
 
 // settledAt is when login s is known processed at the target: its ok, else
@@ -285,7 +293,9 @@ func (h *userHistory) build() {
 					// newer one (another connection of a storm): the
 					// target ended it before the newer one began; the
 					// device moved on.
-					h.endSession(h.newSession(ri, r), r.at, endRelogin)
+					ns := h.newSession(ri, r)
+					h.endSession(ns, r.at, endRelogin)
+					h.sessions[ns].reloginOk = r.at
 				default:
 					if current >= 0 {
 						c := &h.sessions[current]
@@ -298,6 +308,7 @@ func (h *userHistory) build() {
 							}
 						}
 						h.endSession(current, h.sentAt(r), endRelogin)
+						c.reloginOk = r.at
 					}
 					current = h.newSession(ri, r)
 				}
@@ -573,6 +584,9 @@ func (h *userHistory) attachKicks() {
 		}
 		s := &h.sessions[k.victim]
 		s.kicked = true
+		if s.toldAt == 0 || k.arrived < s.toldAt {
+			s.toldAt = k.arrived
+		}
 		if k.displacer >= 0 && s.kickedBy == 0 {
 			s.kickedBy = k.displacer + 1
 		}
@@ -706,6 +720,16 @@ func (h *userHistory) latestLogin(dev uint16, t int64, orPending bool, seq uint6
 	for p := span.pendFrom; p < span.pendTo; p++ {
 		if pp := &h.pendingLogins[p]; pp.inferredAs < 0 && pp.sent < t && pp.sent > bestSent {
 			bestPending, bestSent = p, pp.sent
+		}
+	}
+	if bestPending < 0 && seq != 0 && best >= 0 && h.sessions[best].seq != 0 && h.sessions[best].seq != seq {
+		// The latest login already carries another sequence (one of a
+		// storm's racing logins, answered or inferred): an earlier login
+		// without an answer may have been processed later, as seq.
+		for p := span.pendFrom; p < span.pendTo; p++ {
+			if pp := &h.pendingLogins[p]; pp.inferredAs < 0 && pp.sent < t && (bestPending < 0 || pp.sent > h.pendingLogins[bestPending].sent) {
+				bestPending = p
+			}
 		}
 	}
 	if bestPending >= 0 {

@@ -132,10 +132,14 @@
 //     instance the devices hold offline; lost session: devices hold an
 //     instance online that the target does not list. Instances whose state
 //     the devices cannot know then (login, logout or kick in flight, dropped
-//     transport, killed app, expired ticket, login timed out) are not
-//     judged, nor is any device lost while a login of its user is in flight
-//     (its kick may be on the way), so statuses taken after the devices were
-//     stopped judge ghosts only.
+//     transport, killed app, expired ticket, login timed out; a session
+//     whose device's next login is in flight, as in a login storm, which
+//     the target may not have processed yet) are not judged, nor is any
+//     device lost while a login of its user is in flight (its kick may be
+//     on the way) or while the kick of a session the policy displaced by
+//     then is on its way (told after the read, maybe as the device dropped
+//     its connection at the run's cut), so statuses taken after the devices
+//     were stopped judge ghosts only.
 //   - Webhook mismatch: a Login callback that carries its login's sequence
 //     (imload's ImloadSeq extension, see docs/PROTOCOL.md) is that login's.
 //     Every session devices saw it kick (a kick naming it by by_seq) must be

@@ -269,6 +269,86 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want:     verdictCounts{LostSession: 1},
 		},
 		{
+			// As the reference server did under a loaded machine: the
+			// status is read while a storm's later logins are in flight;
+			// the target still holds the session they come after, which
+			// another login then displaces before they are processed.
+			name: "status read while a storm's next logins were in flight lists the session before them",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				repeat(b, A, 0, 11, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 120, 310, 3) // sent before the status read, answered after
+				repeat(b, A, 120, 311, 3)
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 200,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{},
+		},
+		{
+			name: "as above, the storm's racing login sent before the session's answer",
+			build: func(b *hb) {
+				b.login(A, 0, 50, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 5, 310, 3) // the other connection's, answered late
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 200,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{},
+		},
+		{
+			name: "a session listed after the device's next login was answered is a ghost",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				repeat(b, A, 0, 11, 1)
+				b.login(B, 100, 300, 2)
+				b.kicked(A, 299, 1, 2, B)
+				b.login(A, 120, 310, 3)
+				b.kicked(B, 305, 2, 3, A)
+			},
+			statusAt: 320,
+			listed:   []string{A},
+			seqs:     map[string]uint64{A: 1},
+			want:     verdictCounts{GhostSession: 1},
+		},
+		{
+			// The device records a kick queued on its connection when it
+			// drops it at the run's end, after its online_at_end.
+			name: "status read while a kick was on its way that came after the device's cut",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(B, 100, 150, 2)
+				b.at(event.OnlineAtEnd, A, 300)
+				b.kicked(A, 310, 1, 2, B)
+			},
+			statusAt: 200,
+			listed:   []string{B},
+			seqs:     map[string]uint64{B: 2},
+			want:     verdictCounts{},
+		},
+		{
+			// A storm cut by the run's end: every login unanswered, two of
+			// them processed (seq 2, kicked by B's; seq 4, which kicked B's).
+			name: "two logins of a storm cut at the end, one displaced and one displacing",
+			pol:  mustTencent(t, policy.SinglePlatform, 1, 1),
+			build: func(b *hb) {
+				b.login(C, 0, 10, 1)
+				b.op(event.Login, event.Cancelled, A, 100, 500)
+				b.op(event.Login, event.Cancelled, A, 101, 500)
+				b.op(event.Login, event.Cancelled, B, 102, 500)
+				b.kicked(C, 103, 1, 2, A)
+				b.kicked(A, 400, 2, 3, B)
+				b.kicked(B, 401, 3, 4, A)
+			},
+			want: verdictCounts{},
+		},
+		{
 			name: "a stale repeat answer does not hide a missing kick",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)

@@ -369,9 +369,17 @@ func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
 		if ss.endedBy == endKicked && ss.onlineUntil-T <= int64(a.opt.Grace) {
 			return false, true
 		}
+		if ss.kicked && ss.displaced && ss.displacedAt <= T && T < ss.toldAt {
+			// Displaced by T, its kick on the way (told after T, maybe
+			// after the device's view of it ended at the run's cut).
+			return false, true
+		}
 		return true, false
 	}
-	return false, ss.endedBy == endAppKill || ss.endedBy == endSigExpired || ss.removalFrom != never && ss.removalTo >= T
+	// The device's next login in flight at T (sent, not yet answered): the
+	// target may not have processed it and still hold this session.
+	relogin := ss.endedBy == endRelogin && T < ss.reloginOk
+	return false, relogin || ss.endedBy == endAppKill || ss.endedBy == endSigExpired || ss.removalFrom != never && ss.removalTo >= T
 }
 
 func (a *analyzer) recOf(s int32) []int32 {
