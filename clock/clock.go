@@ -6,6 +6,7 @@ package clock
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,20 +40,29 @@ func (r realTimer) Stop() bool                 { return r.t.Stop() }
 func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }
 
 // Fake is a manual clock for tests: time moves only when Advance is called.
+// Now reads without the lock (a copy of the time published at each move),
+// as a simulated month reads it from every worker at every operation.
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
+	pub     atomic.Pointer[time.Time] // a copy of now, for Now
 	waiters []*fakeTimer
 }
 
 // NewFake returns a fake clock that starts at t.
-func NewFake(t time.Time) *Fake { return &Fake{now: t} }
-
-func (f *Fake) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
+func NewFake(t time.Time) *Fake {
+	f := &Fake{now: t}
+	f.publish()
+	return f
 }
+
+// publish makes now visible to Now; f.mu is held (or f is new).
+func (f *Fake) publish() {
+	t := f.now
+	f.pub.Store(&t)
+}
+
+func (f *Fake) Now() time.Time { return *f.pub.Load() }
 
 func (f *Fake) After(d time.Duration) <-chan time.Time { return f.NewTimer(d).C() }
 
@@ -75,6 +85,7 @@ func (f *Fake) Advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = f.now.Add(d)
+	f.publish()
 	// Stopped timers leave the list first, so only live ones are sorted.
 	live := f.waiters[:0]
 	for _, w := range f.waiters {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -47,8 +48,28 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// profile starts a CPU profile into $IMLOAD_CPUPROFILE when it is set, for
+// measuring imload itself (BENCHMARKS.md); the returned func stops it.
+func profile() func() {
+	path := os.Getenv("IMLOAD_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imload: IMLOAD_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
 func main() {
+	stop := profile()
 	err := newRoot().Execute()
+	stop()
 	if err == nil {
 		return
 	}
