@@ -48,6 +48,9 @@ type Step struct {
 	// say which health figure.
 	GeneratorBound bool     `json:"generator_bound"`
 	Reasons        []string `json:"generator_reasons,omitempty"`
+	// TargetDespiteLag says why a step whose generator lagged still failed
+	// the target (see Step.JudgeLag); empty otherwise.
+	TargetDespiteLag string `json:"target_despite_lag,omitempty"`
 
 	Logins     int64   `json:"logins"`     // login attempts in the window
 	Throughput float64 `json:"throughput"` // successful logins per second

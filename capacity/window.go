@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -104,6 +105,39 @@ func (s *Step) SetGenerator(g *health.Report) {
 	}
 	s.LagP99Ns, s.SendLagP99Ns, s.CPU, s.WaitNs = g.LagP99Ns, g.SendLagP99Ns, g.CPU, g.WaitNs
 	s.GeneratorBound, s.Reasons = GeneratorBound(g)
+}
+
+// LatencyFailure is a failed upper bound on a latency ("login.p99 <
+// 100ms"): its expression, its limit and the value measured, in seconds.
+type LatencyFailure struct {
+	Expr          string
+	Limit, Actual float64
+}
+
+// JudgeLag decides a step that failed its SLO while its generator lagged.
+// A latency counts from the intended start, so imload's own delay adds at
+// most its worst send lag (intended to sent) plus its worst scheduler lag
+// (an answer read late) to any one latency. A latency bound that failed by
+// more than that was missed by the target alone: the step is then no
+// longer generator bound but a failure of the target, and
+// TargetDespiteLag says why. Anything else (errors, a bound within the
+// lag's reach) leaves the step generator bound: imload cannot tell whose
+// it was.
+func (s *Step) JudgeLag(g *health.Report, failed []LatencyFailure) {
+	if !s.GeneratorBound || s.Pass || g == nil {
+		return
+	}
+	lag := time.Duration(g.SendLagMaxNs + g.LagMaxNs)
+	for _, f := range failed {
+		over := time.Duration((f.Actual - f.Limit) * float64(time.Second))
+		if over > lag {
+			s.GeneratorBound = false
+			s.TargetDespiteLag = fmt.Sprintf("%s: %s over the limit, more than the generator's worst lag could add (%s: send lag max %s + scheduler lag max %s)",
+				f.Expr, over.Round(time.Millisecond), lag.Round(time.Millisecond),
+				time.Duration(g.SendLagMaxNs).Round(time.Millisecond), time.Duration(g.LagMaxNs).Round(time.Millisecond))
+			return
+		}
+	}
 }
 
 func later(a, b time.Time) time.Time {

@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,48 @@ func TestEventsKeepsCopies(t *testing.T) {
 	}
 	if len(codes) != 100 || codes[0] != 4 || codes[99] != 4 {
 		t.Fatalf("codes %v: the copies changed with the sender's event", codes)
+	}
+}
+
+// TestJudgeLag: a latency bound missed by more than the generator's worst
+// lag could add is the target's failure; one within its reach, or an error
+// bound, stays generator bound.
+func TestJudgeLag(t *testing.T) {
+	g := &health.Report{SendLagMaxNs: 300e6, LagMaxNs: 60e6, Lagged: true, Reasons: []string{"send lag p99 185ms > 50ms"}}
+	lagged := func() Step {
+		var st Step
+		st.SetGenerator(g)
+		st.Failed = []string{"login.p99 < 100ms"}
+		return st
+	}
+	// Overloaded target: p99 4.79 s against 100 ms, 4.69 s over; the lag adds at most 360 ms.
+	st := lagged()
+	st.JudgeLag(g, []LatencyFailure{{Expr: "login.p99 < 100ms", Limit: 0.1, Actual: 4.79}})
+	if st.GeneratorBound || st.TargetDespiteLag == "" || !strings.Contains(st.TargetDespiteLag, "login.p99 < 100ms") {
+		t.Fatalf("a bound missed by 4.69 s with 360 ms of lag: %+v", st)
+	}
+	// Within the lag's reach: 139 ms against 100 ms (39 ms over).
+	st = lagged()
+	st.JudgeLag(g, []LatencyFailure{{Expr: "login.p99 < 100ms", Limit: 0.1, Actual: 0.139}})
+	if !st.GeneratorBound || st.TargetDespiteLag != "" {
+		t.Fatalf("a bound missed by 39 ms with 360 ms of lag must stay generator bound: %+v", st)
+	}
+	// Exactly at the lag's reach: still the generator's.
+	st = lagged()
+	st.JudgeLag(g, []LatencyFailure{{Expr: "login.p99 < 100ms", Limit: 0.1, Actual: 0.46}})
+	if !st.GeneratorBound {
+		t.Fatalf("a bound missed by exactly the lag must stay generator bound: %+v", st)
+	}
+	// No latency failure (errors only), or a passing step: unchanged.
+	st = lagged()
+	st.JudgeLag(g, nil)
+	if !st.GeneratorBound {
+		t.Fatal("no latency failure, yet not generator bound")
+	}
+	st = lagged()
+	st.Pass = true
+	st.JudgeLag(g, []LatencyFailure{{Expr: "x", Limit: 0, Actual: 9}})
+	if !st.GeneratorBound {
+		t.Fatal("a passing step was changed")
 	}
 }

@@ -123,6 +123,9 @@ func stepLine(s capacity.Step) string {
 		v = "generator bound (" + strings.Join(s.Reasons, "; ") + ")"
 	case !s.Pass:
 		v = "FAIL (" + strings.Join(s.Failed, "; ") + ")"
+		if s.TargetDespiteLag != "" {
+			v += ", although the generator lagged: " + s.TargetDespiteLag
+		}
 	}
 	return fmt.Sprintf("%s; %d logins, %.1f ok/s, p99 %s, errors %.2f%%, online %d, generator lag p99 %s, CPU %.0f%%",
 		v, s.Logins, s.Throughput, time.Duration(s.LoginP99Ns).Round(100*time.Microsecond), 100*s.ErrorRate, s.Online,
@@ -187,13 +190,20 @@ func step(ctx context.Context, o run.Options, ths []scenario.Threshold, repeat i
 	m := w.Measure(buf.Take(), load)
 	st := m.Step
 	st.Online = out.File.Metrics.OnlineMax()
-	for _, th := range eval.Thresholds(ths, eval.Inputs{Metrics: m.Snapshot, Kickout: out.Kickout}) {
-		if !th.Pass {
-			st.Failed = append(st.Failed, fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th)))
+	var slow []capacity.LatencyFailure
+	for i, th := range eval.Thresholds(ths, eval.Inputs{Metrics: m.Snapshot, Kickout: out.Kickout}) {
+		if th.Pass {
+			continue
+		}
+		st.Failed = append(st.Failed, fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th)))
+		if t := ths[i]; th.Error == "" && t.Kind == judge.KindDuration && (t.Op == judge.OpLT || t.Op == judge.OpLE) {
+			slow = append(slow, capacity.LatencyFailure{Expr: th.Expr, Limit: t.Value, Actual: th.Actual})
 		}
 	}
 	st.Pass = len(st.Failed) == 0
-	st.SetGenerator(out.Probe.Report(m.From, m.To, health.DefaultLimits))
+	g := out.Probe.Report(m.From, m.To, health.DefaultLimits)
+	st.SetGenerator(g)
+	st.JudgeLag(g, slow)
 	return st, out.File.Environment, m.Snapshot, nil
 }
 

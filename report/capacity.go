@@ -136,6 +136,10 @@ func writeCapacity(w io.Writer, c *capacity.Report) error {
 		} else if len(s.Failed) > 0 {
 			fmt.Fprintf(ew, "step %d.%d at %s failed: %s\n", s.Repeat+1, s.Index+1, num(s.Load), strings.Join(s.Failed, "; "))
 		}
+		if s.TargetDespiteLag != "" {
+			fmt.Fprintf(ew, "step %d.%d at %s: the target's failure although the generator lagged (%s): %s\n",
+				s.Repeat+1, s.Index+1, num(s.Load), strings.Join(s.Reasons, "; "), s.TargetDespiteLag)
+		}
 		if s.Little != "" {
 			fmt.Fprintf(ew, "step %d.%d at %s: Little's law: %s (%.1f in flight, rate × latency %.1f)\n", s.Repeat+1, s.Index+1, num(s.Load), s.Little, s.InFlight, s.Predicted)
 		}

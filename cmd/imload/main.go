@@ -49,11 +49,25 @@ func newRoot() *cobra.Command {
 }
 
 // profile starts a CPU profile into $IMLOAD_CPUPROFILE when it is set, for
-// measuring imload itself (BENCHMARKS.md); the returned func stops it.
+// measuring imload itself (BENCHMARKS.md); the returned func stops it, and
+// writes the allocation profile to $IMLOAD_MEMPROFILE when that is set.
 func profile() func() {
+	stopMem := func() {}
+	if p := os.Getenv("IMLOAD_MEMPROFILE"); p != "" {
+		stopMem = func() {
+			f, err := os.Create(p)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "imload: IMLOAD_MEMPROFILE:", err)
+			}
+		}
+	}
 	path := os.Getenv("IMLOAD_CPUPROFILE")
 	if path == "" {
-		return func() {}
+		return stopMem
 	}
 	f, err := os.Create(path)
 	if err == nil {
@@ -63,7 +77,7 @@ func profile() func() {
 		fmt.Fprintln(os.Stderr, "imload: IMLOAD_CPUPROFILE:", err)
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() { pprof.StopCPUProfile(); f.Close(); stopMem() }
 }
 
 func main() {
