@@ -333,6 +333,10 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 		Target: &m.sc.Target, Policy: m.pol, Key: m.key, Faults: m.faults, Clock: clk,
 		Server: func(c *server.Config) {
 			c.Day, c.Epoch, c.IdleTimeout, c.ResumeWindow = cal.Day, cal.Epoch, long, resume
+			// Every user logs in again and again with one ticket: remember
+			// them all, as a server that has verified a ticket need not
+			// verify it again.
+			c.TicketCache = max(m.sc.Population.Users, server.DefaultTicketCache)
 		},
 	})
 	if err != nil {
