@@ -30,7 +30,7 @@ type Inputs struct {
 	Kickout *check.Report
 	// MAU is the report of a month simulation; nil for a run of phases. A
 	// month simulation whose app sessions fed a recorder and the oracle
-	// (run.ExecuteMAU) gives Metrics and Kickout too; without them it
+	// (maurun.Execute) gives Metrics and Kickout too; without them it
 	// measures nothing but the mau metrics.
 	MAU *mau.Report
 	// Capacity is a capacity search's answer; nil for any other run. The
