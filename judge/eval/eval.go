@@ -1,9 +1,11 @@
 // Package eval judges thresholds: it answers each entry of the judge
 // catalogue from a run's results (the recorder's snapshot, the kickout
-// oracle's report, the MAU report) and says whether each threshold passed.
+// oracle's report, the MAU report, a capacity search's answer) and says
+// whether each threshold passed.
 //
 // It sits beside judge rather than in it because judge is a leaf that
-// scenario validation imports, and evaluation needs metrics, check and mau.
+// scenario validation imports, and evaluation needs metrics, check, mau and
+// capacity.
 // Every catalogue entry has an answer here and every answer an entry
 // (TestEveryEntryAnswered walks the catalogue both ways).
 package eval
