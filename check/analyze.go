@@ -49,6 +49,9 @@ type replayBufs struct {
 	// members: the sessions registered at the login under the assignment
 	// being tried, in the order given to the policy.
 	members []int32
+	// finalRegistered: the sessions the model holds registered after the
+	// user's last login.
+	finalRegistered []int32
 }
 
 // sweepBufs are the over-limit sweep's buffers.
@@ -74,13 +77,23 @@ func (a *analyzer) check(u *userSnap) {
 	a.build()
 	a.attachKicks()
 	c := &a.rep.Checks
-	c.Users++
+	// A user whose earlier segments Settle judged was counted then, in
+	// sequence mode (the only mode Settle cuts).
+	if u.res.segments == 0 {
+		c.Users++
+		if a.sequenceMode {
+			c.SequenceUsers++
+		} else {
+			c.SearchUsers++
+		}
+	}
 	if a.sequenceMode {
-		c.SequenceUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Sequence.String())
 	} else {
-		c.SearchUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Search.String())
+	}
+	if u.res.segments > 0 && a.crossesCut() {
+		c.SettleCrossings++
 	}
 	for i := range a.sessions {
 		if a.sessions[i].inferred {
