@@ -166,3 +166,183 @@ func TestSettleGivesTheEndOfRunReport(t *testing.T) {
 		t.Fatalf("only %d segments settled: the test does not exercise settling", settled)
 	}
 }
+
+// twin builds one user's history twice, as it happens: into s, which
+// Settle judges as it goes, and into e, judged only at the end.
+type twin struct {
+	t    *testing.T
+	s, e *hb
+	pol  *policy.Policy
+	opts Options
+	so   SettleOptions
+}
+
+func newTwin(t *testing.T, quiet time.Duration, webhooks bool) *twin {
+	w := &twin{t: t, s: newHB(false), e: newHB(false), pol: mustTencent(t, policy.DualPlatform, 1, 1), opts: testOpts(),
+		so: SettleOptions{Quiet: quiet, Webhooks: webhooks}}
+	for _, b := range []*hb{w.s, w.e} {
+		b.device("A", policy.Android)
+		b.device("B", policy.Android)
+	}
+	return w
+}
+
+func (w *twin) login(dev string, sent, ok int, seq uint64) { w.s.login(dev, sent, ok, seq); w.e.login(dev, sent, ok, seq) }
+func (w *twin) logout(dev string, sent, ok int) {
+	w.s.op(event.Logout, event.OK, dev, sent, ok)
+	w.e.op(event.Logout, event.OK, dev, sent, ok)
+}
+func (w *twin) kicked(dev string, at int, seq, bySeq uint64, by string) {
+	w.s.kicked(dev, at, seq, bySeq, by)
+	w.e.kicked(dev, at, seq, bySeq, by)
+}
+func (w *twin) callback(at int, seq uint64) {
+	hooks{b: w.s}.login(at, seq)
+	hooks{b: w.e}.login(at, seq)
+}
+
+// settle calls Settle at ms and checks whether it cut the user's history.
+func (w *twin) settle(ms int, wantCut bool) {
+	w.t.Helper()
+	st := w.s.h.Settle(tms(ms), w.pol, w.opts, w.so)
+	if got := st.Users == 1; got != wantCut {
+		w.t.Fatalf("Settle at %d ms: cut %v, want %v", ms, got, wantCut)
+	}
+}
+
+// check judges both histories at end ms; the reports must be the same,
+// crossings apart, which are returned.
+func (w *twin) check(end int) (*Report, int64) {
+	w.t.Helper()
+	opts := w.opts
+	opts.End = tms(end)
+	want, got := Check(w.e.h, w.pol, opts), Check(w.s.h, w.pol, opts)
+	crossings := got.Checks.SettleCrossings
+	got.Checks.SettleCrossings = 0
+	failDiff(w.t, want, got)
+	return want, crossings
+}
+
+// A kick that reaches a device after it logged out, within LateAfter of its
+// login: the history is not cut before the kick is due.
+func TestSettleWaitsForAKickAfterALogout(t *testing.T) {
+	w := newTwin(t, 50*time.Millisecond, false)
+	w.login("A", 0, 10, 1)
+	w.login("B", 100, 110, 2) // displaces A
+	w.logout("A", 115, 120)
+	w.logout("B", 130, 140)
+	w.settle(300, false) // B's kick to A may still come until 310
+	w.kicked("A", 305, 1, 2, "B")
+	w.settle(600, true)
+	rep, crossings := w.check(700)
+	if rep.Violations() != 0 || crossings != 0 || rep.Checks.Kicks != 1 {
+		t.Fatalf("violations %d, crossings %d, kicks %d; want 0, 0, 1", rep.Violations(), crossings, rep.Checks.Kicks)
+	}
+}
+
+// A late kick (past LateAfter) that comes within the quiet time: the
+// history waits, and the late kick is judged with its example. With a quiet
+// time shorter than the kick's lateness the history is cut first, and the
+// kick that names the dropped login counts as a crossing.
+func TestSettleLateKickWithinQuiet(t *testing.T) {
+	w := newTwin(t, 300*time.Millisecond, false)
+	w.login("A", 0, 10, 1)
+	w.login("B", 100, 110, 2)
+	w.logout("A", 115, 120)
+	w.logout("B", 130, 140)
+	w.settle(400, false)
+	w.kicked("A", 500, 1, 2, "B") // 390 ms after B's ok: late
+	w.settle(1000, false)         // a verdict: the history stays
+	rep, crossings := w.check(1100)
+	if rep.Count(LateKick) != 1 || len(rep.Verdicts[LateKick].Examples) != 1 || crossings != 0 {
+		t.Fatalf("late kicks %d (examples %d), crossings %d; want 1 (1), 0", rep.Count(LateKick), len(rep.Verdicts[LateKick].Examples), crossings)
+	}
+
+	short := newTwin(t, 50*time.Millisecond, false)
+	short.login("A", 0, 10, 1)
+	short.login("B", 100, 110, 2)
+	short.logout("A", 115, 120)
+	short.logout("B", 130, 140)
+	short.settle(400, true)
+	short.kicked("A", 500, 1, 2, "B")
+	got := Check(short.s.h, short.pol, Options{Grace: short.opts.Grace, LateAfter: short.opts.LateAfter, End: tms(1100)})
+	if got.Checks.SettleCrossings != 1 {
+		t.Fatalf("crossings %d, want 1: a kick naming a dropped login must show", got.Checks.SettleCrossings)
+	}
+}
+
+// A login sent while the user looked settled and answered after the
+// Settle call: a quiet time as long as an operation's timeout keeps the
+// history until it is answered.
+func TestSettleWaitsForALoginInFlight(t *testing.T) {
+	w := newTwin(t, 2500*time.Millisecond, false)
+	w.login("A", 0, 10, 1)
+	w.logout("A", 50, 60)
+	w.settle(1000, false) // B's login, sent at 40, is in flight
+	w.login("B", 40, 2000, 2)
+	w.settle(2100, false) // B is online
+	w.logout("B", 2100, 2110)
+	w.settle(4000, false) // not quiet for 2.5 s yet
+	w.settle(5000, true)
+	if rep, crossings := w.check(5100); rep.Violations() != 0 || crossings != 0 {
+		t.Fatalf("violations %d, crossings %d", rep.Violations(), crossings)
+	}
+
+	short := newTwin(t, 300*time.Millisecond, false)
+	short.login("A", 0, 10, 1)
+	short.logout("A", 50, 60)
+	short.settle(1000, true)
+	short.login("B", 40, 2000, 2)
+	short.logout("B", 2100, 2110)
+	got := Check(short.s.h, short.pol, Options{Grace: short.opts.Grace, LateAfter: short.opts.LateAfter, End: tms(2200)})
+	if got.Checks.SettleCrossings != 1 || got.Checks.Users != 1 {
+		t.Fatalf("crossings %d, users %d; want 1, 1", got.Checks.SettleCrossings, got.Checks.Users)
+	}
+}
+
+// A login whose callback comes late: while callbacks are expected the
+// history waits for it; a callback that never comes is a mismatch judged
+// on the whole history at the end.
+func TestSettleWaitsForALateCallback(t *testing.T) {
+	w := newTwin(t, 100*time.Millisecond, true)
+	w.login("A", 0, 10, 1)
+	w.logout("A", 50, 60)
+	w.settle(700, false)
+	w.callback(5, 1) // its time is the target's: before the quiet began
+	w.settle(900, true)
+	if rep, crossings := w.check(1000); rep.Violations() != 0 || crossings != 0 || rep.Checks.Webhooks != 1 {
+		t.Fatalf("violations %d, crossings %d, callbacks %d", rep.Violations(), crossings, rep.Checks.Webhooks)
+	}
+
+	never := newTwin(t, 100*time.Millisecond, true)
+	never.callback(0, 0) // callbacks are flowing (another login's)
+	never.login("A", 0, 10, 1)
+	never.login("B", 20, 30, 2)
+	never.kicked("A", 40, 1, 2, "B")
+	never.callback(25, 2)
+	never.logout("B", 50, 60)
+	never.settle(700, false)
+	never.settle(900, false)
+	if rep, _ := never.check(1000); rep.Count(WebhookMismatch) == 0 {
+		t.Fatal("the login without a callback is no mismatch")
+	}
+}
+
+// Callbacks judged while the run went on and discarded at its end (the
+// target lost some) leave no trace in the report.
+func TestSettleDiscardedCallbacks(t *testing.T) {
+	w := newTwin(t, 100*time.Millisecond, true)
+	w.login("A", 0, 10, 1)
+	w.callback(5, 1)
+	w.logout("A", 50, 60)
+	w.settle(900, true)
+	w.login("B", 1000, 1010, 2)
+	w.callback(1005, 2)
+	w.logout("B", 1050, 1060)
+	w.s.h.DiscardCallbacks()
+	w.e.h.DiscardCallbacks()
+	rep, crossings := w.check(2000)
+	if rep.Checks.Webhooks != 0 || crossings != 0 || rep.Checks.Users != 1 || rep.Checks.Logins != 2 {
+		t.Fatalf("checks %+v, crossings %d", rep.Checks, crossings)
+	}
+}
