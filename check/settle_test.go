@@ -187,7 +187,10 @@ func newTwin(t *testing.T, quiet time.Duration, webhooks bool) *twin {
 	return w
 }
 
-func (w *twin) login(dev string, sent, ok int, seq uint64) { w.s.login(dev, sent, ok, seq); w.e.login(dev, sent, ok, seq) }
+func (w *twin) login(dev string, sent, ok int, seq uint64) {
+	w.s.login(dev, sent, ok, seq)
+	w.e.login(dev, sent, ok, seq)
+}
 func (w *twin) logout(dev string, sent, ok int) {
 	w.s.op(event.Logout, event.OK, dev, sent, ok)
 	w.e.op(event.Logout, event.OK, dev, sent, ok)
@@ -199,6 +202,15 @@ func (w *twin) kicked(dev string, at int, seq, bySeq uint64, by string) {
 func (w *twin) callback(at int, seq uint64) {
 	hooks{b: w.s}.login(at, seq)
 	hooks{b: w.e}.login(at, seq)
+}
+
+// bothLogOut: B's login displaces A, then both log out before B's kick
+// reaches A.
+func (w *twin) bothLogOut() {
+	w.login("A", 0, 10, 1)
+	w.login("B", 100, 110, 2)
+	w.logout("A", 115, 120)
+	w.logout("B", 130, 140)
 }
 
 // settle calls Settle at ms and checks whether it cut the user's history.
@@ -227,10 +239,7 @@ func (w *twin) check(end int) (*Report, int64) {
 // login: the history is not cut before the kick is due.
 func TestSettleWaitsForAKickAfterALogout(t *testing.T) {
 	w := newTwin(t, 50*time.Millisecond, false)
-	w.login("A", 0, 10, 1)
-	w.login("B", 100, 110, 2) // displaces A
-	w.logout("A", 115, 120)
-	w.logout("B", 130, 140)
+	w.bothLogOut()
 	w.settle(300, false) // B's kick to A may still come until 310
 	w.kicked("A", 305, 1, 2, "B")
 	w.settle(600, true)
@@ -246,10 +255,7 @@ func TestSettleWaitsForAKickAfterALogout(t *testing.T) {
 // kick that names the dropped login counts as a crossing.
 func TestSettleLateKickWithinQuiet(t *testing.T) {
 	w := newTwin(t, 300*time.Millisecond, false)
-	w.login("A", 0, 10, 1)
-	w.login("B", 100, 110, 2)
-	w.logout("A", 115, 120)
-	w.logout("B", 130, 140)
+	w.bothLogOut()
 	w.settle(400, false)
 	w.kicked("A", 500, 1, 2, "B") // 390 ms after B's ok: late
 	w.settle(1000, false)         // a verdict: the history stays
@@ -259,10 +265,7 @@ func TestSettleLateKickWithinQuiet(t *testing.T) {
 	}
 
 	short := newTwin(t, 50*time.Millisecond, false)
-	short.login("A", 0, 10, 1)
-	short.login("B", 100, 110, 2)
-	short.logout("A", 115, 120)
-	short.logout("B", 130, 140)
+	short.bothLogOut()
 	short.settle(400, true)
 	short.kicked("A", 500, 1, 2, "B")
 	got := Check(short.s.h, short.pol, Options{Grace: short.opts.Grace, LateAfter: short.opts.LateAfter, End: tms(1100)})
