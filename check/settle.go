@@ -45,6 +45,61 @@ type residue struct {
 	firstAt  int64  // the user's first event (timelines count from it)
 	lastAt   int64  // the latest time they name, removal windows included
 	maxSeq   uint64 // the highest sequence they name
+	// cut: the sessions of the segments cut within cutSessionsFor of the
+	// latest cut (an online status that lists one of them is judged as
+	// the end-of-run check judges a listing of an ended session); the
+	// sessions of earlier cuts, up to sequence pruned, are forgotten.
+	cut    []cutSession
+	pruned uint64
+}
+
+// cutSession is a session of a segment Settle dropped.
+type cutSession struct {
+	dev string
+	seq uint64
+	at  int64 // the horizon of its segment
+	// uncertain: the oracle cannot tell whether the target still held it
+	// after its end (the model displaced it untold, the app was killed,
+	// the ticket expired); else it is offline for certain.
+	uncertain bool
+}
+
+// cutSessionsFor is how long the sessions of a cut segment are
+// remembered for the online status: longer than a target keeps an ended
+// session listed by mistake and is still told from a leak (the reference
+// server's stale-online-status keeps one 10 s).
+const cutSessionsFor = time.Minute
+
+// cutSessionOf reports whether the segments cut hold a session of device
+// dev with sequence seq, and whether that is known (a sequence the
+// forgotten sessions may hold is not).
+func (r *residue) cutSessionOf(dev string, seq uint64) (c *cutSession, known bool) {
+	for i := range r.cut {
+		if c := &r.cut[i]; c.seq == seq && c.dev == dev {
+			return c, true
+		}
+	}
+	return nil, seq > r.pruned
+}
+
+// latestCut returns the latest session of device dev the segments cut
+// hold (nil: none remembered).
+func (r *residue) latestCut(dev string) *cutSession {
+	for i := len(r.cut) - 1; i >= 0; i-- {
+		if r.cut[i].dev == dev {
+			return &r.cut[i]
+		}
+	}
+	return nil
+}
+
+// cutStatus is how statusFindings stands for cut session c: cutBefore or
+// cutBeforeUncertain.
+func cutStatus(c *cutSession) int32 {
+	if c.uncertain {
+		return cutBeforeUncertain
+	}
+	return cutBefore
 }
 
 // settledPart is what Settle judged, merged into the report Check returns.
@@ -58,6 +113,15 @@ type settledPart struct {
 	hooks, noHooks int64
 	// discarded: DiscardCallbacks was called, callbacks are not judged.
 	discarded bool
+	// total: what every Settle call dropped.
+	total SettleStats
+}
+
+// Settled returns what the Settle calls so far dropped, in all.
+func (h *History) Settled() SettleStats {
+	h.settled.mu.Lock()
+	defer h.settled.mu.Unlock()
+	return h.settled.total
 }
 
 // Settle judges, against pol and opts, the history of every user that has
@@ -127,6 +191,8 @@ func (h *History) Settle(now time.Time, pol *policy.Policy, opts Options, so Set
 			maxSeq  uint64
 			firstAt int64
 			ok      bool
+			// sessions: those of the segment, kept in the residue
+			sessions []cutSession
 		}
 		// Each candidate is judged into a report of its own, merged once
 		// the cut is made; the scratch reports are reused.
@@ -144,6 +210,13 @@ func (h *History) Settle(now time.Time, pol *policy.Policy, opts Options, so Set
 			horizon, ok := a.settledBy()
 			ok = ok && end-horizon >= int64(quiet) && a.rep.Violations() == 0 && a.rep.Count(Undecided) == 0
 			out[k] = verdict{horizon: horizon, maxSeq: a.maxSeqNamed(), firstAt: a.firstAt, ok: ok}
+			if ok {
+				for i := range a.sessions {
+					ss := &a.sessions[i]
+					out[k].sessions = append(out[k].sessions, cutSession{dev: cands[k].devs[ss.dev], seq: ss.seq, at: horizon,
+						uncertain: ss.displaced && !ss.kicked || ss.endedBy == endAppKill || ss.endedBy == endSigExpired})
+				}
+			}
 		}
 		s.mu.Lock()
 		for k := range cands {
@@ -164,6 +237,7 @@ func (h *History) Settle(now time.Time, pol *policy.Policy, opts Options, so Set
 			u.res.events += int64(len(u.recs))
 			u.res.lastAt = max(u.res.lastAt, v.horizon)
 			u.res.maxSeq = max(u.res.maxSeq, v.maxSeq)
+			u.res.keepCut(v.sessions)
 			st.Users++
 			st.Events += int64(len(u.recs))
 			st.Hooks += int64(len(u.hooks))
@@ -173,7 +247,33 @@ func (h *History) Settle(now time.Time, pol *policy.Policy, opts Options, so Set
 		s.mu.Unlock()
 		spare = append(spare, reps...)
 	}
+	h.settled.mu.Lock()
+	t := &h.settled.total
+	t.Users += st.Users
+	t.Events += st.Events
+	t.Hooks += st.Hooks
+	t.Kept += st.Kept
+	h.settled.mu.Unlock()
 	return st
+}
+
+// keepCut adds the sessions of a segment just cut to r.cut and forgets
+// those cut more than cutSessionsFor before them. r.cut is never changed
+// in place: a snapshot being judged may share it.
+func (r *residue) keepCut(add []cutSession) {
+	var latest int64
+	for _, c := range add {
+		latest = max(latest, c.at)
+	}
+	kept := make([]cutSession, 0, len(r.cut)+len(add))
+	for _, c := range r.cut {
+		if c.at >= latest-int64(cutSessionsFor) {
+			kept = append(kept, c)
+		} else {
+			r.pruned = max(r.pruned, c.seq)
+		}
+	}
+	r.cut = append(kept, add...)
 }
 
 // reset empties r for reuse, keeping its policy, limits and buffers.
@@ -373,8 +473,14 @@ func (a *analyzer) crossesCut() bool {
 		}
 	}
 	for _, in := range a.u.online {
-		if named(in.seq) {
-			return true
+		if int(in.dev) >= len(a.u.devs) {
+			continue
+		}
+		if _, known := res.cutSessionOf(a.u.devs[in.dev], in.seq); named(in.seq) && !known {
+			return true // it may name a session forgotten
+		}
+		if span := a.devSpans[in.dev]; span.sessFrom == span.sessTo && res.pruned > 0 && res.latestCut(a.u.devs[in.dev]) == nil {
+			return true // a device of no session kept: its latest may be forgotten
 		}
 	}
 	return false
