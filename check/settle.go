@@ -332,6 +332,7 @@ func (h *History) DiscardCallbacks() {
 		s.mu.Lock()
 		for _, u := range s.users {
 			u.hooks = nil
+			u.tried = 0 // judged again, without callbacks
 		}
 		s.mu.Unlock()
 	}

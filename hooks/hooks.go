@@ -307,6 +307,18 @@ func (w *Receiver) Drain(hs ...*check.History) int {
 	return w.l.Commit(hs...)
 }
 
+// Lost returns how many callbacks the embedded server has lost so far
+// (dropped from its full queue, or failed); 0 for a target URL and for a
+// nil Receiver. Once it is above 0, Finish will discard the run's
+// callbacks.
+func (w *Receiver) Lost() uint64 {
+	if w == nil || w.srv == nil {
+		return 0
+	}
+	st := w.srv.WebhookStats()
+	return st.Dropped + st.Failed
+}
+
 // Finish waits for the callbacks of the run, stops listening and adds them
 // to each of hs, unless the embedded server lost some: then the callbacks
 // Drain added are discarded (a callback that never came would read as a

@@ -55,13 +55,29 @@ func (r *phases) settleWhileRunning() (stop func()) {
 		defer wg.Done()
 		t := time.NewTicker(settleEvery)
 		defer t.Stop()
+		lost := false
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			r.hooks.Drain(r.hist, r.twin)
+			// Once the embedded server has lost a callback the run's
+			// callbacks are not judged (hooks.Receiver.Finish): drop them
+			// now rather than keep the users waiting for theirs.
+			if !lost && r.hooks.Lost() > 0 {
+				lost = true
+				for _, h := range []*check.History{r.hist, r.twin} {
+					if h != nil {
+						h.DiscardCallbacks()
+					}
+				}
+			}
+			if lost {
+				r.hooks.Drain()
+			} else {
+				r.hooks.Drain(r.hist, r.twin)
+			}
 			r.hist.Settle(r.clk.Now(), r.pol, opts, so)
 		}
 	}()
