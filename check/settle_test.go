@@ -349,3 +349,36 @@ func TestSettleDiscardedCallbacks(t *testing.T) {
 		t.Fatalf("checks %+v, crossings %d", rep.Checks, crossings)
 	}
 }
+
+// An online status that lists a session of a dropped segment, beside the
+// device's session kept: judged as the end-of-run check judges it, from
+// what the residue remembers of the cut sessions.
+func TestSettleStatusListsACutSession(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		listed []uint64 // sequences of A the target lists
+	}{
+		{"the stale session first", []uint64{1, 2}},
+		{"the stale session last", []uint64{2, 1}},
+		{"the stale session alone", []uint64{1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newTwin(t, 100*time.Millisecond, false)
+			w.login("A", 0, 10, 1)
+			w.logout("A", 50, 60)
+			w.settle(2000, true)
+			w.login("A", 3000, 3010, 2)
+			var in []policy.Instance
+			for _, q := range tc.listed {
+				in = append(in, policy.Instance{ID: "A", Platform: policy.Android, Seq: q})
+			}
+			w.s.h.SetServerOnline(w.s.user, in)
+			w.e.h.SetServerOnline(w.e.user, in)
+			rep, crossings := w.check(4000)
+			t.Logf("ghosts %d", rep.Count(GhostSession))
+			if crossings != 0 || rep.Checks.StatusUsers != 1 {
+				t.Fatalf("crossings %d, statuses %d", crossings, rep.Checks.StatusUsers)
+			}
+		})
+	}
+}
