@@ -40,6 +40,7 @@ type Listener struct {
 	done chan struct{}
 
 	received, rejected, ignored, duplicates atomic.Int64
+	committed                               atomic.Int64 // callbacks Commit added to a history
 	last                                    atomic.Int64 // wall time of the last callback, unix ns
 
 	mu   sync.Mutex
@@ -253,6 +254,7 @@ func (l *Listener) Commit(hs ...*check.History) int {
 		l.prunedAt = l.seenLast
 	}
 	l.mu.Unlock()
+	added := false
 	for _, h := range hs {
 		if h == nil {
 			continue
@@ -260,6 +262,10 @@ func (l *Listener) Commit(hs ...*check.History) int {
 		for _, c := range held {
 			h.AddCallback(c)
 		}
+		added = true
+	}
+	if added {
+		l.committed.Add(int64(len(held)))
 	}
 	return len(held)
 }
@@ -351,8 +357,9 @@ func (w *Receiver) Finish(budget time.Duration, hs ...*check.History) string {
 		discard(hs)
 		return err.Error()
 	}
-	n := w.l.Commit(hs...)
-	note := fmt.Sprintf("webhooks: %d State.StateChange callbacks checked", n)
+	w.l.Commit(hs...)
+	// Drain added some while the run went on.
+	note := fmt.Sprintf("webhooks: %d State.StateChange callbacks checked", w.l.committed.Load())
 	if d := w.l.Duplicates(); d > 0 {
 		note += fmt.Sprintf(", %d repeats of a callback ignored", d)
 	}
