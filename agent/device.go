@@ -134,9 +134,14 @@ type Device struct {
 	// last carried: that of the last successful login on it. A kick on the
 	// main connection names that session, whatever the device did after
 	// it arrived (an account switch, say).
-	held      string
-	lastStart time.Time // the last operation of the main connection
-	lastAt    time.Time
+	held string
+	// unanswered is the user of the main connection's last login when it
+	// got no answer (timed out, or cut by the run's end): the target may
+	// have processed it, so a kick that names another session than held's
+	// names that one (see kickUser). Empty once a login is answered.
+	unanswered string
+	lastStart  time.Time // the last operation of the main connection
+	lastAt     time.Time
 	// heard is when the main connection last answered; a connection found
 	// dead by a heartbeat without an answer may have carried nothing since
 	// (a partition is silent), so its disconnect is dated from there
@@ -172,6 +177,11 @@ func (d *Device) Status() (Status, string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.status, d.user
+}
+
+func (d *Device) logined() bool {
+	st, _ := d.Status()
+	return st == StatusLogined
 }
 
 func (d *Device) setStatus(s Status, user string) {
@@ -347,7 +357,7 @@ func (d *Device) queuedKicks() bool {
 			if at.IsZero() {
 				at = d.now()
 			}
-			d.emitKick(p, d.held, at)
+			d.emitKick(p, d.kickUser(p), at)
 			d.setStatus(StatusLogout, "")
 			kicked = true
 		default:
@@ -355,6 +365,22 @@ func (d *Device) queuedKicks() bool {
 		}
 	}
 	return kicked
+}
+
+// kickUser is the user whose session the kick p on the main connection
+// ends: held's, unless a login of another user went unanswered since and
+// the kick names another sequence than held's session (or, with no
+// sequence, comes while the device holds no session): the target
+// processed that login, and the kick ends its session.
+func (d *Device) kickUser(p driver.Push) string {
+	u := d.unanswered
+	if u == "" || u == d.held {
+		return d.held
+	}
+	if p.Seq != 0 && p.Seq != d.seq || p.Seq == 0 && !d.logined() {
+		return u
+	}
+	return d.held
 }
 
 // Close drops the connection at once (no logout) and sets LOGOUT.
@@ -423,6 +449,10 @@ func (d *Device) Login(ctx context.Context, user string, intended time.Time) (dr
 	d.queuedKicks()
 	d.setStatus(StatusLogining, user)
 	res, err := d.rawLogin(ctx, d.conn, user, ticket, intended, "", d.record)
+	d.unanswered = ""
+	if err != nil && errorCode(err) == 0 {
+		d.unanswered = user
+	}
 	if err == nil && res.Code == 0 {
 		d.setStatus(StatusLogined, user)
 		d.token, d.seq, d.held = res.ResumeToken, res.Seq, user

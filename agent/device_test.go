@@ -598,3 +598,43 @@ func TestKickLatencyFromThePushServerTime(t *testing.T) {
 		})
 	}
 }
+
+// TestKickOfAnUnansweredLogin: a device logged out of alice and sent a
+// login for bob that got no answer, but the target processed it: a kick
+// that then names another session than alice's ends bob's, and is bob's
+// event; one naming alice's session stays alice's.
+func TestKickOfAnUnansweredLogin(t *testing.T) {
+	for _, tc := range []struct {
+		seq  uint64
+		want string
+	}{{seq: 5, want: "bob"}, {seq: 1, want: "alice"}} {
+		f, r := newFake(), newRecorder()
+		cfg := testConfig(f, r)
+		cfg.Timeout = 30 * time.Millisecond
+		d := NewDevice(cfg, basePlan())
+		ctx := context.Background()
+		if err := d.Connect(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := d.Login(ctx, "alice", time.Now()); err != nil || res.Seq != 1 {
+			t.Fatalf("alice's login: %+v %v", res, err)
+		}
+		if err := d.Logout(ctx, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		f.mu.Lock()
+		f.hang["login"] = true
+		f.mu.Unlock()
+		if _, err := d.Login(ctx, "bob", time.Now()); err == nil {
+			t.Fatal("bob's login was answered")
+		}
+		f.conn(t, 0).push(driver.Push{Kind: driver.PushKicked, Seq: tc.seq, BySeq: 6, ByPlatform: policy.IPhone, ByInstance: "devX"})
+		if !d.queuedKicks() {
+			t.Fatal("the queued kick was not read")
+		}
+		k := r.of(event.Kicked)
+		if len(k) != 1 || k[0].UserID != tc.want || k[0].Seq != tc.seq {
+			t.Fatalf("kick naming seq %d: events %+v, want one of %s", tc.seq, k, tc.want)
+		}
+	}
+}

@@ -312,7 +312,7 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 	}
 	switch p.Kind {
 	case driver.PushKicked:
-		d.emitKick(p, d.held, at)
+		d.emitKick(p, d.kickUser(p), at)
 		d.Close()
 		return d.afterKick(ctx, end, left)
 	case driver.PushSigExpired:

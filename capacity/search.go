@@ -58,7 +58,10 @@ type Step struct {
 	LoginP99Ns int64   `json:"login_p99_ns"`
 	LoginMean  int64   `json:"login_mean_ns"`
 	ErrorRate  float64 `json:"error_rate"` // of all operations, as errors.rate
-	Online     int64   `json:"online"`     // most sessions held at once
+	// Unanswered counts the window's operations that the step's end cut
+	// off unanswered; each is failed in ErrorRate and the SLO's figures.
+	Unanswered int64 `json:"unanswered,omitempty"`
+	Online     int64 `json:"online"` // most sessions held at once
 
 	// The generator over the window.
 	LagP99Ns     int64   `json:"generator_lag_p99_ns"`

@@ -33,7 +33,14 @@ type Measured struct {
 	From, To time.Time
 }
 
-// Measure measures the window of a step at load from the step's events.
+// UnansweredReason is the failure reason of a window's operation that the
+// step's end cut off unanswered.
+const UnansweredReason = "not answered by the step's end"
+
+// Measure measures the window of a step at load from the step's events. An
+// operation of the window still unanswered when the step ended counts as
+// failed (UnansweredReason, Step.Unanswered): a load that was not served
+// does not pass.
 func (w Window) Measure(evs []event.Event, load float64) Measured {
 	var t0 time.Time
 	for i := range evs {
@@ -51,6 +58,7 @@ func (w Window) Measure(evs []event.Event, load float64) Measured {
 	var latSum float64
 	var logins int
 	var inFlight float64 // login-seconds in flight within [ws, we)
+	var unanswered int64
 	for i := range evs {
 		e := &evs[i]
 		if e.Kind == event.Login {
@@ -62,6 +70,15 @@ func (w Window) Measure(evs []event.Event, load float64) Measured {
 		if e.Kind.IsOp() && (e.Intended.Before(from) || !e.Intended.Before(we)) {
 			continue
 		}
+		if e.Kind.IsOp() && e.Outcome == event.Cancelled {
+			// Still unanswered when the step ended, a tail after the
+			// window: the load it belongs to was not served, which is no
+			// pass (it would otherwise be in no count but its own).
+			unanswered++
+			c := *e
+			c.Outcome, c.Reason = event.Failed, UnansweredReason
+			e = &c
+		}
 		rec.Observe(e)
 		if e.Kind == event.Login {
 			latSum += e.At.Sub(e.Intended).Seconds()
@@ -72,7 +89,7 @@ func (w Window) Measure(evs []event.Event, load float64) Measured {
 	window := w.Length.Seconds()
 	lg := snap.Op("login")
 	errs, attempts := snap.Errors()
-	st := Step{Logins: lg.Count, Throughput: float64(lg.OK) / we.Sub(from).Seconds(), Duration: window}
+	st := Step{Logins: lg.Count, Throughput: float64(lg.OK) / we.Sub(from).Seconds(), Duration: window, Unanswered: unanswered}
 	if lg.OK > 0 {
 		st.LoginP50Ns, st.LoginP99Ns, st.LoginMean = int64(lg.Quantile(0.5)), int64(lg.Quantile(0.99)), int64(lg.Mean())
 	}

@@ -181,3 +181,34 @@ func TestJudgeLag(t *testing.T) {
 		t.Fatal("a passing step was changed")
 	}
 }
+
+// An operation of the window that the step's end cut off unanswered fails
+// in the window's figures: a load not served does not pass. One of the
+// tail's (intended after the window) is not measured at all.
+func TestWindowCountsUnansweredAsFailed(t *testing.T) {
+	evs := []event.Event{
+		op(event.Connect, event.OK, 0, 0.01), // warm-up: the window is [1s, 3s)
+		op(event.Connect, event.OK, 1.0, 1.01),
+		op(event.Login, event.OK, 1.01, 1.05),
+		op(event.Connect, event.Cancelled, 1.5, 4.0), // still connecting at the step's end
+		op(event.Connect, event.OK, 2.0, 2.01),
+		op(event.Login, event.Cancelled, 2.01, 4.0),  // still logging in
+		op(event.Connect, event.Cancelled, 3.5, 4.0), // the tail's
+	}
+	w := Window{Vary: VaryRate, Warmup: time.Second, Length: 2 * time.Second}
+	m := w.Measure(evs, 1.5)
+	st := m.Step
+	if st.Unanswered != 2 {
+		t.Fatalf("unanswered %d, want 2 (a connect and a login of the window)", st.Unanswered)
+	}
+	if !near(st.ErrorRate, 2.0/5) {
+		t.Errorf("error rate %v, want 2 of the window's 5 operations", st.ErrorRate)
+	}
+	lg := m.Snapshot.Op("login")
+	if lg.Failed != 1 || lg.Cancelled != 0 || lg.OK != 1 {
+		t.Errorf("login ok %d failed %d cancelled %d, want 1, 1, 0", lg.OK, lg.Failed, lg.Cancelled)
+	}
+	if st.Throughput != 0.5 {
+		t.Errorf("throughput %v, want 1 ok login over 2s", st.Throughput)
+	}
+}

@@ -20,10 +20,24 @@ import (
 	"github.com/imload/imload/scenario"
 )
 
-// tail is how long each step's load goes on after its measured window, so
-// that the window's last logins are answered before the step's devices are
-// cancelled; its arrivals are not measured.
-const tail = time.Second
+// minTail is the least time each step's load goes on after its measured
+// window, so that the window's last operations are answered before the
+// step's devices are cancelled; the tail's arrivals are not measured.
+const minTail = time.Second
+
+// tailOf is the tail of a step judged by slo: at least minTail, and twice
+// the largest latency bound, so that an operation still unanswered when
+// the step ends (counted as failed: capacity.UnansweredReason) was slower
+// than any bound allows.
+func tailOf(slo []scenario.Threshold) time.Duration {
+	t := minTail
+	for _, th := range slo {
+		if th.Kind == judge.KindDuration && (th.Op == judge.OpLT || th.Op == judge.OpLE) {
+			t = max(t, 2*time.Duration(th.Value*float64(time.Second)))
+		}
+	}
+	return t
+}
 
 // Execute runs o.Scenario's capacity section: a search (package capacity)
 // whose every step is a fresh run of the scenario at the step's load, a
@@ -127,6 +141,9 @@ func stepLine(s capacity.Step) string {
 			v += ", although the generator lagged: " + s.TargetDespiteLag
 		}
 	}
+	if s.Unanswered > 0 {
+		v += fmt.Sprintf("; %d operations unanswered at the step's end (failed)", s.Unanswered)
+	}
 	return fmt.Sprintf("%s; %d logins, %.1f ok/s, p99 %s, errors %.2f%%, online %d, generator lag p99 %s, CPU %.0f%%",
 		v, s.Logins, s.Throughput, time.Duration(s.LoginP99Ns).Round(100*time.Microsecond), 100*s.ErrorRate, s.Online,
 		time.Duration(s.LagP99Ns).Round(100*time.Microsecond), 100*s.CPU)
@@ -162,7 +179,7 @@ func stepScenario(sc *scenario.Scenario, load float64, repeat int) *scenario.Sce
 		}
 		st.Phases = append(st.Phases, p)
 	}
-	st.Phases = append(st.Phases, ph("measure", c.Step.D()), ph("tail", tail))
+	st.Phases = append(st.Phases, ph("measure", c.Step.D()), ph("tail", tailOf(slo)))
 	return &st
 }
 

@@ -349,6 +349,34 @@ func TestStormAndUnansweredLogins(t *testing.T) {
 			want: verdictCounts{},
 		},
 		{
+			// policy-web-10 under contention: a device holding a session
+			// sent its next logins, cut unanswered by the run's end; the
+			// target had processed one and lists its sequence.
+			name: "status lists the sequence of a device's login cut unanswered after the session it holds",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(W, 20, 30, 2)
+				b.op(event.Login, event.Cancelled, A, 100, 500)
+				b.op(event.Login, event.Cancelled, A, 101, 500)
+			},
+			statusAt: 200,
+			listed:   []string{A, W},
+			seqs:     map[string]uint64{A: 3, W: 2},
+			want:     verdictCounts{},
+		},
+		{
+			name: "without a login in flight, another sequence listed for a device holding a session is a ghost",
+			build: func(b *hb) {
+				b.login(A, 0, 10, 1)
+				b.login(W, 20, 30, 2)
+				b.op(event.Login, event.Cancelled, A, 300, 500) // sent after the status read
+			},
+			statusAt: 200,
+			listed:   []string{A, W},
+			seqs:     map[string]uint64{A: 3, W: 2},
+			want:     verdictCounts{GhostSession: 1},
+		},
+		{
 			name: "a stale repeat answer does not hide a missing kick",
 			build: func(b *hb) {
 				b.login(A, 0, 10, 1)

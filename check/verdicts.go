@@ -310,7 +310,10 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 		}
 		// With sequence numbers on both sides, a listing of another login
 		// of an online device is a ghost of that login.
-		if l := last[in.dev]; a.sequenceMode && in.seq > 0 && l >= 0 && a.sessions[l].seq > 0 && in.seq != a.sessions[l].seq {
+		// Unless a login of the device sent after that one by T is
+		// unanswered: the target may have processed it, as the listing
+		// says.
+		if l := last[in.dev]; a.sequenceMode && in.seq > 0 && l >= 0 && a.sessions[l].seq > 0 && in.seq != a.sessions[l].seq && !a.pendingAfter(in.dev, l, T) {
 			if online, uncertain := a.onlineAt(l, T); online && !uncertain {
 				seq, dev := in.seq, in.dev
 				dst = append(dst, statusFinding{class: GhostSession, dev: dev, seq: seq, at: T, head: func() string {
@@ -333,11 +336,8 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 	}
 	for d := 0; d < n; d++ {
 		online, uncertain := a.onlineAt(last[d], T)
-		span := a.devSpans[d]
-		for p := span.pendFrom; p < span.pendTo; p++ {
-			if pp := &a.pendingLogins[p]; pp.inferredAs < 0 && pp.sent <= T && (last[d] < 0 || pp.sent > a.sessions[last[d]].sent) {
-				uncertain = true // a login that timed out may have succeeded
-			}
+		if a.pendingAfter(uint16(d), last[d], T) {
+			uncertain = true // a login that timed out may have succeeded
 		}
 		l := last[d]
 		switch {
@@ -353,6 +353,19 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 		}
 	}
 	return dst
+}
+
+// pendingAfter reports whether device dev sent, by T, a login still
+// unanswered (timed out or cut by the run's end) and not inferred as any
+// session, after its session l (-1: none).
+func (a *analyzer) pendingAfter(dev uint16, l int32, T int64) bool {
+	span := a.devSpans[dev]
+	for p := span.pendFrom; p < span.pendTo; p++ {
+		if pp := &a.pendingLogins[p]; pp.inferredAs < 0 && pp.sent <= T && (l < 0 || pp.sent > a.sessions[l].sent) {
+			return true
+		}
+	}
+	return false
 }
 
 // deviceSession returns the session of device dev answered with seq whose

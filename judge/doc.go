@@ -7,8 +7,9 @@
 //
 // judge is a leaf beside scenario: it imports event (the operation and
 // event names) and policy (the platforms) only, so that scenario may import
-// it. Evaluation needs the recorder's snapshot, the kickout oracle's report
-// and the MAU report, so it lives beside it in judge/eval.
+// it. Evaluation needs the recorder's snapshot, the kickout oracle's report,
+// the MAU report and a capacity search's answer, so it lives beside it in
+// judge/eval.
 //
 // What the metrics mean, stated once:
 //   - Latency statistics (<op>.pN, .min, .max, .mean) are over successful

@@ -89,11 +89,45 @@ type Sink struct {
 	errs    [nOps]atomic.Pointer[map[int]prometheus.Counter]
 	timeout [nOps]prometheus.Counter
 
-	live       atomic.Pointer[live.View]
-	violations prometheus.Gauge
-	verdicts   *prometheus.GaugeVec
-	finished   prometheus.Gauge
-	info       *prometheus.GaugeVec
+	live    atomic.Pointer[live.View]
+	verdict *judged // violations, verdicts and finished, read as one
+	info    *prometheus.GaugeVec
+}
+
+// judged holds the oracle's verdicts and the run's end, set by Finish, and
+// collects them as constant metrics of one instant under the lock Finish
+// holds: a scrape that shows run_finished 1 shows the verdicts too (a
+// live gauge would be read after collection, when the others may have
+// changed).
+type judged struct {
+	violations, verdicts, finished *prometheus.Desc
+
+	mu       sync.Mutex
+	done     bool
+	counts   *[check.NumClasses]int64 // nil: not judged (or the oracle was off)
+	violated int64
+}
+
+func (j *judged) Describe(ch chan<- *prometheus.Desc) {
+	ch <- j.violations
+	ch <- j.verdicts
+	ch <- j.finished
+}
+
+func (j *judged) Collect(ch chan<- prometheus.Metric) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(j.violations, prometheus.GaugeValue, float64(j.violated))
+	if j.counts != nil {
+		for c := check.Class(0); c < check.NumClasses; c++ {
+			ch <- prometheus.MustNewConstMetric(j.verdicts, prometheus.GaugeValue, float64(j.counts[c]), c.String())
+		}
+	}
+	finished := 0.0
+	if j.done {
+		finished = 1
+	}
+	ch <- prometheus.MustNewConstMetric(j.finished, prometheus.GaugeValue, finished)
 }
 
 // New makes the metrics of one run in a registry of their own.
@@ -159,24 +193,20 @@ func New() *Sink {
 		}
 		return 0
 	})
-	p.violations = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: "imload", Name: "kickout_violations",
-		Help: "Violations the kickout oracle found; set once the run has been judged.",
-	})
-	p.verdicts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: "imload", Name: "kickout_verdicts",
-		Help: "Verdicts of the kickout oracle by class; set once the run has been judged.",
-	}, []string{"class"})
-	p.finished = prometheus.NewGauge(prometheus.GaugeOpts{
-		Namespace: "imload", Name: "run_finished",
-		Help: "1 once the run has ended and its results are final.",
-	})
+	p.verdict = &judged{
+		violations: prometheus.NewDesc("imload_kickout_violations",
+			"Violations the kickout oracle found; set once the run has been judged.", nil, nil),
+		verdicts: prometheus.NewDesc("imload_kickout_verdicts",
+			"Verdicts of the kickout oracle by class; set once the run has been judged.", []string{"class"}, nil),
+		finished: prometheus.NewDesc("imload_run_finished",
+			"1 once the run has ended and its results are final.", nil, nil),
+	}
 	p.info = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "imload", Name: "run_info",
 		Help: "The run: scenario, seed and shard (i/N, empty for a whole run). Always 1.",
 	}, []string{"scenario", "seed", "shard"})
 	p.reg.MustRegister(logins, lat, events, kicks, p.errVec, devices, online,
-		p.violations, p.verdicts, p.finished, p.info,
+		p.verdict, p.info,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return p
@@ -252,13 +282,18 @@ func (p *Sink) codeCounter(op, code int) prometheus.Counter {
 // Finish publishes the oracle's verdicts (rep nil: the oracle was off) and
 // marks the run finished.
 func (p *Sink) Finish(rep *check.Report) {
+	j := p.verdict
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if rep != nil {
-		p.violations.Set(float64(rep.Violations()))
+		j.violated = rep.Violations()
+		var counts [check.NumClasses]int64
 		for c := check.Class(0); c < check.NumClasses; c++ {
-			p.verdicts.WithLabelValues(c.String()).Set(float64(rep.Count(c)))
+			counts[c] = rep.Count(c)
 		}
+		j.counts = &counts
 	}
-	p.finished.Set(1)
+	j.done = true
 }
 
 // Server serves /metrics of a run on its own listener.

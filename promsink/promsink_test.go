@@ -205,3 +205,51 @@ func TestPromCancelledLogins(t *testing.T) {
 		t.Errorf("online_at_end events = %v, want 1", v)
 	}
 }
+
+// TestFinishedScrapeHasVerdicts: a scrape that reads run_finished 1 reads
+// the oracle's verdicts too, even when it runs while Finish sets them (the
+// three are collected under the lock Finish holds).
+func TestFinishedScrapeHasVerdicts(t *testing.T) {
+	rep := &check.Report{}
+	rep.Verdicts[check.WrongVictim].Count = 3
+	for range 200 {
+		p := New()
+		p.Begin(&live.View{}, "s", 1, "")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.Finish(rep)
+		}()
+		for finished := false; !finished; {
+			fams, err := p.Registry().Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fams {
+				if f.GetName() == "imload_run_finished" && f.GetMetric()[0].GetGauge().GetValue() == 1 {
+					finished = true
+				}
+			}
+			if !finished {
+				continue
+			}
+			var wrong float64 = -1
+			for _, f := range fams {
+				if f.GetName() != "imload_kickout_verdicts" {
+					continue
+				}
+				for _, m := range f.GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "class" && l.GetValue() == check.WrongVictim.String() {
+							wrong = m.GetGauge().GetValue()
+						}
+					}
+				}
+			}
+			if wrong != 3 {
+				t.Fatalf("a scrape with run_finished 1 has kickout_verdicts{class=wrong_victim} %v, want 3", wrong)
+			}
+		}
+		<-done
+	}
+}

@@ -1,6 +1,6 @@
 // Package protocol holds the JSON frames that the reference server and the ws
 // driver exchange over WebSocket. docs/PROTOCOL.md is the normative text for
-// other implementers; this package must import nothing of ours.
+// other implementers; of ours this package imports only codes.
 package protocol
 
 import (

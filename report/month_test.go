@@ -19,7 +19,7 @@ import (
 	"github.com/imload/imload/results"
 )
 
-// monthFile is a month simulation's results, as run.ExecuteMAU writes
+// monthFile is a month simulation's results, as maurun.Execute writes
 // them: four strategies with their options spelt out, numbers in the
 // millions, operations without errors, no kicks and no per-second series.
 func monthFile(t testing.TB) *results.File {

@@ -7,6 +7,7 @@
 // with a version check, merges the files of shards exactly (metrics,
 // verdicts and accounting), and prints the terminal summary of the metrics.
 //
-// results imports metrics, protocol and the report types of check and mau;
-// it must not import agent, server or driver.
+// results imports metrics, codes, faults, policy, internal/atomicfile and the
+// report types of check, mau, capacity, health and storm; it must not import
+// agent, server or driver.
 package results

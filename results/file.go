@@ -152,6 +152,16 @@ type Threshold struct {
 	Note string `json:"note,omitempty"`
 }
 
+// Passed reports whether every threshold passed (true when there are none).
+func Passed(ths []Threshold) bool {
+	for _, t := range ths {
+		if !t.Pass {
+			return false
+		}
+	}
+	return true
+}
+
 // Duration is a time.Duration written as text ("1m30s").
 type Duration time.Duration
 

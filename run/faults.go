@@ -5,9 +5,9 @@ import (
 	"github.com/imload/imload/server"
 )
 
-// faultRecords are the embedded server's armed faults as the results file
+// FaultRecords are the embedded server's armed faults as the results file
 // records them.
-func faultRecords(st []server.FaultStats) []results.Fault {
+func FaultRecords(st []server.FaultStats) []results.Fault {
 	var out []results.Fault
 	for _, x := range st {
 		out = append(out, results.Fault{Name: x.Name, Fired: x.Fired, Why: x.Why})

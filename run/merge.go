@@ -1,7 +1,9 @@
 package run
 
 import (
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
 )
 
 // MergeFiles combines the results of the shards of one run
@@ -17,10 +19,10 @@ func MergeFiles(files ...*results.File) (*Outcome, error) {
 	for i, t := range files[0].Thresholds {
 		exprs[i] = t.Expr
 	}
-	ths, err := parseThresholds(exprs, "file 1: ")
+	ths, err := scenario.ParseThresholds(exprs, "file 1: ")
 	if err != nil {
 		return nil, err
 	}
-	f.Thresholds = judgeThresholds(ths, f.Metrics, f.Kickout, f.MAU)
-	return &Outcome{File: f, Kickout: f.Kickout, Passed: passed(f.Thresholds)}, nil
+	f.Thresholds = eval.Thresholds(ths, eval.Inputs{Metrics: f.Metrics, Kickout: f.Kickout, MAU: f.MAU})
+	return &Outcome{File: f, Kickout: f.Kickout, Passed: results.Passed(f.Thresholds)}, nil
 }

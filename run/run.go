@@ -12,7 +12,6 @@ import (
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/clock"
-	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/failfast"
 	"github.com/imload/imload/health"
@@ -77,13 +76,11 @@ type Options struct {
 	// tickets, in tests, stands between the devices and the tickets they
 	// are given (tickets that are corrupt, counted, ...).
 	tickets func(agent.Tickets) agent.Tickets
-	// driverWrap, in tests, stands between a month simulation's app
-	// sessions and the driver (a target that lies).
-	driverWrap func(driver.Driver) driver.Driver
 }
 
-// defaults fills the options a caller left empty.
-func (o *Options) defaults() {
+// Defaults fills the options a caller left empty: Log and Progress
+// discard, StatusEvery is 5s.
+func (o *Options) Defaults() {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -159,7 +156,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, errors.New("run: no scenario")
 	}
 	if sc.MAU != nil {
-		return ExecuteMAU(ctx, o) // a month simulation instead of phases
+		return nil, errors.New("run: a scenario with a mau section is a month simulation: maurun.Execute runs it (imload run calls it)")
 	}
 	if sc.Capacity != nil {
 		return nil, errors.New("run: a scenario with a capacity section is a search: caprun.Execute runs it")
@@ -168,7 +165,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.defaults()
+	o.Defaults()
 	r := &phases{o: &o, sc: sc, clk: clock.Real{}, closeBudget: 5 * time.Second}
 	defer r.close(ctx)
 	runCtx, abort := context.WithCancelCause(ctx)
@@ -197,7 +194,7 @@ func Execute(ctx context.Context, o Options) (*Outcome, error) {
 func (r *phases) setUp() error {
 	sc, o := r.sc, r.o
 	var err error
-	if r.thresholds, err = scenarioThresholds(sc); err != nil {
+	if r.thresholds, err = sc.ThresholdList(); err != nil {
 		return err
 	}
 	if r.pol, err = sc.Target.LoadPolicy(); err != nil {
@@ -380,7 +377,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	if r.tgt.Server != nil {
 		st := r.tgt.Server.Stats()
 		out.Server = &st
-		f.Faults = faultRecords(st.Faults)
+		f.Faults = FaultRecords(st.Faults)
 	}
 	// The storms' recovery windows are known before the oracle runs, so
 	// that it counts its kicks and verdicts within each.
@@ -402,7 +399,7 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	ths, notes := shardThresholds(r.thresholds, o.Shard)
 	f.Thresholds = evalThresholds(ths, f.Metrics, out.Kickout)
 	annotate(f.Thresholds, ths, notes, cutShort(interrupted, r.aborted))
-	out.Passed = passed(f.Thresholds)
+	out.Passed = results.Passed(f.Thresholds)
 	if err := lostSessions(f.Storms); err != nil {
 		out.Passed = false
 		fmt.Fprintln(o.Log, err)
@@ -426,24 +423,14 @@ func (r *phases) close(ctx context.Context) {
 	r.hooks.Close()
 }
 
-// oracleMode orders a user's logins by their numbers when the target
+// OracleMode orders a user's logins by their numbers when the target
 // numbers them (check.Auto still searches for users whose logins lack
 // one), and searches for an order otherwise.
-func oracleMode(tr target.Traits) check.Mode {
+func OracleMode(tr target.Traits) check.Mode {
 	if tr.Sequenced {
 		return check.Auto
 	}
 	return check.Search
-}
-
-// passed reports whether every threshold passed (true when there are none).
-func passed(ths []results.Threshold) bool {
-	for _, t := range ths {
-		if !t.Pass {
-			return false
-		}
-	}
-	return true
 }
 
 // runMetrics is the Prometheus side of one run.

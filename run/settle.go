@@ -92,7 +92,7 @@ func (r *phases) kickoutOptions(windows []check.Window) check.Options {
 		Grace:          k.Grace.D(),
 		LateAfter:      k.LateAfter.D(),
 		Examples:       k.Examples,
-		Mode:           oracleMode(r.tgt.Traits),
+		Mode:           OracleMode(r.tgt.Traits),
 		AnonymousKicks: r.tgt.Traits.AnonymousKicks,
 		RefusalCodes:   r.tgt.Traits.RefusalCodes,
 		HarnessLag:     r.probe.Lag,

@@ -3,12 +3,23 @@ package run
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/scenario"
 )
+
+func parseScenario(t *testing.T, text string) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Parse([]byte(text), filepath.Join(t.TempDir(), "scenario.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
 
 // longInproc is a 30 s run in process at 50 arrivals per second with the
 // given thresholds.

@@ -9,7 +9,9 @@
 // and defaults are applied only to keys that are absent (an explicit 0 stays
 // 0). Load reports every problem it finds at once, as an *Errors.
 //
-// The package imports policy (platform and policy names) and nothing else of
-// imload's: it must not import server, agent, driver, check, report, metrics
-// or cmd, so that every part of the harness can depend on it.
+// Of imload's packages it imports only policy (platform and policy names),
+// policy/policyfile (policy files), judge (threshold metrics), faults (the
+// fault names), compare/tolerance (a compare section) and internal/yamlpos:
+// it must not import server, agent, driver, check, report, metrics or cmd, so
+// that every part of the harness can depend on it.
 package scenario

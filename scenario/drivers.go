@@ -7,6 +7,13 @@ import (
 	"strings"
 )
 
+// Drivers.
+const (
+	DriverWS     = "ws"
+	DriverInproc = "inproc"
+	DriverXMPP   = "xmpp" // XMPP over WebSocket (driver/xmpp), at target.url
+)
+
 // URLUse says how a driver stands to target.url.
 type URLUse uint8
 
@@ -31,6 +38,8 @@ type DriverSpec struct {
 	Doc string
 	// Misuse says what is wrong when URL's rule is broken.
 	Misuse string
+	// Schemes are the URL schemes target.url may have (nil: ws and wss).
+	Schemes []string
 	// InProcess: the driver calls the embedded server in this process, so
 	// a call costs no round trip (a month simulation then needs few
 	// workers).

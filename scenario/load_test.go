@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -428,5 +429,26 @@ func TestEndDrainWithGrace(t *testing.T) {
 	}
 	if s.End != EndDrain || s.EndGrace.D() != 2*time.Second {
 		t.Errorf("end %q grace %s, want drain 2s", s.End, s.EndGrace)
+	}
+}
+
+// TestTargetURLSchemesAreTheDrivers: target.url takes the schemes its
+// driver's row in the drivers table names (ws and wss by default), so a
+// driver of another scheme needs only its row.
+func TestTargetURLSchemesAreTheDrivers(t *testing.T) {
+	doc := func(driver, url string) []byte {
+		return []byte("name: s\nseed: 1\ntarget: {driver: " + driver + ", url: \"" + url + "\", key_env: K}\npopulation: {users: 10}\nphases:\n  - {name: p, model: closed, devices: 1, duration: 1s}\n")
+	}
+	if _, err := Parse(doc(DriverWS, "tcp://127.0.0.1:5222"), "s.yaml"); err == nil || !strings.Contains(err.Error(), "must be a ws:// or wss:// URL") {
+		t.Fatalf("a tcp:// url for the ws driver: %v", err)
+	}
+	saved := drivers
+	t.Cleanup(func() { drivers = saved })
+	drivers = append(slices.Clone(saved), DriverSpec{Name: "tcpx", URL: URLRequired, Doc: "tcpx", Misuse: "tcpx needs a url", Schemes: []string{"tcp"}})
+	if _, err := Parse(doc("tcpx", "tcp://127.0.0.1:5222"), "s.yaml"); err != nil {
+		t.Fatalf("a tcp:// url for a driver whose row takes tcp: %v", err)
+	}
+	if _, err := Parse(doc("tcpx", "ws://127.0.0.1:5222"), "s.yaml"); err == nil || !strings.Contains(err.Error(), "must be a tcp:// URL") {
+		t.Fatalf("a ws:// url for a driver whose row takes only tcp: %v", err)
 	}
 }

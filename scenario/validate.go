@@ -84,13 +84,6 @@ func DefaultPlatforms() map[string]float64 {
 	}
 }
 
-// Drivers.
-const (
-	DriverWS     = "ws"
-	DriverInproc = "inproc"
-	DriverXMPP   = "xmpp" // XMPP over WebSocket (driver/xmpp), at target.url
-)
-
 // Faults returns the fault names target.faults accepts: the embedded
 // server's faults (package faults).
 func Faults() []string { return faults.Names() }
@@ -246,8 +239,12 @@ func (v *validator) target() {
 	t := &v.s.Target
 	if t.URL != "" {
 		u, err := url.Parse(t.URL)
-		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-			v.errf("target.url", "must be a ws:// or wss:// URL with a host, got %q", t.URL)
+		schemes := []string{"ws", "wss"}
+		if d, ok := LookupDriver(t.Driver); ok && len(d.Schemes) > 0 {
+			schemes = d.Schemes
+		}
+		if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
+			v.errf("target.url", "must be a %s:// URL with a host, got %q", strings.Join(schemes, ":// or "), t.URL)
 		}
 		if t.KeyEnv == "" && t.KeyFile == "" {
 			v.errf("target.url", "a target URL needs the app's secret key: set target.key_env or target.key_file")

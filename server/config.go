@@ -42,6 +42,12 @@ type Config struct {
 	// Clock is the time source (default clock.Real).
 	Clock clock.Clock
 
+	// TicketCache is how many verified tickets the server remembers, so
+	// that a ticket used again is not verified again (default
+	// DefaultTicketCache; a month simulation sets its population, whose
+	// every user logs in again and again with one ticket).
+	TicketCache int
+
 	// ResumeWindow is how long a session whose transport dropped stays
 	// registered and resumable (default 30s; negative: not at all).
 	ResumeWindow time.Duration

@@ -77,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:      c,
 		clk:      c.Clock,
 		reg:      newRegistry(),
-		tickets:  newTicketCache(),
+		tickets:  newTicketCache(c.TicketCache),
 		sched:    newScheduler(c.Clock),
 		ledger:   newLedger(newCalendar(c.Epoch, c.Day)),
 		mux:      http.NewServeMux(),

@@ -16,8 +16,9 @@ import (
 // only the signature, which depends on nothing but the ticket and the key,
 // is taken from the cache.
 type ticketCache struct {
-	seed   maphash.Seed
-	shards [16]ticketShard
+	seed     maphash.Seed
+	shardMax int // entries a shard keeps
+	shards   [16]ticketShard
 }
 
 type ticketShard struct {
@@ -32,10 +33,15 @@ type ticketFacts struct {
 	expire     int64 // seconds
 }
 
-const ticketCacheShardMax = 2048
+// DefaultTicketCache is Config.TicketCache's default.
+const DefaultTicketCache = 16 * 2048
 
-func newTicketCache() *ticketCache {
+func newTicketCache(n int) *ticketCache {
+	if n <= 0 {
+		n = DefaultTicketCache
+	}
 	c := &ticketCache{seed: maphash.MakeSeed()}
+	c.shardMax = (n + len(c.shards) - 1) / len(c.shards)
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]ticketFacts)
 	}
@@ -57,7 +63,7 @@ func (c *ticketCache) get(t string) (ticketFacts, bool) {
 func (c *ticketCache) put(t string, f ticketFacts) {
 	sh := c.shard(t)
 	sh.mu.Lock()
-	if len(sh.m) >= ticketCacheShardMax {
+	if len(sh.m) >= c.shardMax {
 		for k := range sh.m { // evict an arbitrary entry
 			delete(sh.m, k)
 			break

@@ -8,5 +8,6 @@
 // Package scenario keeps the same names (with how each stands to
 // target.url) for validation and the JSON Schema, since it must not import
 // the drivers; a test here proves the two lists agree. A new driver touches
-// its own package, drivers.go here and scenario/drivers.go.
+// its own package, drivers.go here, scenario/drivers.go and its name's
+// constant in scenario/validate.go (docs/ARCHITECTURE.md, "Adding a driver").
 package target

@@ -14,6 +14,7 @@ import (
 	"github.com/imload/imload/caprun"
 	"github.com/imload/imload/event"
 	"github.com/imload/imload/failfast"
+	"github.com/imload/imload/maurun"
 	"github.com/imload/imload/report"
 	"github.com/imload/imload/results"
 	"github.com/imload/imload/run"
@@ -93,8 +94,11 @@ the tolerances also exits 1.`,
 			}
 			fmt.Fprintf(stderr, "imload: running %s (seed %d%s)\n", sc.File, sc.Seed, shardNote(shard))
 			execute := run.Execute
-			if sc.Capacity != nil {
+			switch {
+			case sc.Capacity != nil:
 				execute = caprun.Execute // a search of steps, each a run
+			case sc.MAU != nil:
+				execute = maurun.Execute // a month simulation instead of phases
 			}
 			res, err := execute(ctx, opts)
 			if err != nil {

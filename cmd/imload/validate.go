@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/imload/imload/mau"
+	"github.com/imload/imload/maurun"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/policy/policyfile"
-	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 	"github.com/spf13/cobra"
 )
@@ -49,7 +49,7 @@ func newValidateCmd() *cobra.Command {
 				s, err := scenario.Load(file)
 				var cfg mau.Config
 				if err == nil && s.MAU != nil {
-					cfg, err = run.MAUConfig(s) // the month simulation's own settings
+					cfg, err = maurun.Config(s) // the month simulation's own settings
 				}
 				if err != nil {
 					bad++

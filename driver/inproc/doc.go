@@ -4,5 +4,6 @@
 // WebSocket gateway's because both drive the same server.Conn: kicks,
 // ticket expiry, resume, 6015, timeouts.
 //
-// inproc imports server and driver; it must not import agent, check or run.
+// inproc imports server, driver, protocol, codes and policy; it must not
+// import agent, check or run.
 package inproc

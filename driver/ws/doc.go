@@ -9,6 +9,7 @@
 // over many 127.0.0.X source addresses so that one process can hold more
 // connections to one server port than one source address has ephemeral ports.
 //
-// The package adds no policy logic. It imports driver, protocol, policy and
-// clock, and must not import agent, server, check or report.
+// The package adds no policy logic. It imports driver, driver/internal/wsdial,
+// protocol, codes, policy, clock and internal/freshstack, and must not import
+// agent, server, check or report.
 package ws

@@ -61,8 +61,9 @@ var allowed = map[string][]string{
 	"hooks":                  {"check", "clock", "policy", "server"},
 	"shard":                  {"agent", "scenario"},
 	"target":                 {"agent", "clock", "codes", "driver", "driver/inproc", "driver/ws", "driver/xmpp", "policy", "protocol", "scenario", "server"},
-	"run":                    {"*"},
+	"run":                    {"agent", "check", "clock", "driver/netem", "event", "failfast", "health", "hooks", "judge/eval", "live", "metrics", "pacer", "policy", "promsink", "results", "scenario", "server", "shard", "storm", "storm/play", "target"},
 	"caprun":                 {"capacity", "event", "health", "judge", "judge/eval", "metrics", "results", "run", "scenario"},
+	"maurun":                 {"agent", "check", "clock", "driver", "internal/yamlpos", "judge/eval", "mau", "metrics", "policy", "results", "run", "scenario", "server", "shard", "target", "usersig"},
 	"cmd/imload":             {"*"},
 }
 

@@ -1,9 +1,11 @@
 // Package eval judges thresholds: it answers each entry of the judge
 // catalogue from a run's results (the recorder's snapshot, the kickout
-// oracle's report, the MAU report) and says whether each threshold passed.
+// oracle's report, the MAU report, a capacity search's answer) and says
+// whether each threshold passed.
 //
 // It sits beside judge rather than in it because judge is a leaf that
-// scenario validation imports, and evaluation needs metrics, check and mau.
+// scenario validation imports, and evaluation needs metrics, check, mau and
+// capacity.
 // Every catalogue entry has an answer here and every answer an entry
 // (TestEveryEntryAnswered walks the catalogue both ways).
 package eval
@@ -30,7 +32,7 @@ type Inputs struct {
 	Kickout *check.Report
 	// MAU is the report of a month simulation; nil for a run of phases. A
 	// month simulation whose app sessions fed a recorder and the oracle
-	// (run.ExecuteMAU) gives Metrics and Kickout too; without them it
+	// (maurun.Execute) gives Metrics and Kickout too; without them it
 	// measures nothing but the mau metrics.
 	MAU *mau.Report
 	// Capacity is a capacity search's answer; nil for any other run. The

@@ -1,4 +1,4 @@
-package run
+package maurun
 
 import (
 	"cmp"
@@ -16,9 +16,11 @@ import (
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/internal/yamlpos"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/server"
 	"github.com/imload/imload/shard"
@@ -34,13 +36,13 @@ const (
 	mauWSWorkers     = 64
 )
 
-// MAUConfig decodes and checks the scenario's mau section, with the
+// Config decodes and checks the scenario's mau section, with the
 // scenario's population and seed filled in where the section leaves them
 // out. Every problem is reported in a *scenario.Errors whose entries read
 // "file:line:col: mau.key: what is wrong". sc.MAU must not be nil.
-func MAUConfig(sc *scenario.Scenario) (mau.Config, error) {
+func Config(sc *scenario.Scenario) (mau.Config, error) {
 	if sc.MAU == nil || sc.MAU.Node == nil {
-		return mau.Config{}, errors.New("run: the scenario has no mau section")
+		return mau.Config{}, errors.New("maurun: the scenario has no mau section")
 	}
 	n := sc.MAU.Node
 	cfg, err := mau.DecodeConfig(n, "mau")
@@ -119,31 +121,40 @@ func mauDays(cfg mau.Config) int {
 	return d.MonthID().Days() - d.Day + 1
 }
 
-// ExecuteMAU runs the scenario's month simulation (its mau section) instead
+// Execute runs the scenario's month simulation (its mau section) instead
 // of its phases: the same population and seed under every strategy, each
 // against a fresh embedded reference server that shares the simulated
 // calendar and the clock the simulation advances, so that the server's own
 // logins, DAU and MAU can be cross-checked against the harness's counts
 // (every disagreement is a mismatch in the report, judged by the threshold
 // mau.mismatches). The report goes into the results file's mau field;
-// Outcome.MAUReport returns it.
-func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
+// Report returns it.
+func Execute(ctx context.Context, o run.Options) (*run.Outcome, error) {
+	return execute(ctx, o, nil)
+}
+
+// execute is Execute with wrap, in tests, standing between the app
+// sessions and the driver (a target that lies); nil: none.
+func execute(ctx context.Context, o run.Options, wrap func(driver.Driver) driver.Driver) (*run.Outcome, error) {
 	sc := o.Scenario
 	if sc == nil {
-		return nil, errors.New("run: no scenario")
+		return nil, errors.New("maurun: no scenario")
+	}
+	if sc.MAU == nil {
+		return nil, errors.New("maurun: no mau section")
 	}
 	if err := o.Shard.Validate(); err != nil {
 		return nil, err
 	}
-	o.defaults()
+	o.Defaults()
 	if sc.Target.URL != "" {
 		return nil, errors.New("target.url: a scenario with a mau section runs against the embedded server (every strategy on a fresh one)")
 	}
-	cfg, err := MAUConfig(sc)
+	cfg, err := Config(sc)
 	if err != nil {
 		return nil, err
 	}
-	thresholds, err := scenarioThresholds(sc)
+	thresholds, err := sc.ThresholdList()
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +188,7 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 		oracle: sc.Checks.Kickout.Enabled == nil || *sc.Checks.Kickout.Enabled,
 		every:  mau.OracleEvery(cfg.Users, cfg.OracleUsers), shard: o.Shard, users: cfg.Users, userID: pop.UserID}
 	tk := &mauTargets{sc: sc, pol: pol, key: key, faults: faults, realtime: cfg.Realtime,
-		pop: pop, days: days, log: o.Log, sinks: sinks, wrap: o.driverWrap}
+		pop: pop, days: days, log: o.Log, sinks: sinks, wrap: wrap}
 	fmt.Fprintf(o.Log, "mau: %d users%s, %d days of %s, %d strategies, seed %d, %d workers; target: a fresh embedded reference server per strategy, %s driver (policy %s)\n",
 		cfg.Users, shardNoteMAU(o.Shard), days, cmp.Or(cfg.Day, mau.RealDay), cmp.Or(len(cfg.Strategies), len(mau.PresetNames())), cfg.Seed, cfg.Workers, sc.Target.Driver, pol.Name)
 	var rep *mau.Report
@@ -213,19 +224,19 @@ func ExecuteMAU(ctx context.Context, o Options) (*Outcome, error) {
 	if rep != nil {
 		rep.Timing = mau.TimingNote(cfg.Realtime)
 	}
-	out := &Outcome{File: f}
+	out := &run.Outcome{File: f}
 	if k := sinks.kickout(); k != nil && !interrupted {
 		f.Kickout, out.Kickout = k, k
 	}
 	if rep != nil && !interrupted {
-		f.Thresholds = judgeThresholds(thresholds, f.Metrics, f.Kickout, rep)
+		f.Thresholds = eval.Thresholds(thresholds, eval.Inputs{Metrics: f.Metrics, Kickout: f.Kickout, MAU: rep})
 	} else {
 		for _, th := range thresholds { // partial counts, unchecked by the server
 			f.Thresholds = append(f.Thresholds, results.Threshold{Expr: th.String(), Metric: th.Metric,
 				Error: "the month simulation was interrupted before it ended"})
 		}
 	}
-	out.Passed = passed(f.Thresholds)
+	out.Passed = results.Passed(f.Thresholds)
 	if o.Out != "" {
 		if err := results.WriteFile(o.Out, f); err != nil {
 			return out, err
@@ -281,13 +292,13 @@ func shardNoteMAU(s shard.Shard) string {
 	return " (shard " + s.String() + ")"
 }
 
-// MAUReport returns the month simulation's report held in the results (nil
-// when the run had no mau section).
-func (o *Outcome) MAUReport() (*mau.Report, error) {
+// Report returns the month simulation's report held in the outcome's
+// results (nil when the run had no mau section).
+func Report(o *run.Outcome) *mau.Report {
 	if o == nil || o.File == nil {
-		return nil, nil
+		return nil
 	}
-	return o.File.MAU, nil
+	return o.File.MAU
 }
 
 // mauTargets opens a fresh embedded reference server per strategy.
@@ -333,6 +344,10 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 		Target: &m.sc.Target, Policy: m.pol, Key: m.key, Faults: m.faults, Clock: clk,
 		Server: func(c *server.Config) {
 			c.Day, c.Epoch, c.IdleTimeout, c.ResumeWindow = cal.Day, cal.Epoch, long, resume
+			// Every user logs in again and again with one ticket: remember
+			// them all, as a server that has verified a ticket need not
+			// verify it again.
+			c.TicketCache = max(m.sc.Population.Users, server.DefaultTicketCache)
 		},
 	})
 	if err != nil {
@@ -363,7 +378,7 @@ func (m *mauTargets) open(ctx context.Context, st mau.Strategy, cal mau.Calendar
 		ServerCounts: func(context.Context) (mau.ServerCounts, error) { return serverCounts(srv.Stats()), nil },
 		Close: func() error {
 			m.mu.Lock()
-			m.armed = results.MergeFaults(m.armed, faultRecords(srv.FaultStats()))
+			m.armed = results.MergeFaults(m.armed, run.FaultRecords(srv.FaultStats()))
 			m.mu.Unlock()
 			return tgt.Close(10 * time.Second)
 		},

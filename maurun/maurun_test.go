@@ -1,11 +1,10 @@
-package run
+package maurun
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/imload/imload/shard"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -14,9 +13,12 @@ import (
 	"time"
 
 	"github.com/imload/imload/agent"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/results"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
+	"github.com/imload/imload/shard"
 )
 
 // mauYAML is a month-simulation scenario of users over days from 25
@@ -65,13 +67,13 @@ func TestExecuteMAU(t *testing.T) {
 	sc := parseScenario(t, mauYAML("inproc", 1500, 10, "[eager, lazy, lazy-logout, background-keep]"))
 	out := filepath.Join(t.TempDir(), "results.json")
 	var progress bytes.Buffer
-	res, err := Execute(t.Context(), Options{Scenario: sc, Out: out, Progress: &progress})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc, Out: out, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := res.MAUReport()
-	if err != nil || rep == nil {
-		t.Fatalf("no MAU report: %v", err)
+	rep := Report(res)
+	if rep == nil {
+		t.Fatal("no MAU report")
 	}
 	if !res.Passed || len(res.File.Thresholds) != 1 || res.File.Thresholds[0].Error != "" {
 		t.Errorf("thresholds: %+v", res.File.Thresholds)
@@ -96,7 +98,7 @@ func TestExecuteMAU(t *testing.T) {
 	}
 
 	// The run matches the model's projection (an always-accepting target).
-	cfg, err := MAUConfig(sc)
+	cfg, err := Config(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +157,13 @@ func TestExecuteMAU(t *testing.T) {
 // embedded server on a loopback port per strategy.
 func TestExecuteMAUWebSocket(t *testing.T) {
 	sc := parseScenario(t, mauYAML("ws", 150, 4, "[eager, background-keep]"))
-	res, err := Execute(t.Context(), Options{Scenario: sc})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := res.MAUReport()
-	if err != nil || rep == nil {
-		t.Fatalf("no MAU report: %v", err)
+	rep := Report(res)
+	if rep == nil {
+		t.Fatal("no MAU report")
 	}
 	if !res.Passed || len(rep.Mismatches) != 0 {
 		t.Errorf("passed %v, mismatches %v", res.Passed, rep.Mismatches)
@@ -180,14 +182,14 @@ func TestExecuteMAURealtime(t *testing.T) {
 	text := "population: {users: 200}\nmau:\n  realtime: true\n  day: 150ms\n  days: 3\n  tick: 30m\n" +
 		"  strategies: [eager, lazy]\nthresholds: [mau.mismatches == 0]\n"
 	before := mau.DateOf(time.Now().In(mau.Beijing()))
-	res, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text)})
+	res, err := Execute(t.Context(), run.Options{Scenario: parseScenario(t, text)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := mau.DateOf(time.Now().In(mau.Beijing()))
-	rep, err := res.MAUReport()
-	if err != nil || rep == nil {
-		t.Fatalf("no MAU report: %v", err)
+	rep := Report(res)
+	if rep == nil {
+		t.Fatal("no MAU report")
 	}
 	if !res.Passed || len(rep.Mismatches) != 0 {
 		t.Errorf("passed %v, mismatches %v", res.Passed, rep.Mismatches)
@@ -211,7 +213,7 @@ func TestExecuteMAUInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	out := filepath.Join(t.TempDir(), "results.json")
-	res, err := Execute(ctx, Options{Scenario: parseScenario(t, mauYAML("inproc", 100, 5, "[eager, lazy]")), Out: out})
+	res, err := Execute(ctx, run.Options{Scenario: parseScenario(t, mauYAML("inproc", 100, 5, "[eager, lazy]")), Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func TestExecuteMAUInterrupted(t *testing.T) {
 // mismatch of the strategy, and mau.mismatches == 0 fails.
 func TestMAUCrossCheckCatchesServerMiscount(t *testing.T) {
 	sc := parseScenario(t, mauYAML("inproc", 300, 10, "[eager, lazy]"))
-	cfg, err := MAUConfig(sc)
+	cfg, err := Config(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +275,7 @@ func TestMAUCrossCheckCatchesServerMiscount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := judgeThresholds([]scenario.Threshold{th}, nil, nil, rep)
+	got := eval.Thresholds([]scenario.Threshold{th}, eval.Inputs{MAU: rep})
 	if got[0].Pass || got[0].Actual != 3 || got[0].Error != "" {
 		t.Errorf("threshold %+v, want failed with 3", got[0])
 	}
@@ -290,26 +292,26 @@ func TestMAUCrossCheckCatchesServerMiscount(t *testing.T) {
 // whole run's MAU, and the merged run judges mau.mismatches again.
 func TestMAUShardsMerge(t *testing.T) {
 	text := mauYAML("inproc", 600, 10, "[eager, lazy]")
-	whole, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text)})
+	whole, err := Execute(t.Context(), run.Options{Scenario: parseScenario(t, text)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var files []*results.File
 	for i := range 2 {
-		res, err := Execute(t.Context(), Options{Scenario: parseScenario(t, text), Shard: shard.Shard{Index: i, Count: 2}})
+		res, err := Execute(t.Context(), run.Options{Scenario: parseScenario(t, text), Shard: shard.Shard{Index: i, Count: 2}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, res.File)
 	}
-	merged, err := MergeFiles(files...)
+	merged, err := run.MergeFiles(files...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := whole.MAUReport()
-	m, err := merged.MAUReport()
-	if err != nil || m == nil {
-		t.Fatalf("merged report: %v", err)
+	w := Report(whole)
+	m := Report(merged)
+	if m == nil {
+		t.Fatal("merged report: none")
 	}
 	for i, s := range w.Strategies {
 		if !reflect.DeepEqual(s.Months, m.Strategies[i].Months) || s.Logins() != m.Strategies[i].Logins() {
@@ -359,14 +361,14 @@ func TestMAUConfigErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = MAUConfig(sc)
+			_, err = Config(sc)
 			if err == nil {
 				t.Fatal("accepted")
 			}
 			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, c.want) {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
-			if _, err := Execute(t.Context(), Options{Scenario: sc}); err == nil {
+			if _, err := Execute(t.Context(), run.Options{Scenario: sc}); err == nil {
 				t.Error("Execute ran it")
 			}
 		})
@@ -391,7 +393,7 @@ func TestMAUConfigFromScenario(t *testing.T) {
 			if c.workers == 0 {
 				text = fmt.Sprintf("seed: 77\ntarget: {driver: %s}\npopulation: {users: 1234}\nmau: {}\n", c.driver)
 			}
-			cfg, err := MAUConfig(parseScenario(t, text))
+			cfg, err := Config(parseScenario(t, text))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -431,7 +433,7 @@ func TestMAUThresholds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := judgeThresholds([]scenario.Threshold{th}, nil, nil, c.rep)[0]
+			got := eval.Thresholds([]scenario.Threshold{th}, eval.Inputs{MAU: c.rep})[0]
 			if got.Pass != c.pass || got.Actual != c.actual || !strings.Contains(got.Error, c.errPart) || (c.errPart == "") != (got.Error == "") {
 				t.Errorf("got %+v, want pass %v actual %v error containing %q", got, c.pass, c.actual, c.errPart)
 			}
@@ -453,7 +455,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // restarts, so neither fires, and each says why.
 func TestMAURecordsFaults(t *testing.T) {
 	sc := parseScenario(t, mauYAML("inproc", 200, 3, "[eager, background-keep]"))
-	res, err := Execute(t.Context(), Options{Scenario: sc, Faults: []string{"lose-session-on-restart", "kick-not-delivered"}})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc, Faults: []string{"lose-session-on-restart", "kick-not-delivered"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,5 +465,14 @@ func TestMAURecordsFaults(t *testing.T) {
 	}
 	if fs := res.File.Faults; !slices.Equal(fs, want) {
 		t.Fatalf("faults %+v, want %+v", fs, want)
+	}
+}
+
+// run.Execute runs phases only: a scenario with a mau section given to it
+// is refused with an error naming maurun.Execute.
+func TestRunExecuteRefusesMAU(t *testing.T) {
+	_, err := run.Execute(t.Context(), run.Options{Scenario: parseScenario(t, mauYAML("inproc", 10, 1, "[eager]"))})
+	if err == nil || !strings.Contains(err.Error(), "maurun.Execute") {
+		t.Fatalf("got %v, want a refusal naming maurun.Execute", err)
 	}
 }

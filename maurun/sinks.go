@@ -1,4 +1,4 @@
-package run
+package maurun
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/imload/imload/mau"
 	"github.com/imload/imload/metrics"
 	"github.com/imload/imload/policy"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 	"github.com/imload/imload/shard"
 	"github.com/imload/imload/target"
@@ -108,7 +109,7 @@ func (m *mauSinks) wire(t *mau.Target, st mau.Strategy, cal mau.Calendar, tgt *t
 			Examples:       k.Examples,
 			End:            end,
 			StatusAt:       end,
-			Mode:           oracleMode(traits),
+			Mode:           run.OracleMode(traits),
 			AnonymousKicks: traits.AnonymousKicks,
 			RefusalCodes:   traits.RefusalCodes,
 		})

@@ -1,4 +1,4 @@
-package run
+package maurun
 
 import (
 	"bytes"
@@ -10,18 +10,20 @@ import (
 
 	"github.com/imload/imload/check"
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/judge/eval"
 	"github.com/imload/imload/report"
+	"github.com/imload/imload/run"
 	"github.com/imload/imload/scenario"
 )
 
 // mauTotals returns what a MAU run's strategies say they asked of the
 // target: logins, connects, logouts, and resumes that did not fall back to
 // a login.
-func mauTotals(t *testing.T, res *Outcome) (logins, connects, logouts, resumed int64) {
+func mauTotals(t *testing.T, res *run.Outcome) (logins, connects, logouts, resumed int64) {
 	t.Helper()
-	rep, err := res.MAUReport()
-	if err != nil || rep == nil {
-		t.Fatalf("no MAU report: %v", err)
+	rep := Report(res)
+	if rep == nil {
+		t.Fatal("no MAU report")
 	}
 	for _, s := range rep.Strategies {
 		logins += s.Ops.Logins
@@ -39,11 +41,11 @@ func mauTotals(t *testing.T, res *Outcome) (logins, connects, logouts, resumed i
 // on the clean server with no violation. The terminal report shows both.
 func TestMAURunRecordsOperations(t *testing.T) {
 	sc := parseScenario(t, mauYAML("inproc", 400, 6, "[eager, lazy-logout, background-keep]"))
-	res, err := Execute(t.Context(), Options{Scenario: sc})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, _ := res.MAUReport()
+	rep := Report(res)
 	logins, connects, logouts, resumed := mauTotals(t, res)
 	m := res.File.Metrics
 	var okLogins int64
@@ -109,7 +111,7 @@ func TestMAURunRecordsOperations(t *testing.T) {
 		t.Errorf("the report shows no operations:\n%s", out)
 	}
 	// Thresholds on operations and verdicts are judged in a month.
-	th := judgeThresholds(mustThresholds(t, "login.count > 0", "errors.rate == 0%", "kickout.violations == 0"), m, k, rep)
+	th := eval.Thresholds(mustThresholds(t, "login.count > 0", "errors.rate == 0%", "kickout.violations == 0"), eval.Inputs{Metrics: m, Kickout: k, MAU: rep})
 	for _, r := range th {
 		if !r.Pass || r.Error != "" {
 			t.Errorf("threshold %+v, want it judged and passed", r)
@@ -154,7 +156,7 @@ mau:
 // lazy-logout.)
 func TestMAUOracleCatchesStaleOnlineStatus(t *testing.T) {
 	sc := parseScenario(t, mauDayYAML(200, 3, "lazy-logout", ""))
-	res, err := Execute(t.Context(), Options{Scenario: sc, Faults: []string{"stale-online-status"}})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc, Faults: []string{"stale-online-status"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestMAUOracleCatchesStaleOnlineStatus(t *testing.T) {
 	if k == nil || k.Count(check.GhostSession) == 0 {
 		t.Fatalf("the oracle caught no ghost session: %+v", k)
 	}
-	rep, _ := res.MAUReport()
+	rep := Report(res)
 	if o := rep.Strategies[0].Oracle; o == nil || o.Verdicts["ghost_session"] != k.Count(check.GhostSession) {
 		t.Errorf("the strategy's oracle summary %+v, want the report's %d ghost sessions", o, k.Count(check.GhostSession))
 	}
@@ -213,13 +215,13 @@ func (c *lyingConn) Pushes() <-chan driver.Push {
 // the devices saw is judged, and each is a violation.
 func TestMAUOracleCatchesWrongKicks(t *testing.T) {
 	sc := parseScenario(t, mauDayYAML(150, 3, "eager", ""))
-	res, err := Execute(t.Context(), Options{Scenario: sc,
-		driverWrap: func(d driver.Driver) driver.Driver { return lyingDriver{d} }})
+	res, err := execute(t.Context(), run.Options{Scenario: sc},
+		func(d driver.Driver) driver.Driver { return lyingDriver{d} })
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := res.Kickout
-	rep, _ := res.MAUReport()
+	rep := Report(res)
 	kicked := rep.Strategies[0].Ops.Kicked
 	if k == nil || kicked == 0 || k.Checks.Kicks != kicked {
 		t.Fatalf("the devices saw %d kicks, the oracle checked %+v", kicked, k)
@@ -236,11 +238,11 @@ func TestMAUOracleCatchesWrongKicks(t *testing.T) {
 // user, and the report says which share.
 func TestMAUOracleSample(t *testing.T) {
 	sc := parseScenario(t, mauDayYAML(300, 2, "eager", "  oracle_users: 50\n"))
-	res, err := Execute(t.Context(), Options{Scenario: sc})
+	res, err := Execute(t.Context(), run.Options{Scenario: sc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, _ := res.MAUReport()
+	rep := Report(res)
 	o := rep.Strategies[0].Oracle
 	if o == nil || o.Every != 6 || o.Users != 50 || res.Kickout.Checks.Users != 50 {
 		t.Fatalf("oracle summary %+v, kickout checks %+v, want every 6th user: 50", o, res.Kickout.Checks)
@@ -256,7 +258,7 @@ func TestMAUOracleSample(t *testing.T) {
 
 func mustThresholds(t *testing.T, exprs ...string) []scenario.Threshold {
 	t.Helper()
-	ths, err := parseThresholds(exprs, "")
+	ths, err := scenario.ParseThresholds(exprs, "")
 	if err != nil {
 		t.Fatal(err)
 	}
