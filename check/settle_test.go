@@ -272,6 +272,14 @@ func TestSettleLateKickWithinQuiet(t *testing.T) {
 	if got.Checks.SettleCrossings != 1 {
 		t.Fatalf("crossings %d, want 1: a kick naming a dropped login must show", got.Checks.SettleCrossings)
 	}
+	// Judged without the dropped part, the history proves nothing: what
+	// would be a violation is undecided.
+	if got.Violations() != 0 || got.Count(Undecided) == 0 {
+		t.Fatalf("violations %d, undecided %d; want 0 and at least 1 for a history that crossed a cut", got.Violations(), got.Count(Undecided))
+	}
+	if ex := got.Verdicts[Undecided].Examples; len(ex) == 0 || !strings.Contains(ex[0].Text, "crossed a settled cut") {
+		t.Fatalf("the undecided example does not say the history crossed a cut: %+v", ex)
+	}
 }
 
 // A login sent while the user looked settled and answered after the
