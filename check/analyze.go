@@ -29,6 +29,10 @@ type analyzer struct {
 	webhooks    bool             // some callback was added: every user's are judged
 	rep         *Report          // where the verdicts and measures go
 	flagged     [NumClasses]bool // classes flagged for the user being judged
+	// crossed: the user's history names what Settle dropped, so it is
+	// judged without part of its evidence: a violation found then is no
+	// proof, and is undecided (see flag).
+	crossed bool
 
 	replayBufs
 	sweepBufs
@@ -49,6 +53,9 @@ type replayBufs struct {
 	// members: the sessions registered at the login under the assignment
 	// being tried, in the order given to the policy.
 	members []int32
+	// finalRegistered: the sessions the model holds registered after the
+	// user's last login.
+	finalRegistered []int32
 }
 
 // sweepBufs are the over-limit sweep's buffers.
@@ -74,13 +81,24 @@ func (a *analyzer) check(u *userSnap) {
 	a.build()
 	a.attachKicks()
 	c := &a.rep.Checks
-	c.Users++
+	// A user whose earlier segments Settle judged was counted then, in
+	// sequence mode (the only mode Settle cuts).
+	if u.res.segments == 0 {
+		c.Users++
+		if a.sequenceMode {
+			c.SequenceUsers++
+		} else {
+			c.SearchUsers++
+		}
+	}
 	if a.sequenceMode {
-		c.SequenceUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Sequence.String())
 	} else {
-		c.SearchUsers++
 		a.rep.Mode = mergeMode(a.rep.Mode, Search.String())
+	}
+	a.crossed = u.res.segments > 0 && a.crossesCut()
+	if a.crossed {
+		c.SettleCrossings++
 	}
 	for i := range a.sessions {
 		if a.sessions[i].inferred {
@@ -119,6 +137,14 @@ func (a *analyzer) check(u *userSnap) {
 // flag counts a verdict of class c; the example timeline is built only when
 // it would be kept.
 func (a *analyzer) flag(c Class, focus int64, head func() string, marks ...int32) {
+	if a.crossed && c.Violation() {
+		// Judged without the part of the history Settle dropped: what
+		// looks like a violation may be explained by it.
+		was, h := c, head
+		c, head = Undecided, func() string {
+			return "history crossed a settled cut (judged without the part dropped): would be " + was.String() + ": " + h()
+		}
+	}
 	a.flagged[c] = true
 	v := &a.rep.Verdicts[c]
 	v.Count++

@@ -210,6 +210,9 @@ func (h *userHistory) reset(u *userSnap) {
 			h.firstAt = r.at
 		}
 	}
+	if u.res.segments > 0 {
+		h.firstAt = min(h.firstAt, u.res.firstAt)
+	}
 	if h.firstAt == never {
 		h.firstAt = 0
 	}

@@ -135,13 +135,15 @@ func (o Options) withDefaults() Options {
 
 // Check judges every user of h against pol and returns the report. Call it
 // after the run: events observed while it runs may or may not be judged.
+// What Settle judged during the run is merged in: the report is the one
+// Check alone would have given for the whole history (see Settle).
 func Check(h *History, pol *policy.Policy, opts Options) *Report {
 	opts = opts.withDefaults()
 	end := unixNano(opts.End)
 	if end == 0 {
 		end = h.end()
 	}
-	webhooks := h.webhooks.Load() > 0
+	webhooks := h.judgesCallbacks()
 	workers := opts.Workers
 	if workers > numShards {
 		workers = numShards
@@ -175,5 +177,6 @@ func Check(h *History, pol *policy.Policy, opts Options) *Report {
 	for _, r := range reports[1:] {
 		out.Merge(r)
 	}
+	h.settled.mergeInto(out, webhooks)
 	return out
 }

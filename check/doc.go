@@ -166,6 +166,17 @@
 //     than 4096 logins and callbacks without sequences is not matched: the
 //     user is undecided.
 //
+// # Judging while the run goes on
+//
+// History.Settle, called periodically during a run, judges every user
+// whose history has settled (quiet for SettleOptions.Quiet, every session
+// ended in a way the target certainly processed, nothing still due or in
+// flight, nothing the policy model still holds, no verdict) and drops that
+// history, so that the oracle's memory follows the users active; Check
+// merges what Settle judged into its report, which is the one Check alone
+// gives for the whole history. A later event that names what was dropped
+// is counted in Checks.SettleCrossings.
+//
 // Check must not import server, agent, driver or report: it judges any
 // target from the events devices emit (package event) and the policy model
 // (package policy) alone.

@@ -29,6 +29,8 @@ type History struct {
 	shards   [numShards]shard
 	webhooks atomic.Int64
 	statuses atomic.Int64
+	// settled holds what Settle judged early (settle.go).
+	settled settledPart
 }
 
 type shard struct {
@@ -53,6 +55,14 @@ type userLog struct {
 	// statusFrom, statusTo: when the status was read (unix ns; 0: at
 	// Options.StatusAt).
 	statusFrom, statusTo int64
+	// lastAt: the latest time any record or callback of the user names
+	// (unix ns); version counts what was added to the log; tried: version
+	// when Settle last judged the user and could not cut (settle.go), so
+	// that it waits for more history first.
+	lastAt         int64
+	version, tried uint64
+	// res: what earlier segments, judged and dropped by Settle, leave.
+	res residue
 }
 
 // record is one event in 48 bytes.
@@ -227,6 +237,8 @@ func (h *History) Observe(e *event.Event) {
 	}
 	r.byPlat = u.plat(e.ByPlatform)
 	u.recs = append(u.recs, r)
+	u.lastAt = max(u.lastAt, r.at, r.start)
+	u.version++
 	s.events++
 	if r.at > s.maxAt {
 		s.maxAt = r.at
@@ -343,6 +355,8 @@ func (h *History) AddCallback(c Callback) {
 		}
 	}
 	u.hooks = append(u.hooks, w)
+	u.lastAt = max(u.lastAt, w.at)
+	u.version++
 	s.mu.Unlock()
 	h.webhooks.Add(1)
 }
@@ -359,7 +373,8 @@ func (h *History) Users() int {
 	return n
 }
 
-// Events returns how many device events the history kept.
+// Events returns how many device events the history kept, counting those
+// Settle judged and dropped since.
 func (h *History) Events() int64 {
 	var n int64
 	for i := range h.shards {
@@ -397,6 +412,7 @@ type userSnap struct {
 	hasStatus bool
 	// statusFrom, statusTo: when the status was read (0: Options.StatusAt).
 	statusFrom, statusTo int64
+	res                  residue
 }
 
 // snapshot appends the users of shard i to dst.
@@ -415,6 +431,7 @@ func (h *History) snapshot(i int, dst []userSnap) []userSnap {
 			hasStatus:  u.hasStatus,
 			statusFrom: u.statusFrom,
 			statusTo:   u.statusTo,
+			res:        u.res,
 		})
 	}
 	return dst

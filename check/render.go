@@ -95,6 +95,10 @@ func (h *userHistory) timeline(head string, focus int64, marks []int32) string {
 	var b strings.Builder
 	b.WriteString(head)
 	fmt.Fprintf(&b, "\n%s; times in ms from the user's first event; * marks the evidence\n", h.policyName())
+	if res := &u.res; res.segments > 0 {
+		fmt.Fprintf(&b, "  (%d earlier %s, to %.3f, "+settledNote+")\n",
+			res.events, plural(int(res.events), "event", "events"), float64(res.lastAt-h.firstAt)/1e6)
+	}
 	skipped := 0
 	for i, l := range lines {
 		if !keep[i] {

@@ -36,7 +36,13 @@ const maxAmbiguous = 10
 func (a *analyzer) replay() {
 	registered, nextRegistered := a.registered[:0], a.nextRegistered[:0]
 	insts, members, maybeRemoved := a.insts[:0], a.members[:0], a.maybeRemoved[:0]
-	var prevSeq, unseenFrom, unseenTo uint64
+	var unseenFrom, unseenTo uint64
+	// The logins of the segments Settle judged came first: the sequence
+	// gap check goes on from the last of them.
+	var prevSeq uint64
+	if a.orderBySeq {
+		prevSeq = a.u.res.maxSeq
+	}
 	for _, L := range a.modelOrder {
 		l := &a.sessions[L]
 		loginKicks := a.kicksOf(L)
@@ -171,6 +177,9 @@ func (a *analyzer) replay() {
 		nextRegistered = append(nextRegistered, L)
 		registered, nextRegistered = nextRegistered, registered
 	}
+	// What the model still holds registered after the last login; Settle
+	// cuts a user's history only when all of it is certainly gone.
+	a.finalRegistered = append(a.finalRegistered[:0], registered...)
 	a.registered, a.nextRegistered = registered[:0], nextRegistered[:0]
 	a.insts, a.members, a.maybeRemoved = insts[:0], members[:0], maybeRemoved[:0]
 }

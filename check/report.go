@@ -143,6 +143,12 @@ type Checks struct {
 	Refusals    int64 `json:"refusals"`
 	StatusUsers int64 `json:"status_users"`
 	Webhooks    int64 `json:"webhooks"`
+	// SettleCrossings: users whose history after a cut (History.Settle)
+	// names what lay before it (a login sequence, a kick or callback of a
+	// login judged then, an operation sent before it): their later part is
+	// judged without the part dropped, which may change its verdicts. Zero
+	// when nothing crossed a cut.
+	SettleCrossings int64 `json:"settle_crossings,omitempty"`
 }
 
 func (c *Checks) add(o *Checks) {
@@ -157,6 +163,7 @@ func (c *Checks) add(o *Checks) {
 	c.Refusals += o.Refusals
 	c.StatusUsers += o.StatusUsers
 	c.Webhooks += o.Webhooks
+	c.SettleCrossings += o.SettleCrossings
 }
 
 // Latency is an HDR histogram of durations in microseconds; in JSON its
@@ -441,6 +448,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if c.Webhooks > 0 {
 		fmt.Fprintf(&b, ", %s callbacks", n(c.Webhooks))
 	}
+	if c.SettleCrossings > 0 {
+		fmt.Fprintf(&b, "; %s users' history crossed a settled cut (judged without the part dropped: verdicts may differ)", n(c.SettleCrossings))
+	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "verdict\tcount\t")
@@ -473,4 +483,57 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// settledNote begins the line a timeline shows for the history Settle
+// dropped before it (render.go).
+const settledNote = "judged without a verdict and dropped as the run went"
+
+// Diff lists how got differs from want: mode, checks, verdict counts,
+// example users, kick latency and windows must be equal, and so must each
+// example's text, except that of a user whose earlier history Settle
+// dropped (its timeline starts at the cut and says so). Nil: no
+// difference. It compares the report of a run judged while it ran
+// (History.Settle) with that of the same run judged only at its end.
+func Diff(want, got *Report) []string {
+	var out []string
+	diff := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if want.Mode != got.Mode {
+		diff("mode %q, want %q", got.Mode, want.Mode)
+	}
+	if want.Checks != got.Checks {
+		diff("checks %+v, want %+v", got.Checks, want.Checks)
+	}
+	for c := Class(0); c < NumClasses; c++ {
+		w, g := &want.Verdicts[c], &got.Verdicts[c]
+		if w.Count != g.Count {
+			diff("%s: %d verdicts, want %d", c, g.Count, w.Count)
+		}
+		if len(w.Examples) != len(g.Examples) {
+			diff("%s: %d examples, want %d", c, len(g.Examples), len(w.Examples))
+			continue
+		}
+		for i := range w.Examples {
+			we, ge := w.Examples[i], g.Examples[i]
+			switch {
+			case we.User != ge.User:
+				diff("%s: example %d of user %s, want %s", c, i, ge.User, we.User)
+			case we.Text != ge.Text && !strings.Contains(ge.Text, settledNote):
+				diff("%s: example of user %s reads\n%s\nwant\n%s", c, ge.User, ge.Text, we.Text)
+			}
+		}
+	}
+	wl, gl := &want.KickLatency, &got.KickLatency
+	if wl.Count() != gl.Count() || wl.Max() != gl.Max() || wl.Quantile(50) != gl.Quantile(50) || wl.Quantile(99) != gl.Quantile(99) {
+		diff("kick latency n=%d p50=%s p99=%s max=%s, want n=%d p50=%s p99=%s max=%s",
+			gl.Count(), gl.Quantile(50), gl.Quantile(99), gl.Max(), wl.Count(), wl.Quantile(50), wl.Quantile(99), wl.Max())
+	}
+	if want.KickLatencyUnmeasured != got.KickLatencyUnmeasured || want.KickLatencyEarly != got.KickLatencyEarly {
+		diff("kick latency unmeasured %d early %d, want %d and %d", got.KickLatencyUnmeasured, got.KickLatencyEarly,
+			want.KickLatencyUnmeasured, want.KickLatencyEarly)
+	}
+	if !slices.Equal(want.Windows, got.Windows) {
+		diff("windows %+v, want %+v", got.Windows, want.Windows)
+	}
+	return out
 }

@@ -240,6 +240,15 @@ func (a *analyzer) status() {
 	}
 }
 
+// cutBefore and cutBeforeUncertain stand, in statusFindings, for a
+// session of a segment that History.Settle dropped (below every session
+// index; < 0 like none): offline at the status for certain, or maybe still
+// held by the target (residue.cut).
+const (
+	cutBefore          = -2
+	cutBeforeUncertain = -3
+)
+
 // statusFinding is a ghost or lost session of one device at one time.
 type statusFinding struct {
 	class Class
@@ -269,6 +278,15 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 			last[s.dev] = int32(i)
 		}
 	}
+	// A device with no session kept: its latest is the latest of the
+	// segments History.Settle dropped.
+	for d := range last {
+		if last[d] < 0 && a.u.res.segments > 0 {
+			if c := a.u.res.latestCut(a.u.devs[d]); c != nil {
+				last[d] = cutStatus(c)
+			}
+		}
+	}
 	listed := make([]bool, n)
 	for _, in := range a.u.online {
 		if int(in.dev) >= n {
@@ -281,6 +299,14 @@ func (a *analyzer) statusFindings(T int64, dst []statusFinding) []statusFinding 
 		if s := a.deviceSession(in.dev, in.seq, T); a.sequenceMode && in.seq > 0 && s >= 0 {
 			last[in.dev] = s
 			continue
+		}
+		// A session of the device that History.Settle judged and dropped:
+		// ended for certain, and sent before every session kept.
+		if a.sequenceMode && in.seq > 0 && a.u.res.segments > 0 {
+			if c, _ := a.u.res.cutSessionOf(a.u.devs[in.dev], in.seq); c != nil {
+				last[in.dev] = cutStatus(c)
+				continue
+			}
 		}
 		// With sequence numbers on both sides, a listing of another login
 		// of an online device is a ghost of that login.
@@ -361,6 +387,9 @@ func (a *analyzer) deviceSession(dev uint16, seq uint64, T int64) int32 {
 // what the target holds: a login or logout in flight, a dropped transport,
 // a killed app, an expired ticket, a kick on its way.
 func (a *analyzer) onlineAt(s int32, T int64) (online, uncertain bool) {
+	if s == cutBeforeUncertain {
+		return false, true
+	}
 	if s < 0 {
 		return false, false
 	}
@@ -404,6 +433,9 @@ func (a *analyzer) recOf(s int32) []int32 {
 
 // offlineWhy says why session s's device holds it offline.
 func (a *analyzer) offlineWhy(s int32) string {
+	if s == cutBefore {
+		return "ended that session before the history shown"
+	}
 	if s < 0 {
 		return "never logged in"
 	}

@@ -40,17 +40,22 @@ type Listener struct {
 	done chan struct{}
 
 	received, rejected, ignored, duplicates atomic.Int64
+	committed                               atomic.Int64 // callbacks Commit added to a history
 	last                                    atomic.Int64 // wall time of the last callback, unix ns
 
 	mu   sync.Mutex
 	held []check.Callback
-	// seen holds the callbacks that carry ImloadEventTimeNs: a sender that
-	// gave up waiting for a reply sends the same one again, and an instant
-	// in nanoseconds tells a repeat from a second change.
-	seen  map[string]struct{}
-	shut  bool
-	close sync.Once
-	err   error
+	// seen holds the callbacks that carry ImloadEventTimeNs, by that time:
+	// a sender that gave up waiting for a reply sends the same one again,
+	// and an instant in nanoseconds tells a repeat from a second change.
+	// Commit forgets those older than seenFor before the latest, so that
+	// it does not grow with the run's length.
+	seen     map[string]int64
+	seenLast int64 // the latest time in seen
+	prunedAt int64 // seenLast when seen was last pruned
+	shut     bool
+	close    sync.Once
+	err      error
 }
 
 // Listen listens on addr ("" : a loopback port) for the callbacks of
@@ -67,7 +72,7 @@ func Listen(addr string, app uint64, clk clock.Clock, wrap func(http.Handler) ht
 	if err != nil {
 		return nil, fmt.Errorf("webhook listener on %s: %w", addr, err)
 	}
-	l := &Listener{app: app, clk: clk, ln: ln, done: make(chan struct{}), seen: map[string]struct{}{}}
+	l := &Listener{app: app, clk: clk, ln: ln, done: make(chan struct{}), seen: map[string]int64{}}
 	var h http.Handler = l
 	if wrap != nil {
 		h = wrap(h)
@@ -184,7 +189,8 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reply(w, 0, "")
 			return
 		}
-		l.seen[key] = struct{}{}
+		l.seen[key] = cb.ImloadEventTimeNs
+		l.seenLast = max(l.seenLast, cb.ImloadEventTimeNs)
 	}
 	l.held = append(l.held, h)
 	l.mu.Unlock()
@@ -227,15 +233,39 @@ func (l *Listener) Close(ctx context.Context) error {
 	return l.err
 }
 
-// Commit adds the callbacks held so far to h and forgets them; it returns
-// how many it added.
-func (l *Listener) Commit(h *check.History) int {
+// seenFor is how long a callback is remembered to tell its repeats: far
+// longer than a sender's retries of one callback take (the embedded
+// server's three tries end within seconds).
+const seenFor = time.Minute
+
+// Commit adds the callbacks held so far to each of hs (nil ones skipped)
+// and forgets them; it returns how many it added. It also forgets the
+// callbacks seen more than seenFor before the latest.
+func (l *Listener) Commit(hs ...*check.History) int {
 	l.mu.Lock()
 	held := l.held
 	l.held = nil
+	if l.seenLast-l.prunedAt >= int64(seenFor/4) {
+		for k, at := range l.seen {
+			if at < l.seenLast-int64(seenFor) {
+				delete(l.seen, k)
+			}
+		}
+		l.prunedAt = l.seenLast
+	}
 	l.mu.Unlock()
-	for _, c := range held {
-		h.AddCallback(c)
+	added := false
+	for _, h := range hs {
+		if h == nil {
+			continue
+		}
+		for _, c := range held {
+			h.AddCallback(c)
+		}
+		added = true
+	}
+	if added {
+		l.committed.Add(int64(len(held)))
 	}
 	return len(held)
 }
@@ -273,10 +303,33 @@ func (w *Receiver) URL() string {
 	return w.l.URL()
 }
 
+// Drain adds the callbacks received so far to each of hs, as the run goes
+// on, so that the oracle can judge users before the run ends
+// (check.History.Settle); nil-safe.
+func (w *Receiver) Drain(hs ...*check.History) int {
+	if w == nil {
+		return 0
+	}
+	return w.l.Commit(hs...)
+}
+
+// Lost returns how many callbacks the embedded server has lost so far
+// (dropped from its full queue, or failed); 0 for a target URL and for a
+// nil Receiver. Once it is above 0, Finish will discard the run's
+// callbacks.
+func (w *Receiver) Lost() uint64 {
+	if w == nil || w.srv == nil {
+		return 0
+	}
+	st := w.srv.WebhookStats()
+	return st.Dropped + st.Failed
+}
+
 // Finish waits for the callbacks of the run, stops listening and adds them
-// to the history, unless the embedded server lost some. It returns a note
-// for the log.
-func (w *Receiver) Finish(h *check.History, budget time.Duration) string {
+// to each of hs, unless the embedded server lost some: then the callbacks
+// Drain added are discarded (a callback that never came would read as a
+// login without one). It returns a note for the log.
+func (w *Receiver) Finish(budget time.Duration, hs ...*check.History) string {
 	if w == nil {
 		return ""
 	}
@@ -286,12 +339,14 @@ func (w *Receiver) Finish(h *check.History, budget time.Duration) string {
 	if w.srv != nil {
 		if err := w.srv.FlushWebhooks(ctx); err != nil {
 			_ = w.l.Close(ctx)
+			discard(hs)
 			return fmt.Sprintf("webhooks: not checked: %v", err)
 		}
 		st := w.srv.WebhookStats()
 		lost = st.Dropped + st.Failed
 		if lost > 0 {
 			_ = w.l.Close(ctx)
+			discard(hs)
 			return fmt.Sprintf("webhooks: not checked: the embedded server lost %d callbacks (%d dropped from a full queue, %d failed; last error %q)",
 				lost, st.Dropped, st.Failed, st.LastError)
 		}
@@ -299,10 +354,12 @@ func (w *Receiver) Finish(h *check.History, budget time.Duration) string {
 		w.l.Quiet(ctx, time.Second)
 	}
 	if err := w.l.Close(ctx); err != nil {
+		discard(hs)
 		return err.Error()
 	}
-	n := w.l.Commit(h)
-	note := fmt.Sprintf("webhooks: %d State.StateChange callbacks checked", n)
+	w.l.Commit(hs...)
+	// Drain added some while the run went on.
+	note := fmt.Sprintf("webhooks: %d State.StateChange callbacks checked", w.l.committed.Load())
 	if d := w.l.Duplicates(); d > 0 {
 		note += fmt.Sprintf(", %d repeats of a callback ignored", d)
 	}
@@ -310,6 +367,15 @@ func (w *Receiver) Finish(h *check.History, budget time.Duration) string {
 		note += fmt.Sprintf(", %d requests refused", r)
 	}
 	return note
+}
+
+// discard drops the callbacks Drain added to hs.
+func discard(hs []*check.History) {
+	for _, h := range hs {
+		if h != nil {
+			h.DiscardCallbacks()
+		}
+	}
 }
 
 // Close stops the listener when the run ends early.

@@ -122,3 +122,44 @@ func FuzzWebhookListener(f *testing.F) {
 		}
 	})
 }
+
+// The repeats the listener remembers do not grow with the run: a callback
+// is remembered for seenFor after the latest one, then forgotten once
+// Commit runs; within that time its repeat is still ignored.
+func TestWebhookListenerForgetsOldRepeats(t *testing.T) {
+	l, err := Listen("", 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	base := time.Date(2024, 3, 10, 9, 0, 0, 0, time.UTC).UnixNano()
+	post := func(user string, at int64) {
+		t.Helper()
+		body := fmt.Sprintf(`{"CallbackCommand":"State.StateChange","EventTime":%d,"ImloadEventTimeNs":%d,"Info":{"Action":"Logout","To_Account":%q}}`,
+			at/int64(time.Millisecond), at, user)
+		resp, err := http.Post(l.URL(), "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	h := check.NewHistory()
+	// One callback every 10 s for 10 minutes, each sent twice (a sender's
+	// retry), committed as a run drains them.
+	const n = 60
+	for i := 0; i < n; i++ {
+		at := base + int64(i)*int64(10*time.Second)
+		post(fmt.Sprint("u", i), at)
+		post(fmt.Sprint("u", i), at)
+		l.Commit(h)
+	}
+	if l.Received() != n || l.Duplicates() != n {
+		t.Fatalf("received %d, duplicates %d; want %d and %d", l.Received(), l.Duplicates(), n, n)
+	}
+	l.mu.Lock()
+	kept := len(l.seen)
+	l.mu.Unlock()
+	if limit := int(seenFor/(10*time.Second)) + int(seenFor/4/(10*time.Second)) + 1; kept > limit {
+		t.Fatalf("%d callbacks remembered after %d, want at most %d", kept, n, limit)
+	}
+}

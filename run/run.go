@@ -66,6 +66,13 @@ type Options struct {
 	// webhookWrap, in tests, stands between the target's State.StateChange
 	// callbacks and the run's listener (a target that lies).
 	webhookWrap func(http.Handler) http.Handler
+	// settleQuiet, in tests, replaces the quiet time of the oracle's
+	// settling while the run goes on; noSettle turns settling off;
+	// settleTwin also judges the run's history at its end only
+	// (Outcome.unsettled), to compare.
+	settleQuiet time.Duration
+	noSettle    bool
+	settleTwin  bool
 	// tickets, in tests, stands between the devices and the tickets they
 	// are given (tickets that are corrupt, counted, ...).
 	tickets func(agent.Tickets) agent.Tickets
@@ -101,6 +108,11 @@ type Outcome struct {
 	// Probe is the generator's health probe of the run, stopped (File.Generator
 	// is its whole-run report); a capacity step reads its window from it.
 	Probe *health.Probe
+	// unsettled, in tests (Options.settleTwin): the oracle's report of the
+	// same run judged at its end only.
+	unsettled *check.Report
+	// settled: what the oracle judged and dropped while the run went on.
+	settled check.SettleStats
 }
 
 // phases is one run of a scenario's phases, step by step: setUp, drive,
@@ -115,12 +127,14 @@ type phases struct {
 	tgt        *target.Target
 	rec        *metrics.Recorder
 	hist       *check.History // nil: the oracle is off
-	view       *live.View
-	prom       *runMetrics
-	pop        *agent.Population
-	pool       *agent.Pool
-	timeline   *pacer.Timeline
-	probe      *health.Probe // the generator's own health while the devices run
+	// twin, in tests, gets what hist gets but is judged at the end only.
+	twin     *check.History
+	view     *live.View
+	prom     *runMetrics
+	pop      *agent.Population
+	pool     *agent.Pool
+	timeline *pacer.Timeline
+	probe    *health.Probe // the generator's own health while the devices run
 	// start and end of the devices; statusAt when the target's view of
 	// who is online was read.
 	start, end, statusAt time.Time
@@ -225,6 +239,10 @@ func (r *phases) setUp() error {
 	if oracleOn {
 		r.hist = check.NewHistory()
 		sinks = append(sinks, r.hist)
+		if o.settleTwin {
+			r.twin = check.NewHistory()
+			sinks = append(sinks, r.twin)
+		}
 	}
 	sinks = append(sinks, r.view)
 	if sc.Target.URL != "" { // the embedded server is made to match the scenario
@@ -289,9 +307,11 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		r.pool.SpawnOn(gate, ctx, a)
 	})
 	r.probe = health.Start(ctx, 0)
+	stopSettle := r.settleWhileRunning()
 	r.storms.Start(ctx)
 	lastPhaseEnded := func() { r.readOnline(); r.storms.Stop(); end.lastPhaseEnded() }
 	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
+	stopSettle()
 	end.stop()
 	r.storms.Stop()
 	r.end = r.clk.Now()
@@ -326,6 +346,9 @@ func (r *phases) readOnline() {
 			inst = append(inst, policy.Instance{ID: s.Instance, Platform: s.Platform, Seq: s.Seq})
 		}
 		r.hist.SetServerOnlineAt(uid, inst, from, to)
+		if r.twin != nil {
+			r.twin.SetServerOnlineAt(uid, inst, from, to)
+		}
 	}
 }
 
@@ -360,22 +383,16 @@ func (r *phases) judge(interrupted bool) (*Outcome, error) {
 	// that it counts its kicks and verdicts within each.
 	f.Storms = r.storms.Figures(r.end)
 	if r.hist != nil {
-		if note := r.hooks.Finish(r.hist, r.closeBudget); note != "" {
+		if note := r.hooks.Finish(r.closeBudget, r.hist, r.twin); note != "" {
 			fmt.Fprintln(o.Log, note)
 		}
-		k := sc.Checks.Kickout
-		f.Kickout = check.Check(r.hist, r.pol, check.Options{
-			Grace:          k.Grace.D(),
-			LateAfter:      k.LateAfter.D(),
-			Examples:       k.Examples,
-			End:            r.end,
-			StatusAt:       r.statusAt,
-			Mode:           OracleMode(r.tgt.Traits),
-			AnonymousKicks: r.tgt.Traits.AnonymousKicks,
-			RefusalCodes:   r.tgt.Traits.RefusalCodes,
-			HarnessLag:     r.probe.Lag,
-			Windows:        windows(f.Storms),
-		})
+		opts := r.kickoutOptions(windows(f.Storms))
+		opts.End, opts.StatusAt = r.end, r.statusAt
+		f.Kickout = check.Check(r.hist, r.pol, opts)
+		if r.twin != nil {
+			out.unsettled = check.Check(r.twin, r.pol, opts)
+		}
+		out.settled = r.hist.Settled()
 		out.Kickout = f.Kickout
 		withKickout(f.Storms, f.Kickout)
 	}
