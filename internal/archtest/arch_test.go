@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -218,6 +220,66 @@ func TestHotPathPackagesImportNoYAML(t *testing.T) {
 					t.Errorf("%s imports %s: %s must stay free of YAML (it is imported by %v)", file, p, pkg, yamlFree)
 				}
 			}
+		}
+	}
+}
+
+// TestArchitectureTableIsTheRules: the package table of docs/ARCHITECTURE.md
+// says, package by package, what allowed says: "anything of ours" for none,
+// "all but `a`, `b`" for a and b, "nothing (...)" for any.
+func TestArchitectureTableIsTheRules(t *testing.T) {
+	data, err := os.ReadFile("../../docs/ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	start := slices.Index(lines, "| package | role | must not import |")
+	if start < 0 {
+		t.Fatal("docs/ARCHITECTURE.md has no package table (| package | role | must not import |)")
+	}
+	tick := regexp.MustCompile("`([^`]+)`")
+	table := map[string][]string{}
+	for _, l := range lines[start+2:] {
+		if !strings.HasPrefix(l, "|") {
+			break
+		}
+		cells := strings.Split(strings.Trim(l, "|"), "|")
+		if len(cells) < 3 {
+			t.Fatalf("table row %q: want 3 cells", l)
+		}
+		m := tick.FindStringSubmatch(cells[0])
+		if m == nil {
+			t.Fatalf("table row %q: no `package`", l)
+		}
+		rule := strings.TrimSpace(cells[len(cells)-1])
+		var allow []string
+		switch {
+		case rule == "anything of ours":
+		case strings.HasPrefix(rule, "all but "):
+			for _, d := range tick.FindAllStringSubmatch(rule, -1) {
+				allow = append(allow, d[1])
+			}
+		case strings.HasPrefix(rule, "nothing"):
+			allow = []string{"*"}
+		default:
+			t.Fatalf("table row of %s: %q is none of the rule's forms", m[1], rule)
+		}
+		table[m[1]] = allow
+	}
+	for pkg, want := range allowed {
+		got, ok := table[pkg]
+		if !ok {
+			t.Errorf("docs/ARCHITECTURE.md's table has no row for %s", pkg)
+			continue
+		}
+		w, g := slices.Sorted(slices.Values(want)), slices.Sorted(slices.Values(got))
+		if !slices.Equal(w, g) {
+			t.Errorf("%s: the table allows %v, the rules %v", pkg, g, w)
+		}
+	}
+	for pkg := range table {
+		if _, ok := allowed[pkg]; !ok {
+			t.Errorf("docs/ARCHITECTURE.md's table has a row for %s, which the rules do not know", pkg)
 		}
 	}
 }
