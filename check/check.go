@@ -108,7 +108,9 @@ type Options struct {
 // (protocol.CodeLoginRefused, which the ws and xmpp drivers report).
 var DefaultRefusalCodes = []int{1008}
 
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with what it leaves unset filled in as Check and
+// Settle fill it (DefaultGrace, DefaultLateAfter, ...).
+func (o Options) WithDefaults() Options {
 	if o.Grace <= 0 {
 		o.Grace = DefaultGrace
 	}
@@ -138,7 +140,7 @@ func (o Options) withDefaults() Options {
 // What Settle judged during the run is merged in: the report is the one
 // Check alone would have given for the whole history (see Settle).
 func Check(h *History, pol *policy.Policy, opts Options) *Report {
-	opts = opts.withDefaults()
+	opts = opts.WithDefaults()
 	end := unixNano(opts.End)
 	if end == 0 {
 		end = h.end()

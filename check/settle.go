@@ -148,7 +148,7 @@ func (h *History) Settled() SettleStats {
 func (h *History) Settle(now time.Time, pol *policy.Policy, opts Options, so SettleOptions) SettleStats {
 	h.settled.run.Lock()
 	defer h.settled.run.Unlock()
-	opts = opts.withDefaults()
+	opts = opts.WithDefaults()
 	quiet := so.Quiet
 	if quiet <= 0 {
 		quiet = DefaultSettleQuiet

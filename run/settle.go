@@ -24,18 +24,12 @@ func (r *phases) settleQuiet() time.Duration {
 	if r.o.settleQuiet > 0 {
 		return r.o.settleQuiet
 	}
-	k := r.sc.Checks.Kickout
-	timeout, grace, late := r.sc.Target.Timeout.D(), k.Grace.D(), k.LateAfter.D()
+	timeout := r.sc.Target.Timeout.D()
 	if timeout <= 0 {
 		timeout = agent.DefaultTimeout
 	}
-	if grace <= 0 {
-		grace = check.DefaultGrace
-	}
-	if late <= 0 {
-		late = check.DefaultLateAfter
-	}
-	return max(timeout+grace+late+10*time.Second, check.DefaultSettleQuiet)
+	k := check.Options{Grace: r.sc.Checks.Kickout.Grace.D(), LateAfter: r.sc.Checks.Kickout.LateAfter.D()}.WithDefaults()
+	return max(timeout+k.Grace+k.LateAfter+10*time.Second, check.DefaultSettleQuiet)
 }
 
 // settleWhileRunning drains the callbacks received and settles the oracle's
