@@ -32,7 +32,7 @@ const minTail = time.Second
 func tailOf(slo []scenario.Threshold) time.Duration {
 	t := minTail
 	for _, th := range slo {
-		if th.Kind == judge.KindDuration && (th.Op == judge.OpLT || th.Op == judge.OpLE) {
+		if th.LatencyBound() {
 			t = max(t, 2*time.Duration(th.Value*float64(time.Second)))
 		}
 	}
@@ -213,7 +213,7 @@ func step(ctx context.Context, o run.Options, ths []scenario.Threshold, repeat i
 			continue
 		}
 		st.Failed = append(st.Failed, fmt.Sprintf("%s (%s)", th.Expr, fmtActual(th)))
-		if t := ths[i]; th.Error == "" && t.Kind == judge.KindDuration && (t.Op == judge.OpLT || t.Op == judge.OpLE) {
+		if t := ths[i]; th.Error == "" && t.LatencyBound() {
 			slow = append(slow, capacity.LatencyFailure{Expr: th.Expr, Limit: t.Value, Actual: th.Actual})
 		}
 	}

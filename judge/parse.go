@@ -55,6 +55,12 @@ type Threshold struct {
 // abortOnFail is the word that asks for AbortOnFail.
 const abortOnFail = "abort_on_fail"
 
+// LatencyBound reports whether the threshold is an upper bound on a
+// latency ("login.p99 < 100ms").
+func (t Threshold) LatencyBound() bool {
+	return t.Kind == KindDuration && (t.Op == OpLT || t.Op == OpLE)
+}
+
 // Monotone reports whether the metric only grows during a run (a count),
 // so that part of a run may already decide the verdict (see Settled).
 func (t Threshold) Monotone() bool { return t.Kind == KindCount }

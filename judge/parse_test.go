@@ -221,3 +221,18 @@ func TestSettled(t *testing.T) {
 		}
 	}
 }
+
+func TestLatencyBound(t *testing.T) {
+	for expr, want := range map[string]bool{
+		"login.p99 < 100ms": true, "connect.max <= 2s": true,
+		"login.p99 > 1ms": false, "errors.rate < 1%": false, "login.count < 10": false,
+	} {
+		th, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if got := th.LatencyBound(); got != want {
+			t.Errorf("%s: LatencyBound %v, want %v", expr, got, want)
+		}
+	}
+}
