@@ -58,9 +58,13 @@ type Conn struct {
 	helloDone atomic.Bool
 	closed    atomic.Bool // hung up or detached: no new session may attach
 	hung      atomic.Bool
-	detached  atomic.Bool
-	last      atomic.Int64 // clock time of the last frame, unix nanoseconds
-	attached  time.Time
+	// hungLost: the reason a server-side hangup gives its Detach; the
+	// transport's own end, which the hangup causes, may reach Detach
+	// first and must not pass for the client's (LinkClose).
+	hungLost atomic.Pointer[string]
+	detached atomic.Bool
+	last     atomic.Int64 // clock time of the last frame, unix nanoseconds
+	attached time.Time
 
 	wmu   sync.Mutex
 	watch *task
@@ -211,6 +215,9 @@ func (c *Conn) Ping(f *protocol.Frame) protocol.Frame {
 // ReasonLinkClose or ReasonTimeOut. Detach waits for an operation in
 // progress on the Conn and is idempotent.
 func (c *Conn) Detach(reason string) {
+	if lost := c.hungLost.Load(); lost != nil {
+		reason = *lost
+	}
 	c.op.Lock()
 	defer c.op.Unlock()
 	c.closed.Store(true)
@@ -251,6 +258,7 @@ func (c *Conn) hangup(reason, lost string) {
 	if !c.hung.CompareAndSwap(false, true) {
 		return
 	}
+	c.hungLost.Store(&lost)
 	c.peer.Hangup(reason)
 	c.s.sched.at(c.id, c.s.clk.Now(), func() { c.Detach(lost) })
 }
