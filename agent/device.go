@@ -372,7 +372,7 @@ func (d *Device) queuedKicks() bool {
 // the kick names another sequence than held's session (or, with no
 // sequence, comes while the device holds no session): the target
 // processed that login, and the kick ends its session.
-func (d *Device) kickUser(p driver.Push) string {
+func (d *Device) kickUser(p *driver.Push) string {
 	u := d.unanswered
 	if u == "" || u == d.held {
 		return d.held

@@ -56,7 +56,7 @@ func (f *fakeDriver) Connect(ctx context.Context, dev driver.Device) (driver.Con
 	if f.connectErr != nil {
 		return nil, f.connectErr
 	}
-	c := &fakeConn{f: f, id: len(f.conns), dev: dev, pushes: make(chan driver.Push, 8), closed: make(chan struct{})}
+	c := &fakeConn{f: f, id: len(f.conns), dev: dev, pushes: make(chan *driver.Push, 8), closed: make(chan struct{})}
 	f.conns = append(f.conns, c)
 	return c, nil
 }
@@ -105,7 +105,7 @@ type fakeConn struct {
 	f      *fakeDriver
 	id     int
 	dev    driver.Device
-	pushes chan driver.Push
+	pushes chan *driver.Push
 	closed chan struct{}
 	once   sync.Once
 }
@@ -224,14 +224,14 @@ func (c *fakeConn) Ping(ctx context.Context) error {
 	return c.wait(ctx, "ping", 0)
 }
 
-func (c *fakeConn) Pushes() <-chan driver.Push { return c.pushes }
+func (c *fakeConn) Pushes() <-chan *driver.Push { return c.pushes }
 
 // push delivers p to the device, as a target would.
 func (c *fakeConn) push(p driver.Push) {
 	if p.At.IsZero() {
 		p.At = time.Now()
 	}
-	c.pushes <- p
+	c.pushes <- &p
 }
 
 func (c *fakeConn) Close() error {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imload/imload/internal/freshstack"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/scenario"
 )
@@ -45,15 +46,31 @@ func NewPool(cfg Config, planner *Planner) *Pool {
 // session (a.Session > 0) begins with the plan's think time and runs on the
 // device a.Device (see Planner.SessionPlan); a first session is a device of
 // its own.
-func (p *Pool) Spawn(ctx context.Context, a pacer.Arrival) { p.SpawnOn(ctx, ctx, a) }
+func (p *Pool) Spawn(ctx context.Context, a *pacer.Arrival) { p.SpawnOn(ctx, ctx, a) }
 
 // SpawnOn is Spawn with the session's start gated by gate: a restarted
 // session still in its think time when gate is done does not begin, while
 // a session that has begun runs on ctx (a run that drains its sessions ends
 // gate at the end of the last phase and ctx only after a grace).
-func (p *Pool) SpawnOn(gate, ctx context.Context, a pacer.Arrival) {
+func (p *Pool) SpawnOn(gate, ctx context.Context, a *pacer.Arrival) {
+	// The device is made (its plan drawn) and a restarted session's think
+	// time slept off this goroutine's stack, which the session then parks
+	// on for its whole length (see Device.Run).
+	var d *Device
+	var intended time.Time
+	freshstack.Call(func() { d, intended = p.device(gate, ctx, a) })
+	if d != nil {
+		d.Run(ctx, intended)
+	}
+}
+
+// device makes the device of arrival a and returns when it should begin
+// (nil when gate or ctx ended first).
+//
+//go:noinline
+func (p *Pool) device(gate, ctx context.Context, a *pacer.Arrival) (*Device, time.Time) {
 	if gate.Err() != nil {
-		return
+		return nil, time.Time{}
 	}
 	device := a.Index
 	if a.Session > 0 {
@@ -65,10 +82,10 @@ func (p *Pool) SpawnOn(gate, ctx context.Context, a pacer.Arrival) {
 	if a.Session > 0 && plan.Think > 0 {
 		intended = intended.Add(plan.Think)
 		if !d.sleepUntil(gate, intended) || ctx.Err() != nil {
-			return
+			return nil, time.Time{}
 		}
 	}
-	d.Run(ctx, intended)
+	return d, intended
 }
 
 // LoginBook remembers the server time of recent successful logins per user,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imload/imload/clock"
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
@@ -32,44 +33,93 @@ const (
 // ctx.Err(). Run reads the connection's
 // pushes in its own goroutine and leaves no goroutine behind.
 func (d *Device) Run(ctx context.Context, intended time.Time) error {
-	defer d.Close()
 	// The session loop lives as long as the session and parks between its
 	// steps; the steps (dial, login, pushes, pings) run through
 	// freshstack.Call, so their deep calls do not leave the parked loop
-	// with a large stack (a held device's largest cost otherwise).
+	// with a large stack (a held device's largest cost otherwise). The
+	// frames under the parked select are kept small too (Run and wait hold
+	// little, and the timer is made off the parked stack), so that the
+	// loop fits the 2 KiB a goroutine starts with.
 	s := &session{d: d, ctx: ctx}
+	if !s.open(intended) {
+		return s.err
+	}
+	for s.act(s.wait()) {
+	}
+	return s.err
+}
+
+// open connects and logs in; false ends the session (with s.err).
+//
+//go:noinline
+func (s *session) open(intended time.Time) bool {
 	var began bool
-	freshstack.Call(func() { began = d.begin(ctx, intended) })
-	if !began {
-		return s.stop()
+	freshstack.Call(func() {
+		if began = s.d.begin(s.ctx, intended); began {
+			s.start()
+			s.arm()
+			return
+		}
+		s.err = s.d.stop(s.ctx)
+		s.d.Close()
+	})
+	return began
+}
+
+// arm sets the timer of the next planned step and what the session waits
+// on: the connection's pushes and the timer. It runs off the parked stack
+// (the timer's making is deep).
+func (s *session) arm() {
+	d := s.d
+	next, what := s.next()
+	s.pushes = nil
+	if d.conn != nil {
+		s.pushes = d.conn.Pushes()
 	}
-	s.start()
-	for {
-		next, what := s.next()
-		var pushes <-chan driver.Push
-		if d.conn != nil {
-			pushes = d.conn.Pushes()
+	s.tm = d.cfg.Clock.NewTimer(next.Sub(d.now()))
+	s.due = s.tm.C()
+	s.w = wake{at: next, what: what}
+}
+
+// wait is the select the session parks in: false when ctx is done, else
+// s.w says whether a push came (and which) or the step fell due.
+//
+//go:noinline
+func (s *session) wait() bool {
+	w, pushes, due := &s.w, s.pushes, s.due
+	select {
+	case <-s.ctx.Done():
+		return false
+	case w.p, w.ok = <-pushes:
+		w.push = true
+	case <-due:
+		w.due = true
+	}
+	return true
+}
+
+// act acts on what ended the wait (woken false: ctx is done), off the
+// parked stack; false ends the session (with s.err).
+//
+//go:noinline
+func (s *session) act(woken bool) bool {
+	d := s.d
+	var ended bool
+	freshstack.Call(func() {
+		if !woken || s.w.push {
+			s.tm.Stop()
 		}
-		tm := d.cfg.Clock.NewTimer(next.Sub(d.now()))
-		w := &s.w
-		*w = wake{}
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return s.stop()
-		case w.p, w.ok = <-pushes:
-			tm.Stop()
-			w.push = true
-		case <-tm.C():
-			w.due, w.at, w.what = true, next, what
+		s.tm, s.pushes, s.due = nil, nil, nil
+		if !woken {
+			s.err, ended = s.d.stop(s.ctx), true
+		} else if ended, s.err = s.step(&s.w); !ended {
+			s.arm()
 		}
-		var ended bool
-		var err error
-		freshstack.Call(func() { ended, err = s.step(w) })
 		if ended {
-			return err
+			d.Close()
 		}
-	}
+	})
+	return !ended
 }
 
 // session is the state of Run's loop between its steps.
@@ -88,13 +138,19 @@ type session struct {
 	// meanwhile was meant to start then, not at its planned time, so the
 	// device's own pauses do not show as the target's latency.
 	free time.Time
-	w    wake // the last wake, kept here to keep Run's frame small
+	w    wake // the last wake, kept here to keep the parked frames small
+	// What the wait in progress waits on: the timer of the next planned
+	// step and the connection's pushes.
+	tm     clock.Timer
+	due    <-chan time.Time
+	pushes <-chan *driver.Push
+	err    error // Run's error, once the session has ended
 }
 
 // wake is what ended one wait of the loop: a push, or the step due at at.
 type wake struct {
 	push, ok bool
-	p        driver.Push
+	p        *driver.Push
 	due      bool
 	at       time.Time
 	what     step
@@ -127,12 +183,6 @@ func (s *session) next() (time.Time, step) {
 		next, what = s.beat, stepBeat
 	}
 	return next, what
-}
-
-func (s *session) stop() error {
-	var err error
-	freshstack.Call(func() { err = s.d.stop(s.ctx) })
-	return err
 }
 
 // step acts on one wake; ended says the session is over, with Run's error.
@@ -185,7 +235,7 @@ func (s *session) step(w *wake) (ended bool, err error) {
 			// connection (a partition shows only so). Nothing may have
 			// reached the device since the connection last answered.
 			d.deafSince = d.heard
-			if !d.onPush(ctx, driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, s.end, &s.left) {
+			if !d.onPush(ctx, &driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, s.end, &s.left) {
 				return true, d.stop(ctx)
 			}
 			s.free = d.now()
@@ -301,9 +351,9 @@ func (d *Device) loginByRules(ctx context.Context, user string, intended time.Ti
 
 // onPush obeys one push while online (ok false: the channel was closed);
 // false ends the session.
-func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Time, left *int) bool {
+func (d *Device) onPush(ctx context.Context, p *driver.Push, ok bool, end time.Time, left *int) bool {
 	if !ok {
-		p = driver.Push{Kind: driver.PushClosed, Reason: "pushes closed"}
+		p = &driver.Push{Kind: driver.PushClosed, Reason: "pushes closed"}
 	}
 	_, user := d.Status()
 	at := p.At
@@ -344,7 +394,7 @@ func (d *Device) onPush(ctx context.Context, p driver.Push, ok bool, end time.Ti
 }
 
 // emitKick records the kick p of user's session, noticed at at.
-func (d *Device) emitKick(p driver.Push, user string, at time.Time) {
+func (d *Device) emitKick(p *driver.Push, user string, at time.Time) {
 	e := &event.Event{Kind: event.Kicked, UserID: user, At: at, Seq: p.Seq, Code: p.Code,
 		BySeq: p.BySeq, ByPlatform: p.ByPlatform, ByInstance: p.ByInstance, Note: p.Reason}
 	if e.Seq == 0 {

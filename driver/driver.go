@@ -80,8 +80,10 @@ type Conn interface {
 	// fresh Conn, without a new login.
 	Resume(ctx context.Context, token string) (ResumeResult, error)
 	Ping(ctx context.Context) error
-	// Pushes delivers server pushes; it is closed after PushClosed.
-	Pushes() <-chan Push
+	// Pushes delivers server pushes, each its own value that the receiver
+	// may keep (a pointer, so that a device parked on the channel keeps a
+	// small frame); it is closed after PushClosed.
+	Pushes() <-chan *Push
 	// Close drops the transport at once: no logout is sent (network loss or
 	// app kill).
 	Close() error

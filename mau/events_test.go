@@ -44,7 +44,7 @@ func (d kickingDriver) Connect(ctx context.Context, dev driver.Device) (driver.C
 		return nil, err
 	}
 	fc := c.(*fakeConn)
-	fc.pushes = make(chan driver.Push, 1)
+	fc.pushes = make(chan *driver.Push, 1)
 	return &kickingConn{fakeConn: fc}, nil
 }
 
@@ -53,7 +53,7 @@ type kickingConn struct{ *fakeConn }
 func (c *kickingConn) Login(ctx context.Context, req driver.LoginRequest) (driver.LoginResult, error) {
 	res, err := c.fakeConn.Login(ctx, req)
 	if err == nil && res.Seq%3 == 0 {
-		c.pushes <- driver.Push{Kind: driver.PushKicked, Seq: res.Seq, BySeq: res.Seq + 1000,
+		c.pushes <- &driver.Push{Kind: driver.PushKicked, Seq: res.Seq, BySeq: res.Seq + 1000,
 			ByPlatform: "Web", ByInstance: "web-1", ServerTime: res.ServerTime}
 	}
 	return res, err

@@ -52,7 +52,7 @@ func (d *fakeDriver) Connect(ctx context.Context, dev driver.Device) (driver.Con
 			break
 		}
 	}
-	return &fakeConn{d: d, dev: dev, pushes: make(chan driver.Push)}, nil
+	return &fakeConn{d: d, dev: dev, pushes: make(chan *driver.Push)}, nil
 }
 
 // serverCounts returns the driver's own statistics.
@@ -82,7 +82,7 @@ func (d *fakeDriver) totalLogins() int64 {
 type fakeConn struct {
 	d      *fakeDriver
 	dev    driver.Device
-	pushes chan driver.Push
+	pushes chan *driver.Push
 	closed bool
 }
 
@@ -132,7 +132,7 @@ func (c *fakeConn) Resume(ctx context.Context, token string) (driver.ResumeResul
 }
 
 func (c *fakeConn) Ping(ctx context.Context) error { return nil }
-func (c *fakeConn) Pushes() <-chan driver.Push     { return c.pushes }
+func (c *fakeConn) Pushes() <-chan *driver.Push    { return c.pushes }
 
 func (c *fakeConn) Close() error {
 	if !c.closed {
@@ -161,6 +161,6 @@ func (nopConn) Logout(context.Context) (int, error) { return 0, nil }
 func (nopConn) Resume(context.Context, string) (driver.ResumeResult, error) {
 	return driver.ResumeResult{}, nil
 }
-func (nopConn) Ping(context.Context) error { return nil }
-func (nopConn) Pushes() <-chan driver.Push { return nil }
-func (nopConn) Close() error               { return nil }
+func (nopConn) Ping(context.Context) error  { return nil }
+func (nopConn) Pushes() <-chan *driver.Push { return nil }
+func (nopConn) Close() error                { return nil }

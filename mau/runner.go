@@ -721,7 +721,7 @@ func (w *worker) drain(u, day int, s *userState) {
 			}
 			if p.Kind == driver.PushKicked {
 				w.ops.Kicked++
-				w.kicked(u, s, p)
+				w.kicked(u, s, *p)
 				s.token = ""
 				s.seq = 0
 				w.drop(u, day, s, 0, "")

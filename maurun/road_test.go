@@ -185,25 +185,25 @@ func (d lyingDriver) Connect(ctx context.Context, dev driver.Device) (driver.Con
 	if err != nil {
 		return nil, err
 	}
-	return &lyingConn{Conn: c, dev: dev, lie: make(chan driver.Push, 1)}, nil
+	return &lyingConn{Conn: c, dev: dev, lie: make(chan *driver.Push, 1)}, nil
 }
 
 type lyingConn struct {
 	driver.Conn
 	dev driver.Device
-	lie chan driver.Push
+	lie chan *driver.Push
 }
 
 func (c *lyingConn) Login(ctx context.Context, req driver.LoginRequest) (driver.LoginResult, error) {
 	res, err := c.Conn.Login(ctx, req)
 	if err == nil && res.Code == 0 && !res.RepeatLogin && len(c.lie) == 0 {
-		c.lie <- driver.Push{Kind: driver.PushKicked, At: res.ServerTime, ServerTime: res.ServerTime, Seq: res.Seq,
+		c.lie <- &driver.Push{Kind: driver.PushKicked, At: res.ServerTime, ServerTime: res.ServerTime, Seq: res.Seq,
 			BySeq: res.Seq, ByPlatform: c.dev.Platform, ByInstance: c.dev.Instance, Reason: "multi_device"}
 	}
 	return res, err
 }
 
-func (c *lyingConn) Pushes() <-chan driver.Push {
+func (c *lyingConn) Pushes() <-chan *driver.Push {
 	if len(c.lie) > 0 {
 		return c.lie
 	}

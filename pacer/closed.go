@@ -54,37 +54,54 @@ func (b *block) wanted(s int, from time.Duration) (at time.Duration, phase int, 
 	return 0, 0, false
 }
 
-// runSlot runs the sessions of one device slot of a closed block.
+// runSlot runs the sessions of one device slot of a closed block, one
+// after the other, on the goroutine it was started on. A session parks on
+// this goroutine's stack for its whole length, so runSlot's own frame holds
+// only the loop: the schedule's arithmetic and the waits run in
+// nextSession, whose frames are gone by then.
 func (r *runner) runSlot(ctx context.Context, b *block, slot int) {
-	// The first session is due by the schedule, whenever this goroutine got
-	// to run; later ones when the previous ended.
-	from := b.tl.starts[b.first]
+	defer r.wg.Done()
 	for session := 0; session < r.o.sessionCap; session++ {
-		if session > 0 {
-			from = r.o.clock.Now().Sub(r.start)
-		}
-		at, phase, ok := b.wanted(slot, from)
-		if !ok {
+		a := r.nextSession(ctx, b, slot, session)
+		if a == nil {
 			return
 		}
-		intended := r.start.Add(at)
-		if err := sleepUntil(ctx, r.o.clock, intended); err != nil {
-			return
-		}
-		if err := r.acquire(ctx); err != nil {
-			return
-		}
-		r.spawn(ctx, Arrival{
-			Index:    b.base + session*b.slots + slot,
-			Device:   b.base + slot,
-			Intended: intended,
-			Phase:    phase,
-			Slot:     slot,
-			Session:  session,
-		})
+		r.spawn(ctx, a)
 		r.release()
 		if ctx.Err() != nil {
 			return
 		}
+	}
+}
+
+// nextSession waits for session (of slot) to be due and for a place among
+// the sessions in flight; nil when it is not wanted or ctx ended first.
+//
+//go:noinline
+func (r *runner) nextSession(ctx context.Context, b *block, slot, session int) *Arrival {
+	// The first session is due by the schedule, whenever this goroutine got
+	// to run; later ones when the previous ended.
+	from := b.tl.starts[b.first]
+	if session > 0 {
+		from = r.o.clock.Now().Sub(r.start)
+	}
+	at, phase, ok := b.wanted(slot, from)
+	if !ok {
+		return nil
+	}
+	intended := r.start.Add(at)
+	if err := sleepUntil(ctx, r.o.clock, intended); err != nil {
+		return nil
+	}
+	if err := r.acquire(ctx); err != nil {
+		return nil
+	}
+	return &Arrival{
+		Index:    b.base + session*b.slots + slot,
+		Device:   b.base + slot,
+		Intended: intended,
+		Phase:    phase,
+		Slot:     slot,
+		Session:  session,
 	}
 }

@@ -87,12 +87,16 @@ func (r *runner) runOpen(ctx context.Context, phase int, offset time.Duration, p
 		if r.o.sendLag != nil {
 			r.o.sendLag(r.o.clock.Now().Sub(intended))
 		}
-		a := Arrival{Index: base + int(hits), Device: base + int(hits), Intended: intended, Phase: phase, Slot: int(hits)}
+		a := &Arrival{Index: base + int(hits), Device: base + int(hits), Intended: intended, Phase: phase, Slot: int(hits)}
 		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			defer r.release()
-			r.spawn(ctx, a)
-		}()
+		go r.spawnOpen(ctx, a)
 	}
+}
+
+// spawnOpen runs the session of one open arrival on the goroutine it was
+// started on (the session parks on this stack: it holds only the call).
+func (r *runner) spawnOpen(ctx context.Context, a *Arrival) {
+	defer r.wg.Done()
+	defer r.release()
+	r.spawn(ctx, a)
 }

@@ -48,7 +48,7 @@ type Pacer interface {
 }
 
 // Spawn runs one session and returns when it ends or ctx is done.
-type Spawn func(ctx context.Context, a Arrival)
+type Spawn func(ctx context.Context, a *Arrival)
 
 // DefaultSessionCap bounds the sessions of one closed-model slot.
 const DefaultSessionCap = 1 << 20
@@ -228,10 +228,7 @@ func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error 
 		b := &block{tl: tl, first: s.first, last: s.last, slots: s.slots, base: base}
 		for slot := 0; slot < s.slots; slot++ {
 			r.wg.Add(1)
-			go func() {
-				defer r.wg.Done()
-				r.runSlot(runCtx, b, slot)
-			}()
+			go r.runSlot(runCtx, b, slot)
 		}
 		base += s.slots * o.sessionCap
 		end := tl.starts[s.last] + tl.phases[s.last].Duration.D()

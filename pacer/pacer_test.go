@@ -100,7 +100,7 @@ func TestOpenArrivalCounts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var c collector
 			ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(tc.d), Rate: tc.rate, ToRate: tc.to}}
-			runFake(t, ph, func(_ context.Context, a Arrival) { c.add(a) })
+			runFake(t, ph, func(_ context.Context, a *Arrival) { c.add(*a) })
 			got := len(c.sorted())
 			if got < tc.want-tc.slop || got > tc.want+tc.slop {
 				t.Errorf("arrivals = %d, want %d ± %d", got, tc.want, tc.slop)
@@ -113,7 +113,7 @@ func TestOpenIntendedTimes(t *testing.T) {
 	t.Run("constant rate is exact", func(t *testing.T) {
 		var c collector
 		ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(time.Second), Rate: 10}}
-		runFake(t, ph, func(_ context.Context, a Arrival) { c.add(a) })
+		runFake(t, ph, func(_ context.Context, a *Arrival) { c.add(*a) })
 		as := c.sorted()
 		if len(as) != 10 {
 			t.Fatalf("arrivals = %d, want 10", len(as))
@@ -131,7 +131,7 @@ func TestOpenIntendedTimes(t *testing.T) {
 	t.Run("ramp follows the integral of the rate", func(t *testing.T) {
 		var c collector
 		ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(time.Second), Rate: 0, ToRate: 100}}
-		runFake(t, ph, func(_ context.Context, a Arrival) { c.add(a) })
+		runFake(t, ph, func(_ context.Context, a *Arrival) { c.add(*a) })
 		// rate(t) = 100 t, integral 50 t²: arrival n at sqrt(n/50) s.
 		as := c.sorted()
 		base := as[0].Intended
@@ -148,7 +148,7 @@ func TestOpenIntendedTimes(t *testing.T) {
 			{Model: scenario.Open, Duration: dur(500 * time.Millisecond), Rate: 10},
 			{Model: scenario.Open, Duration: dur(time.Second), Rate: 4},
 		}
-		runFake(t, ph, func(_ context.Context, a Arrival) { c.add(a) })
+		runFake(t, ph, func(_ context.Context, a *Arrival) { c.add(*a) })
 		as := c.sorted()
 		if len(as) != 9 {
 			t.Fatalf("arrivals = %d, want 5 + 4", len(as))
@@ -237,7 +237,7 @@ func TestClosedKeepsNInFlight(t *testing.T) {
 	end := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
+		done <- Run(context.Background(), ph, func(ctx context.Context, a *Arrival) {
 			if _, loaded := sessions.LoadOrStore(a.Index, struct{}{}); loaded {
 				dup.Add(1)
 			}
@@ -293,8 +293,8 @@ func TestClosedRampAndLongSessions(t *testing.T) {
 		{Model: scenario.Closed, Duration: dur(100 * time.Millisecond), Devices: 10},
 	}
 	start := time.Now()
-	err := Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
-		c.add(a)
+	err := Run(context.Background(), ph, func(ctx context.Context, a *Arrival) {
+		c.add(*a)
 		f.enter()
 		defer f.leave()
 		<-ctx.Done()
@@ -331,8 +331,8 @@ func TestClosedRampDownIsGraceful(t *testing.T) {
 	// 4 → 2 over 200ms: slots 2 and 3 stop restarting once the level drops
 	// below them (at 100ms and 0ms), slots 0 and 1 keep going.
 	ph := []scenario.Phase{{Model: scenario.Closed, Duration: dur(200 * time.Millisecond), Devices: 4, ToDevices: 2}}
-	err := Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
-		c.add(a)
+	err := Run(context.Background(), ph, func(ctx context.Context, a *Arrival) {
+		c.add(*a)
 		select {
 		case <-ctx.Done():
 		case <-time.After(20 * time.Millisecond):
@@ -353,7 +353,7 @@ func TestClosedRampDownIsGraceful(t *testing.T) {
 func TestMaxInFlight(t *testing.T) {
 	var f inflight
 	ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(200 * time.Millisecond), Rate: 200}}
-	err := Run(context.Background(), ph, func(ctx context.Context, a Arrival) {
+	err := Run(context.Background(), ph, func(ctx context.Context, a *Arrival) {
 		f.enter()
 		defer f.leave()
 		select {
@@ -382,7 +382,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- Run(ctx, ph, func(ctx context.Context, a Arrival) {
+				done <- Run(ctx, ph, func(ctx context.Context, a *Arrival) {
 					f.enter()
 					defer f.leave()
 					<-ctx.Done()
@@ -423,8 +423,8 @@ func TestIndicesAreDeterministic(t *testing.T) {
 	}
 	run := func() []Arrival {
 		var c collector
-		runFake(t, ph, func(ctx context.Context, a Arrival) {
-			c.add(a)
+		runFake(t, ph, func(ctx context.Context, a *Arrival) {
+			c.add(*a)
 			<-ctx.Done()
 		}, WithSessionCap(4))
 		return c.sorted()
@@ -455,7 +455,7 @@ func TestDeviceOfArrival(t *testing.T) {
 	}
 	var c collector
 	// Sessions end at once, so each slot runs all its sessions.
-	runFake(t, ph, func(ctx context.Context, a Arrival) { c.add(a) }, WithSessionCap(4))
+	runFake(t, ph, func(ctx context.Context, a *Arrival) { c.add(*a) }, WithSessionCap(4))
 	as := c.sorted()
 	if len(as) != 5+3*4 {
 		t.Fatalf("%d arrivals, want 5 open and 3 slots × 4 sessions", len(as))
@@ -481,7 +481,7 @@ func BenchmarkOpenArrivals(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	done := make(chan error, 1)
-	go func() { done <- Run(context.Background(), ph, func(context.Context, Arrival) {}, WithClock(fc)) }()
+	go func() { done <- Run(context.Background(), ph, func(context.Context, *Arrival) {}, WithClock(fc)) }()
 	for {
 		select {
 		case <-done:
@@ -498,7 +498,7 @@ func TestBeforeStopRunsOnceBeforeSessionsAreCancelled(t *testing.T) {
 	phases := []scenario.Phase{{Model: scenario.Closed, Devices: 2, Duration: scenario.Duration(50 * time.Millisecond)}}
 	var calls, liveAtStop atomic.Int32
 	var live atomic.Int32
-	spawn := func(ctx context.Context, a Arrival) {
+	spawn := func(ctx context.Context, a *Arrival) {
 		live.Add(1)
 		defer live.Add(-1)
 		<-ctx.Done()
@@ -531,7 +531,7 @@ func TestSendLag(t *testing.T) {
 	ph := []scenario.Phase{{Model: scenario.Open, Duration: dur(time.Second), Rate: 10}}
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), ph, func(_ context.Context, a Arrival) {
+		done <- Run(context.Background(), ph, func(_ context.Context, a *Arrival) {
 			if a.Index == 0 {
 				<-release
 			}

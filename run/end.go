@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/scenario"
 )
 
@@ -58,9 +57,4 @@ func (e *ending) stop() {
 		e.timer.Stop()
 	}
 	e.cancel()
-}
-
-// spawnFunc wraps spawn so that its sessions run on the ending's context.
-func (e *ending) spawnFunc(spawn func(gate, ctx context.Context, a pacer.Arrival)) pacer.Spawn {
-	return func(ctx context.Context, a pacer.Arrival) { spawn(ctx, e.sessionCtx(ctx), a) }
 }

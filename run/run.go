@@ -300,12 +300,15 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		r.view.Show(viewCtx, o.Progress, o.TTY, ph, o.StatusEvery)
 	}()
 	end := newEnding(ctx, r.sc)
-	spawn := end.spawnFunc(func(gate, ctx context.Context, a pacer.Arrival) {
+	// The session parks on the stack of the goroutine that calls spawn, so
+	// spawn is one small frame (no defer: SpawnOn returns when the session
+	// ends, and a panic ends the run anyway).
+	spawn := func(gate context.Context, a *pacer.Arrival) {
 		a.Index, a.Device = o.Shard.Device(a.Index), o.Shard.Device(a.Device)
 		r.view.DeviceStarted()
-		defer r.view.DeviceEnded()
-		r.pool.SpawnOn(gate, ctx, a)
-	})
+		r.pool.SpawnOn(gate, end.sessionCtx(gate), a)
+		r.view.DeviceEnded()
+	}
 	r.probe = health.Start(ctx, 0)
 	stopSettle := r.settleWhileRunning()
 	r.storms.Start(ctx)

@@ -25,7 +25,7 @@ func (r *phases) setUpStorms() (*play.Player, error) {
 	net := netem.Wrap(r.tgt.Driver, r.clk)
 	cfg := play.Config{Events: r.sc.Events, Seed: r.sc.Seed, Clock: r.clk, Net: net, Target: r.tgt.Kind,
 		RestartCommand: r.o.RestartCommand, AllowExec: r.o.AllowExec, Shard: r.o.Shard, Log: r.o.Log,
-		Spawn: func(ctx context.Context, a pacer.Arrival) {
+		Spawn: func(ctx context.Context, a *pacer.Arrival) {
 			r.view.DeviceStarted()
 			defer r.view.DeviceEnded()
 			r.pool.Spawn(ctx, a)

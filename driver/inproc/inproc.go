@@ -64,7 +64,7 @@ func (d *Driver) Connect(ctx context.Context, dev driver.Device) (driver.Conn, e
 	if err := ctxErr(ctx, "connect"); err != nil {
 		return nil, err
 	}
-	c := &Conn{d: d, dev: dev, pushes: make(chan driver.Push, d.pushBuffer)}
+	c := &Conn{d: d, dev: dev, pushes: make(chan *driver.Push, d.pushBuffer)}
 	core, err := d.s.Attach(c, d.addr)
 	if err != nil {
 		return nil, fmt.Errorf("inproc: connect: %w (%w)", driver.ErrClosed, err)
@@ -104,7 +104,7 @@ type Conn struct {
 	nextID    atomic.Uint64
 
 	mu        sync.Mutex // guards the fields below
-	pushes    chan driver.Push
+	pushes    chan *driver.Push
 	ended     bool
 	kicked    bool // a kicked_offline came: later calls get driver.ErrKicked (the server ignores them)
 	closeCode int  // code of an error push that preceded the end (1007)
@@ -210,7 +210,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 
 // Pushes delivers kicked_offline and user_sig_expired, then one PushClosed
 // when the connection ends, then is closed.
-func (c *Conn) Pushes() <-chan driver.Push { return c.pushes }
+func (c *Conn) Pushes() <-chan *driver.Push { return c.pushes }
 
 // Close drops the connection without logout (network loss or app kill): the
 // session stays resumable for the server's resume window.
@@ -235,13 +235,13 @@ func (c *Conn) Push(f *protocol.Frame) bool {
 			return false
 		}
 		c.kicked = true
-		c.pushes <- driver.Push{Kind: driver.PushKicked, At: now, ServerTime: msTime(f.ServerTimeMs), ByPlatform: policy.Platform(f.ByPlatform),
+		c.pushes <- &driver.Push{Kind: driver.PushKicked, At: now, ServerTime: msTime(f.ServerTimeMs), ByPlatform: policy.Platform(f.ByPlatform),
 			ByInstance: f.ByInstance, BySeq: f.BySeq, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
 	case protocol.OpUserSigExpired:
 		if len(c.pushes) >= cap(c.pushes)-1 {
 			return false
 		}
-		c.pushes <- driver.Push{Kind: driver.PushSigExpired, At: now, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
+		c.pushes <- &driver.Push{Kind: driver.PushSigExpired, At: now, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
 	case protocol.OpError:
 		c.closeCode = f.Code // reported with PushClosed
 	}
@@ -259,6 +259,6 @@ func (c *Conn) end(reason string) {
 		return
 	}
 	c.ended = true
-	c.pushes <- driver.Push{Kind: driver.PushClosed, At: c.d.s.Clock().Now(), Code: c.closeCode, Reason: reason}
+	c.pushes <- &driver.Push{Kind: driver.PushClosed, At: c.d.s.Clock().Now(), Code: c.closeCode, Reason: reason}
 	close(c.pushes)
 }

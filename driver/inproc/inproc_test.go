@@ -79,7 +79,10 @@ func nextPush(t *testing.T, c *Conn) (driver.Push, bool) {
 	t.Helper()
 	select {
 	case p, ok := <-c.Pushes():
-		return p, ok
+		if !ok {
+			return driver.Push{}, false
+		}
+		return *p, true
 	case <-time.After(3 * time.Second):
 		t.Fatal("no push")
 	}

@@ -96,7 +96,7 @@ func (d *Driver) Connect(ctx context.Context, dev driver.Device) (driver.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{d: d, inner: ic, dev: dev, out: make(chan driver.Push, 8),
+	c := &Conn{d: d, inner: ic, dev: dev, out: make(chan *driver.Push, 8),
 		done: make(chan struct{}), drop: make(chan struct{}), fwdDone: make(chan struct{})}
 	d.mu.Lock()
 	m := d.conns[dev.Instance]
@@ -201,7 +201,7 @@ type Conn struct {
 	d       *Driver
 	inner   driver.Conn
 	dev     driver.Device
-	out     chan driver.Push
+	out     chan *driver.Push
 	done    chan struct{} // closed by Close
 	drop    chan struct{} // closed by cut
 	fwdDone chan struct{}
@@ -219,7 +219,7 @@ func (c *Conn) forward() {
 	for {
 		select {
 		case <-c.drop:
-			c.send(driver.Push{Kind: driver.PushClosed, At: c.d.clk.Now(), Reason: "network drop"})
+			c.send(&driver.Push{Kind: driver.PushClosed, At: c.d.clk.Now(), Reason: "network drop"})
 			return
 		case <-c.done:
 			return
@@ -231,7 +231,7 @@ func (c *Conn) forward() {
 				return
 			}
 			if c.cutDone.Load() {
-				c.send(driver.Push{Kind: driver.PushClosed, At: c.d.clk.Now(), Reason: "network drop"})
+				c.send(&driver.Push{Kind: driver.PushClosed, At: c.d.clk.Now(), Reason: "network drop"})
 				return
 			}
 			c.send(p)
@@ -256,7 +256,7 @@ func (c *Conn) stopped() <-chan struct{} {
 	return ch
 }
 
-func (c *Conn) send(p driver.Push) {
+func (c *Conn) send(p *driver.Push) {
 	select {
 	case c.out <- p:
 	case <-c.done:
@@ -322,7 +322,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 }
 
 // Pushes implements driver.Conn.
-func (c *Conn) Pushes() <-chan driver.Push { return c.out }
+func (c *Conn) Pushes() <-chan *driver.Push { return c.out }
 
 // Close implements driver.Conn: the wrapped connection closes at once.
 func (c *Conn) Close() error {

@@ -49,7 +49,10 @@ func push(t *testing.T, c driver.Conn, within time.Duration) (driver.Push, bool)
 	t.Helper()
 	select {
 	case p, ok := <-c.Pushes():
-		return p, ok
+		if !ok {
+			return driver.Push{}, false
+		}
+		return *p, true
 	case <-time.After(within):
 		return driver.Push{}, false
 	}

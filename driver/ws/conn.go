@@ -40,7 +40,7 @@ type Conn struct {
 	// closes the connection, reported as the Code of PushClosed.
 	connErr *ServerError
 
-	pushes    chan driver.Push
+	pushes    chan *driver.Push
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
 	done      chan struct{} // closed when the transport has ended
@@ -57,7 +57,7 @@ func newConn(wsc *websocket.Conn, cfg Config, dev driver.Device, helloOK protoco
 		writeTimeout: cfg.WriteTimeout,
 		helloOK:      helloOK,
 		pending:      make(map[uint64]chan protocol.Frame, 2),
-		pushes:       make(chan driver.Push, cfg.PushBuffer),
+		pushes:       make(chan *driver.Push, cfg.PushBuffer),
 		closing:      make(chan struct{}),
 		done:         make(chan struct{}),
 		exited:       make(chan struct{}),
@@ -131,7 +131,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 
 // Pushes delivers kicked_offline and user_sig_expired as they arrive, then
 // one PushClosed when the transport ends, then is closed.
-func (c *Conn) Pushes() <-chan driver.Push { return c.pushes }
+func (c *Conn) Pushes() <-chan *driver.Push { return c.pushes }
 
 // Done is closed when the transport has ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -361,10 +361,10 @@ func (c *Conn) route(f protocol.Frame) {
 // once Close is called it delivers only if there is room.
 func (c *Conn) push(p driver.Push) {
 	select {
-	case c.pushes <- p:
+	case c.pushes <- &p:
 	case <-c.closing:
 		select {
-		case c.pushes <- p:
+		case c.pushes <- &p:
 		default:
 		}
 	}

@@ -62,7 +62,10 @@ func nextPush(t testing.TB, c *Conn) (driver.Push, bool) {
 	t.Helper()
 	select {
 	case p, ok := <-c.Pushes():
-		return p, ok
+		if !ok {
+			return driver.Push{}, false
+		}
+		return *p, true
 	case <-time.After(5 * time.Second):
 		t.Fatal("no push within 5s")
 	}

@@ -33,7 +33,7 @@ type Conn struct {
 	nextID   uint64
 
 	pmu       sync.Mutex // guards sends on pushes against its close
-	pushes    chan driver.Push
+	pushes    chan *driver.Push
 	finished  bool
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -46,7 +46,7 @@ func newConn(d *Driver, dev driver.Device) *Conn {
 		d:        d,
 		dev:      dev,
 		resource: d.cfg.Resource(dev),
-		pushes:   make(chan driver.Push, d.cfg.PushBuffer),
+		pushes:   make(chan *driver.Push, d.cfg.PushBuffer),
 		closing:  make(chan struct{}),
 	}
 }
@@ -472,7 +472,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 // conflict (another session replaced this one), policy-violation or
 // not-authorized stream error, then PushClosed when the transport ends
 // other than by Logout, then is closed.
-func (c *Conn) Pushes() <-chan driver.Push { return c.pushes }
+func (c *Conn) Pushes() <-chan *driver.Push { return c.pushes }
 
 // Close drops the transport at once, without </close> (network loss or app
 // kill), and waits for its reader. Close is idempotent.
@@ -517,10 +517,10 @@ func (c *Conn) push(p driver.Push) {
 		return
 	}
 	select {
-	case c.pushes <- p:
+	case c.pushes <- &p:
 	case <-c.closing:
 		select {
-		case c.pushes <- p:
+		case c.pushes <- &p:
 		default:
 		}
 	}

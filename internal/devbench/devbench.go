@@ -260,7 +260,7 @@ func measureLag(ctx context.Context, c client, rate float64, d, timeout time.Dur
 	var failed atomic.Int64
 	base := 1 << 30
 	phases := []scenario.Phase{{Duration: scenario.Duration(d), Model: "open", Rate: rate}}
-	err := pacer.Run(ctx, phases, func(ctx context.Context, a pacer.Arrival) {
+	err := pacer.Run(ctx, phases, func(ctx context.Context, a *pacer.Arrival) {
 		// The pacer cancels the sessions in flight when its phase ends: each
 		// arrival finishes on its own deadline instead.
 		octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)

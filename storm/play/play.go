@@ -57,7 +57,7 @@ type Config struct {
 	Shard shard.Shard
 	// Spawn runs a surge's arrival as a device until it ends or ctx is
 	// done.
-	Spawn func(ctx context.Context, a pacer.Arrival)
+	Spawn func(ctx context.Context, a *pacer.Arrival)
 	// Log receives the restart command's notes.
 	Log io.Writer
 }
@@ -252,7 +252,7 @@ func (p *Player) surge(i int, e scenario.Event, from time.Time) {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				p.cfg.Spawn(p.ctx, pacer.Arrival{Index: idx, Device: idx, Intended: at})
+				p.cfg.Spawn(p.ctx, &pacer.Arrival{Index: idx, Device: idx, Intended: at})
 			}()
 		}
 	}()

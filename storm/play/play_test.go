@@ -120,7 +120,7 @@ func player(t *testing.T, clk clock.Clock, c *calls, evs ...scenario.Event) *Pla
 	t.Helper()
 	net := fakeNet{n: 200, c: c}
 	p, err := New(Config{Events: evs, Seed: 7, Clock: clk, Net: net, Server: fakeServer{net, c}, Target: "embedded",
-		Spawn: func(context.Context, pacer.Arrival) {}})
+		Spawn: func(context.Context, *pacer.Arrival) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +219,9 @@ func TestSurgeCountsPerShard(t *testing.T) {
 		var got []pacer.Arrival
 		p, err := New(Config{Clock: clk, Shard: sh,
 			Events: []scenario.Event{{At: 0, Action: scenario.ActionSurge, Rate: 100, For: dur("500ms")}},
-			Spawn: func(_ context.Context, a pacer.Arrival) {
+			Spawn: func(_ context.Context, a *pacer.Arrival) {
 				mu.Lock()
-				got = append(got, a)
+				got = append(got, *a)
 				mu.Unlock()
 			}})
 		if err != nil {
@@ -266,7 +266,7 @@ func TestStopEndsASurge(t *testing.T) {
 	n := 0
 	p, err := New(Config{Clock: clk,
 		Events: []scenario.Event{{At: 0, Action: scenario.ActionSurge, Rate: 100, For: dur("10s")}},
-		Spawn: func(ctx context.Context, _ pacer.Arrival) {
+		Spawn: func(ctx context.Context, _ *pacer.Arrival) {
 			mu.Lock()
 			n++
 			mu.Unlock()
