@@ -30,6 +30,7 @@ type config struct {
 	shards       int
 	seriesHist   [numOps]bool
 	maxSeconds   int
+	retireAfter  int // seconds a shard keeps behind its latest (retireAfter)
 }
 
 func defaultConfig() config {
@@ -41,6 +42,7 @@ func defaultConfig() config {
 		seriesDigits: DefaultSeriesDigits,
 		shards:       4 * runtime.GOMAXPROCS(0),
 		maxSeconds:   DefaultMaxSeconds,
+		retireAfter:  retireAfter,
 	}
 	c.seriesHist[opIndex(event.Login)] = true
 	return c

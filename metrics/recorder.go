@@ -48,6 +48,23 @@ type Recorder struct {
 	mask     uint64
 	shards   []*shard
 	online   atomic.Uint64 // see onlineBits
+	arch     archive
+}
+
+// A shard keeps the seconds of the series from retireAfter seconds behind
+// the latest it saw; it moves older ones into the recorder's archive, which
+// holds one second merged over every shard: the series costs one second's
+// counters and histogram per second of the run, not one per shard.
+const retireAfter = 30
+
+// archive is the seconds the shards retired, merged. A shard retires only
+// while it can take mu at once (TryLock), and Snapshot holds mu throughout,
+// so a snapshot never sees a second both in a shard and here, or in
+// neither.
+type archive struct {
+	mu   sync.Mutex
+	n    int      // seconds retired: 0..n-1
+	secs []second // by second from 0 (may be shorter than n)
 }
 
 // NewRecorder makes a recorder.
@@ -87,10 +104,12 @@ type shard struct {
 	plats   [numKnown]*platCells
 	extra   map[policy.Platform]*platCells
 	online  map[deviceKey]struct{}
-	secs    []second
-	clamped int64 // latencies outside the histogram range
-	unknown int64 // events of no known kind
-	dropped int64 // events left out of the series
+	secBase int             // the second of secs[0]; earlier ones are retired
+	secs    []second        // seconds from secBase
+	late    map[int]*second // seconds before secBase that events came for since
+	clamped int64           // latencies outside the histogram range
+	unknown int64           // events of no known kind
+	dropped int64           // events left out of the series
 	_       [64]byte
 }
 
@@ -140,6 +159,9 @@ func (r *Recorder) Observe(e *event.Event) {
 	defer s.mu.Unlock()
 	var sc *second
 	if sec >= 0 {
+		if sec-s.secBase >= 2*r.cfg.retireAfter {
+			r.retire(s, sec-r.cfg.retireAfter)
+		}
 		sc = s.second(sec)
 	} else {
 		s.dropped++
@@ -228,11 +250,16 @@ func (r *Recorder) observeOp(s *shard, pc *platCells, sc *second, e *event.Event
 	if r.cfg.seriesHist[i] {
 		h := sc.hist[i]
 		if h == nil {
-			h = hdr.NewPacked(1, r.highest, r.cfg.seriesDigits)
+			h = r.newSeriesHist()
 			sc.hist[i] = h
 		}
 		_ = h.RecordValue(v)
 	}
+}
+
+// newSeriesHist returns an empty histogram of one second of the series.
+func (r *Recorder) newSeriesHist() *hdr.PackedHistogram {
+	return hdr.NewPacked(1, r.highest, r.cfg.seriesDigits)
 }
 
 // track keeps the set of instances online and the online gauge.
@@ -319,15 +346,88 @@ func (s *shard) cells(p policy.Platform) *platCells {
 	return pc
 }
 
-func (s *shard) second(i int) *second {
-	if i >= len(s.secs) {
-		if i < cap(s.secs) {
-			s.secs = s.secs[:i+1]
+func (s *shard) second(t int) *second {
+	if t < s.secBase {
+		sc := s.late[t]
+		if sc == nil {
+			if s.late == nil {
+				s.late = make(map[int]*second)
+			}
+			sc = new(second)
+			s.late[t] = sc
+		}
+		return sc
+	}
+	return slot(&s.secs, t-s.secBase)
+}
+
+// slot extends *secs so that index i exists, doubling its capacity when
+// it must grow (slots past len are zero), and returns it.
+func slot(secs *[]second, i int) *second {
+	if i >= len(*secs) {
+		if i < cap(*secs) {
+			*secs = (*secs)[:i+1]
 		} else {
-			n := make([]second, i+1, max(2*cap(s.secs), i+1, 64))
-			copy(n, s.secs)
-			s.secs = n
+			n := make([]second, i+1, max(2*cap(*secs), i+1, 64))
+			copy(n, *secs)
+			*secs = n
 		}
 	}
-	return &s.secs[i]
+	return &(*secs)[i]
+}
+
+// retire moves the seconds of s before upTo, and its late ones, into the
+// archive, unless a snapshot holds it. s.mu is held.
+func (r *Recorder) retire(s *shard, upTo int) {
+	a := &r.arch
+	if !a.mu.TryLock() {
+		return // a snapshot is reading; the next event tries again
+	}
+	defer a.mu.Unlock()
+	n := min(upTo-s.secBase, len(s.secs))
+	for i := range n {
+		a.add(s.secBase+i, &s.secs[i])
+	}
+	for t, sc := range s.late {
+		a.add(t, sc)
+	}
+	clear(s.late)
+	// Slots past len must be zero: second reuses them.
+	m := copy(s.secs, s.secs[n:])
+	clear(s.secs[m:])
+	s.secs = s.secs[:m]
+	s.secBase = upTo
+}
+
+// add merges sc, which its shard gives up, into second t. a.mu is held.
+func (a *archive) add(t int, sc *second) {
+	a.n = max(a.n, t+1)
+	if *sc == (second{}) {
+		return
+	}
+	d := slot(&a.secs, t)
+	for i := range sc.ops {
+		o, so := &d.ops[i], &sc.ops[i]
+		o.ok += so.ok
+		o.failed += so.failed
+		o.timedOut += so.timedOut
+		o.cancelled += so.cancelled
+		o.maxNs = max(o.maxNs, so.maxNs)
+		o.sumNs += so.sumNs
+		h := sc.hist[i]
+		switch {
+		case h == nil:
+			continue
+		case d.hist[i] == nil:
+			d.hist[i] = h
+		default:
+			_ = d.hist[i].Merge(h)
+		}
+		d.hist[i].Compact()
+	}
+	for i, c := range sc.others {
+		d.others[i] += c
+	}
+	d.onlineMax = max(d.onlineMax, sc.onlineMax)
+	d.onlineLast = max(d.onlineLast, sc.onlineLast)
 }

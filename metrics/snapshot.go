@@ -147,11 +147,19 @@ func (r *Recorder) Snapshot() *Snapshot {
 		KickNotice: map[policy.Platform]*Hist{},
 	}
 	var acc seriesAcc
+	// Held throughout, so that no shard retires a second while the shards
+	// are read (see archive).
+	r.arch.mu.Lock()
 	for _, sh := range r.shards {
 		sh.mu.Lock()
 		r.addShard(s, &acc, sh)
 		sh.mu.Unlock()
 	}
+	acc.n = max(acc.n, r.arch.n)
+	for t := range r.arch.secs {
+		r.addSecond(&acc, t, &r.arch.secs[t])
+	}
+	r.arch.mu.Unlock()
 	s.Series = r.finishSeries(&acc, end)
 	s.trimReasons()
 	return s
@@ -169,45 +177,54 @@ func (r *Recorder) addShard(s *Snapshot, acc *seriesAcc, sh *shard) {
 	for p, pc := range sh.extra {
 		r.addCells(s, p, pc)
 	}
-	acc.n = max(acc.n, len(sh.secs))
-	for t := range sh.secs {
-		sc := &sh.secs[t]
-		for i := range sc.ops {
-			so := &sc.ops[i]
-			h := sc.hist[i]
-			if so.ok+so.failed+so.timedOut+so.cancelled == 0 && h == nil {
-				continue
-			}
-			os := acc.op(i, r.cfg.seriesHist[i])
-			grow(&os.OK, t)[t] += so.ok
-			grow(&os.Failed, t)[t] += so.failed
-			grow(&os.TimedOut, t)[t] += so.timedOut
-			grow(&os.Cancelled, t)[t] += so.cancelled
-			m := grow(&os.MaxNs, t)
-			m[t] = max(m[t], so.maxNs)
-			grow(&os.SumNs, t)[t] += so.sumNs
-			if h != nil {
-				hs := growHist(&os.Latency, t)
-				if hs[t] == nil {
-					hs[t] = &Hist{p: h.Clone()}
-				} else {
-					_ = hs[t].merge(&Hist{p: h})
-				}
+	acc.n = max(acc.n, sh.secBase+len(sh.secs))
+	for i := range sh.secs {
+		r.addSecond(acc, sh.secBase+i, &sh.secs[i])
+	}
+	for t, sc := range sh.late {
+		acc.n = max(acc.n, t+1)
+		r.addSecond(acc, t, sc)
+	}
+}
+
+// addSecond adds a shard's or the archive's second t to the series; it
+// never changes sc.
+func (r *Recorder) addSecond(acc *seriesAcc, t int, sc *second) {
+	for i := range sc.ops {
+		so := &sc.ops[i]
+		h := sc.hist[i]
+		if so.ok+so.failed+so.timedOut+so.cancelled == 0 && h == nil {
+			continue
+		}
+		os := acc.op(i, r.cfg.seriesHist[i])
+		grow(&os.OK, t)[t] += so.ok
+		grow(&os.Failed, t)[t] += so.failed
+		grow(&os.TimedOut, t)[t] += so.timedOut
+		grow(&os.Cancelled, t)[t] += so.cancelled
+		m := grow(&os.MaxNs, t)
+		m[t] = max(m[t], so.maxNs)
+		grow(&os.SumNs, t)[t] += so.sumNs
+		if h != nil {
+			hs := growHist(&os.Latency, t)
+			if hs[t] == nil {
+				hs[t] = &Hist{p: h.Clone()}
+			} else {
+				_ = hs[t].merge(&Hist{p: h})
 			}
 		}
-		for i, c := range sc.others {
-			if c != 0 {
-				grow(&acc.others[i], t)[t] += c
-			}
+	}
+	for i, c := range sc.others {
+		if c != 0 {
+			grow(&acc.others[i], t)[t] += c
 		}
-		if sc.onlineLast != 0 {
-			m := grow(&acc.onlineMax, t)
-			m[t] = max(m[t], sc.onlineMax)
-			if t >= len(acc.onlineLast) {
-				acc.onlineLast = append(acc.onlineLast, make([]uint64, t+1-len(acc.onlineLast))...)
-			}
-			acc.onlineLast[t] = max(acc.onlineLast[t], sc.onlineLast)
+	}
+	if sc.onlineLast != 0 {
+		m := grow(&acc.onlineMax, t)
+		m[t] = max(m[t], sc.onlineMax)
+		if t >= len(acc.onlineLast) {
+			acc.onlineLast = append(acc.onlineLast, make([]uint64, t+1-len(acc.onlineLast))...)
 		}
+		acc.onlineLast[t] = max(acc.onlineLast[t], sc.onlineLast)
 	}
 }
 

@@ -49,7 +49,8 @@ func newRoot() *cobra.Command {
 }
 
 // profile starts a CPU profile into $IMLOAD_CPUPROFILE when it is set, for
-// measuring imload itself (BENCHMARKS.md); the returned func stops it, and
+// measuring imload itself (BENCHMARKS.md "Profiling imload itself", with
+// $IMLOAD_PPROF: servePprof); the returned func stops it, and
 // writes the allocation profile to $IMLOAD_MEMPROFILE when that is set.
 func profile() func() {
 	stopMem := func() {}
@@ -81,9 +82,15 @@ func profile() func() {
 }
 
 func main() {
+	stopPprof, err := servePprof()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imload:", err)
+		os.Exit(exitBadInput)
+	}
 	stop := profile()
-	err := newRoot().Execute()
+	err = newRoot().Execute()
 	stop()
+	stopPprof()
 	if err == nil {
 		return
 	}
