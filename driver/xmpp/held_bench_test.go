@@ -54,7 +54,8 @@ type holder func(ctx context.Context, d *Driver, tickets PasswordTickets, n, inF
 // reading them). base-RSS-MiB is the process's resident set before the
 // sessions. Run it with -benchtime 1x, one case per process (earlier cases
 // leave the process larger); ejabberd's open-files limit must allow n
-// sessions. IMLOAD_XMPP_HELD_PROFILE names a file for the heap profile
+// sessions. IMLOAD_XMPP_HELD_FOR (e.g. 70s) holds the sessions that long
+// before measuring, past ejabberd's WebSocket ping of every minute. IMLOAD_XMPP_HELD_PROFILE names a file for the heap profile
 // taken while the sessions are held.
 func BenchmarkEjabberdHeld(b *testing.B) {
 	url := os.Getenv("IMLOAD_EJABBERD_URL")
@@ -62,6 +63,13 @@ func BenchmarkEjabberdHeld(b *testing.B) {
 		b.Skip("IMLOAD_EJABBERD_URL is not set: start ejabberd with scripts/ejabberd/start")
 	}
 	tickets := PasswordTickets{Secret: []byte("imload-held")}
+	var hold time.Duration
+	if s := os.Getenv("IMLOAD_XMPP_HELD_FOR"); s != "" {
+		var err error
+		if hold, err = time.ParseDuration(s); err != nil {
+			b.Fatalf("IMLOAD_XMPP_HELD_FOR=%q: %v", s, err)
+		}
+	}
 	for _, n := range heldCounts(b) {
 		for _, c := range []struct {
 			name string
@@ -70,16 +78,21 @@ func BenchmarkEjabberdHeld(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
 				var rss, heap, stack, gor, base float64
 				for range b.N {
-					d, err := New(Config{URL: url, Register: true})
+					// Generous timeouts: the machine may be busy, and a slow login
+					// costs nothing held.
+					d, err := New(Config{URL: url, Register: true, HandshakeTimeout: 30 * time.Second})
 					if err != nil {
 						b.Fatal(err)
 					}
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+hold)
 					before := memstat.Read()
 					release, err := c.hold(ctx, d, tickets, n, 64)
 					if err != nil {
 						cancel()
 						b.Fatal(err)
+					}
+					if hold > 0 {
+						time.Sleep(hold)
 					}
 					after := memstat.Read()
 					if path := os.Getenv("IMLOAD_XMPP_HELD_PROFILE"); path != "" {

@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"driver":                 {"policy", "clock"},
 	"driver/internal/wsdial": {"driver"},
 	"driver/ws":              {"codes", "driver", "driver/internal/wsdial", "internal/freshstack", "policy", "protocol", "clock"},
-	"driver/xmpp":            {"codes", "driver", "driver/internal/wsdial", "policy", "clock"},
+	"driver/xmpp":            {"codes", "driver", "driver/internal/wsdial", "internal/freshstack", "policy", "clock"},
 	"driver/inproc":          {"codes", "driver", "policy", "protocol", "server"},
 	"server":                 {"clock", "codes", "faults", "policy", "protocol", "usersig"},
 	"agent":                  {"clock", "codes", "driver", "event", "internal/freshstack", "pacer", "policy", "scenario", "usersig"},
