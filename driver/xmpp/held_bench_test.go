@@ -80,7 +80,7 @@ func BenchmarkEjabberdHeld(b *testing.B) {
 				for range b.N {
 					// Generous timeouts: the machine may be busy, and a slow login
 					// costs nothing held.
-					d, err := New(Config{URL: url, Register: true, HandshakeTimeout: 30 * time.Second})
+					d, err := New(Config{URL: url, Register: true, DialTimeout: 30 * time.Second, HandshakeTimeout: 30 * time.Second})
 					if err != nil {
 						b.Fatal(err)
 					}
