@@ -54,7 +54,9 @@ type Config struct {
 	// ReadLimit is the largest message accepted (default 256 KiB, ejabberd's
 	// max_stanza_size for clients).
 	ReadLimit int64
-	// PushBuffer is the capacity of each Conn's Pushes channel (default 16).
+	// PushBuffer is the capacity of each Conn's Pushes channel (default 2: a
+	// Conn pushes at most a kick and then its close, so the reader never
+	// waits for the device).
 	PushBuffer int
 	// SaltCache is how many SCRAM salted passwords the driver keeps, so that
 	// a user's later logins skip PBKDF2 as real clients do (default 65536;
@@ -89,7 +91,7 @@ func (c Config) withDefaults() Config {
 		c.ReadLimit = 256 << 10
 	}
 	if c.PushBuffer <= 0 {
-		c.PushBuffer = 16
+		c.PushBuffer = 2
 	}
 	switch {
 	case c.SaltCache == 0:

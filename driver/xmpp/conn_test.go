@@ -371,16 +371,23 @@ func TestPing(t *testing.T) {
 }
 
 // TestServerPing: the driver answers the server's XEP-0199 pings itself.
-func TestServerPing(t *testing.T) {
-	f := newFakeServer(t, nil)
-	f.addUser("alice", "pw")
+// loginAlice logs alice (password pw) in on a new Conn and returns it with
+// her session on the server.
+func loginAlice(t *testing.T, f *fakeServer) (*Conn, *fakeSession) {
+	t.Helper()
 	c := dial(t, newTestDriver(t, f, nil), policy.Linux, "l")
 	if res, err := c.Login(testCtx(t), driver.LoginRequest{UserID: "alice", UserSig: "pw"}); err != nil || res.Code != 0 {
 		t.Fatalf("login: %+v, %v", res, err)
 	}
 	f.mu.Lock()
-	s := f.sessions["alice"][0]
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	return c, f.sessions["alice"][0]
+}
+
+func TestServerPing(t *testing.T) {
+	f := newFakeServer(t, nil)
+	f.addUser("alice", "pw")
+	_, s := loginAlice(t, f)
 	got := make(chan string, 1)
 	f.mu.Lock()
 	f.onIQResult = func(id string) { got <- id }
@@ -396,6 +403,32 @@ func TestServerPing(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the driver did not answer the server's ping")
 	}
+}
+
+// TestWebSocketPing: the driver answers a WebSocket ping with a pong that
+// carries its data, and the stream goes on.
+func TestWebSocketPing(t *testing.T) {
+	pongs := make(chan string, 4)
+	f := newFakeServer(t, func(f *fakeServer) { f.onPong = func(data string) { pongs <- data } })
+	f.addUser("alice", "pw")
+	c, s := loginAlice(t, f)
+	for _, data := range []string{"hb1", "hb2"} {
+		if err := s.ping(data); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-pongs:
+			if got != data {
+				t.Errorf("pong %q, want %q", got, data)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no pong to ping %q", data)
+		}
+	}
+	if err := c.Ping(testCtx(t)); err != nil {
+		t.Fatalf("XMPP ping after the WebSocket pings: %v", err)
+	}
+	noPush(t, c)
 }
 
 // TestClose: Close drops the transport without <close/>; Pushes ends with

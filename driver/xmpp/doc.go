@@ -47,5 +47,6 @@
 // failures, timeouts and streams the server ends during a login are errors.
 //
 // The package adds no policy logic. It imports driver, codes (the error
-// codes it answers with) and clock, and must not import agent, server, check or report.
+// codes it answers with), clock and internal/freshstack, and must not
+// import agent, server, check or report.
 package xmpp

@@ -46,9 +46,13 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{cfg: cfg, url: u, domain: domain, salts: newSaltCache(cfg.SaltCache), reg: newRegistrar(1 << 20)}
 	d.dialer = websocket.Dialer{
-		NetDialContext:  (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
-		Subprotocols:    []string{Subprotocol},
-		ReadBufferSize:  2048,
+		NetDialContext: (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
+		Subprotocols:   []string{Subprotocol},
+		// Messages are read whole through the read buffer, which an idle
+		// connection keeps: 512 B holds a frame header and the short
+		// stanzas of a session, and a longer message is read through it in
+		// parts.
+		ReadBufferSize:  512,
 		WriteBufferSize: 1024,
 		// One pool of write buffers for all Conns: an idle connection holds
 		// none.

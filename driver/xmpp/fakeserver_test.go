@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -40,6 +41,8 @@ type fakeServer struct {
 	// app's dead TCP connection (no FIN from a phone that lost power or
 	// network); only a new login with its resource replaces it.
 	keepDropped bool
+	// onPong, when set, hears the data of every WebSocket pong.
+	onPong func(data string)
 
 	mu       sync.Mutex
 	users    map[string]string
@@ -111,6 +114,13 @@ func (s *fakeSession) send(msg string) error {
 	return s.ws.WriteMessage(websocket.TextMessage, []byte(msg))
 }
 
+// ping sends a WebSocket ping, as ejabberd does every minute.
+func (s *fakeSession) ping(data string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(time.Second))
+}
+
 // kick ends s with a stream error, as ejabberd replaces a session.
 func (s *fakeSession) kick(condition string) {
 	_ = s.send(`<stream:error xmlns:stream="` + nsStream + `"><` + condition + ` xmlns="` + nsStreams + `"/><text xmlns="` + nsStreams + `">Replaced by new connection</text></stream:error>`)
@@ -126,6 +136,9 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return
+	}
+	if f.onPong != nil {
+		ws.SetPongHandler(func(data string) error { f.onPong(data); return nil })
 	}
 	f.mu.Lock()
 	f.conns[ws] = true

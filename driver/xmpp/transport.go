@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/imload/imload/driver"
+	"github.com/imload/imload/internal/freshstack"
 )
 
 // transport is one WebSocket with one XMPP stream (and its restart after
@@ -42,13 +44,15 @@ type transport struct {
 }
 
 func newTransport(wsc *websocket.Conn, c *Conn) *transport {
-	return &transport{
+	t := &transport{
 		ws:     wsc,
 		c:      c,
 		inbox:  make(chan *node, 8),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
+	wsc.SetPingHandler(t.pong)
+	return t
 }
 
 // StreamError is a <stream:error/> the server sent before it closed the
@@ -81,28 +85,65 @@ func isKick(condition string) bool {
 	return false
 }
 
-// read is the transport's one reader goroutine.
+// read is the transport's one reader goroutine. It lives as long as the
+// transport, parked in the socket read; each message is read, parsed and
+// handled through freshstack.Call, so that the XML decoder's deep calls do
+// not leave the parked reader with a large stack.
 func (t *transport) read() {
 	defer close(t.exited)
 	for {
-		_, b, err := t.ws.ReadMessage()
+		mt, r, err := t.ws.NextReader()
 		if err != nil {
 			t.endErr = err
 			break
 		}
-		n, err := parse(b)
-		if err != nil {
-			continue // not one XML element; a conforming server sends none
-		}
-		if t.dispatch(n) {
+		var stop bool
+		freshstack.Call(func() { stop = t.handle(mt, r) })
+		if stop {
 			break
 		}
 	}
+	freshstack.Call(t.finish)
+}
+
+// handle reads one message and dispatches it; true ends the read loop.
+func (t *transport) handle(mt int, r io.Reader) bool {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.endErr = err
+		return true
+	}
+	if mt != websocket.TextMessage {
+		return false // RFC 7395 section 3.2: XMPP travels in text frames only
+	}
+	n, err := parse(b)
+	if err != nil {
+		return false // not one XML element; a conforming server sends none
+	}
+	return t.dispatch(n)
+}
+
+// finish closes the socket after the reader's last message and reports an
+// end the client did not cause.
+func (t *transport) finish() {
 	t.ws.Close()
 	close(t.done)
 	if !t.local.Load() {
 		t.c.lost(t)
 	}
+}
+
+// pong answers a WebSocket ping (ejabberd sends one a minute) as gorilla's
+// default handler does, off the parked reader's stack.
+func (t *transport) pong(data string) error {
+	var err error
+	freshstack.Call(func() {
+		err = t.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) || isTimeout(err) {
+			err = nil
+		}
+	})
+	return err
 }
 
 // dispatch handles one message; true ends the read loop.

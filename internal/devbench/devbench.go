@@ -11,12 +11,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +22,7 @@ import (
 	"github.com/imload/imload/agent"
 	"github.com/imload/imload/driver/ws"
 	"github.com/imload/imload/event"
+	"github.com/imload/imload/internal/memstat"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/policy"
 	"github.com/imload/imload/protocol"
@@ -168,56 +165,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// usage is the process's memory now, after a full GC with the freed memory
-// returned to the system.
-type usage struct {
-	rss, heap, stack uint64
-	goroutines       int
-}
-
-func readUsage() usage {
-	runtime.GC()
-	debug.FreeOSMemory()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return usage{rss: rss(), heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
-}
-
-// rss is the resident set size from /proc/self/statm (0 where there is none).
-func rss() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
-}
-
-func perDevice(after, before uint64, n int) float64 {
-	return (float64(after) - float64(before)) / 1024 / float64(n)
-}
-
 func measureHeld(ctx context.Context, c client, n, inFlight int, timeout time.Duration) (Memory, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	before := readUsage()
+	before := memstat.Read()
 	release, err := c.hold(ctx, n, inFlight)
 	if err != nil {
 		return Memory{}, fmt.Errorf("devbench: %s holding %d devices: %w", c.name(), n, err)
 	}
-	after := readUsage()
+	after := memstat.Read()
 	release()
-	return Memory{
-		Devices:    n,
-		RSSKiB:     perDevice(after.rss, before.rss, n),
-		HeapKiB:    perDevice(after.heap, before.heap, n),
-		StackKiB:   perDevice(after.stack, before.stack, n),
-		Goroutines: float64(after.goroutines-before.goroutines) / float64(n),
-	}, nil
+	per := memstat.Between(before, after, n)
+	return Memory{Devices: n, RSSKiB: per.RSSKiB, HeapKiB: per.HeapKiB, StackKiB: per.StackKiB, Goroutines: per.Goroutines}, nil
 }
 
 // loopRound runs logins iterations of once, inFlight at a time, and returns
