@@ -79,6 +79,20 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// Timers is the number of timers waiting to fire, so that a test can
+// advance the clock only once what it means to wake is waiting on it.
+func (f *Fake) Timers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, w := range f.waiters {
+		if w.active {
+			n++
+		}
+	}
+	return n
+}
+
 // Advance moves the clock forward by d and fires every timer that is due, in
 // order of their deadlines.
 func (f *Fake) Advance(d time.Duration) {

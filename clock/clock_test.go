@@ -63,3 +63,20 @@ func TestFakeFiresInDeadlineOrder(t *testing.T) {
 		t.Errorf("fire times %v", got)
 	}
 }
+
+func TestFakeTimersCountsTheWaiting(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	a, b := f.NewTimer(time.Second), f.NewTimer(2*time.Second)
+	if n := f.Timers(); n != 2 {
+		t.Fatalf("%d timers waiting, want 2", n)
+	}
+	b.Stop()
+	if n := f.Timers(); n != 1 {
+		t.Fatalf("%d timers waiting after a Stop, want 1", n)
+	}
+	f.Advance(time.Second)
+	<-a.C()
+	if n := f.Timers(); n != 0 {
+		t.Fatalf("%d timers waiting after the last fired, want 0", n)
+	}
+}

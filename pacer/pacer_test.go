@@ -540,6 +540,13 @@ func TestSendLag(t *testing.T) {
 	if d := <-lags; d != 0 {
 		t.Fatalf("first arrival %v late, want 0", d)
 	}
+	// The pacer sleeps until arrival 1 is due: advancing before its timer
+	// waits on the clock would set that timer from the advanced time.
+	for deadline := time.Now().Add(10 * time.Second); fc.Timers() == 0; time.Sleep(100 * time.Microsecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pacer never waited for arrival 1")
+		}
+	}
 	fc.Advance(350 * time.Millisecond) // arrival 1 was due at 100ms
 	close(release)
 	if d := <-lags; d != 250*time.Millisecond {
