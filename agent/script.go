@@ -92,8 +92,7 @@ func (s *session) wait() bool {
 		return false
 	case w.p, w.ok = <-pushes:
 		w.push = true
-	case <-due:
-		w.due = true
+	case <-due: // the step s.w names fell due
 	}
 	return true
 }
@@ -111,7 +110,7 @@ func (s *session) act(woken bool) bool {
 		}
 		s.tm, s.pushes, s.due = nil, nil, nil
 		if !woken {
-			s.err, ended = s.d.stop(s.ctx), true
+			s.err, ended = d.stop(s.ctx), true
 		} else if ended, s.err = s.step(&s.w); !ended {
 			s.arm()
 		}
@@ -151,7 +150,6 @@ type session struct {
 type wake struct {
 	push, ok bool
 	p        *driver.Push
-	due      bool
 	at       time.Time
 	what     step
 }
