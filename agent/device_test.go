@@ -638,3 +638,26 @@ func TestKickOfAnUnansweredLogin(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptsOnParkedConns plays the session tests again on connections
+// that cannot announce their pushes: the session then waits between its
+// steps on a goroutine parked on the pushes, the timer and ctx, and must
+// behave the same.
+func TestScriptsOnParkedConns(t *testing.T) {
+	parkedConns = true
+	defer func() { parkedConns = false }()
+	for _, tc := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"PlainSession", TestPlainSession}, {"AccountSwitch", TestAccountSwitch}, {"NetworkFlap", TestNetworkFlap},
+		{"SigExpiredPush", TestSigExpiredPush}, {"KickedOffline", TestKickedOffline}, {"Misbehaving", TestMisbehaving},
+		{"HeartbeatAndServerClose", TestHeartbeatAndServerClose}, {"Cancel", TestCancel},
+		{"KickLatencyFromThePushServerTime", TestKickLatencyFromThePushServerTime},
+		{"ReconnectBacksOff", TestReconnectBacksOff}, {"HeartbeatFailureReconnects", TestHeartbeatFailureReconnects},
+		{"RunEndCancelsOperations", TestRunEndCancelsOperations}, {"LogoutOvertakenByKick", TestLogoutOvertakenByKick},
+		{"RunEndRecordsQueuedKick", TestRunEndRecordsQueuedKick}, {"CountsAddUp", TestCountsAddUp},
+	} {
+		t.Run(tc.name, tc.test)
+	}
+}

@@ -58,8 +58,18 @@ func (f *fakeDriver) Connect(ctx context.Context, dev driver.Device) (driver.Con
 	}
 	c := &fakeConn{f: f, id: len(f.conns), dev: dev, pushes: make(chan *driver.Push, 8), closed: make(chan struct{})}
 	f.conns = append(f.conns, c)
+	if parkedConns {
+		return parkedConn{c}, nil
+	}
 	return c, nil
 }
+
+// parkedConns makes the fake's connections unable to announce their pushes
+// (not driver.PushNotifier), so that sessions wait on a parked goroutine.
+var parkedConns bool
+
+// parkedConn hides the connection's NotifyPushes.
+type parkedConn struct{ driver.Conn }
 
 func (f *fakeDriver) record(s string) {
 	f.mu.Lock()
@@ -108,6 +118,7 @@ type fakeConn struct {
 	pushes chan *driver.Push
 	closed chan struct{}
 	once   sync.Once
+	driver.Notify
 }
 
 func (c *fakeConn) isClosed() bool {
@@ -232,6 +243,7 @@ func (c *fakeConn) push(p driver.Push) {
 		p.At = time.Now()
 	}
 	c.pushes <- &p
+	c.Pushed()
 }
 
 func (c *fakeConn) Close() error {

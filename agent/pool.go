@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/imload/imload/internal/freshstack"
 	"github.com/imload/imload/pacer"
 	"github.com/imload/imload/scenario"
 )
@@ -53,21 +52,24 @@ func (p *Pool) Spawn(ctx context.Context, a *pacer.Arrival) { p.SpawnOn(ctx, ctx
 // a session that has begun runs on ctx (a run that drains its sessions ends
 // gate at the end of the last phase and ctx only after a grace).
 func (p *Pool) SpawnOn(gate, ctx context.Context, a *pacer.Arrival) {
-	// The device is made (its plan drawn) and a restarted session's think
-	// time slept off this goroutine's stack, which the session then parks
-	// on for its whole length (see Device.Run).
-	var d *Device
-	var intended time.Time
-	freshstack.Call(func() { d, intended = p.device(gate, ctx, a) })
-	if d != nil {
-		d.Run(ctx, intended)
+	ended := make(chan struct{})
+	p.BeginOn(gate, ctx, a, func() { close(ended) })
+	<-ended
+}
+
+// BeginOn is SpawnOn that returns once the session is online and waiting
+// (see Device.Start), or over: done is called once when it has ended.
+func (p *Pool) BeginOn(gate, ctx context.Context, a *pacer.Arrival, done func()) {
+	d, intended := p.device(gate, ctx, a)
+	if d == nil {
+		done()
+		return
 	}
+	d.Start(ctx, intended, func(error) { done() })
 }
 
 // device makes the device of arrival a and returns when it should begin
 // (nil when gate or ctx ended first).
-//
-//go:noinline
 func (p *Pool) device(gate, ctx context.Context, a *pacer.Arrival) (*Device, time.Time) {
 	if gate.Err() != nil {
 		return nil, time.Time{}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/imload/imload/clock"
 	"github.com/imload/imload/codes"
 	"github.com/imload/imload/driver"
 	"github.com/imload/imload/event"
-	"github.com/imload/imload/internal/freshstack"
 )
 
 // step is what the session loop waits for next.
@@ -30,95 +30,187 @@ const (
 // up its session after an error the client rules do not retry. When ctx is
 // done it closes the connection at once (logging out first only with
 // Config.LogoutOnCancel; an OnlineAtEnd event otherwise) and returns
-// ctx.Err(). Run reads the connection's
-// pushes in its own goroutine and leaves no goroutine behind.
+// ctx.Err(). Run leaves no goroutine behind.
 func (d *Device) Run(ctx context.Context, intended time.Time) error {
-	// The session loop lives as long as the session and parks between its
-	// steps; the steps (dial, login, pushes, pings) run through
-	// freshstack.Call, so their deep calls do not leave the parked loop
-	// with a large stack (a held device's largest cost otherwise). The
-	// frames under the parked select are kept small too (Run and wait hold
-	// little, and the timer is made off the parked stack), so that the
-	// loop fits the 2 KiB a goroutine starts with.
-	s := &session{d: d, ctx: ctx}
-	if !s.open(intended) {
-		return s.err
-	}
-	for s.act(s.wait()) {
-	}
-	return s.err
+	ended := make(chan error, 1)
+	d.Start(ctx, intended, func(err error) { ended <- err })
+	return <-ended
 }
 
-// open connects and logs in; false ends the session (with s.err).
+// Start is Run that returns once the session is online and waiting for its
+// next step (or over): done is called once with Run's error when the
+// session ends, from whichever goroutine ended it.
 //
-//go:noinline
-func (s *session) open(intended time.Time) bool {
-	var began bool
-	freshstack.Call(func() {
-		if began = s.d.begin(s.ctx, intended); began {
-			s.start()
-			s.arm()
+// Between its steps a session whose connection is a driver.PushNotifier
+// holds no goroutine: a timer (the next planned step), the connection's
+// pushes and ctx each start one to take the step, which ends when the
+// session waits again. On any other connection the session waits on a
+// goroutine parked on the pushes, the timer and ctx.
+func (d *Device) Start(ctx context.Context, intended time.Time, done func(error)) {
+	s := &session{d: d, ctx: ctx, done: done}
+	s.state.Store(running)
+	if !d.begin(ctx, intended) {
+		s.err = d.stop(ctx)
+		d.Close()
+		done(s.err)
+		return
+	}
+	s.start()
+	s.poke = s.wake
+	s.stopCtx = context.AfterFunc(ctx, s.poke)
+	s.arm()
+	s.run()
+}
+
+// The states of a session's goroutine-free wait.
+const (
+	parked  = iota // waiting; the next wake starts a goroutine
+	running        // a goroutine is taking a step (or the session is over)
+)
+
+// wake is what the timer, the pushes and ctx call: a goroutine takes the
+// step unless one is at it already (which then looks again before it
+// parks).
+func (s *session) wake() {
+	s.woken.Store(true)
+	if s.state.CompareAndSwap(parked, running) {
+		go s.run()
+	}
+}
+
+// run takes the steps that are due, then parks (returns) or ends the
+// session; it holds s.state at running.
+func (s *session) run() {
+	for {
+		s.woken.Store(false)
+		if s.turn() {
+			s.finish()
 			return
 		}
-		s.err = s.d.stop(s.ctx)
-		s.d.Close()
-	})
-	return began
+		if !s.notify {
+			if !s.waitParked() {
+				s.err = s.d.stop(s.ctx)
+				s.finish()
+				return
+			}
+			continue
+		}
+		s.state.Store(parked)
+		if !s.woken.Load() || !s.state.CompareAndSwap(parked, running) {
+			return
+		}
+	}
 }
 
-// arm sets the timer of the next planned step and what the session waits
-// on: the connection's pushes and the timer. It runs off the parked stack
-// (the timer's making is deep).
+// turn takes what is due: the end of ctx, a push, or the planned step;
+// true when the session is over (with s.err).
+func (s *session) turn() bool {
+	d := s.d
+	if s.ctx.Err() != nil {
+		s.disarm()
+		s.err = d.stop(s.ctx)
+		return true
+	}
+	var w wake
+	if s.pending != nil {
+		w, s.pending = *s.pending, nil
+	} else if d.conn != nil {
+		select {
+		case w.p, w.ok = <-d.conn.Pushes():
+			w.push = true
+		default:
+		}
+	}
+	if !w.push {
+		if s.fired.Load() != s.gen && d.now().Before(s.w.at) {
+			return false // not due yet (a timer stopped too late, or a push already taken)
+		}
+		w = s.w
+	}
+	s.disarm()
+	ended, err := s.step(&w)
+	if ended {
+		s.err = err
+		return true
+	}
+	s.arm()
+	return false
+}
+
+// arm sets the timer of the next planned step and, on a new connection,
+// asks it for word of its pushes (and looks at them once, for any that
+// came before).
 func (s *session) arm() {
 	d := s.d
 	next, what := s.next()
-	s.pushes = nil
-	if d.conn != nil {
-		s.pushes = d.conn.Pushes()
-	}
-	s.tm = d.cfg.Clock.NewTimer(next.Sub(d.now()))
-	s.due = s.tm.C()
 	s.w = wake{at: next, what: what}
+	pn, ok := d.conn.(driver.PushNotifier)
+	s.notify = ok || d.conn == nil
+	if d.conn != s.watched {
+		if old, ok := s.watched.(driver.PushNotifier); ok {
+			old.NotifyPushes(nil)
+		}
+		s.watched = d.conn
+		if ok {
+			pn.NotifyPushes(s.poke)
+			s.woken.Store(true)
+		}
+	}
+	s.gen++
+	if !s.notify {
+		s.tm = d.cfg.Clock.NewTimer(next.Sub(d.now()))
+		return
+	}
+	gen := s.gen
+	s.tm = d.cfg.Clock.AfterFunc(next.Sub(d.now()), func() {
+		s.fired.Store(gen)
+		s.wake()
+	})
 }
 
-// wait is the select the session parks in: false when ctx is done, else
-// s.w says whether a push came (and which) or the step fell due.
+// disarm stops the timer of the step waited for.
+func (s *session) disarm() {
+	if s.tm != nil {
+		s.tm.Stop()
+		s.tm = nil
+	}
+}
+
+// waitParked is the wait on a connection that cannot notify: the goroutine
+// parks on ctx, the pushes and the timer; false when ctx is done. A push
+// taken here is handed to the next turn.
 //
 //go:noinline
-func (s *session) wait() bool {
-	w, pushes, due := &s.w, s.pushes, s.due
+func (s *session) waitParked() bool {
+	var pushes <-chan *driver.Push
+	if s.d.conn != nil {
+		pushes = s.d.conn.Pushes()
+	}
 	select {
 	case <-s.ctx.Done():
+		s.disarm()
 		return false
-	case w.p, w.ok = <-pushes:
-		w.push = true
-	case <-due: // the step s.w names fell due
+	case p, ok := <-pushes:
+		s.disarm()
+		s.pending = &wake{push: true, p: p, ok: ok}
+	case <-s.tm.C():
+		s.fired.Store(s.gen)
 	}
 	return true
 }
 
-// act acts on what ended the wait (woken false: ctx is done), off the
-// parked stack; false ends the session (with s.err).
-//
-//go:noinline
-func (s *session) act(woken bool) bool {
-	d := s.d
-	var ended bool
-	freshstack.Call(func() {
-		if !woken || s.w.push {
-			s.tm.Stop()
-		}
-		s.tm, s.pushes, s.due = nil, nil, nil
-		if !woken {
-			s.err, ended = d.stop(s.ctx), true
-		} else if ended, s.err = s.step(&s.w); !ended {
-			s.arm()
-		}
-		if ended {
-			d.Close()
-		}
-	})
-	return !ended
+// finish ends the session: no more wakes, the connection closed, done told.
+func (s *session) finish() {
+	s.disarm()
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	if pn, ok := s.watched.(driver.PushNotifier); ok {
+		pn.NotifyPushes(nil)
+	}
+	s.watched = nil
+	s.d.Close()
+	s.done(s.err)
 }
 
 // session is the state of Run's loop between its steps.
@@ -132,18 +224,30 @@ type session struct {
 	hb                         time.Duration
 	beat                       time.Time
 	left                       int // logins after kicks and reconnects after drops
-	// free is when the device last came back from something that kept it
+	// freeAt is when the device last came back from something that kept it
 	// busy (a kick and its think, a push, a flap): a step that fell due
 	// meanwhile was meant to start then, not at its planned time, so the
 	// device's own pauses do not show as the target's latency.
-	free time.Time
-	w    wake // the last wake, kept here to keep the parked frames small
-	// What the wait in progress waits on: the timer of the next planned
-	// step and the connection's pushes.
-	tm     clock.Timer
-	due    <-chan time.Time
-	pushes <-chan *driver.Push
+	freeAt time.Time
+	w      wake  // the planned step waited for
 	err    error // Run's error, once the session has ended
+	done   func(error)
+
+	// The wait between steps. state is parked or running; woken says a wake
+	// came since the running goroutine last looked. gen numbers the armed
+	// timers, fired is the number of the last that fired (a timer stopped
+	// after it fired does not count). watched is the connection asked for
+	// word of its pushes (notify: it can give it, so no goroutine waits).
+	state   atomic.Uint32
+	woken   atomic.Bool
+	gen     uint64
+	fired   atomic.Uint64
+	tm      clock.Timer
+	notify  bool
+	watched driver.Conn
+	poke    func() // s.wake, made once
+	stopCtx func() bool
+	pending *wake // a push waitParked took, for the next turn
 }
 
 // wake is what ended one wait of the loop: a push, or the step due at at.
@@ -165,7 +269,7 @@ func (s *session) start() {
 	s.hb = d.cfg.Heartbeat
 	s.beat = d.firstBeat(online, s.hb)
 	s.left = d.cfg.MaxRelogins
-	s.free = online
+	s.freeAt = online
 }
 
 // next is the next planned step and when it is due.
@@ -190,7 +294,7 @@ func (s *session) step(w *wake) (ended bool, err error) {
 		if !d.onPush(ctx, w.p, w.ok, s.end, &s.left) {
 			return true, d.stop(ctx)
 		}
-		s.free = d.now()
+		s.freeAt = d.now()
 		return false, nil
 	}
 	// A push that came meanwhile goes first: a kicked or dropped device
@@ -201,14 +305,14 @@ func (s *session) step(w *wake) (ended bool, err error) {
 			if !d.onPush(ctx, p, ok, s.end, &s.left) {
 				return true, d.stop(ctx)
 			}
-			s.free = d.now()
+			s.freeAt = d.now()
 			return false, nil
 		default:
 		}
 	}
 	at := w.at
-	if at.Before(s.free) {
-		at = s.free
+	if at.Before(s.freeAt) {
+		at = s.freeAt
 	}
 	switch w.what {
 	case stepEnd:
@@ -219,14 +323,14 @@ func (s *session) step(w *wake) (ended bool, err error) {
 		if !d.flap(ctx, at, s.end, &s.left) {
 			return true, d.stop(ctx)
 		}
-		s.free = d.now()
+		s.freeAt = d.now()
 	case stepSwitch:
 		s.switchPending = false
 		d.account = d.plan.SwitchTo
 		if !d.loginByRules(ctx, d.account, at) {
 			return true, d.stop(ctx)
 		}
-		s.free = d.now()
+		s.freeAt = d.now()
 	case stepBeat:
 		if err := d.ping(ctx, s.beat); err != nil && d.cfg.Reconnect != nil && ctx.Err() == nil {
 			// The SDK takes a heartbeat without an answer as a lost
@@ -236,8 +340,8 @@ func (s *session) step(w *wake) (ended bool, err error) {
 			if !d.onPush(ctx, &driver.Push{Kind: driver.PushClosed, At: d.now(), Reason: "heartbeat failed: " + err.Error()}, true, s.end, &s.left) {
 				return true, d.stop(ctx)
 			}
-			s.free = d.now()
-			s.beat = d.firstBeat(s.free, s.hb)
+			s.freeAt = d.now()
+			s.beat = d.firstBeat(s.freeAt, s.hb)
 			return false, nil
 		}
 		s.beat = s.beat.Add(s.hb)

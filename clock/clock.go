@@ -17,6 +17,9 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 	// NewTimer makes a stoppable timer.
 	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f in its own goroutine once d has passed, unless
+	// stopped first; the timer's C is nil.
+	AfterFunc(d time.Duration, f func()) Timer
 }
 
 // Timer is the part of *time.Timer that imload uses.
@@ -32,6 +35,9 @@ type Real struct{}
 func (Real) Now() time.Time                         { return time.Now() }
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 func (Real) NewTimer(d time.Duration) Timer         { return realTimer{time.NewTimer(d)} }
+func (Real) AfterFunc(d time.Duration, f func()) Timer {
+	return realTimer{time.AfterFunc(d, f)}
+}
 
 type realTimer struct{ t *time.Timer }
 
@@ -67,9 +73,19 @@ func (f *Fake) Now() time.Time { return *f.pub.Load() }
 func (f *Fake) After(d time.Duration) <-chan time.Time { return f.NewTimer(d).C() }
 
 func (f *Fake) NewTimer(d time.Duration) Timer {
+	return f.timer(d, &fakeTimer{f: f, c: make(chan time.Time, 1)})
+}
+
+// AfterFunc implements Clock: f runs in its own goroutine when an Advance
+// passes the deadline (at once when d <= 0).
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	return f.timer(d, &fakeTimer{f: f, fn: fn})
+}
+
+func (f *Fake) timer(d time.Duration, t *fakeTimer) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTimer{f: f, c: make(chan time.Time, 1), at: f.now.Add(d), active: true}
+	t.at, t.active = f.now.Add(d), true
 	if d <= 0 {
 		t.fire(f.now)
 		return t
@@ -133,7 +149,8 @@ func (f *Fake) Set(t time.Time) {
 
 type fakeTimer struct {
 	f      *Fake
-	c      chan time.Time
+	c      chan time.Time // nil for AfterFunc's
+	fn     func()
 	at     time.Time
 	active bool
 	queued bool // in f.waiters (once: a stopped and reset timer is not added twice)
@@ -141,6 +158,10 @@ type fakeTimer struct {
 
 func (t *fakeTimer) fire(now time.Time) {
 	t.active = false
+	if t.fn != nil {
+		go t.fn()
+		return
+	}
 	select {
 	case t.c <- now:
 	default:

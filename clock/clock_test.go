@@ -80,3 +80,36 @@ func TestFakeTimersCountsTheWaiting(t *testing.T) {
 		t.Fatalf("%d timers waiting after the last fired, want 0", n)
 	}
 }
+
+func TestFakeAfterFuncRunsOncePastItsDeadline(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	ran := make(chan time.Time, 4)
+	tm := f.AfterFunc(time.Second, func() { ran <- f.Now() })
+	if tm.C() != nil {
+		t.Fatal("an AfterFunc timer has a channel")
+	}
+	f.Advance(999 * time.Millisecond)
+	select {
+	case <-ran:
+		t.Fatal("ran before its deadline")
+	case <-time.After(20 * time.Millisecond):
+	}
+	f.Advance(time.Millisecond)
+	if at := <-ran; !at.Equal(time.Unix(1, 0)) {
+		t.Fatalf("ran at %v, want 1s", at)
+	}
+	stopped := f.AfterFunc(time.Second, func() { ran <- time.Time{} })
+	if !stopped.Stop() {
+		t.Fatal("Stop of a waiting timer said it was not waiting")
+	}
+	tm.Reset(2 * time.Second)
+	f.Advance(3 * time.Second)
+	if at := <-ran; !at.Equal(time.Unix(4, 0)) {
+		t.Fatalf("the reset timer ran at %v, want 4s (and the stopped one must not run)", at)
+	}
+	select {
+	case <-ran:
+		t.Fatal("a stopped or spent timer ran")
+	case <-time.After(20 * time.Millisecond):
+	}
+}

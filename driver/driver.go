@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/imload/imload/policy"
@@ -87,6 +88,38 @@ type Conn interface {
 	// Close drops the transport at once: no logout is sent (network loss or
 	// app kill).
 	Close() error
+}
+
+// PushNotifier is a Conn that says when pushes wait on its Pushes
+// channel, so that a device needs no goroutine parked on the channel
+// between its steps. After NotifyPushes(f) the Conn calls f after each push
+// it queues and after it closes the channel, from the goroutine that did
+// so. f must not block; it may be called when nothing waits (the device
+// looks at the channel). A push queued before f was set is not announced:
+// the caller looks at the channel once after setting f. NotifyPushes(nil)
+// stops the calls.
+type PushNotifier interface {
+	NotifyPushes(f func())
+}
+
+// Notify implements PushNotifier for a Conn that embeds it: the Conn calls
+// Pushed after it queues a push or closes its channel.
+type Notify struct{ f atomic.Pointer[func()] }
+
+// NotifyPushes implements PushNotifier.
+func (n *Notify) NotifyPushes(f func()) {
+	if f == nil {
+		n.f.Store(nil)
+		return
+	}
+	n.f.Store(&f)
+}
+
+// Pushed calls the function set by NotifyPushes, if any.
+func (n *Notify) Pushed() {
+	if f := n.f.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // Driver connects devices to one target.

@@ -54,24 +54,28 @@ func (b *block) wanted(s int, from time.Duration) (at time.Duration, phase int, 
 	return 0, 0, false
 }
 
-// runSlot runs the sessions of one device slot of a closed block, one
-// after the other, on the goroutine it was started on. A session parks on
-// this goroutine's stack for its whole length, so runSlot's own frame holds
-// only the loop: the schedule's arithmetic and the waits run in
-// nextSession, whose frames are gone by then.
-func (r *runner) runSlot(ctx context.Context, b *block, slot int) {
-	defer r.wg.Done()
-	for session := 0; session < r.o.sessionCap; session++ {
-		a := r.nextSession(ctx, b, slot, session)
-		if a == nil {
-			return
-		}
-		r.spawn(ctx, a)
+// runSlot starts session (and, as each ends, the next) of one device slot
+// of a closed block. The goroutine it runs on ends once the session has
+// begun: a session that parks without a goroutine holds none of the
+// slot's, and the next session starts from a goroutine of its own.
+func (r *runner) runSlot(ctx context.Context, b *block, slot, session int) {
+	if session >= r.o.sessionCap {
+		r.wg.Done()
+		return
+	}
+	a := r.nextSession(ctx, b, slot, session)
+	if a == nil {
+		r.wg.Done()
+		return
+	}
+	r.begin(ctx, a, func() {
 		r.release()
 		if ctx.Err() != nil {
+			r.wg.Done()
 			return
 		}
-	}
+		go r.runSlot(ctx, b, slot, session+1)
+	})
 }
 
 // nextSession waits for session (of slot) to be due and for a place among

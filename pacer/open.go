@@ -93,10 +93,8 @@ func (r *runner) runOpen(ctx context.Context, phase int, offset time.Duration, p
 	}
 }
 
-// spawnOpen runs the session of one open arrival on the goroutine it was
-// started on (the session parks on this stack: it holds only the call).
+// spawnOpen begins the session of one open arrival on the goroutine it was
+// started on.
 func (r *runner) spawnOpen(ctx context.Context, a *Arrival) {
-	defer r.wg.Done()
-	defer r.release()
-	r.spawn(ctx, a)
+	r.begin(ctx, a, r.openDone)
 }

@@ -50,6 +50,13 @@ type Pacer interface {
 // Spawn runs one session and returns when it ends or ctx is done.
 type Spawn func(ctx context.Context, a *Arrival)
 
+// Begin starts one session and may return before it ends: the session
+// calls done exactly once when it has ended (or ctx ended it), from any
+// goroutine. A session that parks between its steps without a goroutine of
+// its own (see agent.Device.Start) then holds no goroutine of the pacer's
+// either.
+type Begin func(ctx context.Context, a *Arrival, done func())
+
 // DefaultSessionCap bounds the sessions of one closed-model slot.
 const DefaultSessionCap = 1 << 20
 
@@ -184,22 +191,35 @@ func Run(ctx context.Context, phases []scenario.Phase, spawn Spawn, opts ...Opti
 	return tl.Run(ctx, spawn, opts...)
 }
 
+// Run is RunBegin with sessions that end when spawn returns.
+func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error {
+	return tl.RunBegin(ctx, func(ctx context.Context, a *Arrival, done func()) {
+		spawn(ctx, a)
+		done()
+	}, opts...)
+}
+
 // runner is the state of one run.
 type runner struct {
 	o     options
 	start time.Time
-	spawn Spawn
-	sem   chan struct{} // nil: no cap
-	wg    sync.WaitGroup
+	begin Begin
+	// openDone ends an open arrival's session (release its place, count
+	// it out of wg).
+	openDone func()
+	sem      chan struct{} // nil: no cap
+	wg       sync.WaitGroup
 }
 
-// Run starts sessions by spawn as the phases say, each in its own goroutine
-// (open model) or in the goroutine of its device slot (closed model). The
-// run ends at the end of the last phase: then, or when ctx is done, the
-// context given to the sessions is cancelled, and Run returns once every
-// session has returned. Sessions that outlive their phase keep running
-// until the run ends. Run returns ctx.Err() when ctx ended the run.
-func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error {
+// RunBegin starts sessions by begin as the phases say, each from a
+// goroutine of its own (open model) or one after the other in its device
+// slot (closed model: the slot's next session is due once the previous has
+// called done). The run ends at the end of the last phase: then, or when
+// ctx is done, the context given to the sessions is cancelled, and RunBegin
+// returns once every session has called done. Sessions that outlive their
+// phase keep running until the run ends. RunBegin returns ctx.Err() when
+// ctx ended the run.
+func (tl *Timeline) RunBegin(ctx context.Context, begin Begin, opts ...Option) error {
 	o := options{clock: clock.Real{}, sessionCap: DefaultSessionCap}
 	for _, opt := range opts {
 		opt(&o)
@@ -207,7 +227,11 @@ func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error 
 	if o.sessionCap <= 0 {
 		o.sessionCap = DefaultSessionCap
 	}
-	r := &runner{o: o, start: o.clock.Now(), spawn: spawn}
+	r := &runner{o: o, start: o.clock.Now(), begin: begin}
+	r.openDone = func() {
+		r.release()
+		r.wg.Done()
+	}
 	if o.maxInFlight > 0 {
 		r.sem = make(chan struct{}, o.maxInFlight)
 	}
@@ -228,7 +252,7 @@ func (tl *Timeline) Run(ctx context.Context, spawn Spawn, opts ...Option) error 
 		b := &block{tl: tl, first: s.first, last: s.last, slots: s.slots, base: base}
 		for slot := 0; slot < s.slots; slot++ {
 			r.wg.Add(1)
-			go r.runSlot(runCtx, b, slot)
+			go r.runSlot(runCtx, b, slot, 0)
 		}
 		base += s.slots * o.sessionCap
 		end := tl.starts[s.last] + tl.phases[s.last].Duration.D()

@@ -300,20 +300,21 @@ func (r *phases) drive(ctx context.Context) (interrupted bool) {
 		r.view.Show(viewCtx, o.Progress, o.TTY, ph, o.StatusEvery)
 	}()
 	end := newEnding(ctx, r.sc)
-	// The session parks on the stack of the goroutine that calls spawn, so
-	// spawn is one small frame (no defer: SpawnOn returns when the session
-	// ends, and a panic ends the run anyway).
-	spawn := func(gate context.Context, a *pacer.Arrival) {
+	// A session between its steps holds no goroutine (agent.Device.Start):
+	// begin returns once it is online, and done counts it out.
+	begin := func(gate context.Context, a *pacer.Arrival, done func()) {
 		a.Index, a.Device = o.Shard.Device(a.Index), o.Shard.Device(a.Device)
 		r.view.DeviceStarted()
-		r.pool.SpawnOn(gate, end.sessionCtx(gate), a)
-		r.view.DeviceEnded()
+		r.pool.BeginOn(gate, end.sessionCtx(gate), a, func() {
+			r.view.DeviceEnded()
+			done()
+		})
 	}
 	r.probe = health.Start(ctx, 0)
 	stopSettle := r.settleWhileRunning()
 	r.storms.Start(ctx)
 	lastPhaseEnded := func() { r.readOnline(); r.storms.Stop(); end.lastPhaseEnded() }
-	runErr := r.timeline.Run(ctx, spawn, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
+	runErr := r.timeline.RunBegin(ctx, begin, pacer.WithClock(r.clk), pacer.WithBeforeStop(lastPhaseEnded), pacer.WithSendLag(r.probe.Send))
 	stopSettle()
 	end.stop()
 	r.storms.Stop()

@@ -103,8 +103,9 @@ type Conn struct {
 	heartbeat time.Duration
 	nextID    atomic.Uint64
 
-	mu        sync.Mutex // guards the fields below
-	pushes    chan *driver.Push
+	mu     sync.Mutex // guards the fields below
+	pushes chan *driver.Push
+	driver.Notify
 	ended     bool
 	kicked    bool // a kicked_offline came: later calls get driver.ErrKicked (the server ignores them)
 	closeCode int  // code of an error push that preceded the end (1007)
@@ -237,11 +238,13 @@ func (c *Conn) Push(f *protocol.Frame) bool {
 		c.kicked = true
 		c.pushes <- &driver.Push{Kind: driver.PushKicked, At: now, ServerTime: msTime(f.ServerTimeMs), ByPlatform: policy.Platform(f.ByPlatform),
 			ByInstance: f.ByInstance, BySeq: f.BySeq, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
+		c.Pushed()
 	case protocol.OpUserSigExpired:
 		if len(c.pushes) >= cap(c.pushes)-1 {
 			return false
 		}
 		c.pushes <- &driver.Push{Kind: driver.PushSigExpired, At: now, Seq: f.Seq, Code: f.Code, Reason: f.Reason}
+		c.Pushed()
 	case protocol.OpError:
 		c.closeCode = f.Code // reported with PushClosed
 	}
@@ -261,4 +264,5 @@ func (c *Conn) end(reason string) {
 	c.ended = true
 	c.pushes <- &driver.Push{Kind: driver.PushClosed, At: c.d.s.Clock().Now(), Code: c.closeCode, Reason: reason}
 	close(c.pushes)
+	c.Pushed()
 }

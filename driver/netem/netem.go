@@ -198,10 +198,11 @@ func (d *Driver) Partition(pick func(instance string) bool, dur time.Duration) [
 
 // Conn is a wrapped connection.
 type Conn struct {
-	d       *Driver
-	inner   driver.Conn
-	dev     driver.Device
-	out     chan *driver.Push
+	d     *Driver
+	inner driver.Conn
+	dev   driver.Device
+	out   chan *driver.Push
+	driver.Notify
 	done    chan struct{} // closed by Close
 	drop    chan struct{} // closed by cut
 	fwdDone chan struct{}
@@ -214,6 +215,7 @@ type Conn struct {
 // the device is partitioned; a cut ends the stream with its own PushClosed.
 func (c *Conn) forward() {
 	defer close(c.fwdDone)
+	defer c.Pushed()
 	defer close(c.out)
 	in := c.inner.Pushes()
 	for {
@@ -259,6 +261,7 @@ func (c *Conn) stopped() <-chan struct{} {
 func (c *Conn) send(p *driver.Push) {
 	select {
 	case c.out <- p:
+		c.Pushed()
 	case <-c.done:
 	}
 }

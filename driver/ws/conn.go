@@ -40,7 +40,8 @@ type Conn struct {
 	// closes the connection, reported as the Code of PushClosed.
 	connErr *ServerError
 
-	pushes    chan *driver.Push
+	pushes chan *driver.Push
+	driver.Notify
 	closing   chan struct{} // closed by Close
 	closeOnce sync.Once
 	done      chan struct{} // closed when the transport has ended
@@ -291,6 +292,7 @@ func (c *Conn) end(endErr error) {
 	}
 	c.push(p)
 	close(c.pushes)
+	c.Pushed()
 }
 
 // dispatch handles one frame from the server.
@@ -366,8 +368,10 @@ func (c *Conn) push(p driver.Push) {
 		select {
 		case c.pushes <- &p:
 		default:
+			return
 		}
 	}
+	c.Pushed()
 }
 
 func (c *Conn) isClosing() bool {

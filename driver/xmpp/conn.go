@@ -32,8 +32,9 @@ type Conn struct {
 	jid      string
 	nextID   uint64
 
-	pmu       sync.Mutex // guards sends on pushes against its close
-	pushes    chan *driver.Push
+	pmu    sync.Mutex // guards sends on pushes against its close
+	pushes chan *driver.Push
+	driver.Notify
 	finished  bool
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -522,8 +523,10 @@ func (c *Conn) push(p driver.Push) {
 		select {
 		case c.pushes <- &p:
 		default:
+			return
 		}
 	}
+	c.Pushed()
 }
 
 // finish delivers the last push and closes the channel, once.
@@ -534,5 +537,6 @@ func (c *Conn) finish(last driver.Push) {
 	if !c.finished {
 		c.finished = true
 		close(c.pushes)
+		c.Pushed()
 	}
 }
